@@ -1,0 +1,218 @@
+"""Commands: what the outside world asks of an office. Frozen, slotted, plain data.
+
+A command names what to do, never when: the time is passed to ``apply`` beside it.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from cherga.engine.model import Category
+
+
+class Outcome(enum.StrEnum):
+    SERVED = "served"
+    REFUSED = "refused"
+
+
+class Position(enum.StrEnum):
+    HEAD = "head"
+    END = "end"
+
+
+class Score(enum.StrEnum):
+    """The three buttons of the Vinnytsia practice: погано, добре, зразково."""
+
+    BAD = "bad"
+    GOOD = "good"
+    EXEMPLARY = "exemplary"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssueTicket:
+    office: str
+    service: str
+    vulnerable: bool = False
+    channel: str = "kiosk"
+    # further services for the same visit, served one after another under the same number
+    more_services: tuple[str, ...] = ()
+    position: Position = Position.END
+    # the ticket in another office that this one continues (a redirect)
+    origin: str | None = None
+    # a booked visit: called at this time ahead of walk-ins
+    due_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenDesk:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseDesk:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PauseDesk:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeDesk:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallNext:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallTicket:
+    """Call one particular waiting ticket (the reception sends a visitor to this desk)."""
+
+    desk: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recall:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Start:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finish:
+    desk: str
+    outcome: Outcome = Outcome.SERVED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoShow:
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Restore:
+    """Bring a no-show back to this desk: the visitor came late, within the grace period."""
+
+    desk: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transfer:
+    """Send the desk's current ticket to another service's queue or to another desk of the same office."""
+
+    desk: str
+    service: str | None = None
+    to_desk: str | None = None
+    position: Position = Position.HEAD
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Redirect:
+    """Mark a ticket as continued in another office as ``new_ticket``.
+
+    Issued by :class:`cherga.engine.network.CityEngine` once the new ticket exists; ``desk`` is set when a desk
+    sends away the ticket it has called.
+    """
+
+    ticket: str
+    to_office: str
+    new_ticket: str
+    desk: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cancel:
+    ticket: str
+    reason: str = "visitor"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPolicy:
+    office: str
+    order: tuple[Category, ...]
+    max_wait_min: tuple[tuple[Category, float], ...]
+    rule: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rate:
+    ticket: str
+    score: Score
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopIssuing:
+    """Closing time: the kiosks stop issuing; everyone already waiting is still served."""
+
+    office: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseDay:
+    """Close the day in the journal: tickets still waiting are cancelled, desks closed, counters start again."""
+
+    office: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeWalkIn:
+    """A visitor walked up without a ticket: record the visit like any other, called at once at this desk."""
+
+    desk: str
+    service: str
+    vulnerable: bool = False
+
+
+Command = (
+    IssueTicket
+    | OpenDesk
+    | CloseDesk
+    | PauseDesk
+    | ResumeDesk
+    | CallNext
+    | CallTicket
+    | Recall
+    | Start
+    | Finish
+    | NoShow
+    | Restore
+    | Transfer
+    | Redirect
+    | Cancel
+    | SetPolicy
+    | Rate
+    | StopIssuing
+    | CloseDay
+    | ServeWalkIn
+)
+
+DESK_COMMANDS = (
+    OpenDesk, CloseDesk, PauseDesk, ResumeDesk, CallNext, CallTicket, Recall, Start, Finish, NoShow, Restore,
+    Transfer, ServeWalkIn,
+)
+TICKET_COMMANDS = (Redirect, Cancel, Rate)
+OFFICE_COMMANDS = (IssueTicket, SetPolicy, StopIssuing, CloseDay)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendToOffice:
+    """Send a visitor to another office of the network (a head's redirect, or a desk's transfer there).
+
+    Names either a waiting ``ticket`` or a ``desk`` whose current ticket goes. Handled by the network engine: the
+    target office issues a new ticket, then the old one reads ``redirected`` with the new one's id.
+    """
+
+    to_office: str
+    ticket: str | None = None
+    desk: str | None = None
+    position: Position = Position.HEAD

@@ -1,0 +1,712 @@
+"""The office's state machine: ``apply(command, now) -> events``, the only writer of queue state.
+
+Pure and deterministic: no I/O, no clock, no randomness of its own. Each command is first *decided* (validated and
+turned into events, nothing changed; a refusal raises a :class:`cherga.errors.CommandError`), then each event is
+*evolved* into the state. Replaying a journal runs only the second half, so replay rebuilds exactly the state that
+was acknowledged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from cherga.engine import commands as c
+from cherga.engine import events as e
+from cherga.engine import forecast
+from cherga.engine.lifecycle import Action, Status, next_status
+from cherga.engine.model import Category, Network, PolicyConfig
+from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy, with_booked_first
+from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
+from cherga.errors import Conflict, InvalidCommand, IssuingClosed, NotFound
+
+E = TypeVar("E", bound=e.BaseEvent)
+
+_ACTIVE = (Status.CALLED, Status.SERVING)
+
+
+class Dispatcher:
+    """One office's queue. See the module docstring; hot-path methods state their cost."""
+
+    def __init__(
+        self,
+        network: Network,
+        office: str,
+        *,
+        secret: bytes = b"cherga",
+        rule: Rule | None = None,
+        enforce_hours: bool = False,
+        booked_window_min: float = 10.0,
+    ) -> None:
+        if office not in network.offices:
+            raise NotFound(f"unknown office {office!r}; known: {', '.join(network.offices)}")
+        self.network = network
+        self.office = network.offices[office]
+        self.secret = secret
+        self.enforce_hours = enforce_hours
+        self.policy: PolicyConfig = network.policy
+        self._fixed_rule = rule
+        self._booked_window = booked_window_min
+        self.rule: Rule = with_booked_first(rule or rule_named(self.policy.rule), booked_window_min)
+        self._rank = {cat: i for i, cat in enumerate(self.policy.order)}
+        self.seq = 0
+        self.day: str | None = None
+        self._day_span = (0.0, -1.0)
+        self.issuing_stopped = False
+        self.letters: dict[str, int] = {}
+        self.issued_total = 0
+        self.tickets: dict[str, Ticket] = {}
+        self.numbers: dict[str, str] = {}  # today's number -> ticket id
+        self.queues: dict[tuple[str, bool], Queue] = {}
+        self.personal: dict[str, Queue] = {}
+        self.desks: dict[str, DeskState] = {}
+        self.stats: dict[str, list[float]] = {}  # service -> [finished today, minutes in all]
+        self.ratings: dict[str, int] = {"bad": 0, "good": 0, "exemplary": 0}
+        self._token = 0
+        self._pending = 0
+        self._rolling = False  # a new day opens with the command being decided
+        self.desk_version = 0  # bumped when a desk opens, closes or pauses: forecasts cache on it
+        self.desk_sets: dict[tuple[str, int], frozenset[str]] = {}  # forecast's cache
+        offered = self.office.services
+        for sid in sorted(offered):
+            svc = network.services[sid]
+            for vul in (False, True):
+                cat = Category.VULNERABLE if vul else svc.category
+                self.queues[(sid, vul)] = Queue(f"{sid}{'+v' if vul else ''}", sid, cat)
+        self._own: dict[str, list[Queue]] = {}
+        self._backup: dict[str, list[Queue]] = {}
+        for d in self.office.desks:
+            self.desks[d.id] = DeskState(d)
+            self.personal[d.id] = Queue(f"desk:{d.id}", None, None, desk=d.id)
+            self._own[d.id] = [q for (sid, _), q in self.queues.items() if sid in d.services]
+            self._backup[d.id] = [
+                q for (sid, _), q in self.queues.items() if sid in d.backup and sid not in d.services
+            ]
+        self._deciders: dict[type, Callable[[Any, float], list[e.BaseEvent]]] = {
+            c.IssueTicket: self._issue, c.OpenDesk: self._open, c.CloseDesk: self._close,
+            c.PauseDesk: self._pause, c.ResumeDesk: self._resume, c.CallNext: self._call_next,
+            c.CallTicket: self._call_ticket, c.Recall: self._recall, c.Start: self._start,
+            c.Finish: self._finish, c.NoShow: self._no_show, c.Restore: self._restore,
+            c.Transfer: self._transfer, c.Redirect: self._redirect, c.Cancel: self._cancel,
+            c.SetPolicy: self._set_policy, c.Rate: self._rate, c.StopIssuing: self._stop_issuing,
+            c.CloseDay: self._close_day, c.ServeWalkIn: self._walk_in,
+        }
+        self._evolvers: dict[type, Callable[[Any], None]] = {
+            cls: getattr(self, f"_on_{name}") for name, cls in e.EVENT_TYPES.items()
+        }
+
+    # ------------------------------------------------------------------ the two entry points
+
+    def apply(self, command: c.Command, now: float) -> list[e.BaseEvent]:
+        """Decide and evolve one command at time ``now`` (seconds). Raises and changes nothing if refused.
+
+        The first command of a new local day opens the day (``DayOpened``: ticket counters start again).
+        """
+        decide = self._deciders.get(type(command))
+        if decide is None:
+            raise InvalidCommand(f"not a command: {type(command).__name__}")
+        self._pending = 0
+        out: list[e.BaseEvent] = []
+        if not self._day_span[0] <= now < self._day_span[1]:
+            day, _ = _local_day(now, self.office.timezone)
+            if day != self.day:
+                out.append(self._ev(e.DayOpened, now, day=day))
+        self._rolling = bool(out)
+        try:
+            out.extend(decide(command, now))
+        finally:
+            self._rolling = False
+        for ev in out:
+            self._evolve(ev)
+        return out
+
+    def replay(self, events: Iterable[e.BaseEvent]) -> None:
+        """Rebuild the state from journalled events. O(events)."""
+        for ev in events:
+            if ev.office != self.office.id:
+                continue
+            if ev.seq != self.seq + 1:
+                raise InvalidCommand(f"journal gap in office {self.office.id}: seq {ev.seq} after {self.seq}")
+            self._evolve(ev)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _ev(self, cls: type[E], now: float, **fields: Any) -> E:
+        self._pending += 1
+        return cls(seq=self.seq + self._pending, at=now, office=self.office.id, **fields)
+
+    def _evolve(self, ev: e.BaseEvent) -> None:
+        self._evolvers[type(ev)](ev)
+        self.seq = ev.seq
+
+    def _desk(self, desk_id: str) -> DeskState:
+        ds = self.desks.get(desk_id)
+        if ds is None:
+            raise NotFound(f"unknown desk {desk_id!r} in office {self.office.id}")
+        return ds
+
+    def _ticket(self, ticket_id: str) -> Ticket:
+        t = self.tickets.get(ticket_id)
+        if t is None:
+            raise NotFound(f"unknown ticket {ticket_id!r}")
+        return t
+
+    def _current(self, ds: DeskState, doing: str) -> Ticket:
+        if ds.ticket is None:
+            raise Conflict(f"cannot {doing} at desk {ds.desk.number}: no ticket is called there")
+        return ds.ticket
+
+    def _service_known(self, sid: str) -> None:
+        if sid not in self.network.services:
+            raise NotFound(f"unknown service {sid!r}")
+        if (sid, False) not in self.queues:
+            elsewhere = [o.id for o in self.network.offices.values() if sid in o.services]
+            raise Conflict(
+                f"service {sid!r} is not offered at {self.office.name_en}"
+                + (f"; it is offered at: {', '.join(elsewhere)}" if elsewhere else "")
+            )
+
+    def category_of(self, service: str, vulnerable: bool) -> Category:
+        return Category.VULNERABLE if vulnerable else self.network.services[service].category
+
+    def rank(self, category: Category) -> int:
+        return self._rank[category]
+
+    def _new_id(self) -> str:
+        msg = f"{self.office.id}|{self.issued_total}".encode()
+        digest = hmac.new(self.secret, msg, hashlib.sha256).digest()[:15]
+        return base64.b32encode(digest).decode().lower()
+
+    def _next_number(self, service: str) -> str:
+        letter = self.network.services[service].letter
+        n = (0 if self._rolling else self.letters.get(letter, 0)) + 1
+        return f"{letter}{n:03d}"
+
+    # ------------------------------------------------------------------ deciding: one method per command
+
+    def _issue(self, cmd: c.IssueTicket, now: float) -> list[e.BaseEvent]:
+        if cmd.office != self.office.id:
+            raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self.office.id!r}")
+        for sid in (cmd.service, *cmd.more_services):
+            self._service_known(sid)
+        if self.issuing_stopped and not self._rolling and cmd.channel != "walk-in":
+            raise IssuingClosed(f"{self.office.name_en} has stopped issuing tickets for today")
+        if self.enforce_hours and cmd.channel not in ("walk-in", "redirect"):
+            local = datetime.fromtimestamp(now, ZoneInfo(self.office.timezone))
+            if not self.office.hours.is_open(local.weekday(), local.hour * 60 + local.minute):
+                raise IssuingClosed(f"{self.office.name_en} is closed now; see its opening hours")
+        q = self.queues[(cmd.service, cmd.vulnerable)]
+        head = cmd.position is c.Position.HEAD
+        eta, position = forecast.new_ticket_eta(self, q, now, head=head)
+        return [
+            self._ev(
+                e.TicketIssued, now, ticket=self._new_id(), number=self._next_number(cmd.service),
+                service=cmd.service, more_services=tuple(cmd.more_services),
+                category=q.category.value if q.category else "", vulnerable=cmd.vulnerable, channel=cmd.channel,
+                head=head, eta_min=round(eta, 1), position=position, origin=cmd.origin, due_at=cmd.due_at,
+            )
+        ]
+
+    def _open(self, cmd: c.OpenDesk, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        if ds.status is DeskStatus.OPEN:
+            return []
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="open")]
+
+    def _close(self, cmd: c.CloseDesk, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        if ds.ticket is not None:
+            raise Conflict(
+                f"desk {ds.desk.number} still has ticket {ds.ticket.number}; "
+                "finish it, transfer it or mark it a no-show first"
+            )
+        if ds.status is DeskStatus.CLOSED:
+            return []
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="closed")]
+
+    def _pause(self, cmd: c.PauseDesk, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        if ds.status is DeskStatus.CLOSED:
+            raise Conflict(f"desk {ds.desk.number} is closed; open it before pausing")
+        if ds.ticket is not None:
+            raise Conflict(f"desk {ds.desk.number} still has ticket {ds.ticket.number}; finish it before a pause")
+        if ds.status is DeskStatus.PAUSED:
+            return []
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="paused")]
+
+    def _resume(self, cmd: c.ResumeDesk, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        if ds.status is DeskStatus.CLOSED:
+            raise Conflict(f"desk {ds.desk.number} is closed; open it instead")
+        if ds.status is DeskStatus.OPEN:
+            return []
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="open")]
+
+    def _ready(self, ds: DeskState, doing: str) -> None:
+        if ds.status is not DeskStatus.OPEN:
+            raise Conflict(f"cannot {doing} at desk {ds.desk.number}: the desk is {ds.status}")
+        if ds.ticket is not None:
+            raise Conflict(
+                f"desk {ds.desk.number} still has ticket {ds.ticket.number} ({ds.ticket.status}); "
+                "finish it, mark it a no-show or transfer it first"
+            )
+
+    def pick(self, desk_id: str, now: float) -> Ticket | None:
+        """The ticket ``desk_id`` would call now, by the policy's rule.
+
+        O(s + log n) for s queues the desk serves (bounded by the catalogue, not by n waiting): the rule sees only
+        each queue's head.
+        """
+        personal = self.personal[desk_id].top()
+        if personal is not None:
+            return personal
+        cands: list[Candidate] = []
+        rank = self._rank
+        for q in self._own[desk_id]:
+            if q.live:
+                t = q.top()
+                if t is not None:
+                    cat = q.category or t.category
+                    cands.append(
+                        Candidate(q, cat, rank[cat], 0 if t.head else 1, t.since, t.counter, t.due_at)
+                    )
+        if cands:
+            return self.rule(cands, now, self.policy).queue.top()  # type: ignore[attr-defined,no-any-return]
+        # Nothing of its own waits: help with the busiest queue it is skilled for.
+        best: Queue | None = None
+        for q in self._backup[desk_id]:
+            if q.live and (best is None or q.live > best.live):
+                best = q
+        return best.top() if best is not None else None
+
+    def _called(self, ds: DeskState, t: Ticket, now: float) -> e.TicketCalled:
+        next_status(t.number, t.status, Action.CALL)
+        return self._ev(
+            e.TicketCalled, now, ticket=t.id, number=t.number, desk=ds.desk.id, desk_number=ds.desk.number,
+            service=t.service, call_no=1,
+        )
+
+    def _call_next(self, cmd: c.CallNext, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        self._ready(ds, "call the next ticket")
+        t = self.pick(ds.desk.id, now)
+        return [] if t is None else [self._called(ds, t, now)]
+
+    def _call_ticket(self, cmd: c.CallTicket, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._ticket(cmd.ticket)
+        self._ready(ds, f"call {t.number}")
+        next_status(t.number, t.status, Action.CALL)
+        if not ds.desk.serves(t.service) and not (t.queue is not None and t.queue.desk == ds.desk.id):
+            raise Conflict(f"desk {ds.desk.number} does not serve {t.service!r} (ticket {t.number})")
+        return [self._called(ds, t, now)]
+
+    def _recall(self, cmd: c.Recall, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._current(ds, "recall")
+        next_status(t.number, t.status, Action.RECALL)
+        if t.call_no >= self.policy.max_calls:
+            # called as often as the policy allows: the visitor is not coming
+            return [self._ev(e.TicketNoShow, now, ticket=t.id, number=t.number, desk=ds.desk.id)]
+        return [
+            self._ev(
+                e.TicketRecalled, now, ticket=t.id, number=t.number, desk=ds.desk.id, desk_number=ds.desk.number,
+                call_no=t.call_no + 1,
+            )
+        ]
+
+    def _start(self, cmd: c.Start, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._current(ds, "start serving")
+        next_status(t.number, t.status, Action.START)
+        return [self._ev(e.ServiceStarted, now, ticket=t.id, number=t.number, desk=ds.desk.id)]
+
+    def _finish(self, cmd: c.Finish, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._current(ds, "finish")
+        nxt = t.more[0] if t.more else None
+        action = (
+            Action.NEXT_SERVICE if nxt else
+            Action.FINISH_SERVED if cmd.outcome is c.Outcome.SERVED else Action.FINISH_REFUSED
+        )
+        next_status(t.number, t.status, action)
+        began = t.started_at if t.started_at is not None else t.called_at
+        minutes = max(0.0, (now - (began if began is not None else now)) / 60.0)
+        return [
+            self._ev(
+                e.ServiceFinished, now, ticket=t.id, number=t.number, desk=ds.desk.id, service=t.service,
+                outcome=cmd.outcome.value, service_min=round(minutes, 3), next_service=nxt,
+            )
+        ]
+
+    def _no_show(self, cmd: c.NoShow, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._current(ds, "mark a no-show")
+        next_status(t.number, t.status, Action.NO_SHOW)
+        return [self._ev(e.TicketNoShow, now, ticket=t.id, number=t.number, desk=ds.desk.id)]
+
+    def _restore(self, cmd: c.Restore, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._ticket(cmd.ticket)
+        next_status(t.number, t.status, Action.RESTORE)
+        self._ready(ds, f"bring back {t.number}")
+        assert t.no_show_at is not None
+        if now - t.no_show_at > self.policy.no_show_grace_min * 60.0:
+            raise Conflict(
+                f"ticket {t.number} was marked a no-show more than {self.policy.no_show_grace_min:g} minutes ago; "
+                "the visitor needs a new ticket"
+            )
+        if not ds.desk.serves(t.service):
+            raise Conflict(f"desk {ds.desk.number} does not serve {t.service!r} (ticket {t.number})")
+        return [self._ev(e.TicketRestored, now, ticket=t.id, number=t.number, desk=ds.desk.id,
+                         desk_number=ds.desk.number)]
+
+    def _transfer(self, cmd: c.Transfer, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        t = self._current(ds, "transfer")
+        next_status(t.number, t.status, Action.TRANSFER)
+        if cmd.service is None and cmd.to_desk is None:
+            raise InvalidCommand("a transfer needs a service or a desk to send the ticket to")
+        service = cmd.service or t.service
+        self._service_known(service)
+        if cmd.to_desk is not None:
+            target = self._desk(cmd.to_desk)
+            if not target.desk.serves(service):
+                raise Conflict(f"desk {target.desk.number} does not serve {service!r}")
+        return [
+            self._ev(
+                e.TicketTransferred, now, ticket=t.id, number=t.number, from_desk=ds.desk.id, service=service,
+                to_desk=cmd.to_desk, head=cmd.position is c.Position.HEAD,
+            )
+        ]
+
+    def _redirect(self, cmd: c.Redirect, now: float) -> list[e.BaseEvent]:
+        t = self._ticket(cmd.ticket)
+        next_status(t.number, t.status, Action.REDIRECT)
+        if cmd.to_office == self.office.id or cmd.to_office not in self.network.offices:
+            raise InvalidCommand(f"cannot redirect {t.number} to office {cmd.to_office!r}")
+        if cmd.desk is not None and t.desk != cmd.desk:
+            raise Conflict(f"ticket {t.number} is not at desk {cmd.desk}")
+        return [
+            self._ev(
+                e.TicketRedirected, now, ticket=t.id, number=t.number, to_office=cmd.to_office,
+                new_ticket=cmd.new_ticket, from_desk=t.desk,
+            )
+        ]
+
+    def check_redirect(self, ticket_id: str, desk: str | None = None) -> Ticket:
+        """Raise as :meth:`apply` would for a redirect of this ticket, changing nothing."""
+        t = self._ticket(ticket_id)
+        next_status(t.number, t.status, Action.REDIRECT)
+        if desk is not None and t.desk != desk:
+            raise Conflict(f"desk {desk} has no ticket {t.number}")
+        return t
+
+    def _cancel(self, cmd: c.Cancel, now: float) -> list[e.BaseEvent]:
+        t = self._ticket(cmd.ticket)
+        next_status(t.number, t.status, Action.CANCEL)
+        return [self._ev(e.TicketCancelled, now, ticket=t.id, number=t.number, reason=cmd.reason)]
+
+    def _set_policy(self, cmd: c.SetPolicy, now: float) -> list[e.BaseEvent]:
+        order = tuple(str(x) for x in cmd.order)
+        limits = tuple((str(k), float(v)) for k, v in cmd.max_wait_min)
+        validate_policy(order, limits, self.network.targets.limit_min)
+        rule = cmd.rule or self.policy.rule
+        rule_named(rule)
+        if cmd.office != self.office.id:
+            raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self.office.id!r}")
+        return [self._ev(e.PolicyChanged, now, order=order, max_wait_min=limits, rule=rule)]
+
+    def _rate(self, cmd: c.Rate, now: float) -> list[e.BaseEvent]:
+        t = self._ticket(cmd.ticket)
+        if t.status not in (Status.DONE, Status.REFUSED):
+            raise Conflict(f"ticket {t.number} can be rated once its service is finished (it is {t.status})")
+        if t.rating is not None:
+            raise Conflict(f"ticket {t.number} has already been rated")
+        return [
+            self._ev(e.TicketRated, now, ticket=t.id, number=t.number, desk=t.last_desk or "",
+                     service=t.last_service or t.service, score=c.Score(cmd.score).value)
+        ]
+
+    def _stop_issuing(self, cmd: c.StopIssuing, now: float) -> list[e.BaseEvent]:
+        return [] if self.issuing_stopped and not self._rolling else [self._ev(e.IssuingStopped, now)]
+
+    def _close_day(self, cmd: c.CloseDay, now: float) -> list[e.BaseEvent]:
+        for ds in self.desks.values():
+            if ds.ticket is not None:
+                raise Conflict(f"desk {ds.desk.number} is still serving {ds.ticket.number}; finish it first")
+        out: list[e.BaseEvent] = []
+        if not self.issuing_stopped or self._rolling:
+            out.append(self._ev(e.IssuingStopped, now))
+        for t in sorted(self.tickets.values(), key=lambda t: t.counter):
+            if t.status is Status.WAITING:
+                out.append(self._ev(e.TicketCancelled, now, ticket=t.id, number=t.number, reason="day closed"))
+        for ds in self.desks.values():
+            if ds.status is not DeskStatus.CLOSED:
+                out.append(self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number,
+                                    status="closed"))
+        out.append(self._ev(e.DayClosed, now, day=self.day or ""))
+        return out
+
+    def _walk_in(self, cmd: c.ServeWalkIn, now: float) -> list[e.BaseEvent]:
+        ds = self._desk(cmd.desk)
+        self._ready(ds, "serve a walk-in visitor")
+        self._service_known(cmd.service)
+        if not ds.desk.serves(cmd.service):
+            raise Conflict(f"desk {ds.desk.number} does not serve {cmd.service!r}")
+        issued = self._issue(
+            c.IssueTicket(office=self.office.id, service=cmd.service, vulnerable=cmd.vulnerable, channel="walk-in",
+                          position=c.Position.HEAD),
+            now,
+        )[0]
+        assert isinstance(issued, e.TicketIssued)
+        called = self._ev(
+            e.TicketCalled, now, ticket=issued.ticket, number=issued.number, desk=ds.desk.id,
+            desk_number=ds.desk.number, service=cmd.service, call_no=1,
+        )
+        return [issued, called]
+
+    # ------------------------------------------------------------------ evolving: one method per event
+
+    def _enqueue(self, t: Ticket, now: float, head: bool, to_desk: str | None = None) -> None:
+        t.status = Status.WAITING
+        t.since = now
+        t.head = head
+        t.desk = None
+        self._token += 1
+        q = self.personal[to_desk] if to_desk is not None else self.queues[(t.service, t.vulnerable)]
+        q.push(t, self._token)
+
+    def _leave_queue(self, t: Ticket) -> None:
+        if t.queue is not None:
+            t.queue.leave(t)
+
+    def _release(self, t: Ticket, at: float) -> None:
+        """The desk that had ``t`` is free again."""
+        if t.desk is None:
+            return
+        ds = self.desks[t.desk]
+        ds.ticket = None
+        if ds.busy_since is not None:
+            ds.busy_s += at - ds.busy_since
+            ds.busy_since = None
+        t.last_desk = t.desk
+        t.desk = None
+
+    def _on_DayOpened(self, ev: e.DayOpened) -> None:
+        self.day = ev.day
+        self.letters.clear()
+        self.numbers.clear()
+        self.issuing_stopped = False
+        self.stats.clear()
+        self._day_span = _local_day(ev.at, self.office.timezone)[1]
+        for ds in self.desks.values():
+            ds.open_s = 0.0
+            ds.busy_s = 0.0
+            ds.served = 0
+            if ds.opened_at is not None:
+                ds.opened_at = ev.at
+            if ds.busy_since is not None:
+                ds.busy_since = ev.at
+
+    def _on_TicketIssued(self, ev: e.TicketIssued) -> None:
+        letter = ev.number.rstrip("0123456789")
+        self.letters[letter] = int(ev.number[len(letter):])
+        self.issued_total += 1
+        t = Ticket(
+            id=ev.ticket, number=ev.number, office=ev.office, service=ev.service, more=ev.more_services,
+            category=Category(ev.category), vulnerable=ev.vulnerable, channel=ev.channel, issued_at=ev.at,
+            counter=self.issued_total, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
+        )
+        self.tickets[t.id] = t
+        self.numbers[t.number] = t.id
+        self._enqueue(t, ev.at, ev.head)
+
+    def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
+        t = self.tickets[ev.ticket]
+        self._leave_queue(t)
+        t.status = Status.CALLED
+        t.desk = ev.desk
+        t.call_no = ev.call_no
+        t.called_at = ev.at
+        t.started_at = None
+        if t.first_called_at is None:
+            t.first_called_at = ev.at
+        ds = self.desks[ev.desk]
+        ds.ticket = t
+        ds.busy_since = ev.at
+
+    def _on_TicketRecalled(self, ev: e.TicketRecalled) -> None:
+        self.tickets[ev.ticket].call_no = ev.call_no
+
+    def _on_ServiceStarted(self, ev: e.ServiceStarted) -> None:
+        t = self.tickets[ev.ticket]
+        t.status = Status.SERVING
+        t.started_at = ev.at
+
+    def _on_ServiceFinished(self, ev: e.ServiceFinished) -> None:
+        t = self.tickets[ev.ticket]
+        st = self.stats.setdefault(ev.service, [0.0, 0.0])
+        st[0] += 1
+        st[1] += ev.service_min
+        self.desks[ev.desk].served += 1
+        t.last_service = ev.service
+        self._release(t, ev.at)
+        if ev.next_service is not None:
+            t.service = ev.next_service
+            t.more = t.more[1:]
+            t.category = self.category_of(t.service, t.vulnerable)
+            t.call_no = 0
+            self._enqueue(t, ev.at, head=True)
+        else:
+            t.status = Status.DONE if ev.outcome == c.Outcome.SERVED else Status.REFUSED
+
+    def _on_TicketNoShow(self, ev: e.TicketNoShow) -> None:
+        t = self.tickets[ev.ticket]
+        self._release(t, ev.at)
+        t.status = Status.NO_SHOW
+        t.no_show_at = ev.at
+
+    def _on_TicketRestored(self, ev: e.TicketRestored) -> None:
+        t = self.tickets[ev.ticket]
+        t.status = Status.CALLED
+        t.desk = ev.desk
+        t.call_no = 1
+        t.called_at = ev.at
+        t.started_at = None
+        t.no_show_at = None
+        ds = self.desks[ev.desk]
+        ds.ticket = t
+        ds.busy_since = ev.at
+
+    def _on_TicketTransferred(self, ev: e.TicketTransferred) -> None:
+        t = self.tickets[ev.ticket]
+        self._release(t, ev.at)
+        t.service = ev.service
+        t.category = self.category_of(t.service, t.vulnerable)
+        t.call_no = 0
+        self._enqueue(t, ev.at, ev.head, ev.to_desk)
+
+    def _on_TicketRedirected(self, ev: e.TicketRedirected) -> None:
+        t = self.tickets[ev.ticket]
+        self._leave_queue(t)
+        self._release(t, ev.at)
+        t.status = Status.REDIRECTED
+        t.new_ticket = ev.new_ticket
+
+    def _on_TicketCancelled(self, ev: e.TicketCancelled) -> None:
+        t = self.tickets[ev.ticket]
+        self._leave_queue(t)
+        self._release(t, ev.at)
+        t.status = Status.CANCELLED
+
+    def _on_TicketRated(self, ev: e.TicketRated) -> None:
+        self.tickets[ev.ticket].rating = ev.score
+        self.ratings[ev.score] = self.ratings.get(ev.score, 0) + 1
+
+    def _on_DeskChanged(self, ev: e.DeskChanged) -> None:
+        ds = self.desks[ev.desk]
+        status = DeskStatus(ev.status)
+        if status is DeskStatus.CLOSED and ds.opened_at is not None:
+            ds.open_s += ev.at - ds.opened_at
+            ds.opened_at = None
+        elif status is not DeskStatus.CLOSED and ds.opened_at is None:
+            ds.opened_at = ev.at
+        ds.status = status
+        self.desk_version += 1
+
+    def _on_PolicyChanged(self, ev: e.PolicyChanged) -> None:
+        order = tuple(Category(x) for x in ev.order)
+        limits = dict(self.policy.max_wait_min)
+        limits.update({Category(k): v for k, v in ev.max_wait_min})
+        self.policy = PolicyConfig(
+            order=order, max_wait_min=limits, rule=ev.rule, margin_min=self.policy.margin_min,
+            max_calls=self.policy.max_calls, no_show_grace_min=self.policy.no_show_grace_min,
+            aging_min_per_rank=self.policy.aging_min_per_rank,
+        )
+        self._rank = {cat: i for i, cat in enumerate(order)}
+        if self._fixed_rule is None:
+            self.rule = with_booked_first(rule_named(ev.rule), self._booked_window)
+        self.desk_version += 1
+
+    def _on_IssuingStopped(self, ev: e.IssuingStopped) -> None:
+        self.issuing_stopped = True
+
+    def _on_DayClosed(self, ev: e.DayClosed) -> None:
+        self.issuing_stopped = True
+
+    # ------------------------------------------------------------------ reading
+
+    def waiting(self) -> int:
+        """Tickets waiting in the office. O(queues)."""
+        return sum(q.live for q in self.queues.values()) + sum(q.live for q in self.personal.values())
+
+    def by_number(self, number: str) -> Ticket | None:
+        tid = self.numbers.get(number)
+        return self.tickets.get(tid) if tid is not None else None
+
+    def digest(self) -> dict[str, Any]:
+        """Everything that defines the state, in a canonical form: two equal digests mean equal states."""
+        return {
+            "seq": self.seq, "day": self.day, "issuing_stopped": self.issuing_stopped, "letters": dict(self.letters),
+            "issued_total": self.issued_total, "policy": repr(self.policy), "ratings": dict(self.ratings),
+            "tickets": {
+                t.id: (t.number, t.service, t.more, t.category.value, t.vulnerable, t.status.value, t.since, t.head,
+                       t.desk, t.call_no, t.called_at, t.started_at, t.last_desk, t.rating, t.new_ticket, t.counter)
+                for t in self.tickets.values()
+            },
+            "queues": {q.key: [t.id for t in q.ordered()] for q in (*self.queues.values(), *self.personal.values())},
+            "desks": {
+                d.desk.id: (d.status.value, d.ticket.id if d.ticket else None, d.served, round(d.busy_s, 6))
+                for d in self.desks.values()
+            },
+            "stats": {k: list(v) for k, v in sorted(self.stats.items())},
+        }
+
+    def _check(self) -> None:
+        """Assert every invariant of the state (for the randomised tests). O(n log n)."""
+        seen: dict[str, str] = {}
+        for q in (*self.queues.values(), *self.personal.values()):
+            live = [entry[4] for entry in q.heap if entry[4].queue is q and entry[4].entry == entry[3]]
+            assert len(live) == q.live, f"queue {q.key}: live count {q.live} but {len(live)} live entries"
+            for t in live:
+                assert t.status is Status.WAITING, f"{t.number} in queue {q.key} but {t.status}"
+                assert t.id not in seen, f"{t.number} in two queues: {seen[t.id]} and {q.key}"
+                seen[t.id] = q.key
+                if q.desk is None:
+                    assert (t.service, t.vulnerable) == (q.service, q.category is Category.VULNERABLE)
+            for i in range(1, len(q.heap)):
+                assert q.heap[(i - 1) // 2][:4] <= q.heap[i][:4], f"heap order broken in {q.key}"
+        at_desk: dict[str, str] = {}
+        for ds in self.desks.values():
+            if ds.ticket is not None:
+                t = ds.ticket
+                assert t.status in _ACTIVE, f"desk {ds.desk.number} holds {t.number} which is {t.status}"
+                assert t.desk == ds.desk.id
+                assert ds.status is DeskStatus.OPEN, f"desk {ds.desk.number} is {ds.status} with a ticket"
+                at_desk[t.id] = ds.desk.id
+        for t in self.tickets.values():
+            if t.status is Status.WAITING:
+                assert t.id in seen, f"waiting ticket {t.number} is in no queue"
+                assert t.desk is None
+            else:
+                assert t.queue is None, f"{t.number} is {t.status} yet still queued"
+            if t.status in _ACTIVE:
+                assert at_desk.get(t.id) == t.desk, f"{t.number} is {t.status} but no desk holds it"
+            else:
+                assert t.id not in at_desk
+        numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
+        assert len(numbers) == len(set(numbers)) == len(self.numbers)
+
+
+def _local_day(now: float, timezone: str) -> tuple[str, tuple[float, float]]:
+    """The local date at ``now`` and that day's span in epoch seconds."""
+    local = datetime.fromtimestamp(now, ZoneInfo(timezone))
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    end = (start + timedelta(days=1, hours=2)).replace(hour=0)  # safe across DST changes
+    return local.date().isoformat(), (start.timestamp(), end.timestamp())

@@ -1,0 +1,216 @@
+"""Events: what happened in an office, numbered by the office's ``seq``. Frozen, slotted, plain data.
+
+Events are the journal's content: replaying them rebuilds an office's state exactly, and the reports read them.
+Every field is a str, int, float, bool, None or a tuple of those, so :func:`encode` / :func:`decode` are plain JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cherga.errors import InvalidCommand
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BaseEvent:
+    seq: int
+    at: float
+    office: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayOpened(BaseEvent):
+    day: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketIssued(BaseEvent):
+    ticket: str
+    number: str
+    service: str
+    more_services: tuple[str, ...]
+    category: str
+    vulnerable: bool
+    channel: str
+    head: bool
+    eta_min: float
+    position: int
+    origin: str | None
+    due_at: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketCalled(BaseEvent):
+    ticket: str
+    number: str
+    desk: str
+    desk_number: str
+    service: str
+    call_no: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketRecalled(BaseEvent):
+    ticket: str
+    number: str
+    desk: str
+    desk_number: str
+    call_no: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceStarted(BaseEvent):
+    ticket: str
+    number: str
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceFinished(BaseEvent):
+    """One service of a ticket ended; with ``next_service`` the ticket waits again for that one."""
+
+    ticket: str
+    number: str
+    desk: str
+    service: str
+    outcome: str
+    service_min: float
+    next_service: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketNoShow(BaseEvent):
+    ticket: str
+    number: str
+    desk: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketRestored(BaseEvent):
+    ticket: str
+    number: str
+    desk: str
+    desk_number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketTransferred(BaseEvent):
+    ticket: str
+    number: str
+    from_desk: str
+    service: str
+    to_desk: str | None
+    head: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketRedirected(BaseEvent):
+    ticket: str
+    number: str
+    to_office: str
+    new_ticket: str
+    from_desk: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketCancelled(BaseEvent):
+    ticket: str
+    number: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketRated(BaseEvent):
+    ticket: str
+    number: str
+    desk: str
+    service: str
+    score: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskChanged(BaseEvent):
+    desk: str
+    desk_number: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyChanged(BaseEvent):
+    order: tuple[str, ...]
+    max_wait_min: tuple[tuple[str, float], ...]
+    rule: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IssuingStopped(BaseEvent):
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DayClosed(BaseEvent):
+    day: str
+
+
+Event = (
+    DayOpened
+    | TicketIssued
+    | TicketCalled
+    | TicketRecalled
+    | ServiceStarted
+    | ServiceFinished
+    | TicketNoShow
+    | TicketRestored
+    | TicketTransferred
+    | TicketRedirected
+    | TicketCancelled
+    | TicketRated
+    | DeskChanged
+    | PolicyChanged
+    | IssuingStopped
+    | DayClosed
+)
+
+EVENT_TYPES: dict[str, type[BaseEvent]] = {
+    cls.__name__: cls
+    for cls in (
+        DayOpened, TicketIssued, TicketCalled, TicketRecalled, ServiceStarted, ServiceFinished, TicketNoShow,
+        TicketRestored, TicketTransferred, TicketRedirected, TicketCancelled, TicketRated, DeskChanged,
+        PolicyChanged, IssuingStopped, DayClosed,
+    )
+}
+_FIELDS: dict[type[BaseEvent], tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
+}
+
+
+def to_dict(event: BaseEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": type(event).__name__}
+    for name in _FIELDS[type(event)]:
+        out[name] = getattr(event, name)
+    return out
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def from_dict(data: dict[str, Any]) -> BaseEvent:
+    try:
+        cls = EVENT_TYPES[data["type"]]
+        return cls(**{name: _tuples(data[name]) for name in _FIELDS[cls]})
+    except (KeyError, TypeError) as exc:
+        raise InvalidCommand(f"not an event record: {exc!s} in {str(data)[:200]}") from None
+
+
+def encode(event: BaseEvent) -> str:
+    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text: str | bytes) -> BaseEvent:
+    return from_dict(json.loads(text))

@@ -1,0 +1,185 @@
+"""Expected waits and loads, read from a dispatcher's state (never written).
+
+The expected wait of a ticket is the work ahead of it divided among the desks that can serve it: every waiting
+ticket of an equal or higher rank that shares those desks (its share of them), plus what is still left of the
+visits under way, at each service's mean time. The means are learned from the day's finished services, starting
+from the configured ones (a prior worth ``PRIOR_WEIGHT`` visits), so a slow morning lengthens the afternoon's
+forecasts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from cherga.engine.lifecycle import Status
+from cherga.engine.state import DeskStatus, Queue, Ticket
+
+if TYPE_CHECKING:
+    from cherga.engine.dispatcher import Dispatcher
+
+PRIOR_WEIGHT = 5.0
+
+
+def mean_service_min(d: Dispatcher, service: str) -> float:
+    """The configured mean, pulled towards the day's observed mean. O(1)."""
+    prior = d.network.services[service].mean_service_min
+    n, total = d.stats.get(service, (0.0, 0.0))
+    return (PRIOR_WEIGHT * prior + total) / (PRIOR_WEIGHT + n)
+
+
+def _desks_for(d: Dispatcher, service: str) -> frozenset[str]:
+    """Open desks that take ``service`` as their own; if none is open, every desk that does (it will open)."""
+    cache = d.desk_sets
+    key = (service, d.desk_version)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    own = [ds for ds in d.desks.values() if service in ds.desk.services]
+    if not own:
+        own = [ds for ds in d.desks.values() if service in ds.desk.backup]
+    open_ = frozenset(ds.desk.id for ds in own if ds.status is DeskStatus.OPEN)
+    result = open_ or frozenset(ds.desk.id for ds in own)
+    if len(cache) > 4096:
+        cache.clear()
+    cache[key] = result
+    return result
+
+
+def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float) -> float:
+    """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called. O(queues + desks)."""
+    service = q.service
+    assert service is not None
+    desks = _desks_for(d, service)
+    if not desks:
+        return 0.0
+    rank = d.rank(q.category) if q.category is not None else 0
+    work = ahead_in_q * mean_service_min(d, service)
+    for other in d.queues.values():
+        if other is q or not other.live or other.category is None or d.rank(other.category) > rank:
+            continue
+        assert other.service is not None
+        theirs = _desks_for(d, other.service)
+        shared = len(desks & theirs)
+        if shared:
+            work += other.live * mean_service_min(d, other.service) * shared / len(theirs)
+    free = 0
+    for desk_id in desks:
+        ds = d.desks[desk_id]
+        work += d.personal[desk_id].live * mean_service_min(d, service)
+        t = ds.ticket
+        if t is None:
+            if ds.status is DeskStatus.OPEN:
+                free += 1
+            continue
+        began = t.started_at if t.started_at is not None else (t.called_at or now)
+        work += max(mean_service_min(d, t.service) - (now - began) / 60.0, 0.5)
+    if work <= 0.0 and free:
+        return 0.0
+    return work / len(desks)
+
+
+def new_ticket_eta(d: Dispatcher, q: Queue, now: float, *, head: bool = False) -> tuple[float, int]:
+    """Expected wait (minutes) and position (1 = next) of a ticket about to join ``q``. O(queues + desks)."""
+    ahead = 0 if head else q.live
+    return wait_min(d, q, ahead, now), ahead + 1
+
+
+def ticket_eta(d: Dispatcher, t: Ticket, now: float) -> tuple[float, int]:
+    """Expected wait and position of a waiting ticket. O(n log n) in its queue: for views, not the hot path."""
+    q = t.queue
+    if t.status is not Status.WAITING or q is None:
+        return 0.0, 0
+    if q.desk is not None:
+        ahead = q.ordered().index(t)
+        ds = d.desks[q.desk]
+        mean = mean_service_min(d, t.service)
+        return ahead * mean + (mean / 2 if ds.ticket is not None else 0.0), ahead + 1
+    ahead = q.ordered().index(t)
+    return wait_min(d, q, ahead, now), ahead + 1
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSummary:
+    service: str
+    waiting: int
+    vulnerable_waiting: int
+    eta_min: float  # for a ticket joining now
+    longest_wait_min: float
+
+
+def queues(d: Dispatcher, now: float) -> list[QueueSummary]:
+    """One line per service offered, vulnerable lane included. O(queues × (queues + desks))."""
+    out = []
+    for (service, vul), q in d.queues.items():
+        if vul:
+            continue
+        vq = d.queues[(service, True)]
+        longest = 0.0
+        for qq in (q, vq):
+            top = qq.top()
+            if top is not None:
+                longest = max(longest, (now - top.since) / 60.0)
+        out.append(
+            QueueSummary(
+                service=service, waiting=q.live + vq.live, vulnerable_waiting=vq.live,
+                eta_min=round(wait_min(d, q, q.live, now), 1), longest_wait_min=round(longest, 1),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class DeskLoad:
+    desk: str
+    number: str
+    status: str  # closed, open, paused, called, serving
+    ticket: str | None  # the number shown, never a person
+    served: int
+    utilisation: float  # busy share of the time open today
+    waiting_for_it: int  # tickets in the queues it serves as its own
+
+
+def desks(d: Dispatcher, now: float) -> list[DeskLoad]:
+    out = []
+    for ds in d.desks.values():
+        open_s = ds.open_s + (now - ds.opened_at if ds.opened_at is not None else 0.0)
+        busy_s = ds.busy_s + (now - ds.busy_since if ds.busy_since is not None else 0.0)
+        status = ds.status.value
+        if ds.ticket is not None:
+            status = ds.ticket.status.value
+        out.append(
+            DeskLoad(
+                desk=ds.desk.id, number=ds.desk.number, status=status,
+                ticket=ds.ticket.number if ds.ticket is not None else None, served=ds.served,
+                utilisation=round(busy_s / open_s, 3) if open_s > 0 else 0.0,
+                waiting_for_it=sum(q.live for q in d._own[ds.desk.id]) + d.personal[ds.desk.id].live,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class OfficeLoad:
+    """What an office publishes for the balancer of the network."""
+
+    office: str
+    kind: str
+    waiting: int
+    open_desks: int
+    busy_desks: int
+    eta_by_service: dict[str, float]
+    max_eta_min: float
+    issuing: bool
+
+
+def office_load(d: Dispatcher, now: float) -> OfficeLoad:
+    summaries = queues(d, now)
+    eta = {s.service: s.eta_min for s in summaries}
+    open_desks = sum(1 for ds in d.desks.values() if ds.status is not DeskStatus.CLOSED)
+    busy = sum(1 for ds in d.desks.values() if ds.ticket is not None)
+    return OfficeLoad(
+        office=d.office.id, kind=d.office.kind.value, waiting=d.waiting(), open_desks=open_desks,
+        busy_desks=busy, eta_by_service=eta, max_eta_min=max(eta.values(), default=0.0),
+        issuing=not d.issuing_stopped and open_desks > 0,
+    )

@@ -1,0 +1,31 @@
+"""What a journal is: where an office's events become durable, and where replay reads them back.
+
+SQLite (:mod:`.sqlite`) is the embedded default; a Redis stream per office is the scale-out one. Both keep the
+same promise: the future that :meth:`Journal.append` returns completes only when the events are durable, and
+fails (with :class:`cherga.errors.JournalError`) when they are not, so nothing is acknowledged that a crash
+could lose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from typing import Protocol
+
+from cherga.engine.events import BaseEvent
+
+
+class Journal(Protocol):
+    def append(self, events: Sequence[BaseEvent]) -> Future[None]:
+        """Queue ``events`` for writing; the future completes once they are durable."""
+        ...
+
+    def read(self, office: str | None = None, after_seq: int = 0) -> Iterator[BaseEvent]:
+        """The stored events, per office in ``seq`` order (offices interleaved as they were written)."""
+        ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,164 @@
+"""The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``, with group commit.
+
+One writer thread owns the writing connection. :meth:`SqliteJournal.append` only queues; the writer takes
+everything queued since its last commit and writes it in one transaction, so a burst of concurrent commands costs
+one fsync instead of one each (the reason BENCHMARKS.md lists: about 3,000 single-row commits per second against
+about 115,000 rows per second in batches). Futures complete after the commit returns.
+
+After a failed write the journal refuses everything that follows (fail-stop): later events may depend on the
+lost ones, so the service must restart and replay rather than carry on over a hole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+
+from cherga.engine.events import BaseEvent, decode, encode
+from cherga.errors import JournalError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    office TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    at REAL NOT NULL,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (office, seq)
+);
+CREATE INDEX IF NOT EXISTS events_at ON events (at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+class SqliteJournal:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_batch: int = 20_000,
+        before_write: Callable[[int], None] | None = None,
+    ) -> None:
+        """``before_write(k)`` runs before the k-th write (from 1) and may raise: the fault-injection hook."""
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(self.path)
+        self._conn.executescript(SCHEMA)
+        self._max_batch = max_batch
+        self._before_write = before_write
+        self._writes = 0
+        self._pending: list[tuple[Sequence[BaseEvent], Future[None]]] = []
+        self._cond = threading.Condition()
+        self._closing = False
+        self.failed: BaseException | None = None
+        self.commits = 0
+        self.commit_seconds = 0.0  # total time inside commits, for the metrics
+        self._thread = threading.Thread(target=self._run, name="cherga-journal", daemon=True)
+        self._thread.start()
+
+    def append(self, events: Sequence[BaseEvent]) -> Future[None]:
+        """Queue ``events``; the future completes when they are committed. O(1) for the caller."""
+        fut: Future[None] = Future()
+        with self._cond:
+            if self.failed is not None:
+                fut.set_exception(JournalError(f"the journal stopped after a failed write ({self.failed}); "
+                                               "restart the service to replay it"))
+                return fut
+            if self._closing:
+                fut.set_exception(JournalError("the journal is closed"))
+                return fut
+            self._pending.append((events, fut))
+            self._cond.notify()
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending and self._closing:
+                    return
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+            rows = [(ev.office, ev.seq, ev.at, type(ev).__name__, encode(ev)) for evs, _ in batch for ev in evs]
+            t0 = time.perf_counter()
+            try:
+                self._writes += 1
+                if self._before_write is not None:
+                    self._before_write(self._writes)
+                self._conn.execute("BEGIN")
+                self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+                self._conn.execute("COMMIT")
+            except BaseException as exc:  # every failure must fail the commands waiting on it
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                with self._cond:
+                    self.failed = exc
+                    rest, self._pending = self._pending, []
+                err = JournalError(f"could not write the journal: {exc}")
+                for _, fut in (*batch, *rest):
+                    fut.set_exception(err)
+                continue
+            self.commits += 1
+            self.commit_seconds += time.perf_counter() - t0
+            for _, fut in batch:
+                fut.set_result(None)
+
+    def read(self, office: str | None = None, after_seq: int = 0) -> Iterator[BaseEvent]:
+        """Stored events in commit order (``seq`` order within each office). Streams; O(events)."""
+        conn = connect(self.path)
+        try:
+            if office is None:
+                cur = conn.execute("SELECT body FROM events ORDER BY rowid")
+            else:
+                cur = conn.execute(
+                    "SELECT body FROM events WHERE office = ? AND seq > ? ORDER BY seq", (office, after_seq)
+                )
+            for (body,) in cur:
+                yield decode(body)
+        finally:
+            conn.close()
+
+    def get_meta(self, key: str) -> str | None:
+        conn = connect(self.path)
+        try:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return None if row is None else str(row[0])
+        finally:
+            conn.close()
+
+    def set_meta(self, key: str, value: str) -> None:
+        conn = connect(self.path)
+        try:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        self._conn.close()
+
+    def __enter__(self) -> SqliteJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,158 @@
+"""What the engine knows about: categories, services, desks, offices and the network.
+
+These are the configuration's shape (loaded from TOML by :mod:`cherga.engine.loader`) and stay
+immutable while the engine runs; a ticket's changing state lives in :mod:`cherga.engine.state`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class Category(enum.StrEnum):
+    """The standard's categories (section II.I), in its default order.
+
+    ``VULNERABLE`` is not a kind of service but a flag on any ticket; the policy ranks it like a category.
+    """
+
+    VULNERABLE = "vulnerable"
+    SPECIAL = "special"
+    QUICK = "quick"
+    SEASONAL = "seasonal"
+    ACCEPTANCE = "acceptance"
+    ISSUANCE = "issuance"
+    CONSULTATION = "consultation"
+
+
+SERVICE_CATEGORIES: tuple[Category, ...] = tuple(c for c in Category if c is not Category.VULNERABLE)
+
+
+class OfficeKind(enum.StrEnum):
+    MAIN = "main"
+    SUBDIVISION = "subdivision"
+    REMOTE = "remote"
+
+
+class Intent(enum.StrEnum):
+    """What the visitor came for, as the kiosk asks it."""
+
+    SUBMIT = "submit"
+    COLLECT = "collect"
+    CONSULT = "consult"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    name_uk: str
+    name_en: str
+    category: Category
+    letter: str
+    mean_service_min: float
+    sphere_uk: str = ""
+    sphere_en: str = ""
+    intent: Intent = Intent.SUBMIT
+    online_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """A workplace. ``services`` are its own; ``backup`` it takes only when its own queues are empty."""
+
+    id: str
+    office: str
+    number: str
+    services: frozenset[str]
+    backup: frozenset[str] = frozenset()
+    special: bool = False
+
+    def serves(self, service: str) -> bool:
+        return service in self.services or service in self.backup
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    """Opening hours per weekday (0 = Monday), local time, minutes after midnight; absent = closed."""
+
+    by_weekday: Mapping[int, tuple[int, int]]
+
+    def is_open(self, weekday: int, minute_of_day: int) -> bool:
+        span = self.by_weekday.get(weekday)
+        return span is not None and span[0] <= minute_of_day < span[1]
+
+
+ALWAYS_OPEN = Hours({d: (0, 24 * 60) for d in range(7)})
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    id: str
+    name_uk: str
+    name_en: str
+    kind: OfficeKind
+    desks: tuple[Desk, ...]
+    timezone: str = "Europe/Kyiv"
+    hours: Hours = ALWAYS_OPEN
+    address_uk: str = ""
+
+    @property
+    def services(self) -> frozenset[str]:
+        out: set[str] = set()
+        for d in self.desks:
+            out |= d.services | d.backup
+        return frozenset(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """The standard's goal: waits under ``target_min``, never past ``limit_min`` (15 and 20 minutes)."""
+
+    target_min: float = 15.0
+    limit_min: float = 20.0
+    share_within_target: float = 0.9
+    share_over_limit: float = 0.01
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyConfig:
+    """The head's policy: category order (first served first), wait limit per category, rule name."""
+
+    order: tuple[Category, ...] = tuple(Category)
+    max_wait_min: Mapping[Category, float] = field(default_factory=lambda: {c: 15.0 for c in Category})
+    rule: str = "limits"
+    # how many minutes before its limit a ticket is called ahead of rank
+    margin_min: float = 3.0
+    # calls of one ticket before a further recall marks it a no-show
+    max_calls: int = 3
+    # minutes during which a no-show can be brought back by the desk
+    no_show_grace_min: float = 15.0
+    # the "aging" rule: minutes of waiting that make up for one rank
+    aging_min_per_rank: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    """The whole configuration: a city's offices, the service catalogue and the travel minutes between offices."""
+
+    offices: Mapping[str, Office]
+    services: Mapping[str, Service]
+    travel_min: Mapping[tuple[str, str], float]
+    targets: Targets = Targets()
+    policy: PolicyConfig = PolicyConfig()
+    name_uk: str = ""
+    name_en: str = ""
+
+    def travel(self, a: str, b: str) -> float | None:
+        if a == b:
+            return 0.0
+        t = self.travel_min.get((a, b))
+        return t if t is not None else self.travel_min.get((b, a))
+
+    def desk(self, desk_id: str) -> Desk | None:
+        for office in self.offices.values():
+            for d in office.desks:
+                if d.id == desk_id:
+                    return d
+        return None

@@ -1,0 +1,115 @@
+"""Which ticket a desk calls next: the priority rules.
+
+A rule is a plain function (as a queue discipline is in Ciw): given the heads of the queues a desk may call from,
+it returns the one to call. The dispatcher hands it one candidate per non-empty queue, so a rule never sees, and
+never scans, the waiting list. Every rule is first-in first-out inside a queue because each queue is a heap
+ordered by ``(head flag, waiting since, counter)``, as SimPy orders its event heap.
+
+Rules, by name (:data:`RULES`):
+
+* ``strict``  — the policy's category order, first-in first-out inside a rank;
+* ``limits``  — the default: ``strict``, but a ticket within ``margin_min`` of its category's wait limit goes first,
+  the one nearest its limit first;
+* ``aging``   — every ``aging_min_per_rank`` minutes of waiting make up for one rank;
+* ``fifo``    — the longest-waiting ticket, whatever its category.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cherga.engine.model import Category, PolicyConfig
+from cherga.errors import InvalidCommand
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """The head ticket of one queue, as a rule sees it."""
+
+    queue: object  # opaque to the rule; the dispatcher's queue
+    category: Category
+    rank: int  # 0 = first in the policy's order
+    head: int  # 0 when the ticket was put at the head of its queue (a transfer), else 1
+    since: float  # when it started waiting, in seconds
+    counter: int  # issue order; breaks every tie first-in first-out
+    due_at: float | None = None  # a booked visit's slot time
+
+
+Rule = Callable[[Sequence[Candidate], float, PolicyConfig], Candidate]
+
+
+def strict(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
+    """Category order, then first-in first-out. O(k) for k candidates."""
+    return min(cands, key=lambda c: (c.rank, c.head, c.since, c.counter))
+
+
+def fifo(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
+    """Longest wait first, categories ignored. O(k)."""
+    return min(cands, key=lambda c: (c.head, c.since, c.counter))
+
+
+def limits(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
+    """``strict``, except that tickets nearing their category's limit go first, nearest deadline first. O(k)."""
+    margin = policy.margin_min * 60.0
+    limit = policy.max_wait_min
+    urgent = [c for c in cands if now - c.since >= limit.get(c.category, 15.0) * 60.0 - margin]
+    if urgent:
+        return min(urgent, key=lambda c: (c.since + limit.get(c.category, 15.0) * 60.0, c.rank, c.counter))
+    return strict(cands, now, policy)
+
+
+def aging(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
+    """Each ``aging_min_per_rank`` minutes waited count as one rank higher. O(k)."""
+    step = policy.aging_min_per_rank * 60.0
+    return min(cands, key=lambda c: (c.head, c.since + c.rank * step, c.counter))
+
+
+RULES: dict[str, Rule] = {"limits": limits, "strict": strict, "aging": aging, "fifo": fifo}
+
+
+def rule_named(name: str) -> Rule:
+    try:
+        return RULES[name]
+    except KeyError:
+        raise InvalidCommand(f"unknown priority rule {name!r}; expected one of {', '.join(RULES)}") from None
+
+
+def with_booked_first(rule: Rule, window_min: float = 10.0) -> Rule:
+    """Wrap ``rule`` so that a booked visit whose slot time has come goes ahead of walk-ins.
+
+    A booked visitor is "due" from ``due_at`` until ``window_min`` after it; past the window they wait like anyone.
+    """
+    window = window_min * 60.0
+
+    def booked_first(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
+        due = [c for c in cands if c.due_at is not None and c.due_at <= now <= c.due_at + window]
+        if due:
+            return min(due, key=lambda c: (c.due_at or 0.0, c.counter))
+        return rule(cands, now, policy)
+
+    booked_first.__name__ = f"booked_first({getattr(rule, '__name__', 'rule')})"
+    return booked_first
+
+
+def validate_policy(order: Sequence[str], max_wait_min: Sequence[tuple[str, float]], limit_min: float) -> None:
+    """Refuse a policy the head could not have meant, saying what is wrong."""
+    cats = [c.value for c in Category]
+    unknown = [o for o in order if o not in cats]
+    if unknown:
+        raise InvalidCommand(f"unknown categories in order: {', '.join(unknown)}; expected {', '.join(cats)}")
+    if sorted(order) != sorted(cats):
+        missing = [c for c in cats if c not in order]
+        dup = sorted({o for o in order if list(order).count(o) > 1})
+        raise InvalidCommand(
+            "the order must name each category exactly once"
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+            + (f"; repeated: {', '.join(dup)}" if dup else "")
+        )
+    for cat, minutes in max_wait_min:
+        if cat not in cats:
+            raise InvalidCommand(f"unknown category {cat!r} in max_wait_min; expected one of {', '.join(cats)}")
+        if not (0 < minutes <= limit_min):
+            raise InvalidCommand(
+                f"max_wait_min for {cat} must be above 0 and at most {limit_min:g} minutes, got {minutes:g}"
+            )

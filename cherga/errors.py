@@ -1,0 +1,69 @@
+"""cherga's one exception tree. Every message says what was wrong in words a person can act on.
+
+The service maps ``code`` to an HTTP status (see ``HTTP_STATUS``); the engine never raises anything else for bad
+input, and raising leaves the state exactly as it was.
+"""
+
+from __future__ import annotations
+
+
+class ChergaError(Exception):
+    """Base of every error cherga raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ConfigError(ChergaError):
+    """The configuration files are wrong: the message names the file, the field and what is wrong."""
+
+    code = "config"
+
+
+class CommandError(ChergaError):
+    """A command was refused; nothing changed."""
+
+    code = "command"
+
+
+class InvalidCommand(CommandError):
+    """The command itself is malformed (a bad value, a missing field)."""
+
+    code = "invalid"
+
+
+class NotFound(CommandError):
+    """The command names an office, desk, service, ticket or code that does not exist."""
+
+    code = "not_found"
+
+
+class Conflict(CommandError):
+    """The command does not fit the current state (finish with nothing called, a second rating...)."""
+
+    code = "conflict"
+
+
+class IssuingClosed(Conflict):
+    """The office does not issue tickets now (closing time, or outside opening hours)."""
+
+    code = "closed"
+
+
+class JournalError(ChergaError):
+    """The journal could not make a command durable; the command was not acknowledged."""
+
+    code = "journal"
+
+
+HTTP_STATUS: dict[str, int] = {
+    InvalidCommand.code: 400,
+    NotFound.code: 404,
+    Conflict.code: 409,
+    IssuingClosed.code: 409,
+    JournalError.code: 503,
+    ConfigError.code: 500,
+}

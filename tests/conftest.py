@@ -1,0 +1,69 @@
+"""Shared fixtures: a small hand-made network whose every number the tests can reason about."""
+
+from __future__ import annotations
+
+import pytest
+
+from cherga.engine.model import (
+    Category,
+    Desk,
+    Network,
+    Office,
+    OfficeKind,
+    PolicyConfig,
+    Service,
+    Targets,
+)
+
+# Monday 2026-11-23 09:00 in Kyiv (UTC+2)
+T0 = 1_763_881_200.0
+
+
+def _svc(sid: str, cat: Category, letter: str, mean: float) -> Service:
+    return Service(id=sid, name_uk=sid, name_en=sid, category=cat, letter=letter, mean_service_min=mean)
+
+
+SERVICES = {
+    s.id: s
+    for s in (
+        _svc("passport", Category.SPECIAL, "P", 15.0),
+        _svc("extract", Category.QUICK, "Q", 5.0),
+        _svc("subsidy", Category.SEASONAL, "S", 10.0),
+        _svc("residence", Category.ACCEPTANCE, "A", 12.0),
+        _svc("pickup", Category.ISSUANCE, "I", 3.0),
+        _svc("advice", Category.CONSULTATION, "C", 10.0),
+    )
+}
+
+
+def small_network(policy: PolicyConfig | None = None) -> Network:
+    every = frozenset(SERVICES)
+    main = Office(
+        id="main", name_uk="Центр", name_en="Main centre", kind=OfficeKind.MAIN,
+        desks=(
+            Desk(id="m1", office="main", number="1", services=frozenset({"passport"}), special=True),
+            Desk(id="m2", office="main", number="2", services=every - {"passport"}),
+            Desk(id="m3", office="main", number="3", services=frozenset({"extract", "pickup"}),
+                 backup=frozenset({"residence"})),
+        ),
+    )
+    branch = Office(
+        id="branch", name_uk="Філія", name_en="Branch", kind=OfficeKind.SUBDIVISION,
+        desks=(Desk(id="b1", office="branch", number="1", services=every - {"passport"}),),
+    )
+    remote = Office(
+        id="remote", name_uk="Віддалене місце", name_en="Remote workplace", kind=OfficeKind.REMOTE,
+        desks=(Desk(id="r1", office="remote", number="1", services=frozenset({"extract", "residence"})),),
+    )
+    return Network(
+        offices={o.id: o for o in (main, branch, remote)},
+        services=SERVICES,
+        travel_min={("main", "branch"): 10.0, ("main", "remote"): 25.0, ("branch", "remote"): 20.0},
+        targets=Targets(),
+        policy=policy or PolicyConfig(),
+    )
+
+
+@pytest.fixture
+def net() -> Network:
+    return small_network()
