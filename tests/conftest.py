@@ -16,7 +16,7 @@ from cherga.engine.model import (
 )
 
 # Monday 2026-11-23 09:00 in Kyiv (UTC+2)
-T0 = 1_763_881_200.0
+T0 = 1_795_417_200.0
 
 
 def _svc(sid: str, cat: Category, letter: str, mean: float) -> Service:
@@ -28,6 +28,7 @@ SERVICES = {
     for s in (
         _svc("passport", Category.SPECIAL, "P", 15.0),
         _svc("extract", Category.QUICK, "Q", 5.0),
+        _svc("certificate", Category.QUICK, "Q", 4.0),
         _svc("subsidy", Category.SEASONAL, "S", 10.0),
         _svc("residence", Category.ACCEPTANCE, "A", 12.0),
         _svc("pickup", Category.ISSUANCE, "I", 3.0),

@@ -79,8 +79,8 @@ def test_demo_desk_ids_unique_and_every_service_served(demo: Network) -> None:
     main = next(o for o in demo.offices.values() if o.kind is OfficeKind.MAIN)
     main_own = set().union(*(d.services for d in main.desks))
     assert set(demo.services) <= main_own
-    assert demo.desk("main-05") is not None
-    assert demo.desk("main-05").number == "5"  # type: ignore[union-attr]
+    desk = demo.desk("main-05")
+    assert desk is not None and desk.number == "5" and desk.office == "main"
 
 
 def test_demo_travel_between_every_pair(demo: Network) -> None:
@@ -307,9 +307,9 @@ def test_mistake_is_named(tmp_path: Path, file: str, old: str, new: str, fragmen
 def test_toml_syntax_error_names_file_and_line(tmp_path: Path, file: str) -> None:
     directory = _copy_demo(tmp_path)
     text = (directory / file).read_text(encoding="utf-8")
-    old = "[[service]]" if file == SERVICES_FILE else "[targets]"
+    old = '[[service]]\nid = "passport-id-card"\n' if file == SERVICES_FILE else "[targets]\n"
     line = text[: text.index(old)].count("\n") + 1
-    _edit(directory, file, old, old[:-1])
+    _edit(directory, file, old, old.replace("]\n", "\n", 1))
     with pytest.raises(ConfigError) as info:
         load_network(directory)
     message = str(info.value)

@@ -151,9 +151,7 @@ def _table(file: str, path: str, value: object, what: str = "a table") -> _Table
     return value
 
 
-def _fields(
-    file: str, path: str, table: _Table, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> None:
+def _fields(file: str, path: str, table: _Table, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
     """Refuse unknown keys (typos) and missing required ones."""
     allowed = required + optional
     for key in table:
@@ -187,8 +185,7 @@ def _ident(file: str, path: str, value: object) -> str:
         _fail(
             file,
             path,
-            f"{text!r} is not a valid id; use lower-case ASCII letters, digits and single hyphens "
-            "(e.g. 'main-05')",
+            f"{text!r} is not a valid id; use lower-case ASCII letters, digits and single hyphens (e.g. 'main-05')",
         )
     return text
 
@@ -199,7 +196,10 @@ def _number(
     """A finite number in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         _fail(file, path, f"expected a number, got {_kind_of(value)} {_show(value)}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        _fail(file, path, f"{_show(value)} is far too large")
     if not math.isfinite(number):
         _fail(file, path, f"must be a finite number, got {_show(value)}")
     suffix = f" {unit}" if unit else ""
@@ -424,9 +424,7 @@ def _parse_policy(value: object, targets: Targets) -> PolicyConfig:
         for key, minutes in waits.items():
             if key not in every:
                 _fail(f, _join(mp, key), f"unknown category {key!r}; expected one of {_one_of(every)}")
-            number = _number(
-                f, _join(mp, key), minutes, low=0.0, high=MAX_SERVICE_MIN, low_open=True, unit="minutes"
-            )
+            number = _number(f, _join(mp, key), minutes, low=0.0, high=MAX_SERVICE_MIN, low_open=True, unit="minutes")
             if number > limit:
                 _fail(
                     f,

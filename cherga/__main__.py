@@ -1,0 +1,3 @@
+from cherga.cli import main
+
+raise SystemExit(main())

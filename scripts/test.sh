@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh machine, then runs them. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+python3 -m ruff check cherga tests bench
+python3 -m mypy
+python3 -m pytest "$@"

@@ -1,0 +1,274 @@
+"""The writer that the crash test kills: ``python tests/crash_writer.py DATA_DIR SEED``.
+
+It builds a :class:`~cherga.engine.network.CityEngine` over the demo network, replays the journal in ``DATA_DIR``
+(``journal.db``) if there is one, then applies random legal commands forever, appending each command's events to
+the :class:`~cherga.engine.journal.sqlite.SqliteJournal` with a few commands in flight (so group commit batches
+them). Once a command's future completes, and only then, it prints ``ACK <office> <seq>`` (the office and ``seq``
+of the command's last event) and flushes: a printed ACK is an acknowledged, so durable, command.
+
+It first prints ``READY <events replayed>`` once the replay is done. The module also holds
+:class:`RandomDriver`, the seeded generator of legal commands that ``tests/test_journal.py`` uses too.
+"""
+
+from __future__ import annotations
+
+import collections
+import sys
+from collections.abc import Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+
+from cherga.engine import commands as c
+from cherga.engine import events as e
+from cherga.engine.dispatcher import Dispatcher
+from cherga.engine.journal.sqlite import SqliteJournal
+from cherga.engine.lifecycle import Status
+from cherga.engine.loader import load_network
+from cherga.engine.model import Category
+from cherga.engine.network import CityEngine
+from cherga.engine.policy import RULES
+from cherga.engine.state import DeskState, DeskStatus, Ticket
+from cherga.errors import ChergaError
+
+# Monday 2026-11-23 09:00 in Kyiv (UTC+2), as tests/conftest.py's T0
+T0 = 1_795_417_200.0
+JOURNAL_FILE = "journal.db"
+SECRET = b"crash-test"
+
+AnyCommand = c.Command | c.SendToOffice
+_T = TypeVar("_T")
+
+
+class RandomDriver:
+    """Seeded random commands that fit the engine's current state, so nearly all of them are accepted.
+
+    It reads the engine (never writes it): a closed desk gets opened, an idle one calls the next ticket (or a
+    kiosk issues one for it), a called ticket is mostly started, sometimes recalled, marked a no-show, transferred,
+    sent to another office or cancelled; a ticket being served is finished; finished tickets get rated; now and
+    then the head changes the policy. ``refused`` counts the commands the engine refused anyway.
+    """
+
+    def __init__(self, engine: CityEngine, rng: np.random.Generator, *, policy_changes: bool = True) -> None:
+        self.engine = engine
+        self.rng = rng
+        self.policy_changes = policy_changes
+        self.office_ids = sorted(engine.offices)
+        sizes = np.array([len(engine.offices[o].desks) + 2.0 for o in self.office_ids])
+        self.office_p = sizes / sizes.sum()
+        self.services = {o: sorted(engine.offices[o].office.services) for o in self.office_ids}
+        self.desk_ids = {o: sorted(engine.offices[o].desks) for o in self.office_ids}
+        self.offered_at = {
+            s: [o for o in self.office_ids if s in engine.offices[o].office.services]
+            for s in engine.network.services
+        }
+        self.refused = 0
+        self.accepted = 0
+
+    # ------------------------------------------------------------------ helpers
+
+    def _pick(self, items: Sequence[_T]) -> _T:
+        return items[int(self.rng.integers(len(items)))]
+
+    def _chance(self, p: float) -> bool:
+        return bool(self.rng.random() < p)
+
+    def _tickets(self, d: Dispatcher, *statuses: Status) -> list[Ticket]:
+        return [t for t in d.tickets.values() if t.status in statuses]
+
+    # ------------------------------------------------------------------ the commands
+
+    def command(self, now: float) -> AnyCommand:
+        """One command for time ``now``."""
+        oid = self.office_ids[int(self.rng.choice(len(self.office_ids), p=self.office_p))]
+        d = self.engine.offices[oid]
+        r = self.rng.random()
+        if r < 0.25 and not d.issuing_stopped:
+            return self._issue(d, self._pick(self.services[oid]), now)
+        if r < 0.88:
+            return self._desk_command(d, d.desks[self._pick(self.desk_ids[oid])], now)
+        if r < 0.91:
+            waiting = self._tickets(d, Status.WAITING)
+            if waiting:
+                return c.Cancel(ticket=self._pick(waiting).id, reason="visitor")
+        elif r < 0.97:
+            done = [t for t in self._tickets(d, Status.DONE, Status.REFUSED) if t.rating is None]
+            if done:
+                return c.Rate(ticket=self._pick(done).id, score=self._pick(list(c.Score)))
+        elif r < 0.99:
+            waiting = self._tickets(d, Status.WAITING)
+            if waiting:
+                t = self._pick(waiting)
+                targets = self._targets(oid, t)
+                if targets:
+                    return c.SendToOffice(to_office=self._pick(targets), ticket=t.id,
+                                          position=self._pick(list(c.Position)))
+        elif self.policy_changes:
+            return self._set_policy(oid)
+        return self._desk_command(d, d.desks[self._pick(self.desk_ids[oid])], now)
+
+    def _issue(self, d: Dispatcher, service: str, now: float) -> c.IssueTicket:
+        more: tuple[str, ...] = ()
+        if self._chance(0.1):
+            other = self._pick(self.services[d.office.id])
+            if other != service:
+                more = (other,)
+        return c.IssueTicket(
+            office=d.office.id, service=service, vulnerable=self._chance(0.08), more_services=more,
+            channel=self._pick(("kiosk", "kiosk", "kiosk", "online")),
+            position=c.Position.HEAD if self._chance(0.02) else c.Position.END,
+            due_at=now + float(self.rng.uniform(0, 1800)) if self._chance(0.03) else None,
+        )
+
+    def _targets(self, oid: str, t: Ticket) -> list[str]:
+        """Other offices that offer every service the ticket still needs."""
+        need = (t.service, *t.more)
+        return [o for o in self.office_ids if o != oid and all(o in self.offered_at[s] for s in need)]
+
+    def _set_policy(self, oid: str) -> c.SetPolicy:
+        order = [Category(x) for x in self.rng.permutation([cat.value for cat in Category])]
+        cats = list(Category)
+        limits = tuple(
+            (self._pick(cats), float(round(self.rng.uniform(5.0, 20.0), 1))) for _ in range(int(self.rng.integers(3)))
+        )
+        return c.SetPolicy(office=oid, order=tuple(order), max_wait_min=limits, rule=self._pick(sorted(RULES)))
+
+    def _desk_command(self, d: Dispatcher, ds: DeskState, now: float) -> AnyCommand:
+        desk = ds.desk.id
+        if ds.status is DeskStatus.CLOSED:
+            return c.OpenDesk(desk=desk)
+        if ds.status is DeskStatus.PAUSED:
+            return c.ResumeDesk(desk=desk)
+        t = ds.ticket
+        if t is None:
+            return self._idle_desk(d, ds, now)
+        r = self.rng.random()
+        if t.status is Status.CALLED:
+            if r < 0.6:
+                return c.Start(desk=desk)
+            if r < 0.75:
+                return c.Finish(desk=desk, outcome=c.Outcome.REFUSED if self._chance(0.1) else c.Outcome.SERVED)
+            if r < 0.85:
+                return c.Recall(desk=desk)
+            if r < 0.9:
+                return c.NoShow(desk=desk)
+            if r < 0.95:
+                return self._transfer(d, ds, t)
+            if r < 0.97:
+                targets = self._targets(d.office.id, t)
+                if targets:
+                    return c.SendToOffice(to_office=self._pick(targets), desk=desk)
+            return c.Cancel(ticket=t.id, reason="visitor left")
+        # serving
+        if r < 0.88:
+            return c.Finish(desk=desk, outcome=c.Outcome.REFUSED if self._chance(0.05) else c.Outcome.SERVED)
+        if r < 0.96:
+            return self._transfer(d, ds, t)
+        targets = self._targets(d.office.id, t)
+        if targets:
+            return c.SendToOffice(to_office=self._pick(targets), desk=desk, position=c.Position.HEAD)
+        return c.Finish(desk=desk)
+
+    def _transfer(self, d: Dispatcher, ds: DeskState, t: Ticket) -> c.Transfer:
+        position = c.Position.END if self._chance(0.3) else c.Position.HEAD
+        if self._chance(0.5):
+            others = [x for x in self.services[d.office.id] if x != t.service]
+            return c.Transfer(desk=ds.desk.id, service=self._pick(others), position=position)
+        desks = [x for x in self.desk_ids[d.office.id] if x != ds.desk.id and d.desks[x].desk.serves(t.service)]
+        if not desks:
+            return c.Transfer(desk=ds.desk.id, service=t.service, position=position)
+        return c.Transfer(desk=ds.desk.id, to_desk=self._pick(desks), position=position)
+
+    def _idle_desk(self, d: Dispatcher, ds: DeskState, now: float) -> AnyCommand:
+        desk = ds.desk.id
+        r = self.rng.random()
+        if r < 0.02:
+            return c.PauseDesk(desk=desk)
+        if r < 0.03:
+            return c.CloseDesk(desk=desk)
+        if r < 0.06:
+            return c.ServeWalkIn(desk=desk, service=self._pick(sorted(ds.desk.services)),
+                                 vulnerable=self._chance(0.1))
+        if r < 0.1:
+            waiting = [t for t in self._tickets(d, Status.WAITING) if ds.desk.serves(t.service)]
+            if waiting:
+                return c.CallTicket(desk=desk, ticket=self._pick(waiting).id)
+        elif r < 0.13:
+            grace = d.policy.no_show_grace_min * 60.0
+            gone = [
+                t for t in self._tickets(d, Status.NO_SHOW)
+                if ds.desk.serves(t.service) and t.no_show_at is not None and now - t.no_show_at <= grace
+            ]
+            if gone:
+                return c.Restore(desk=desk, ticket=self._pick(gone).id)
+        if d.pick(desk, now) is not None:
+            return c.CallNext(desk=desk)
+        if d.issuing_stopped:
+            return c.CallNext(desk=desk)
+        # nothing waits for this desk: the kiosk issues a ticket it can serve
+        return self._issue(d, self._pick(sorted(ds.desk.services)), now)
+
+    # ------------------------------------------------------------------ driving
+
+    def step(self, now: float) -> list[e.BaseEvent]:
+        """Apply one random command at ``now``; a refused one returns no events (and changed nothing)."""
+        cmd = self.command(now)
+        try:
+            events = self.engine.apply(cmd, now)
+        except ChergaError:
+            self.refused += 1
+            return []
+        self.accepted += 1
+        return events
+
+
+def open_all(engine: CityEngine, now: float) -> list[e.BaseEvent]:
+    """Open every desk of every office (a morning)."""
+    out: list[e.BaseEvent] = []
+    for d in engine.offices.values():
+        for desk in sorted(d.desks):
+            out.extend(engine.apply(c.OpenDesk(desk=desk), now))
+    return out
+
+
+def main(argv: Sequence[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python tests/crash_writer.py DATA_DIR SEED", file=sys.stderr)
+        return 2
+    data = Path(argv[1])
+    rng = np.random.default_rng(int(argv[2]))
+    data.mkdir(parents=True, exist_ok=True)
+    path = data / JOURNAL_FILE
+    engine = CityEngine(load_network(), secret=SECRET)
+    now = T0
+    replayed = 0
+    if path.exists():
+        journal = SqliteJournal(path)
+        for ev in journal.read():
+            engine.replay((ev,))
+            now = max(now, ev.at)
+            replayed += 1
+    else:
+        journal = SqliteJournal(path)
+    print(f"READY {replayed}", flush=True)
+    driver = RandomDriver(engine, rng)
+    window = int(rng.integers(1, 17))  # commands in flight at once
+    in_flight: collections.deque[tuple[Future[None], str, int]] = collections.deque()
+    out = sys.stdout
+    while True:
+        now += float(rng.exponential(3.0))
+        events = driver.step(now)
+        if not events:
+            continue
+        in_flight.append((journal.append(events), events[-1].office, events[-1].seq))
+        while len(in_flight) >= window or (in_flight and in_flight[0][0].done()):
+            fut, office, seq = in_flight.popleft()
+            fut.result()  # a JournalError ends the writer: nothing after it is acknowledged
+            out.write(f"ACK {office} {seq}\n")
+            out.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

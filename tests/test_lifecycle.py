@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import pytest
+
+from cherga.engine.lifecycle import TERMINAL, TRANSITIONS, Action, Status, document, next_status
+from cherga.errors import Conflict
+
+
+def test_docs_diagram_is_generated_from_the_table() -> None:
+    doc = Path(__file__).parent.parent / "docs" / "lifecycle.md"
+    assert doc.read_text(encoding="utf-8") == document(), "run: python -m cherga.engine.lifecycle > docs/lifecycle.md"
+
+
+def test_every_status_is_reachable_from_issue() -> None:
+    reached = {Status.WAITING}
+    frontier = [Status.WAITING]
+    while frontier:
+        s = frontier.pop()
+        for (src, _), dst in TRANSITIONS.items():
+            if src == s and dst not in reached:
+                reached.add(dst)
+                frontier.append(dst)
+    assert reached == set(Status)
+
+
+def test_terminal_states_are_the_ends() -> None:
+    assert {Status.DONE, Status.REFUSED, Status.REDIRECTED, Status.CANCELLED} == TERMINAL
+
+
+@pytest.mark.parametrize("status", list(Status))
+@pytest.mark.parametrize("action", list(Action))
+def test_illegal_transitions_say_why(status: Status, action: Action) -> None:
+    if (status, action) in TRANSITIONS:
+        assert next_status("A001", status, action) == TRANSITIONS[(status, action)]
+    else:
+        with pytest.raises(Conflict, match="A001"):
+            next_status("A001", status, action)
