@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -14,21 +15,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cherga", description="cherga (черга): the electronic queue of a centre of administrative services"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    from cherga import engine_cli
-
-    engine_cli.register(sub)
-    try:
-        from cherga.sim import cli as sim_cli
-    except ImportError:  # the planner's extras are not installed
-        pass
-    else:
-        sim_cli.register(sub)
-    try:
-        from cherga.displays import cli as displays_cli
-    except ImportError:  # the service's extras are not installed
-        pass
-    else:
-        displays_cli.register(sub)
+    for name in ("cherga.engine_cli", "cherga.displays.cli", "cherga.sim.cli", "cherga.reports.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and exc.name.startswith("cherga"):
+                continue  # that part is not built yet
+            raise
+        module.register(sub)
     return parser
 
 

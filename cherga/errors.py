@@ -67,3 +67,28 @@ HTTP_STATUS: dict[str, int] = {
     JournalError.code: 503,
     ConfigError.code: 500,
 }
+
+
+class Unauthorized(ChergaError):
+    """No device token, or one the service does not know."""
+
+    code = "unauthorized"
+
+
+class Forbidden(ChergaError):
+    """A valid token whose role or scope does not allow the call."""
+
+    code = "forbidden"
+
+
+class RateLimited(ChergaError):
+    """Too many requests from one device; try again after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+HTTP_STATUS.update({Unauthorized.code: 401, Forbidden.code: 403, RateLimited.code: 429})

@@ -252,6 +252,8 @@ def main(argv: Sequence[str]) -> int:
             replayed += 1
     else:
         journal = SqliteJournal(path)
+    if replayed and rng.random() < 0.4:
+        now += 16 * 3600.0  # restarted the next morning: a new day opens, ticket numbers start again
     print(f"READY {replayed}", flush=True)
     driver = RandomDriver(engine, rng)
     window = int(rng.integers(1, 17))  # commands in flight at once

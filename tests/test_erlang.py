@@ -316,6 +316,58 @@ def test_erlang_a_internal_consistency(lam: float, s: float, c: int, patience: f
     assert float(np.trapezoid(tail, grid)) == pytest.approx(r.mean_wait_min, rel=2e-3)
 
 
+def _dense_chain_reference(lam: float, s: float, c: int, patience: float, extra: int) -> np.ndarray:
+    """Stationary law of the M/M/c+M chain truncated at c + extra, from π·Q = 0 by least squares."""
+    mu, theta = 1.0 / s, 1.0 / patience
+    size = c + extra + 1
+    q = np.zeros((size, size))
+    for n in range(size - 1):
+        q[n, n + 1] = lam
+    for n in range(1, size):
+        q[n, n - 1] = min(n, c) * mu + max(n - c, 0) * theta
+    np.fill_diagonal(q, -q.sum(axis=1))
+    lhs = np.vstack([q.T, np.ones(size)])
+    rhs = np.zeros(size + 1)
+    rhs[-1] = 1.0
+    return np.linalg.lstsq(lhs, rhs, rcond=None)[0]
+
+
+def _uniformised_offered_wait_tail(ahead: np.ndarray, c_mu: float, theta: float, t: float) -> float:
+    """Σ_k ahead[k]·P(Σ_{j=0..k} Exp(cμ + jθ) > t) by uniformisation (Jensen 1953): the pure-death
+    chain of 'customers ahead' run on a Poisson(Λt) clock, Λ ≥ every rate; no cancellation."""
+    rates = c_mu + theta * np.arange(ahead.size)
+    lam_u = float(rates[-1])
+    move = rates / lam_u
+    m = lam_u * t
+    x = ahead.astype(float).copy()
+    total = 0.0
+    for i in range(math.ceil(m + 12.0 * math.sqrt(m) + 50.0)):
+        total += math.exp(-m + i * math.log(m) - math.lgamma(i + 1)) * float(x.sum())
+        moved = x * move
+        x = x - moved
+        x[:-1] += moved[1:]  # one fewer ahead; what leaves stage 0 reaches a desk
+    return total
+
+
+@pytest.mark.parametrize(("lam", "s", "c", "patience"), ERLANG_A_CASES[:5])
+def test_erlang_a_matches_dense_chain_and_uniformisation(
+    lam: float, s: float, c: int, patience: float
+) -> None:
+    pi = _dense_chain_reference(lam, s, c, patience, extra=150)
+    assert abs(pi[-1]) < 1e-15  # the truncation is harmless for these cases (lstsq noise ~1e-17)
+    ahead = pi[c:]
+    r = erlang_a(lam, s, c, patience)
+    # Drop the solver's round-off states far out (they only inflate the uniformisation rate).
+    tail = ahead[: int(np.flatnonzero(ahead > 1e-18)[-1]) + 1]
+    assert r.p_wait == pytest.approx(float(ahead.sum()), rel=1e-9)
+    lq = float(np.dot(np.arange(ahead.size), ahead))
+    assert r.mean_queue_length == pytest.approx(lq, rel=1e-9)
+    assert r.mean_wait_min == pytest.approx(lq / lam, rel=1e-9)
+    for t in (0.5, 3.0, 15.0, 20.0):
+        want = _uniformised_offered_wait_tail(tail, c / s, 1.0 / patience, t)
+        assert r.p_offered_wait_over(t) == pytest.approx(want, rel=1e-7, abs=1e-12)
+
+
 def test_erlang_a_overload_fluid_limit() -> None:
     # Twice overloaded: at least half of the offered work must be shed by abandonment (fluid limit).
     r = erlang_a(100.0, 10.0, 500, 30.0)
@@ -445,8 +497,10 @@ def test_erlang_a_agrees_with_simulation(lam: float, s: float, c: int, patience:
     }
     for name, (samples, theory) in checks.items():
         # Batch means: batches of 2,000 customers are far longer than the queue's memory, so
-        # they are close to independent and give an honest standard error.
+        # they are close to independent and give an honest standard error.  With 19 degrees of
+        # freedom and 15 checks in all, 4.5 standard errors keeps the family-wise false-alarm
+        # rate well under 1 % (for any seed); getting the mean patience wrong by 2x shows as ~8-10.
         means = np.asarray(samples[warmup:], dtype=float).reshape(batches, -1).mean(axis=1)
         estimate = float(means.mean())
         stderr = float(means.std(ddof=1)) / math.sqrt(batches)
-        assert abs(estimate - theory) <= 4.0 * stderr + 1e-3, (name, estimate, theory, stderr)
+        assert abs(estimate - theory) <= 4.5 * stderr + 1e-3, (name, estimate, theory, stderr)

@@ -173,6 +173,30 @@ class ServeWalkIn:
     vulnerable: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Book:
+    """Book a visit: ``start`` must be a free slot (see :func:`cherga.engine.bookings.slots`)."""
+
+    office: str
+    service: str
+    start: float
+    channel: str = "web"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelBooking:
+    office: str
+    code: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckIn:
+    """The booked visitor arrives: the booking becomes a ticket, called at its slot ahead of walk-ins."""
+
+    office: str
+    code: str
+
+
 Command = (
     IssueTicket
     | OpenDesk
@@ -194,6 +218,9 @@ Command = (
     | StopIssuing
     | CloseDay
     | ServeWalkIn
+    | Book
+    | CancelBooking
+    | CheckIn
 )
 
 DESK_COMMANDS = (
@@ -201,7 +228,7 @@ DESK_COMMANDS = (
     Transfer, ServeWalkIn,
 )
 TICKET_COMMANDS = (Redirect, Cancel, Rate)
-OFFICE_COMMANDS = (IssueTicket, SetPolicy, StopIssuing, CloseDay)
+OFFICE_COMMANDS = (IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -9,6 +9,7 @@ was acknowledged.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 from collections.abc import Callable, Iterable
@@ -16,9 +17,9 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from cherga.engine import bookings, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine import forecast
 from cherga.engine.lifecycle import Action, Status, next_status
 from cherga.engine.model import Category, Network, PolicyConfig
 from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy, with_booked_first
@@ -41,7 +42,6 @@ class Dispatcher:
         secret: bytes = b"cherga",
         rule: Rule | None = None,
         enforce_hours: bool = False,
-        booked_window_min: float = 10.0,
     ) -> None:
         if office not in network.offices:
             raise NotFound(f"unknown office {office!r}; known: {', '.join(network.offices)}")
@@ -51,8 +51,7 @@ class Dispatcher:
         self.enforce_hours = enforce_hours
         self.policy: PolicyConfig = network.policy
         self._fixed_rule = rule
-        self._booked_window = booked_window_min
-        self.rule: Rule = with_booked_first(rule or rule_named(self.policy.rule), booked_window_min)
+        self.rule: Rule = with_booked_first(rule or rule_named(self.policy.rule), self.policy.booked_window_min)
         self._rank = {cat: i for i, cat in enumerate(self.policy.order)}
         self.seq = 0
         self.day: str | None = None
@@ -67,6 +66,7 @@ class Dispatcher:
         self.desks: dict[str, DeskState] = {}
         self.stats: dict[str, list[float]] = {}  # service -> [finished today, minutes in all]
         self.ratings: dict[str, int] = {"bad": 0, "good": 0, "exemplary": 0}
+        self.bookings: dict[str, bookings.Booking] = {}
         self._token = 0
         self._pending = 0
         self._rolling = False  # a new day opens with the command being decided
@@ -95,6 +95,9 @@ class Dispatcher:
             c.Transfer: self._transfer, c.Redirect: self._redirect, c.Cancel: self._cancel,
             c.SetPolicy: self._set_policy, c.Rate: self._rate, c.StopIssuing: self._stop_issuing,
             c.CloseDay: self._close_day, c.ServeWalkIn: self._walk_in,
+            c.Book: lambda cmd, now: bookings.decide_book(self, cmd, now),
+            c.CancelBooking: lambda cmd, now: bookings.decide_cancel(self, cmd, now),
+            c.CheckIn: lambda cmd, now: bookings.decide_check_in(self, cmd, now),
         }
         self._evolvers: dict[type, Callable[[Any], None]] = {
             cls: getattr(self, f"_on_{name}") for name, cls in e.EVENT_TYPES.items()
@@ -624,15 +627,24 @@ class Dispatcher:
         order = tuple(Category(x) for x in ev.order)
         limits = dict(self.policy.max_wait_min)
         limits.update({Category(k): v for k, v in ev.max_wait_min})
-        self.policy = PolicyConfig(
-            order=order, max_wait_min=limits, rule=ev.rule, margin_min=self.policy.margin_min,
-            max_calls=self.policy.max_calls, no_show_grace_min=self.policy.no_show_grace_min,
-            aging_min_per_rank=self.policy.aging_min_per_rank,
-        )
+        self.policy = dataclasses.replace(self.policy, order=order, max_wait_min=limits, rule=ev.rule)
         self._rank = {cat: i for i, cat in enumerate(order)}
         if self._fixed_rule is None:
-            self.rule = with_booked_first(rule_named(ev.rule), self._booked_window)
+            self.rule = with_booked_first(rule_named(ev.rule), self.policy.booked_window_min)
         self.desk_version += 1
+
+    def _on_AppointmentBooked(self, ev: e.AppointmentBooked) -> None:
+        self.bookings[ev.code] = bookings.Booking(
+            code=ev.code, service=ev.service, start=ev.start, channel=ev.channel, booked_at=ev.at
+        )
+
+    def _on_AppointmentCancelled(self, ev: e.AppointmentCancelled) -> None:
+        self.bookings[ev.code].status = "cancelled"
+
+    def _on_AppointmentCheckedIn(self, ev: e.AppointmentCheckedIn) -> None:
+        b = self.bookings[ev.code]
+        b.status = "checked_in"
+        b.ticket = ev.ticket
 
     def _on_IssuingStopped(self, ev: e.IssuingStopped) -> None:
         self.issuing_stopped = True
@@ -666,6 +678,7 @@ class Dispatcher:
                 for d in self.desks.values()
             },
             "stats": {k: list(v) for k, v in sorted(self.stats.items())},
+            "bookings": {k: (b.service, b.start, b.status, b.ticket) for k, b in sorted(self.bookings.items())},
         }
 
     def _check(self) -> None:

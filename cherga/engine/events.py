@@ -155,6 +155,27 @@ class DayClosed(BaseEvent):
     day: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppointmentBooked(BaseEvent):
+    code: str
+    service: str
+    start: float
+    channel: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppointmentCancelled(BaseEvent):
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppointmentCheckedIn(BaseEvent):
+    code: str
+    ticket: str
+    late: bool
+
+
 Event = (
     DayOpened
     | TicketIssued
@@ -172,6 +193,9 @@ Event = (
     | PolicyChanged
     | IssuingStopped
     | DayClosed
+    | AppointmentBooked
+    | AppointmentCancelled
+    | AppointmentCheckedIn
 )
 
 EVENT_TYPES: dict[str, type[BaseEvent]] = {
@@ -179,7 +203,7 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
     for cls in (
         DayOpened, TicketIssued, TicketCalled, TicketRecalled, ServiceStarted, ServiceFinished, TicketNoShow,
         TicketRestored, TicketTransferred, TicketRedirected, TicketCancelled, TicketRated, DeskChanged,
-        PolicyChanged, IssuingStopped, DayClosed,
+        PolicyChanged, IssuingStopped, DayClosed, AppointmentBooked, AppointmentCancelled, AppointmentCheckedIn,
     )
 }
 _FIELDS: dict[type[BaseEvent], tuple[str, ...]] = {

@@ -643,10 +643,10 @@ def _parse_hours(path: str, value: object) -> Hours:
         dp = _join(path, day)
         if day not in WEEKDAYS:
             _fail(f, dp, f"unknown day {day!r}; expected one of {_one_of(WEEKDAYS)}")
-        text = _str(f, dp, span)
-        match = _HOURS.fullmatch(text.strip())
+        text = span.strip() if isinstance(span, str) else ""
+        match = _HOURS.fullmatch(text)
         if match is None:
-            _fail(f, dp, f'hours must be "HH:MM-HH:MM" such as "08:00-20:00", got {text!r}')
+            _fail(f, dp, f'hours must be "HH:MM-HH:MM" such as "08:00-20:00", got {_show(span)}')
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         for h, m in ((h1, m1), (h2, m2)):
             if h > 24 or m > 59 or (h == 24 and m != 0):

@@ -130,6 +130,12 @@ class PolicyConfig:
     no_show_grace_min: float = 15.0
     # the "aging" rule: minutes of waiting that make up for one rank
     aging_min_per_rank: float = 5.0
+    # appointments: share of the desks' time kept for booked visits, how long a booked visitor is "due"
+    # (called ahead of walk-ins) from the slot's start, and how late they may check in and keep the slot
+    appointment_share: float = 0.25
+    booked_window_min: float = 10.0
+    booking_grace_min: float = 15.0
+    booking_days_ahead: int = 30
 
 
 @dataclass(frozen=True, slots=True)

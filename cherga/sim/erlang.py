@@ -20,7 +20,7 @@ Models:
   Garnett, Mandelbaum & Reiman (2002), "Designing a call center with impatient customers",
   *Manufacturing & Service Operations Management* 4(3):208-227.  Computed here from the
   stationary distribution of the birth-death chain (exact up to a truncation error below
-  1e-16), and the waiting-time tail by uniformisation (Jensen 1953; Grassmann 1977).
+  1e-16), and the waiting-time tail from GMR's closed form evaluated with the same sums.
 
 Only the standard library and numpy are used (scipy has no type stubs under ``mypy --strict``).
 """
@@ -49,15 +49,22 @@ _MAX_CHAIN_STATES: Final = 5_000_000
 # --------------------------------------------------------------------------- validation
 
 
+def _float(name: str, value: float) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real number, got {value!r}") from exc
+
+
 def _nonnegative(name: str, value: float) -> float:
-    v = float(value)
+    v = _float(name, value)
     if not math.isfinite(v) or v < 0.0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return v
 
 
 def _positive(name: str, value: float, *, allow_inf: bool = False) -> float:
-    v = float(value)
+    v = _float(name, value)
     if math.isnan(v) or v <= 0.0 or (math.isinf(v) and not allow_inf):
         kind = "a positive number (or math.inf)" if allow_inf else "a finite number > 0"
         raise ValueError(f"{name} must be {kind}, got {value!r}")
@@ -78,14 +85,14 @@ def _servers(name: str, value: int) -> int:
 
 
 def _time(name: str, value: float) -> float:
-    v = float(value)
+    v = _float(name, value)
     if math.isnan(v) or v < 0.0:
         raise ValueError(f"{name} must be >= 0 minutes, got {value!r}")
     return v
 
 
 def _share(name: str, value: float, *, low_open: bool, high_open: bool) -> float:
-    v = float(value)
+    v = _float(name, value)
     low_ok = v > 0.0 if low_open else v >= 0.0
     high_ok = v < 1.0 if high_open else v <= 1.0
     if math.isnan(v) or not (low_ok and high_ok):
@@ -262,91 +269,50 @@ def min_servers(
 # --------------------------------------------------------------------------- Erlang A
 
 
-def _erlang_a_chain(lam: float, mu: float, c: int, theta: float) -> FloatArray:
-    """Stationary distribution ``π_0..π_{c+K}`` of the M/M/c+M birth-death chain.
+def _log_products(log_num: float, base: float, step: float) -> FloatArray:
+    """``log w_k`` for ``w_k = Π_{j=1..k} num/(base + j·step)``, ``k = 0..K`` (so ``w_0 = 1``).
 
-    Birth rate ``λ`` everywhere; death rate ``nμ`` for ``n ≤ c`` and ``cμ + (n−c)θ`` above.
-    Detailed balance gives ``π_n ∝ a^n/n!`` for ``n ≤ c`` and
-    ``π_{c+k} = π_c · Π_{j=1..k} λ/(cμ + jθ)``.  Weights are built in log space (``a^n/n!``
-    overflows for large ``c``), and the queue part is truncated once the neglected tail is
-    below 1e-17 of the largest weight: past the point where the ratio ``r_k = λ/(cμ+kθ)``
-    drops below 1 the ratios keep decreasing, so the tail after ``K`` is at most
-    ``π_K·r/(1−r)`` with ``r = r_{K+1}``.
+    With ``num = λ``, ``base = cμ``, ``step = θ`` these are the queue weights
+    ``π_{c+k}/π_c`` of Erlang A, and ``Σ_k w_k`` is Garnett-Mandelbaum-Reiman's
+    ``A(x, y) = 1 + Σ_{k≥1} y^k / Π_{j=1..k}(x+j)`` at ``x = cμ/θ``, ``y = num/θ``.  Logs are used
+    because the products over- or underflow for large queues; the ratios are formed as
+    ``num/(base + jθ)`` rather than ``y/(x+j)`` so a tiny ``θ`` costs no precision.  Once the
+    ratio ``r_j`` is below 1 it keeps falling, so the tail after ``K`` is at most
+    ``w_K·r/(1−r)`` with ``r = r_{K+1}``; truncation stops when that is below 1e-17 of the
+    largest term (hence of the sum).
     """
-    n = np.arange(c + 1, dtype=np.float64)
-    log_fact = np.concatenate(([0.0], np.cumsum(np.log(n[1:]))))
-    low = n * math.log(lam / mu) - log_fact
-    top = float(low.max())
-    chunks: list[FloatArray] = [low]
-    last = float(low[-1])
+    first: FloatArray = np.zeros(1, dtype=np.float64)
+    if math.isinf(log_num):  # num = 0: only w_0
+        return first
+    chunks = [first]
+    last = top = 0.0
     k_done = 0
-    size = 1024
-    log_lam = math.log(lam)
+    size = 256
     while True:
         k = np.arange(k_done + 1, k_done + size + 1, dtype=np.float64)
-        part = last + np.cumsum(log_lam - np.log(c * mu + k * theta))
+        part = last + np.cumsum(log_num - np.log(base + k * step))
         chunks.append(part)
         k_done += size
         last = float(part[-1])
         top = max(top, float(part.max()))
-        ratio = lam / (c * mu + (k_done + 1) * theta)
-        if ratio < 1.0 and last - top + math.log(ratio / (1.0 - ratio)) < math.log(_TRUNCATION_EPS):
-            break
+        log_ratio = log_num - math.log(base + (k_done + 1) * step)
+        if log_ratio < 0.0:
+            ratio = math.exp(log_ratio)
+            if last - top + math.log(ratio / (1.0 - ratio)) < math.log(_TRUNCATION_EPS):
+                break
         if k_done >= _MAX_CHAIN_STATES:
             raise ValueError(
                 "mean_patience_min is too long for this overload: the queue would need more than "
                 f"{_MAX_CHAIN_STATES} states; use math.inf for the Erlang C limit"
             )
         size *= 2  # doubling keeps the total work linear in the final length
-    logw = np.concatenate(chunks)
-    w = np.exp(logw - top)
-    # Drop the trailing underflowed/negligible states: they only inflate the uniformisation rate.
-    tail_mass = np.cumsum(w[::-1])[::-1]
-    keep = int(np.count_nonzero(tail_mass > _TRUNCATION_EPS * tail_mass[0]))
-    w = w[: max(keep, c + 1)]
-    result: FloatArray = w / w.sum()
+    result: FloatArray = np.concatenate(chunks)
     return result
 
 
-def _offered_wait_tail(ahead: FloatArray, c_mu: float, theta: float, t_min: float) -> float:
-    """``Σ_k ahead[k] · P(V_k > t)`` where ``V_k = Σ_{j=0..k} Exp(cμ + jθ)`` independent.
-
-    A customer who arrives to find all ``c`` servers busy and ``k`` people queued ahead
-    (probability ``π_{c+k}`` by PASTA) moves up one place each time someone ahead leaves,
-    through service (rate ``cμ``) or abandonment (rate ``θ`` each); customers behind do not
-    matter under FCFS.  So the offered wait ``V`` (the wait to service were the customer
-    infinitely patient) is hypoexponential.  It is computed exactly by uniformisation
-    (Jensen 1953; Grassmann 1977): with ``Λ = cμ + Kθ`` ≥ every rate, the pure-death chain on
-    the stages is a discrete chain subordinated to a Poisson(Λt) clock, so
-    ``P(V > t) = Σ_i Poisson(i; Λt)·s_i`` with ``s_i`` the unabsorbed mass after ``i`` steps —
-    all terms positive, no cancellation.  The Poisson series is cut at ``Λt + 10√(Λt) + 40``
-    terms (neglected weight < 1e-20).  Cost is ``O(K·Λt)``.
-    """
-    if t_min == 0.0:
-        return float(ahead.sum())
-    if math.isinf(t_min):
-        return 0.0
-    rates = c_mu + theta * np.arange(ahead.size, dtype=np.float64)
-    lam_u = float(rates[-1])
-    move = rates / lam_u
-    stay = 1.0 - move
-    m = lam_u * t_min
-    n_max = math.ceil(m + 10.0 * math.sqrt(m) + 40.0)
-    i = np.arange(n_max + 1, dtype=np.float64)
-    log_fact = np.concatenate(([0.0], np.cumsum(np.log(i[1:]))))
-    poisson = np.exp(-m + i * math.log(m) - log_fact)
-    x = ahead.astype(np.float64, copy=True)
-    total = 0.0
-    for step in range(n_max + 1):
-        s = float(x.sum())
-        total += float(poisson[step]) * s
-        # The remaining terms add at most s (Poisson weights sum to ≤ 1): stop when negligible.
-        if s <= 1e-17 * total or s == 0.0:
-            break
-        moved = x * move
-        x = x * stay
-        x[:-1] += moved[1:]  # one fewer ahead; the mass leaving stage 0 starts service
-    return total
+def _log_sum_exp(logs: FloatArray) -> float:
+    top = float(logs.max())
+    return top + math.log(float(np.exp(logs - top).sum()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,10 +323,14 @@ class ErlangA:
     (``θ = 1/mean_patience_min``); service is FCFS and ``Exp(μ)``.  With ``θ > 0`` the system
     is stable for every load, so ``utilisation = a/c`` may exceed 1.
 
+    The stationary distribution of the number in system follows from detailed balance on the
+    birth-death chain (birth ``λ``; death ``nμ`` for ``n ≤ c``, ``cμ + (n−c)θ`` above):
+    ``π_n ∝ a^n/n!`` for ``n ≤ c`` and ``π_{c+k} = π_c·Π_{j=1..k} λ/(cμ + jθ)``.
+
     Attributes:
-        p_wait: ``P(W > 0) = Σ_{n≥c} π_n`` (PASTA), which in Garnett-Mandelbaum-Reiman's
-            notation equals ``A·E / (1 + (A−1)·E)``, with ``E`` Erlang B and
-            ``A = A(cμ/θ, λ/θ)``, ``A(x, y) = (x·e^y/y^x)·γ(x, y)``.
+        p_wait: ``P(W > 0) = Σ_{n≥c} π_n`` (PASTA); in Garnett-Mandelbaum-Reiman's notation
+            ``A·E / (1 + (A−1)·E)`` with ``E`` the Erlang B and ``A = A(cμ/θ, λ/θ)``,
+            ``A(x, y) = (x·e^y/y^x)·γ(x, y)`` (``γ`` the lower incomplete gamma function).
         p_abandon: ``θ·E[Lq]/λ`` (abandonment flow over arrival flow), equal to
             ``p_wait·(1/(ρA) + 1 − 1/ρ)`` with ``ρ = λ/(cμ)`` (GMR 2002).
         mean_wait_min: ``E[W] = E[Lq]/λ`` by Little's law, over all arrivals, where ``W`` is the
@@ -368,7 +338,7 @@ class ErlangA:
         mean_queue_length: ``E[Lq] = Σ_k k·π_{c+k}``.
 
     With ``mean_patience_min = inf`` (``θ = 0``) every figure is that of :func:`erlang_c`,
-    including its conventions for unstable systems and ``p_abandon = 0``.
+    including its conventions for unstable systems, and ``p_abandon = 0``.
     """
 
     servers: int
@@ -379,21 +349,41 @@ class ErlangA:
     p_abandon: float
     mean_wait_min: float
     mean_queue_length: float
+    _arrivals_per_min: float = field(repr=False, compare=False)
     _c_mu: float = field(repr=False, compare=False)
     _theta: float = field(repr=False, compare=False)
-    # π_{c+k} for k = 0..K: the probability that an arrival finds k customers queued ahead.
-    _ahead: FloatArray = field(repr=False, compare=False)
+    _log_a: float = field(repr=False, compare=False)  # log A(cμ/θ, λ/θ) = log Σ_k π_{c+k}/π_c
     _no_abandon: ErlangC | None = field(repr=False, compare=False)
 
     def p_offered_wait_over(self, t_min: float) -> float:
         """``P(V > t)`` for the offered (virtual) wait ``V``: the wait of an infinitely patient
-        arrival, i.e. the time until it would reach a desk.  See :func:`_offered_wait_tail`."""
+        arrival, i.e. the time until it would reach a desk (GMR 2002)::
+
+            P(V > t) = P(W > 0) · e^{−cμt} · e^{y − z} · A(x, z) / A(x, y),
+            x = cμ/θ,  y = λ/θ,  z = y·e^{−θt}
+
+        equivalently ``P(W > 0)·γ(x, z)/γ(x, y)``.  Why: an arrival finding ``k`` queued ahead
+        (probability ``∝ w_k(y) = y^k/Π_{j≤k}(x+j)``, PASTA) moves up whenever someone ahead
+        is served (rate ``cμ``) or abandons (``θ`` each), so ``u_k(t) = P(V > t | k ahead)``
+        solves ``u_k' = θ(x+k)(u_{k−1} − u_k)``.  For ``G(t, y) = Σ_k w_k(y)·u_k(t)`` this gives,
+        using ``(x+k)·w_k = y·w_{k−1}`` and ``y·∂_y w_k = k·w_k``, the transport equation
+        ``∂_t G + θy·∂_y G = θ(y − x)·G`` with ``G(0, y) = A(x, y)``; integrating along the
+        characteristics ``y·e^{−θt}`` yields the formula.  (Checked in the tests against a
+        uniformised-chain computation, the incomplete-gamma form and a simulation.)
+        """
         t = _time("t_min", t_min)
         if self._no_abandon is not None:
             return self._no_abandon.p_wait_over(t)
-        if self.p_wait == 0.0:
+        if self.p_wait == 0.0 or t == 0.0:
+            return self.p_wait
+        if math.isinf(t):
             return 0.0
-        return _offered_wait_tail(self._ahead, self._c_mu, self._theta, t)
+        theta = self._theta
+        log_num = math.log(self._arrivals_per_min) - theta * t  # log(θz)
+        log_a_z = _log_sum_exp(_log_products(log_num, self._c_mu, theta))
+        y_minus_z = self._arrivals_per_min * -math.expm1(-theta * t) / theta  # exact even for tiny θ
+        log_ratio = -self._c_mu * t + y_minus_z + log_a_z - self._log_a
+        return min(self.p_wait, self.p_wait * math.exp(log_ratio))
 
     def p_wait_over(self, t_min: float) -> float:
         """``P(W > t)`` for the actual wait ``W = min(V, τ)`` of an arrival, over all arrivals.
@@ -413,10 +403,12 @@ class ErlangA:
 def erlang_a(
     arrivals_per_min: float, mean_service_min: float, servers: int, mean_patience_min: float
 ) -> ErlangA:
-    """Erlang A analysis of M/M/c+M (Garnett, Mandelbaum & Reiman 2002).
+    """Erlang A analysis of M/M/c+M (Palm 1943; Garnett, Mandelbaum & Reiman 2002).
 
     ``mean_patience_min`` is the mean of the exponential patience (``θ = 1/mean``); pass
-    ``math.inf`` for no abandonment, which gives exactly :func:`erlang_c`.
+    ``math.inf`` for no abandonment, which gives exactly :func:`erlang_c`.  The stationary
+    distribution is computed numerically (see :class:`ErlangA`), truncated where the remaining
+    probability is below 1e-17 of the largest state probability.
 
     Raises:
         ValueError: a negative/non-finite ``arrivals_per_min``, a non-positive
@@ -430,18 +422,28 @@ def erlang_a(
     patience = _positive("mean_patience_min", mean_patience_min, allow_inf=True)
     a = lam * s
     rho = a / c
-    mu = 1.0 / s
-    empty: FloatArray = np.zeros(1, dtype=np.float64)
-    if math.isinf(patience):
+    c_mu = c / s
+    theta = 1.0 / patience
+    # θ = 0, or so small that λ/θ overflows: abandonment is below float resolution.
+    if theta == 0.0 or not math.isfinite(max(lam, c_mu) / theta):
         ec = erlang_c(lam, s, c)
         lq = lam * ec.mean_wait_min if lam > 0.0 else 0.0
-        return ErlangA(c, a, rho, patience, ec.p_wait, 0.0, ec.mean_wait_min, lq, c * mu, 0.0, empty, ec)
-    theta = 1.0 / patience
+        return ErlangA(c, a, rho, patience, ec.p_wait, 0.0, ec.mean_wait_min, lq, lam, c_mu, 0.0, 0.0, ec)
     if lam == 0.0:
-        return ErlangA(c, a, rho, patience, 0.0, 0.0, 0.0, 0.0, c * mu, theta, empty, None)
-    pi = _erlang_a_chain(lam, mu, c, theta)
+        return ErlangA(c, a, rho, patience, 0.0, 0.0, 0.0, 0.0, lam, c_mu, theta, 0.0, None)
+    # log π_n (unnormalised) for n = 0..c: n·log a − log n!  (a^n/n! overflows for large c).
+    n = np.arange(c + 1, dtype=np.float64)
+    low = n * math.log(a) - np.concatenate(([0.0], np.cumsum(np.log(n[1:]))))
+    queue = _log_products(math.log(lam), c_mu, theta)  # log π_{c+k}/π_c, k = 0..K
+    logs = np.concatenate((low[:-1], low[-1] + queue))
+    top = float(logs.max())
+    pi = np.exp(logs - top)
+    pi /= pi.sum()
     ahead = pi[c:]
     p_wait = min(1.0, float(ahead.sum()))
     lq = float(np.dot(np.arange(ahead.size, dtype=np.float64), ahead))
     mean_wait = lq / lam  # Little's law on the queue
-    return ErlangA(c, a, rho, patience, p_wait, theta * mean_wait, mean_wait, lq, c * mu, theta, ahead, None)
+    log_a = _log_sum_exp(queue)
+    return ErlangA(
+        c, a, rho, patience, p_wait, theta * mean_wait, mean_wait, lq, lam, c_mu, theta, log_a, None
+    )

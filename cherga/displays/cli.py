@@ -1,0 +1,123 @@
+"""``cherga serve``, ``cherga token issue`` and ``cherga demo``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from cherga.engine.loader import load_network
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the service: API, boards and pages")
+    _serve_args(p)
+    p.set_defaults(run=_serve)
+
+    p = sub.add_parser("token", help="device tokens")
+    tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    t = tsub.add_parser("issue", help="mint a device token and print it, alone, on standard output")
+    t.add_argument("--data", type=Path, default=None, help="the service's data directory")
+    t.add_argument("--redis", default=None, help=argparse.SUPPRESS)
+    t.add_argument("--config", type=Path, default=None)
+    t.add_argument("--role", required=True, choices=["kiosk", "desk", "head", "planner"])
+    t.add_argument("--office", default=None)
+    t.add_argument("--desk", default=None)
+    t.set_defaults(run=_token_issue)
+
+    p = sub.add_parser("demo", help="serve, with simulated visitors and desks driving it so the boards move")
+    _serve_args(p)
+    p.add_argument("--speed", type=float, default=10.0, help="how many times faster than life the visitors come")
+    p.set_defaults(run=_demo)
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None, help="directory with services.toml and network.toml")
+    p.add_argument("--data", type=Path, default=Path("cherga-data"), help="where the journal and tokens live")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--always-open", action="store_true", help="ignore the offices' opening hours")
+    p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                   help="another origin whose pages may open the websockets (repeatable)")
+    p.add_argument("--kiosk-per-minute", type=float, default=30.0, help="tickets a kiosk may issue per minute")
+    p.add_argument("--kiosk-burst", type=int, default=10, help="tickets a kiosk may issue at once")
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from cherga.displays.app import ServiceConfig
+
+    host = args.host
+    origins = {f"http://{host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}",
+               *args.allow_origin}
+    return ServiceConfig(
+        network=load_network(args.config), data_dir=args.data, enforce_hours=not args.always_open,
+        allowed_origins=origins, kiosk_per_minute=args.kiosk_per_minute, kiosk_burst=args.kiosk_burst,
+    )
+
+
+def _announce(cfg: Any, host: str, port: int) -> None:
+    from cherga.displays.auth import Role, TokenStore
+
+    base = f"http://{host}:{port}"
+    net = cfg.network
+    print(f"cherga: {net.name_uk} — {base}", flush=True)
+    store = TokenStore(cfg.data_dir)
+    try:
+        for office in net.offices.values():
+            print(f"  {office.name_uk} ({office.id})")
+            for page in ("board", "kiosk", "head", "ratings", "book"):
+                print(f"    {page:<8} {base}/{page}/{office.id}")
+            for desk in office.desks:
+                print(f"    desk {desk.number:<3} {base}/desk/{desk.id}   display {base}/display/{desk.id}")
+            if not store.has_role(Role.HEAD, office.id):
+                token = store.issue(net, "head", office=office.id)
+                print(f"    head token (shown once, keep it): {token}")
+        print(f"  network ratings {base}/ratings/network   API {base}/docs   {base}/openapi.json", flush=True)
+    finally:
+        store.close()
+
+
+def _run(cfg: Any, host: str, port: int, extra: Any = None) -> int:
+    import uvicorn
+
+    from cherga.displays.app import create_app
+
+    app = create_app(cfg)
+    if extra is not None:
+        extra(app)
+    _announce(cfg, host, port)
+    uvicorn.run(
+        app, host=host, port=port, ws="websockets", ws_max_size=65536, log_level="warning",
+        lifespan="on", timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    return _run(_config(args), args.host, args.port)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from cherga.displays.demo import attach_demo
+
+    cfg = _config(args)
+    cfg.enforce_hours = False
+    base = f"http://{args.host}:{args.port}"
+    return _run(cfg, args.host, args.port, extra=lambda app: attach_demo(app, speed=args.speed, base_url=base))
+
+
+def _token_issue(args: argparse.Namespace) -> int:
+    from cherga.displays.auth import TokenStore
+
+    if args.redis is not None:
+        print("cherga: --redis tokens need the Redis scale-out, which this build does not have", file=sys.stderr)
+        return 2
+    data = args.data or Path("cherga-data")
+    net = load_network(args.config)
+    store = TokenStore(data)
+    try:
+        print(store.issue(net, args.role, office=args.office, desk=args.desk))
+    finally:
+        store.close()
+    return 0

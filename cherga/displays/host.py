@@ -1,0 +1,141 @@
+"""The engine inside the service: applies commands, waits for the journal, then tells the screens.
+
+The asyncio layer only feeds the pure engine and drains it (as websockets' and h11's I/O layers do): a command is
+applied synchronously on the event loop (so commands are ordered without locks), its events are queued to the
+journal's group commit, the caller is answered once they are durable, and only then are they published to boards,
+in journal order.
+
+If the journal fails, the in-memory state holds changes that were never made durable; the host then rebuilds the
+engine from the journal (the last acknowledged state) and refuses commands while it cannot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Protocol
+
+from cherga.engine import commands as c
+from cherga.engine import events as e
+from cherga.engine.journal.sqlite import SqliteJournal
+from cherga.engine.model import Network
+from cherga.engine.network import CityEngine, Issued
+from cherga.errors import JournalError
+
+log = logging.getLogger("cherga.host")
+
+class Listener(Protocol):
+    """Something that follows the durable events: the board hub, the ratings book, the metrics."""
+
+    def reset(self) -> None: ...
+
+    def on_events(self, events: list[e.BaseEvent], replay: bool) -> None: ...
+
+
+class EngineHost:
+    def __init__(
+        self,
+        network: Network,
+        data_dir: Path,
+        *,
+        enforce_hours: bool = True,
+        clock: Callable[[], float] = time.time,
+        journal_factory: Callable[[Path], SqliteJournal] | None = None,
+    ) -> None:
+        self.network = network
+        self.data_dir = data_dir
+        self.enforce_hours = enforce_hours
+        self.clock = clock
+        self._journal_factory = journal_factory or (lambda p: SqliteJournal(p))
+        self.listeners: list[Listener] = []
+        self.failure: str | None = None
+        self._unpublished: deque[tuple[Future[None], list[e.BaseEvent]]] = deque()
+        self.journal, self.engine = self._load()
+
+    @property
+    def journal_path(self) -> Path:
+        return self.data_dir / "journal.sqlite3"
+
+    def _load(self) -> tuple[SqliteJournal, CityEngine]:
+        journal = self._journal_factory(self.journal_path)
+        secret = journal.get_meta("secret")
+        if secret is None:
+            secret = secrets.token_hex(32)
+            journal.set_meta("secret", secret)
+        engine = CityEngine(self.network, secret=bytes.fromhex(secret), enforce_hours=self.enforce_hours)
+        for listener in self.listeners:
+            listener.reset()
+        for ev in journal.read():
+            engine.replay((ev,))
+            for listener in self.listeners:
+                listener.on_events([ev], True)
+        return journal, engine
+
+    def follow(self, listener: Listener) -> None:
+        """Feed a new listener every journalled event (as replay), then every durable one as it comes."""
+        listener.reset()
+        for ev in self.journal.read():
+            listener.on_events([ev], True)
+        self.listeners.append(listener)
+
+    async def execute(self, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent]:
+        """Apply ``cmd`` now; return its events once they are durable. Raises a ChergaError if refused."""
+        self._healthy()
+        events = self.engine.apply(cmd, self.clock())
+        await self._commit(events)
+        return events
+
+    async def issue(self, cmd: c.IssueTicket) -> Issued:
+        self._healthy()
+        issued = self.engine.issue(cmd, self.clock())
+        await self._commit(issued.events)
+        return issued
+
+    def _healthy(self) -> None:
+        if self.failure is not None:
+            raise JournalError(f"the journal cannot be written ({self.failure}); commands are refused until it can")
+
+    async def _commit(self, events: list[e.BaseEvent]) -> None:
+        if not events:
+            return
+        fut = self.journal.append(events)
+        self._unpublished.append((fut, events))
+        try:
+            await asyncio.wrap_future(fut)
+        except JournalError as exc:
+            self._recover(str(exc))
+            raise
+        self._drain()
+
+    def _drain(self) -> None:
+        """Publish durable events in journal order. O(events published)."""
+        while self._unpublished and self._unpublished[0][0].done():
+            fut, events = self._unpublished.popleft()
+            if fut.exception() is None:
+                for listener in self.listeners:
+                    listener.on_events(events, False)
+
+    def _recover(self, reason: str) -> None:
+        """Throw away the state that was never made durable and rebuild from the journal."""
+        log.error("journal write failed: %s; rebuilding from the journal", reason)
+        self._unpublished.clear()
+        old = self.journal
+        try:
+            old.close()
+        except Exception:  # the journal may be unusable; we are replacing it anyway
+            log.exception("closing the failed journal")
+        try:
+            self.journal, self.engine = self._load()
+            self.failure = None
+        except Exception as exc:
+            self.failure = str(exc)
+            log.exception("cannot reopen the journal")
+
+    def close(self) -> None:
+        self.journal.close()

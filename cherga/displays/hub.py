@@ -1,0 +1,221 @@
+"""Fan-out to the screens: one hub per service, one board channel per office, one channel per watched ticket.
+
+Every durable event of an office becomes exactly one board message numbered with the event's ``seq``, so board
+numbers are consecutive, never go back (they live in the journal) and a board that sees a gap knows it missed
+something. Each connection has a bounded backlog: a board that cannot keep up is dropped (it reconnects and gets a
+fresh snapshot) instead of slowing the others or growing a buffer without end.
+
+Nothing here names a person: ticket numbers, desk numbers, categories, counts and waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cherga.engine import events as e
+from cherga.engine import forecast
+from cherga.engine.model import Category
+from cherga.engine.network import CityEngine
+
+log = logging.getLogger("cherga.hub")
+
+MAX_BACKLOG = 64  # messages a board may fall behind before it is dropped
+RECENT_CALLS = 12
+
+
+def dumps(msg: dict[str, Any]) -> str:
+    return json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
+
+
+def category_queues(engine: CityEngine, office: str, now: float) -> list[dict[str, Any]]:
+    """Waiting counts and the expected wait of a newcomer, per category, for the hall board."""
+    d = engine.offices[office]
+    out = []
+    for cat in d.policy.order:
+        queues = [q for q in d.queues.values() if q.category is cat]
+        waiting = sum(q.live for q in queues)
+        busy = [q for q in queues if q.live] or queues
+        eta = max((forecast.new_ticket_eta(d, q, now)[0] for q in busy), default=0.0)
+        out.append({"category": cat.value, "waiting": waiting, "eta_min": round(eta)})
+    return out
+
+
+class Connection:
+    """One subscriber: a bounded queue of encoded messages that its own task sends."""
+
+    __slots__ = ("dropped", "min_seq", "queue")
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=MAX_BACKLOG)
+        self.min_seq = 0  # messages up to this seq are already in the snapshot it got
+        self.dropped = False
+
+    def offer(self, text: str) -> bool:
+        """Queue a message; a full backlog drops the connection. O(1)."""
+        if self.dropped:
+            return False
+        try:
+            self.queue.put_nowait(text)
+            return True
+        except asyncio.QueueFull:
+            self.close()
+            return False
+
+    def close(self) -> None:
+        """Tell the sender to close: the board reconnects and resyncs."""
+        self.dropped = True
+        self._flush()
+        self.queue.put_nowait(None)
+
+    def _flush(self) -> None:
+        while not self.queue.empty():
+            self.queue.get_nowait()
+
+    def restart(self, snapshot: str, seq: int) -> None:
+        self._flush()
+        self.min_seq = seq
+        self.queue.put_nowait(snapshot)
+
+
+@dataclass
+class BoardChannel:
+    office: str
+    seq: int = 0
+    calls: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_CALLS))
+    conns: set[Connection] = field(default_factory=set)
+    queues: list[dict[str, Any]] | None = None  # cached payload; None = recompute
+
+
+class Hub:
+    """Follows the host's durable events (a :class:`cherga.displays.host.Listener`)."""
+
+    def __init__(self, engine: Callable[[], CityEngine], clock: Callable[[], float]) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.boards: dict[str, BoardChannel] = {}
+        self.watchers: dict[str, set[Connection]] = {}
+        self.ticket_view: Callable[[str], dict[str, Any]] | None = None
+        self.sent = 0
+        self.dropped = 0
+
+    def reset(self) -> None:
+        for ch in self.boards.values():
+            ch.seq = 0
+            ch.calls.clear()
+            ch.queues = None
+            for conn in ch.conns:  # they reconnect and get the rebuilt state
+                conn.close()
+            ch.conns.clear()
+
+    def channel(self, office: str) -> BoardChannel:
+        ch = self.boards.get(office)
+        if ch is None:
+            ch = self.boards[office] = BoardChannel(office)
+        return ch
+
+    # ------------------------------------------------------------------ following events
+
+    def on_events(self, events: list[e.BaseEvent], replay: bool) -> None:
+        touched: dict[str, list[e.BaseEvent]] = {}
+        for ev in events:
+            ch = self.channel(ev.office)
+            ch.seq = ev.seq
+            ch.queues = None
+            if isinstance(ev, (e.TicketCalled, e.TicketRestored, e.TicketRecalled)):
+                ch.calls.appendleft({"ticket": ev.number, "desk": ev.desk_number, "at": ev.at})
+            elif isinstance(ev, e.DayOpened):
+                ch.calls.clear()
+            touched.setdefault(ev.office, []).append(ev)
+        if replay:
+            return
+        for office, evs in touched.items():
+            self._broadcast(office, evs)
+        if self.watchers:
+            self._notify_watchers(touched)
+
+    def _broadcast(self, office: str, events: list[e.BaseEvent]) -> None:
+        ch = self.channel(office)
+        for ev in events:
+            msg = self.board_message(ch, ev)
+            if not ch.conns:
+                continue
+            text = dumps(msg)
+            for conn in list(ch.conns):
+                if ev.seq > conn.min_seq:
+                    if conn.offer(text):
+                        self.sent += 1
+                    else:
+                        self.dropped += 1
+                        ch.conns.discard(conn)
+
+    def board_message(self, ch: BoardChannel, ev: e.BaseEvent) -> dict[str, Any]:
+        if isinstance(ev, (e.TicketCalled, e.TicketRestored)):
+            return {"type": "called", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number}
+        if isinstance(ev, e.TicketRecalled):
+            return {"type": "recalled", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number}
+        return {"type": "queue", "seq": ev.seq, "queues": self.queues(ch)}
+
+    def queues(self, ch: BoardChannel) -> list[dict[str, Any]]:
+        if ch.queues is None:
+            engine = self._engine()
+            if ch.office in engine.offices:
+                ch.queues = category_queues(engine, ch.office, self._clock())
+            else:
+                ch.queues = [{"category": c.value, "waiting": 0, "eta_min": 0} for c in Category]
+        return ch.queues
+
+    def snapshot(self, office: str) -> dict[str, Any]:
+        ch = self.channel(office)
+        return {"type": "snapshot", "seq": ch.seq, "calls": list(ch.calls), "queues": self.queues(ch)}
+
+    # ------------------------------------------------------------------ subscribers
+
+    def join_board(self, office: str) -> Connection:
+        """Subscribe to an office's board: the snapshot first, then every later message. O(1)."""
+        ch = self.channel(office)
+        conn = Connection()
+        conn.restart(dumps(self.snapshot(office)), ch.seq)
+        ch.conns.add(conn)
+        return conn
+
+    def resync(self, office: str, conn: Connection) -> None:
+        conn.restart(dumps(self.snapshot(office)), self.channel(office).seq)
+
+    def leave_board(self, office: str, conn: Connection) -> None:
+        self.channel(office).conns.discard(conn)
+
+    def join_ticket(self, ticket: str, first: dict[str, Any]) -> Connection:
+        conn = Connection()
+        conn.restart(dumps(first), 0)
+        self.watchers.setdefault(ticket, set()).add(conn)
+        return conn
+
+    def leave_ticket(self, ticket: str, conn: Connection) -> None:
+        conns = self.watchers.get(ticket)
+        if conns is not None:
+            conns.discard(conn)
+            if not conns:
+                del self.watchers[ticket]
+
+    def _notify_watchers(self, touched: dict[str, list[e.BaseEvent]]) -> None:
+        """A watched ticket's page follows its position too, so any change in its office may concern it."""
+        if self.ticket_view is None:
+            return
+        engine = self._engine()
+        for ticket, conns in list(self.watchers.items()):
+            office = engine.ticket_office.get(ticket)
+            if office not in touched:
+                continue
+            text = dumps({"type": "ticket", "ticket": self.ticket_view(ticket)})
+            for conn in list(conns):
+                if not conn.offer(text):
+                    conns.discard(conn)
+
+    def connections(self) -> int:
+        return sum(len(ch.conns) for ch in self.boards.values())

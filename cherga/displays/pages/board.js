@@ -1,0 +1,249 @@
+// Hall board: the latest calls, the newest highlighted, a chime and the call spoken in Ukrainian,
+// waiting counts and expected waits per category. Snapshot, then numbered deltas; a gap means resync.
+
+import {
+  catName, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, t,
+} from './common.js';
+import { onLangChange } from './i18n.js';
+
+const office = pathId();
+const MAX_CALLS = 9;
+
+const shell = mountShell({ titleKey: 'board.title', dark: true });
+const main = document.getElementById('main');
+
+const state = { calls: [], queues: [], seq: null, office: null, flashTicket: null };
+
+// ------------------------------------------------------------------------------------------ layout
+function speakerIcon() {
+  const span = h('span', { class: 'icon', 'aria-hidden': 'true' });
+  span.innerHTML = '<svg viewBox="0 0 24 24" width="22" height="22"><path fill="currentColor" d="M3 9v6h4l5 5V4L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z"/></svg>';
+  return span;
+}
+
+const clock = h('time', { class: 'clock', 'aria-label': t('board.clock') });
+const soundBtn = h('button', { type: 'button', class: 'sound-btn', id: 'sound-enable' }, speakerIcon(), h('span', {}, t('board.sound')));
+shell.slot.append(clock, soundBtn);
+
+const live = h('div', { class: 'sr-only', 'aria-live': 'assertive', 'aria-atomic': 'true', id: 'board-live' });
+const nowBox = h('div', { id: 'call-now' });
+const earlierHead = h('h3', { class: 'sr-only', id: 'earlier-h' });
+const list = h('ol', { class: 'call-list', id: 'call-list', 'aria-labelledby': 'earlier-h' });
+const callsHead = h('h2', { id: 'calls-h' });
+const queuesHead = h('h2', { id: 'queues-h' });
+const queuesBox = h('div', { id: 'queues' });
+const hint = h('p', { class: 'board-hint' });
+
+const pageHeading = h('h1', { class: 'sr-only', id: 'board-h' });
+main.replaceChildren(
+  pageHeading,
+  live,
+  h('div', { class: 'board-layout' },
+    h('section', { class: 'panel', 'aria-labelledby': 'calls-h' }, callsHead, nowBox, earlierHead, list),
+    h('section', { class: 'panel', 'aria-labelledby': 'queues-h' }, queuesHead, queuesBox, hint)),
+);
+
+function tickClock() {
+  const now = new Date();
+  clock.textContent = now.toLocaleTimeString('uk-UA', { hour: '2-digit', minute: '2-digit' });
+  clock.dateTime = now.toISOString();
+}
+setInterval(tickClock, 5000);
+tickClock();
+
+// ------------------------------------------------------------------------------------------ render
+function callNode(call, big) {
+  const parts = [
+    h('span', { class: 'ticket-no' }, call.ticket),
+    h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→'),
+    h('span', { class: 'sr-only' }, ', '),
+    h('span', { class: 'desk-word' }, t('board.desk', { desk: call.desk })),
+  ];
+  if (call.recalled) parts.push(h('span', { class: 'tag' }, t('board.recalled')));
+  if (big) {
+    const box = h('p', { class: 'call-now', id: 'call-now-text' }, ...parts);
+    if (state.flashTicket === call.ticket) box.classList.add('flash');
+    return box;
+  }
+  return h('li', {}, ...parts);
+}
+
+function render() {
+  callsHead.textContent = t('board.calls');
+  queuesHead.textContent = t('board.queues');
+  earlierHead.textContent = t('board.earlier');
+  hint.textContent = t('board.hint');
+  soundBtn.lastChild.textContent = t('board.sound');
+  clock.setAttribute('aria-label', t('board.clock'));
+  const [first, ...rest] = state.calls;
+  if (first) {
+    nowBox.replaceChildren(h('h3', { class: 'sr-only' }, t('board.now')), callNode(first, true));
+  } else {
+    nowBox.replaceChildren(h('p', { class: 'empty-calls' }, t('board.nocalls')));
+  }
+  list.replaceChildren(...rest.map((c) => callNode(c, false)));
+  list.hidden = rest.length === 0;
+  if (state.queues.length === 0) {
+    queuesBox.replaceChildren(h('p', { class: 'empty-calls' }, t('board.noqueue')));
+  } else {
+    queuesBox.replaceChildren(h('table', { class: 'queue-table', id: 'queue-table' },
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, t('board.cat')),
+        h('th', { scope: 'col', class: 'num' }, t('board.waiting')),
+        h('th', { scope: 'col', class: 'num' }, t('board.eta')))),
+      h('tbody', {}, state.queues.map((q) => h('tr', { dataset: { category: q.category } },
+        h('td', {}, catName(q.category)),
+        h('td', { class: 'num' }, String(q.waiting ?? 0)),
+        h('td', { class: 'num' }, fmtWait(q.eta_min))))),
+    ));
+  }
+  const name = state.office ? nameOf(state.office) : office;
+  shell.title.textContent = `${t('board.title')} · ${name}`;
+  pageHeading.textContent = `${t('board.title')}: ${name}`;
+  document.title = `${t('board.title')} — ${name}`;
+}
+
+// ------------------------------------------------------------------------------------------ sound and speech
+let audio = null;
+let soundOn = false;
+const spoken = [];
+let speaking = false;
+
+soundBtn.addEventListener('click', () => {
+  try {
+    const Ctx = window.AudioContext || window.webkitAudioContext;
+    if (Ctx) {
+      audio = new Ctx();
+      audio.resume();
+    }
+  } catch {
+    audio = null;
+  }
+  if ('speechSynthesis' in window) {
+    // an empty utterance inside the gesture unlocks speech on browsers that need it
+    const u = new SpeechSynthesisUtterance(' ');
+    u.volume = 0;
+    window.speechSynthesis.speak(u);
+  }
+  soundOn = true;
+  soundBtn.remove();
+  const note = h('span', { class: 'conn', role: 'status', id: 'sound-on' }, t('board.sound_on'));
+  shell.slot.append(note);
+  setTimeout(() => note.remove(), 4000);
+});
+
+function chime() {
+  if (!audio) return Promise.resolve();
+  const now = audio.currentTime;
+  [[659.25, 0], [880, 0.28]].forEach(([freq, at]) => {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = 'sine';
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.0001, now + at);
+    gain.gain.exponentialRampToValueAtTime(0.35, now + at + 0.03);
+    gain.gain.exponentialRampToValueAtTime(0.0001, now + at + 0.5);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(now + at);
+    osc.stop(now + at + 0.55);
+  });
+  return new Promise((r) => setTimeout(r, 850));
+}
+
+// How a Ukrainian voice should read the ticket's letter: the letter's Ukrainian name.
+const LETTER_UK = {
+  A: 'А', B: 'Бе', C: 'Це', D: 'Де', E: 'Е', F: 'Еф', G: 'Ге', H: 'Аш', I: 'І', J: 'Йот', K: 'Ка', L: 'Ель',
+  M: 'Ем', N: 'Ен', O: 'О', P: 'Пе', Q: 'Ку', R: 'Ер', S: 'Ес', T: 'Те', U: 'У', V: 'Ве', W: 'Дубль-ве',
+  X: 'Ікс', Y: 'Ігрек', Z: 'Зет',
+};
+
+/** "A017" -> "А 0 1 7" (Ukrainian) or "A 0 1 7" (English): letters by name, digits one by one. */
+export function spellTicket(ticket, lang = 'uk') {
+  return [...String(ticket)].map((c) => (lang === 'uk' ? LETTER_UK[c.toUpperCase()] || c : c)).join(' ');
+}
+
+function voiceFor(lang) {
+  const voices = window.speechSynthesis.getVoices();
+  return voices.find((v) => v.lang && v.lang.toLowerCase().startsWith(lang)) || null;
+}
+
+function speakOne(text, lang) {
+  return new Promise((resolve) => {
+    if (!('speechSynthesis' in window)) { resolve(); return; }
+    const u = new SpeechSynthesisUtterance(text);
+    u.lang = lang === 'uk' ? 'uk-UA' : 'en-GB';
+    const v = voiceFor(lang);
+    if (v) u.voice = v;
+    u.rate = 0.9;
+    const done = () => { clearTimeout(guard); resolve(); };
+    const guard = setTimeout(resolve, 8000);
+    u.onend = done;
+    u.onerror = done;
+    window.speechSynthesis.speak(u);
+  });
+}
+
+function announce(call) {
+  live.textContent = t('board.to_desk', { ticket: call.ticket, desk: call.desk });
+  if (!soundOn) return;
+  spoken.push(call);
+  if (!speaking) drain();
+}
+
+async function drain() {
+  speaking = true;
+  while (spoken.length) {
+    const call = spoken.shift();
+    await chime();
+    await speakOne(`Талон ${spellTicket(call.ticket, 'uk')}, вікно ${call.desk}`, 'uk');
+    if (getLang() === 'en') await speakOne(`Ticket ${spellTicket(call.ticket, 'en')}, desk ${call.desk}`, 'en');
+  }
+  speaking = false;
+}
+
+// ------------------------------------------------------------------------------------------ the feed
+function onMessage(msg, ctl) {
+  if (msg.type === 'snapshot') {
+    state.seq = msg.seq;
+    state.calls = [...(msg.calls || [])].sort((a, b) => (b.at ?? 0) - (a.at ?? 0)).slice(0, MAX_CALLS);
+    state.queues = msg.queues || [];
+    state.flashTicket = null;
+    render();
+    return;
+  }
+  if (state.seq === null) { ctl.resync(); return; }
+  if (typeof msg.seq === 'number') {
+    if (msg.seq <= state.seq) return; // already seen
+    if (msg.seq !== state.seq + 1) { ctl.resync(); return; }
+    state.seq = msg.seq;
+  }
+  if (msg.type === 'called' || msg.type === 'recalled') {
+    const call = { ticket: msg.ticket, desk: msg.desk, at: Date.now() / 1000, recalled: msg.type === 'recalled' };
+    state.calls = [call, ...state.calls.filter((c) => c.ticket !== msg.ticket)].slice(0, MAX_CALLS);
+    state.flashTicket = call.ticket;
+    render();
+    setTimeout(() => { if (state.flashTicket === call.ticket) state.flashTicket = null; }, 3500);
+    announce(call);
+  } else if (msg.type === 'queue') {
+    state.queues = msg.queues || [];
+    render();
+  }
+  // other types (e.g. "desk") carry nothing the board shows; their seq is tracked above
+}
+
+onLangChange(render);
+render();
+
+loadOffices().then((offices) => {
+  state.office = offices.find((o) => o.id === office) || null;
+  render();
+}).catch(() => { /* the name is a nicety; the calls still come */ });
+
+shell.setConn('closed');
+liveSocket(`/ws/offices/${encodeURIComponent(office)}/board`, {
+  onMessage,
+  onStatus: (s) => shell.setConn(s),
+});
+
+if ('speechSynthesis' in window) window.speechSynthesis.getVoices(); // start loading the voice list
+window.chergaBoard = { state, spellTicket };

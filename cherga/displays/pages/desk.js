@@ -1,0 +1,278 @@
+// Desk console: the administrator's buttons, each with a key (physical call pads send keys), the current ticket
+// and what waits for this desk. Polls GET /api/v1/desks/{desk} every 2.5 s and after each action.
+
+import {
+  ApiError, catName, Device, fmtWait, h, loadOffices, mountShell, nameOf, pathId, poll, say,
+  servicesById, t,
+} from './common.js';
+import { onLangChange } from './i18n.js';
+
+const deskId = pathId();
+const device = new Device('desk', deskId);
+const shell = mountShell({ titleKey: 'desk.title' });
+const main = document.getElementById('main');
+
+const state = { desk: null, offices: [], services: new Map(), busy: false, loaded: false };
+
+// what each action does; `when` says in which desk states it makes sense (the server has the last word)
+const ACTIONS = [
+  { id: 'next', key: 'N', label: 'act.next', path: 'call-next', when: ['open', 'called', 'serving'], main: true },
+  { id: 'recall', key: 'R', label: 'act.recall', path: 'recall', when: ['called'] },
+  { id: 'start', key: 'S', label: 'act.start', path: 'start', when: ['called'] },
+  { id: 'served', key: 'F', label: 'act.served', path: 'finish', body: { outcome: 'served' }, when: ['called', 'serving'] },
+  { id: 'refused', key: 'X', label: 'act.refused', path: 'finish', body: { outcome: 'refused' }, when: ['called', 'serving'] },
+  { id: 'noshow', key: 'M', label: 'act.noshow', path: 'no-show', when: ['called'] },
+  { id: 'transfer', key: 'T', label: 'act.transfer', when: ['called', 'serving'], dialog: true },
+  { id: 'pause', key: 'P', label: 'act.pause', path: 'pause', when: ['open', 'called', 'serving'] },
+  { id: 'resume', key: 'P', label: 'act.resume', path: 'resume', when: ['paused'] },
+  { id: 'open', key: 'O', label: 'act.open', path: 'open', when: ['closed'] },
+  { id: 'close', key: 'C', label: 'act.close', path: 'close', when: ['open', 'paused', 'called', 'serving'] },
+];
+
+// ------------------------------------------------------------------------------------------ layout
+const alertBox = h('div', { class: 'alert', role: 'alert', id: 'desk-error', hidden: true });
+const statusBox = h('p', { class: 'note status-line', role: 'status', id: 'desk-status-msg', hidden: true });
+const heading = h('h1', { id: 'desk-heading' });
+const deskStatus = h('p', { class: 'desk-status', id: 'desk-state' });
+const current = h('section', { class: 'card current', id: 'current', 'aria-labelledby': 'current-h' });
+const actions = h('section', { class: 'card', 'aria-labelledby': 'actions-h' });
+const waiting = h('section', { class: 'card', id: 'waiting', 'aria-labelledby': 'waiting-h' });
+const forget = h('button', { type: 'button', class: 'btn', id: 'forget-token', onclick: () => device.ask('').then(() => poller.now()) });
+
+main.replaceChildren(
+  h('div', { class: 'row', style: 'justify-content:space-between' }, h('div', {}, heading, deskStatus), forget),
+  alertBox, statusBox,
+  h('div', { class: 'console' },
+    h('div', { class: 'stack' }, current, actions),
+    h('div', { class: 'stack' }, waiting)),
+);
+
+// ------------------------------------------------------------------------------------------ render
+function status() {
+  return state.desk ? state.desk.status : null;
+}
+
+function allowed(a) {
+  const s = status();
+  return s === null || a.when.includes(s);
+}
+
+function serviceName(id) {
+  const s = state.services.get(id);
+  return s ? nameOf(s) : id;
+}
+
+function render() {
+  const d = state.desk;
+  const n = d ? d.number : deskId;
+  const officeObj = d ? state.offices.find((o) => o.id === d.office) : null;
+  heading.textContent = t('desk.heading', { n });
+  shell.title.textContent = `${t('desk.title')} · ${t('desk.heading', { n })}${officeObj ? ` · ${nameOf(officeObj)}` : ''}`;
+  document.title = `${t('desk.heading', { n })} — ${t('desk.title')}`;
+  forget.textContent = t('token.forget');
+  deskStatus.replaceChildren(`${t('desk.status')}: `,
+    d ? h('span', { class: `badge ${statusClass(d.status)}`, id: 'desk-status' }, t(`dstatus.${d.status}`)) : t('loading'));
+
+  const tk = d && d.ticket;
+  current.replaceChildren(h('h2', { id: 'current-h' }, t('desk.current')));
+  if (tk) {
+    current.append(
+      h('p', { class: 'number', id: 'current-number' }, tk.number),
+      h('dl', {},
+        h('dt', {}, t('desk.service')), h('dd', {}, serviceName(tk.service)),
+        h('dt', {}, t('desk.category')), h('dd', {}, catName(tk.category)),
+        h('dt', {}, t('desk.tstatus')), h('dd', { id: 'current-status' }, t(`tstatus.${tk.status}`))),
+      tk.vulnerable ? h('p', { class: 'badge info', style: 'margin-top:.75rem' }, t('desk.vulnerable')) : null,
+    );
+  } else {
+    current.append(h('p', { class: 'muted', id: 'current-number' }, t('desk.noticket')));
+  }
+
+  {
+    const visible = ACTIONS.filter((a) => !(a.id === 'resume' && status() !== 'paused') && !(a.id === 'pause' && status() === 'paused'));
+    actions.replaceChildren(
+      h('h2', { id: 'actions-h' }, t('desk.actions')),
+      h('div', { class: 'actions' }, visible.map((a) => h('button', {
+        type: 'button',
+        class: `btn${a.main ? ' primary main-action' : ''}${a.id === 'refused' ? ' danger' : ''}`,
+        id: `act-${a.id}`,
+        dataset: { key: a.id },
+        disabled: state.busy || !allowed(a),
+        'aria-keyshortcuts': a.key,
+        onclick: () => run(a),
+      }, h('span', {}, t(a.label)), h('kbd', { 'aria-hidden': 'true' }, a.key)))),
+      h('p', { class: 'shortcuts', id: 'shortcuts' }, t('desk.shortcuts')),
+    );
+    restoreFocus();
+  }
+
+  const rows = (d && d.waiting) || [];
+  waiting.replaceChildren(h('h2', { id: 'waiting-h' }, t('desk.waiting')));
+  if (!rows.length) {
+    waiting.append(h('p', { class: 'muted' }, t('desk.nowaiting')));
+  } else {
+    waiting.append(h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'waiting-h' }, h('table', { id: 'waiting-table' },
+      h('thead', {}, h('tr', {},
+        h('th', { scope: 'col' }, t('desk.col.service')),
+        h('th', { scope: 'col', class: 'num' }, t('desk.col.waiting')),
+        h('th', { scope: 'col', class: 'num' }, t('desk.col.eta')))),
+      h('tbody', {}, rows.map((q) => h('tr', {},
+        h('td', {}, serviceName(q.service)),
+        h('td', { class: 'num' }, String(q.waiting ?? 0)),
+        h('td', { class: 'num' }, fmtWait(q.eta_min))))))));
+  }
+}
+
+// a re-render replaces the buttons: keep the keyboard user's place (or the nearest enabled button)
+let focusKey = null;
+actions.addEventListener('focusin', (ev) => { focusKey = ev.target.dataset.key || null; });
+actions.addEventListener('focusout', (ev) => {
+  if (ev.relatedTarget && !actions.contains(ev.relatedTarget)) focusKey = null;
+});
+
+function restoreFocus() {
+  if (!focusKey) return;
+  const active = document.activeElement;
+  if (active && active !== document.body && !actions.contains(active)) return;
+  const same = actions.querySelector(`[data-key="${focusKey}"]`);
+  const target = same && !same.disabled ? same : actions.querySelector('button:not([disabled])');
+  if (target && target !== active) {
+    const key = focusKey;
+    target.focus();
+    if (state.busy) focusKey = key; // keep aiming at the pressed button until it is enabled again
+  }
+}
+
+function statusClass(s) {
+  return { closed: 'neutral', open: 'ok', paused: 'warn', called: 'info', serving: 'info' }[s] || 'neutral';
+}
+
+// ------------------------------------------------------------------------------------------ calls
+async function refresh() {
+  try {
+    state.desk = await device.call('GET', `/api/v1/desks/${encodeURIComponent(deskId)}`);
+    state.loaded = true;
+    if (alertBox.dataset.source === 'poll') say(alertBox, '');
+  } catch (e) {
+    say(alertBox, e.message);
+    alertBox.dataset.source = 'poll';
+  }
+  render();
+}
+
+async function run(a) {
+  if (state.busy) return;
+  if (!allowed(a)) {
+    say(statusBox, t('desk.unavailable', { what: t(a.label) }), 'info');
+    return;
+  }
+  if (a.dialog) {
+    openTransfer();
+    return;
+  }
+  await act(a.label, a.path, a.body);
+}
+
+async function act(label, path, body) {
+  state.busy = true;
+  render();
+  say(alertBox, '');
+  try {
+    const res = await device.call('POST', `/api/v1/desks/${encodeURIComponent(deskId)}/${path}`, body);
+    if (path === 'call-next') {
+      say(statusBox, res ? t('desk.called', { n: res.number }) : t('desk.empty'), res ? 'ok' : 'info');
+    } else {
+      say(statusBox, t('desk.done', { what: t(label) }), 'ok');
+    }
+    return res;
+  } catch (e) {
+    say(alertBox, e instanceof ApiError ? e.message : String(e));
+    alertBox.dataset.source = 'action';
+    return undefined;
+  } finally {
+    state.busy = false;
+    await poller.now();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ transfer dialog
+function openTransfer() {
+  const d = state.desk;
+  if (!d || !d.ticket) return;
+  const officeObj = state.offices.find((o) => o.id === d.office);
+  const options = {
+    service: [...(officeObj ? officeObj.services : [])].map((s) => [s.id, nameOf(s)]),
+    desk: (officeObj ? officeObj.desks : []).filter((x) => x.id !== deskId).map((x) => [x.id, t('desk.heading', { n: x.number })]),
+    office: state.offices.filter((o) => o.id !== d.office).map((o) => [o.id, nameOf(o)]),
+  };
+  const select = h('select', { id: 'xfer-target', name: 'target', required: true });
+  const fill = (kind) => select.replaceChildren(...options[kind].map(([v, label]) => h('option', { value: v }, label)));
+  const kinds = ['service', 'desk', 'office'];
+  const kindRadios = kinds.map((k, i) => h('div', { class: 'check' },
+    h('input', { type: 'radio', name: 'kind', id: `xfer-${k}`, value: k, checked: i === 0, onchange: () => fill(k) }),
+    h('label', { for: `xfer-${k}` }, t(`xfer.${k}`))));
+  const posRadios = ['head', 'end'].map((p, i) => h('div', { class: 'check' },
+    h('input', { type: 'radio', name: 'position', id: `xfer-pos-${p}`, value: p, checked: i === 0 }),
+    h('label', { for: `xfer-pos-${p}` }, t(`xfer.${p}`))));
+  fill('service');
+  const cancel = h('button', { type: 'button', class: 'btn', id: 'xfer-cancel' }, t('cancel'));
+  const form = h('form', { class: 'stack', id: 'xfer-form' },
+    h('h2', { id: 'xfer-title' }, t('xfer.title', { n: d.ticket.number })),
+    h('fieldset', {}, h('legend', {}, t('xfer.where')), ...kindRadios),
+    h('div', { class: 'field' }, h('label', { for: 'xfer-target' }, t('xfer.target')), select),
+    h('fieldset', {}, h('legend', {}, t('xfer.position')), ...posRadios),
+    h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn primary', id: 'xfer-submit' }, t('xfer.submit')), cancel));
+  const dialog = h('dialog', { class: 'modal', id: 'xfer-dialog', 'aria-labelledby': 'xfer-title' }, form);
+  const opener = document.activeElement;
+  const close = () => {
+    dialog.close();
+    dialog.remove();
+    (document.getElementById('act-transfer') || opener)?.focus?.();
+  };
+  cancel.addEventListener('click', close);
+  dialog.addEventListener('cancel', (ev) => { ev.preventDefault(); close(); });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const fd = new FormData(form);
+    const kind = fd.get('kind');
+    const number = d.ticket.number;
+    close();
+    const res = await act('act.transfer', 'transfer', { [kind]: fd.get('target'), position: fd.get('position') });
+    if (res) say(statusBox, t('xfer.done', { n: number }), 'ok');
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  dialog.querySelector('input[name="kind"]').focus();
+}
+
+// ------------------------------------------------------------------------------------------ keys
+document.addEventListener('keydown', (ev) => {
+  if (ev.ctrlKey || ev.altKey || ev.metaKey || ev.repeat) return;
+  if (document.querySelector('dialog[open]')) return;
+  const tag = (ev.target && ev.target.tagName) || '';
+  if (['INPUT', 'SELECT', 'TEXTAREA'].includes(tag) || (ev.target && ev.target.isContentEditable)) return;
+  // physical pads may send Latin or, on a Ukrainian layout, the key's position: use the code when there is one
+  const letter = ev.code && ev.code.startsWith('Key') ? ev.code.slice(3) : (ev.key || '').toUpperCase();
+  const candidates = ACTIONS.filter((a) => a.key === letter);
+  if (!candidates.length) return;
+  const a = candidates.find(allowed) || candidates[0];
+  ev.preventDefault();
+  run(a);
+});
+
+// ------------------------------------------------------------------------------------------ start
+let poller = { now: async () => {} };
+
+async function start() {
+  render();
+  try {
+    state.offices = await loadOffices();
+    state.services = servicesById(state.offices);
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+  poller = poll(refresh, 2500);
+}
+
+onLangChange(render);
+start();

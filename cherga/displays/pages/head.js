@@ -1,0 +1,274 @@
+// Head's dashboard: live load of every desk and office (remote workplaces included) from /load every 3 s, waits
+// against the 15/20-minute target (colour, sign and words), alerts, redirect suggestions applied with one click,
+// and the priority order edited live (up/down, a wait limit per category, PUT policy).
+
+import {
+  api, catName, Device, fmtMin, fmtPercent, fmtTime, fmtWait, getLang, h, keepFocus, loadOffices, mountShell, nameOf,
+  pathId, poll, say, servicesById, t,
+} from './common.js';
+import { onLangChange } from './i18n.js';
+
+const office = pathId();
+const device = new Device('head', office);
+const shell = mountShell({ titleKey: 'head.title' });
+const main = document.getElementById('main');
+
+const state = { load: null, offices: [], services: new Map(), policy: null, draft: null, dirty: false };
+
+// ------------------------------------------------------------------------------------------ layout
+const alertBox = h('div', { class: 'alert', role: 'alert', id: 'head-error', hidden: true });
+const statusBox = h('p', { class: 'note', role: 'status', id: 'head-status', hidden: true });
+const updated = h('p', { class: 'muted', id: 'updated' });
+const summary = h('section', { 'aria-labelledby': 'summary-h', id: 'summary' });
+const alerts = h('section', { class: 'card', 'aria-labelledby': 'alerts-h', id: 'alerts' });
+const queues = h('section', { class: 'card', 'aria-labelledby': 'queues-h', id: 'queues' });
+const desks = h('section', { class: 'card', 'aria-labelledby': 'desks-h', id: 'desks' });
+const offices = h('section', { class: 'card span2', 'aria-labelledby': 'offices-h', id: 'offices' });
+const suggestions = h('section', { class: 'card', 'aria-labelledby': 'sugg-h', id: 'suggestions' });
+const policy = h('section', { class: 'card', 'aria-labelledby': 'policy-h', id: 'policy' });
+const heading = h('h1', { id: 'head-h' });
+
+main.replaceChildren(
+  h('div', { class: 'row', style: 'justify-content:space-between;align-items:baseline' }, heading, updated),
+  alertBox, statusBox, summary,
+  h('div', { class: 'dash' }, alerts, suggestions, queues, desks, offices, policy),
+);
+
+// ------------------------------------------------------------------------------------------ helpers
+function assess(min, load) {
+  const target = load ? load.target_min : 15;
+  const limit = load ? load.limit_min : 20;
+  if (min === null || min === undefined) return h('span', { class: 'badge neutral' }, t('none'));
+  if (min > limit) return h('span', { class: 'badge bad' }, t('head.bad', { l: limit }));
+  if (min > target) return h('span', { class: 'badge warn' }, t('head.warn', { t: target }));
+  return h('span', { class: 'badge ok' }, t('head.ok'));
+}
+
+function table(id, cols, rows, labelledby) {
+  // focusable, so a keyboard can scroll it when it is wider than the screen
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': labelledby }, h('table', { id },
+    h('thead', {}, h('tr', {}, cols.map(([label, cls]) => h('th', { scope: 'col', class: cls || null }, label)))),
+    h('tbody', {}, rows)));
+}
+
+function serviceName(id) {
+  const s = state.services.get(id);
+  return s ? nameOf(s) : id;
+}
+
+function officeName(id) {
+  const o = state.offices.find((x) => x.id === id);
+  return o ? nameOf(o) : id;
+}
+
+function deskStatusBadge(s) {
+  const cls = { closed: 'neutral', open: 'ok', paused: 'warn', called: 'info', serving: 'info' }[s] || 'neutral';
+  return h('span', { class: `badge ${cls}` }, t(`dstatus.${s}`));
+}
+
+// ------------------------------------------------------------------------------------------ render
+function render() {
+  const L = state.load;
+  const name = officeName(office);
+  heading.textContent = `${t('head.title')}: ${name}`;
+  shell.title.textContent = `${t('head.title')} · ${name}`;
+  document.title = `${t('head.title')} — ${name}`;
+  if (!L) {
+    summary.replaceChildren(h('h2', { id: 'summary-h', class: 'sr-only' }, t('head.summary')), h('p', {}, t('loading')));
+    return;
+  }
+  updated.textContent = t('head.updated', { time: fmtTime(new Date()) });
+  const qs = L.queues || [];
+  const ds = L.desks || [];
+  const totalWaiting = qs.reduce((a, q) => a + (q.waiting || 0), 0);
+  const maxEta = qs.reduce((a, q) => Math.max(a, q.eta_min || 0), 0);
+  const openDesks = ds.filter((d) => d.status !== 'closed').length;
+  summary.replaceChildren(
+    h('h2', { id: 'summary-h', class: 'sr-only' }, t('head.summary')),
+    h('div', { class: 'tiles-summary' },
+      h('div', { class: 'stat' }, h('div', { class: 'v', id: 'total-waiting' }, String(totalWaiting)), h('div', { class: 'k' }, t('head.total_waiting'))),
+      h('div', { class: 'stat' }, h('div', { class: 'v' }, `${openDesks} / ${ds.length}`), h('div', { class: 'k' }, t('head.open_desks'))),
+      h('div', { class: 'stat' }, h('div', { class: 'v' }, fmtWait(maxEta)), h('div', { class: 'k' }, t('head.max_eta')), assess(maxEta, L)),
+      h('div', { class: 'stat' }, h('div', { class: 'k' }, t('head.target', { t: L.target_min, l: L.limit_min })))));
+
+  const al = L.alerts || [];
+  alerts.replaceChildren(h('h2', { id: 'alerts-h' }, t('head.alerts')),
+    al.length
+      ? h('ul', { class: 'alerts', id: 'alert-list' }, al.map((a) => h('li', {}, getLang() === 'en' ? a.message_en || a.message_uk : a.message_uk)))
+      : h('p', { class: 'muted' }, t('head.noalerts')));
+
+  queues.replaceChildren(h('h2', { id: 'queues-h' }, t('head.queues')),
+    qs.length ? table('queue-table', [[t('head.col.service')], [t('head.col.waiting'), 'num'], [t('head.col.eta'), 'num'],
+      [t('head.col.longest'), 'num'], [t('head.col.state')]], qs.map((q) => h('tr', {},
+      h('td', {}, serviceName(q.service)),
+      h('td', { class: 'num' }, String(q.waiting ?? 0)),
+      h('td', { class: 'num' }, fmtWait(q.eta_min)),
+      h('td', { class: 'num' }, fmtWait(q.longest_wait_min)),
+      h('td', {}, assess(Math.max(q.eta_min || 0, q.longest_wait_min || 0), L)))), 'queues-h')
+      : h('p', { class: 'muted' }, t('head.empty')));
+
+  desks.replaceChildren(h('h2', { id: 'desks-h' }, t('head.desks')),
+    table('desk-table', [[t('head.col.desk')], [t('head.col.status')], [t('head.col.ticket')], [t('head.col.served'), 'num'],
+      [t('head.col.util')], [t('head.col.for_it'), 'num']], ds.map((d) => h('tr', {},
+      h('th', { scope: 'row' }, d.number),
+      h('td', {}, deskStatusBadge(d.status)),
+      h('td', {}, d.ticket || t('none')),
+      h('td', { class: 'num' }, String(d.served ?? 0)),
+      h('td', {}, h('div', { class: 'util' },
+        h('span', { class: 'bar-track', 'aria-hidden': 'true' }, h('span', { class: 'bar-fill', style: `width:${Math.round(Math.min(1, d.utilisation || 0) * 100)}%;display:block` })),
+        h('span', {}, fmtPercent(d.utilisation || 0)))),
+      h('td', { class: 'num' }, String(d.waiting_for_it ?? 0)))), 'desks-h'));
+
+  const os = L.offices || [];
+  offices.replaceChildren(h('h2', { id: 'offices-h' }, t('head.offices')),
+    table('office-table', [[t('head.col.office')], [t('head.col.kind')], [t('head.col.waiting'), 'num'], [t('head.col.open'), 'num'],
+      [t('head.col.busy'), 'num'], [t('head.col.max_eta'), 'num'], [t('head.col.state')]], os.map((o) => h('tr', {},
+      h('th', { scope: 'row' }, officeName(o.id) || o.name),
+      h('td', {}, t(`kind.${o.kind}`)),
+      h('td', { class: 'num' }, String(o.waiting ?? 0)),
+      h('td', { class: 'num' }, String(o.open_desks ?? 0)),
+      h('td', { class: 'num' }, String(o.busy_desks ?? 0)),
+      h('td', { class: 'num' }, fmtWait(o.max_eta_min)),
+      h('td', {}, assess(o.max_eta_min, L)))), 'offices-h'));
+
+  const sg = L.suggestions || [];
+  keepFocus(suggestions, () => {
+    suggestions.replaceChildren(h('h2', { id: 'sugg-h' }, t('head.suggestions')),
+      sg.length ? h('ul', { class: 'sugg', id: 'sugg-list' }, sg.map((s) => h('li', {},
+        h('span', {}, t('head.sugg', {
+          n: s.number, service: serviceName(s.service), office: officeName(s.to_office), here: fmtWait(s.eta_here_min),
+          there: fmtWait(s.eta_there_min), travel: fmtMin(s.travel_min), saves: fmtMin(s.saves_min),
+        })),
+        h('button', { type: 'button', class: 'btn primary', dataset: { key: `sugg-${s.ticket}` }, onclick: () => redirect(s) },
+          t('head.apply', { n: s.number })))))
+        : h('p', { class: 'muted' }, t('head.nosuggestions')));
+  });
+}
+
+function renderPolicy() {
+  const p = state.draft;
+  keepFocus(policy, () => {
+    policy.replaceChildren(h('h2', { id: 'policy-h' }, t('head.policy')), h('p', { class: 'muted' }, t('head.policy.help')));
+    if (!p) {
+      policy.append(h('p', {}, t('loading')));
+      return;
+    }
+    const order = p.order;
+    const list = h('ol', { class: 'policy-list', id: 'policy-list' }, order.map((cat, i) => {
+      const limitId = `limit-${cat}`;
+      const limit = h('input', {
+        type: 'number', id: limitId, min: '1', max: String(state.load ? state.load.limit_min : 20), step: '1',
+        value: String(p.max_wait_min[cat] ?? 15), dataset: { key: limitId },
+        oninput: (ev) => { p.max_wait_min[cat] = Number(ev.target.value); state.dirty = true; },
+      });
+      return h('li', { dataset: { category: cat } },
+        h('span', { class: 'rank', 'aria-hidden': 'true' }, String(i + 1)),
+        h('span', { class: 'cat', id: `cat-${cat}` }, catName(cat)),
+        h('span', { class: 'moves' },
+          h('button', {
+            type: 'button', class: 'btn', dataset: { key: `up-${cat}` }, disabled: i === 0,
+            'aria-label': t('head.policy.up', { cat: catName(cat) }), onclick: () => move(i, -1),
+          }, '↑'),
+          h('button', {
+            type: 'button', class: 'btn', dataset: { key: `down-${cat}` }, disabled: i === order.length - 1,
+            'aria-label': t('head.policy.down', { cat: catName(cat) }), onclick: () => move(i, 1),
+          }, '↓')),
+        h('span', { class: 'limit' }, h('label', { for: limitId }, t('head.policy.limit')), limit));
+    }));
+    policy.append(list, h('div', { class: 'row', style: 'margin-top:1rem' },
+      h('button', { type: 'button', class: 'btn primary', id: 'policy-save', dataset: { key: 'policy-save' }, onclick: savePolicy }, t('head.policy.save')),
+      h('button', { type: 'button', class: 'btn', id: 'policy-reset', dataset: { key: 'policy-reset' }, onclick: resetPolicy }, t('head.policy.reset'))));
+  });
+}
+
+// ------------------------------------------------------------------------------------------ actions
+function move(i, delta) {
+  const order = state.draft.order;
+  const j = i + delta;
+  if (j < 0 || j >= order.length) return;
+  [order[i], order[j]] = [order[j], order[i]];
+  state.dirty = true;
+  renderPolicy();
+  const cat = order[j];
+  const btn = policy.querySelector(`[data-key="${delta < 0 ? 'up' : 'down'}-${cat}"]`);
+  const fallback = policy.querySelector(`[data-key="${delta < 0 ? 'down' : 'up'}-${cat}"]`);
+  (btn && !btn.disabled ? btn : fallback)?.focus();
+  say(statusBox, t('head.policy.moved', { cat: catName(cat), n: j + 1 }), 'info');
+}
+
+async function savePolicy() {
+  say(alertBox, '');
+  try {
+    const saved = await device.call('PUT', `/api/v1/offices/${encodeURIComponent(office)}/policy`, state.draft);
+    state.policy = saved || state.draft;
+    state.draft = structuredClone(state.policy);
+    state.dirty = false;
+    renderPolicy();
+    say(statusBox, t('head.policy.saved'), 'ok');
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+}
+
+async function resetPolicy() {
+  await loadPolicy(true);
+  say(statusBox, '');
+}
+
+async function loadPolicy(force = false) {
+  try {
+    const p = await api('GET', `/api/v1/offices/${encodeURIComponent(office)}/policy`);
+    state.policy = p;
+    if (force || !state.dirty) {
+      state.draft = structuredClone(p);
+      state.dirty = false;
+    }
+    renderPolicy();
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+}
+
+async function redirect(s) {
+  say(alertBox, '');
+  try {
+    await device.call('POST', `/api/v1/offices/${encodeURIComponent(office)}/redirects`, { ticket: s.ticket, office: s.to_office });
+    say(statusBox, t('head.applied', { n: s.number, office: officeName(s.to_office) }), 'ok');
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+  poller.now();
+}
+
+async function refresh() {
+  try {
+    state.load = await device.call('GET', `/api/v1/offices/${encodeURIComponent(office)}/load`);
+    if (alertBox.dataset.source === 'poll') say(alertBox, '');
+  } catch (e) {
+    say(alertBox, e.message);
+    alertBox.dataset.source = 'poll';
+  }
+  render();
+}
+
+// ------------------------------------------------------------------------------------------ start
+let poller = { now: () => {} };
+
+async function start() {
+  render();
+  try {
+    state.offices = await loadOffices();
+    state.services = servicesById(state.offices);
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+  loadPolicy();
+  poller = poll(refresh, 3000);
+}
+
+onLangChange(() => {
+  render();
+  renderPolicy();
+});
+renderPolicy();
+start();

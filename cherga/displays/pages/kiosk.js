@@ -1,0 +1,420 @@
+// Kiosk: sphere -> what I want (submit / collect / consult) -> service -> the vulnerable question -> the ticket.
+// The ticket shows number, position and expected wait, a faster office when there is one, the online address
+// (with a QR code) when the service can be had online, and prints on an 80 mm thermal printer.
+
+import {
+  api, ApiError, Device, fmtMin, fmtTime, fmtWait, getLang, h, loadOffices, mountShell, nameOf, pathId, sphereOf, t,
+} from './common.js';
+import { onLangChange } from './i18n.js';
+import { qrSvg } from './qr.js';
+
+const office = pathId();
+const device = new Device('kiosk', office);
+const shell = mountShell({ titleKey: 'kiosk.title' });
+const main = document.getElementById('main');
+
+const IDLE_MS = 90_000;       // back to the start after this long without a touch or a key
+const TICKET_MS = 60_000;     // the ticket screen stays this long
+const INTENTS = ['submit', 'collect', 'consult'];
+
+const data = { office: null, offices: [], services: [], queues: new Map() };
+const state = { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [] };
+
+// ------------------------------------------------------------------------------------------ navigation
+function go(step, { push = true } = {}) {
+  if (push && step !== 'issuing' && state.step !== step && !['issuing', 'ticket'].includes(state.step)) {
+    state.history.push(state.step);
+  }
+  state.step = step;
+  render({ focus: true });
+  armTimer();
+}
+
+function back() {
+  state.error = '';
+  const prev = state.history.pop();
+  if (!prev) { home(); return; }
+  state.step = prev;
+  render({ focus: true });
+  armTimer();
+}
+
+function home() {
+  Object.assign(state, { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [] });
+  document.getElementById('print-area')?.remove();
+  render({ focus: true });
+  clearTimeout(timer);
+  refreshQueues();
+}
+
+let timer = null;
+function armTimer() {
+  clearTimeout(timer);
+  if (state.step === 'sphere') return;
+  timer = setTimeout(home, state.step === 'ticket' ? TICKET_MS : IDLE_MS);
+}
+['pointerdown', 'keydown'].forEach((ev) => document.addEventListener(ev, () => {
+  if (timer && state.step !== 'ticket') armTimer();
+}, { passive: true }));
+
+// ------------------------------------------------------------------------------------------ data
+function spheres() {
+  const map = new Map();
+  for (const s of data.services) {
+    const key = s.sphere_uk || s.category;
+    if (!map.has(key)) map.set(key, { key, label: sphereOf(s) || s.category, services: [] });
+    map.get(key).services.push(s);
+  }
+  return [...map.values()].sort((a, b) => a.label.localeCompare(b.label, getLang()));
+}
+
+function inSphere() {
+  return data.services.filter((s) => (s.sphere_uk || s.category) === state.sphere);
+}
+
+function chosenService() {
+  return data.services.find((s) => s.id === state.service) || null;
+}
+
+async function refreshQueues() {
+  try {
+    const s = await api('GET', `/api/v1/offices/${encodeURIComponent(office)}/state`);
+    data.queues = new Map((s.queues || []).map((q) => [q.service, q]));
+    if (state.step === 'service') render({ focus: false });
+  } catch {
+    /* the counts are a hint only */
+  }
+}
+
+// ------------------------------------------------------------------------------------------ actions
+function pickSphere(key) {
+  state.sphere = key;
+  state.error = '';
+  const services = inSphere();
+  const intents = INTENTS.filter((i) => services.some((s) => (s.intent || 'submit') === i));
+  if (services.length === 1) {
+    state.intent = services[0].intent || 'submit';
+    pickService(services[0].id);
+  } else if (intents.length > 1) {
+    go('intent');
+  } else {
+    state.intent = intents[0] || null;
+    go('service');
+  }
+}
+
+function pickIntent(intent) {
+  state.intent = intent;
+  state.error = '';
+  const services = inSphere().filter((s) => (s.intent || 'submit') === intent);
+  if (services.length === 1) pickService(services[0].id);
+  else go('service');
+}
+
+function pickService(id) {
+  state.service = id;
+  state.error = '';
+  go('vulnerable');
+}
+
+async function issue(vulnerable) {
+  go('issuing');
+  try {
+    const ticket = await device.call('POST', `/api/v1/offices/${encodeURIComponent(office)}/tickets`,
+      { service: state.service, vulnerable });
+    showTicket(ticket);
+  } catch (e) {
+    failed(e);
+    state.step = 'vulnerable';
+    render({ focus: true });
+  }
+}
+
+async function checkIn(code) {
+  go('issuing');
+  try {
+    const ticket = await device.call('POST', `/api/v1/offices/${encodeURIComponent(office)}/check-in`, { code });
+    state.service = ticket.service;
+    showTicket(ticket);
+  } catch (e) {
+    failed(e);
+    state.step = 'checkin';
+    render({ focus: true });
+  }
+}
+
+function failed(e) {
+  state.error = e instanceof ApiError && e.status === 429 && e.retryAfter
+    ? `${e.message} (${t('min', { n: Math.max(1, Math.ceil(Number(e.retryAfter) / 60)) })})`
+    : e.message;
+  armTimer();
+}
+
+function showTicket(ticket) {
+  state.ticket = ticket;
+  state.ticket.issuedAt = new Date();
+  state.error = '';
+  state.step = 'ticket';
+  render({ focus: true });
+  armTimer();
+}
+
+// ------------------------------------------------------------------------------------------ views
+function heading(text) {
+  return h('h1', { tabindex: '-1', id: 'step-title' }, text);
+}
+
+function crumbs() {
+  const parts = [];
+  const sph = spheres().find((s) => s.key === state.sphere);
+  if (sph) parts.push(sph.label);
+  if (state.intent && ['service', 'vulnerable'].includes(state.step) && inSphere().length > 1) parts.push(t(`intent.${state.intent}`));
+  const svc = chosenService();
+  if (svc && state.step === 'vulnerable') parts.push(nameOf(svc));
+  return parts.length ? h('p', { class: 'steps', id: 'crumbs' }, parts.join(' › ')) : null;
+}
+
+function errorBox() {
+  return h('p', { class: 'alert', role: 'alert', id: 'kiosk-error', hidden: !state.error }, state.error);
+}
+
+function nav({ backBtn = true } = {}) {
+  return h('nav', { class: 'kiosk-nav', 'aria-label': t('back') },
+    backBtn ? h('button', { type: 'button', class: 'btn', id: 'back', onclick: back }, '← ', t('back')) : null,
+    h('button', { type: 'button', class: 'btn', id: 'home', onclick: home }, t('kiosk.home')));
+}
+
+function idleNote(ms) {
+  return h('p', { class: 'kiosk-foot' }, t('kiosk.timeout', { n: Math.round(ms / 1000) }));
+}
+
+function viewSphere() {
+  const list = spheres();
+  return [
+    h('div', { class: 'kiosk-head' }, heading(t('kiosk.welcome'))),
+    h('p', { class: 'lead' }, t('kiosk.sphere')),
+    errorBox(),
+    list.length === 0 ? h('p', { class: 'note' }, t('kiosk.none')) : null,
+    h('ul', { class: 'tiles', id: 'spheres', 'aria-label': t('kiosk.sphere') },
+      list.map((s) => h('li', {}, h('button', {
+        type: 'button', class: 'tile', dataset: { sphere: s.key }, onclick: () => pickSphere(s.key),
+      }, h('span', {}, s.label), h('span', { class: 'sub' }, t('kiosk.sphere.count', { n: s.services.length }))))),
+      h('li', {}, h('button', { type: 'button', class: 'tile alt', id: 'checkin', onclick: () => go('checkin') },
+        h('span', {}, t('kiosk.checkin')), h('span', { class: 'sub' }, t('kiosk.checkin.label'))))),
+  ];
+}
+
+function viewIntent() {
+  const services = inSphere();
+  const intents = INTENTS.filter((i) => services.some((s) => (s.intent || 'submit') === i));
+  return [
+    h('div', { class: 'kiosk-head' }, heading(t('kiosk.intent')), crumbs()),
+    errorBox(),
+    h('ul', { class: 'tiles', id: 'intents' }, intents.map((i) => h('li', {}, h('button', {
+      type: 'button', class: 'tile', dataset: { intent: i }, onclick: () => pickIntent(i),
+    }, h('span', {}, t(`intent.${i}`)), h('span', { class: 'sub' }, t(`intent.${i}.hint`)))))),
+    nav(),
+    idleNote(IDLE_MS),
+  ];
+}
+
+function viewService() {
+  let services = inSphere();
+  if (state.intent) services = services.filter((s) => (s.intent || 'submit') === state.intent);
+  return [
+    h('div', { class: 'kiosk-head' }, heading(t('kiosk.service')), crumbs()),
+    errorBox(),
+    h('ul', { class: 'tiles services', id: 'services' }, services.map((s) => {
+      const q = data.queues.get(s.id);
+      return h('li', {}, h('button', {
+        type: 'button', class: 'tile', dataset: { service: s.id }, onclick: () => pickService(s.id),
+      },
+      h('span', {}, nameOf(s)),
+      h('span', { class: 'sub' }, t('kiosk.service.queue', { n: q ? q.waiting : 0, eta: fmtWait(q ? q.eta_min : 0) })),
+      s.online_url ? h('span', { class: 'online' }, `✓ ${t('kiosk.online')}`) : null));
+    })),
+    nav(),
+    idleNote(IDLE_MS),
+  ];
+}
+
+function onlineCard(svc, { big = false } = {}) {
+  if (!svc || !svc.online_url) return null;
+  return h('section', { class: 'card online-card', id: 'online', 'aria-labelledby': 'online-h' },
+    qrSvg(svc.online_url, { label: t('kiosk.online.qr'), className: big ? 'qr big' : 'qr' }),
+    h('div', {},
+      h('h2', { id: 'online-h' }, t('kiosk.online.title')),
+      h('p', {}, t('kiosk.online.text', { url: '' }), h('span', { class: 'url' }, svc.online_url))));
+}
+
+function viewVulnerable() {
+  const svc = chosenService();
+  return [
+    h('div', { class: 'kiosk-head' }, heading(t('kiosk.vuln.q')), crumbs()),
+    h('p', { id: 'vuln-hint' }, t('kiosk.vuln.hint')),
+    errorBox(),
+    h('div', { class: 'yesno', role: 'group', 'aria-labelledby': 'step-title', 'aria-describedby': 'vuln-hint' },
+      h('button', { type: 'button', class: 'btn primary', id: 'vuln-yes', onclick: () => issue(true) }, t('kiosk.yes')),
+      h('button', { type: 'button', class: 'btn primary', id: 'vuln-no', onclick: () => issue(false) }, t('kiosk.no'))),
+    h('div', { style: 'margin-top:1.25rem' }, onlineCard(svc)),
+    nav(),
+    idleNote(IDLE_MS),
+  ];
+}
+
+function viewIssuing() {
+  return [
+    h('div', { class: 'kiosk-head' }, heading(t('kiosk.issuing'))),
+    h('p', { class: 'busy', role: 'status' }, t('kiosk.issuing')),
+  ];
+}
+
+function viewCheckin() {
+  const input = h('input', {
+    type: 'text', id: 'code', name: 'code', autocomplete: 'off', autocapitalize: 'characters', spellcheck: 'false',
+    required: true, 'aria-describedby': 'kiosk-error',
+  });
+  const form = h('form', { class: 'card stack', id: 'checkin-form' },
+    h('div', { class: 'field' }, h('label', { for: 'code' }, t('kiosk.checkin.label')), input),
+    h('button', { type: 'submit', class: 'btn primary' }, t('kiosk.checkin.submit')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const code = input.value.trim();
+    if (code) checkIn(code);
+  });
+  return [
+    h('div', { class: 'kiosk-head' }, heading(t('kiosk.checkin.title'))),
+    errorBox(),
+    form,
+    nav(),
+    idleNote(IDLE_MS),
+  ];
+}
+
+function ticketUrl(tk) {
+  return `${location.origin}/t/${encodeURIComponent(tk.id)}`;
+}
+
+function officeLabel(id) {
+  return nameOf(data.offices.find((o) => o.id === id)) || id;
+}
+
+function viewTicket() {
+  const tk = state.ticket;
+  const svc = data.services.find((s) => s.id === tk.service);
+  const alts = (tk.alternatives || []).filter((a) => a && a.office);
+  const card = h('section', { class: 'card ticket-card', id: 'ticket', 'aria-labelledby': 'step-title' },
+    h('p', { class: 'office' }, nameOf(data.office) || office),
+    h('h1', { class: 'label', tabindex: '-1', id: 'step-title' }, t('kiosk.your_ticket')),
+    h('p', { class: 'number', id: 'ticket-number' }, tk.number),
+    h('p', { class: 'service' }, svc ? nameOf(svc) : tk.service),
+    tk.vulnerable ? h('p', {}, h('span', { class: 'badge info priority' }, t('kiosk.priority'))) : null,
+    h('dl', { class: 'facts' },
+      h('div', {}, h('dt', {}, t('kiosk.position')), h('dd', { id: 'ticket-position' }, String(tk.position ?? '—'))),
+      h('div', {}, h('dt', {}, t('kiosk.eta')), h('dd', { id: 'ticket-eta' }, fmtWait(tk.eta_min)))),
+    h('p', {}, t('kiosk.watch')),
+    h('div', { class: 'qr-box' },
+      qrSvg(ticketUrl(tk), { label: t('kiosk.phone.qr') }),
+      h('p', {}, t('kiosk.phone'))),
+  );
+  const side = h('div', { class: 'side' },
+    h('div', { class: 'card ticket-actions' },
+      h('button', { type: 'button', class: 'btn primary', id: 'print', onclick: printTicket }, t('kiosk.print')),
+      h('button', { type: 'button', class: 'btn', id: 'done', onclick: home }, t('kiosk.done'))),
+    alts.length ? h('section', { class: 'card', id: 'alternatives', 'aria-labelledby': 'alt-h' },
+      h('h2', { id: 'alt-h' }, t('kiosk.faster')),
+      h('ul', {}, alts.map((a) => {
+        const o = data.offices.find((x) => x.id === a.office);
+        return h('li', {},
+          h('strong', {}, t('kiosk.faster.item', { office: officeLabel(a.office), eta: fmtWait(a.eta_min), travel: fmtMin(a.travel_min) })),
+          o && o.address_uk ? h('br') : null, o && o.address_uk ? o.address_uk : null);
+      })),
+      h('p', { class: 'muted' }, t('kiosk.faster.note'))) : null,
+    onlineCard(svc),
+    idleNote(TICKET_MS));
+  buildPrintArea(tk, svc);
+  return [errorBox(), h('div', { class: 'ticket-screen' }, card, side)];
+}
+
+/** What the thermal printer gets: a direct child of <body>, the only thing @media print shows. */
+function buildPrintArea(tk, svc) {
+  document.getElementById('print-area')?.remove();
+  const area = h('div', { id: 'print-area', 'aria-hidden': 'true' },
+    h('div', { class: 'p-office' }, nameOf(data.office) || office),
+    data.office && data.office.address_uk ? h('div', { class: 'p-small' }, data.office.address_uk) : null,
+    h('hr'),
+    h('div', { class: 'p-label' }, t('kiosk.your_ticket')),
+    h('div', { class: 'p-number' }, tk.number),
+    h('div', { class: 'p-service' }, svc ? nameOf(svc) : tk.service),
+    tk.vulnerable ? h('div', { class: 'p-small' }, t('kiosk.priority')) : null,
+    h('div', { class: 'p-facts' }, `${t('kiosk.position')}: ${tk.position ?? '—'}`, h('br'),
+      `${t('kiosk.eta')}: ${fmtWait(tk.eta_min)}`),
+    h('div', { class: 'p-small' }, t('kiosk.watch')),
+    h('hr'),
+    qrSvg(ticketUrl(tk), { ecl: 'M' }),
+    h('div', { class: 'p-small' }, t('kiosk.phone')),
+    svc && svc.online_url ? h('div', { class: 'p-small' }, h('hr'), t('kiosk.online.title'), h('br'), svc.online_url) : null,
+    h('hr'),
+    h('div', { class: 'p-small' }, t('kiosk.issued_at', { time: `${tk.issuedAt.toLocaleDateString('uk-UA')} ${fmtTime(tk.issuedAt)}` })));
+  document.body.append(area);
+}
+
+/** Give the page the ticket's exact length (80 mm wide roll), then print. */
+function fitPage() {
+  const area = document.getElementById('print-area');
+  if (!area) return;
+  area.classList.add('measuring');
+  const mm = Math.ceil((area.getBoundingClientRect().height * 25.4) / 96) + 2;
+  area.classList.remove('measuring');
+  let style = document.getElementById('page-size');
+  if (!style) {
+    style = h('style', { id: 'page-size' });
+    document.head.append(style);
+  }
+  style.textContent = `@media print { @page { size: 80mm ${mm}mm; margin: 0; } }`;
+}
+window.addEventListener('beforeprint', fitPage);
+
+function printTicket() {
+  fitPage();
+  window.print();
+}
+
+const VIEWS = {
+  sphere: viewSphere, intent: viewIntent, service: viewService, vulnerable: viewVulnerable,
+  issuing: viewIssuing, ticket: viewTicket, checkin: viewCheckin,
+};
+
+function render({ focus = false } = {}) {
+  const name = data.office ? nameOf(data.office) : office;
+  shell.title.textContent = `${t('kiosk.title')} · ${name}`;
+  document.title = `${t('kiosk.title')} — ${name}`;
+  main.replaceChildren(...VIEWS[state.step]().flat().filter(Boolean));
+  if (focus) {
+    const target = document.getElementById('step-title');
+    if (target) target.focus();
+  }
+}
+
+// ------------------------------------------------------------------------------------------ start
+async function start() {
+  try {
+    data.offices = await loadOffices();
+  } catch (e) {
+    main.replaceChildren(h('p', { class: 'alert', role: 'alert' }, e.message));
+    setTimeout(start, 5000);
+    return;
+  }
+  data.office = data.offices.find((o) => o.id === office) || null;
+  if (!data.office) {
+    main.replaceChildren(h('p', { class: 'alert', role: 'alert' }, t('err.office', { id: office })));
+    return;
+  }
+  data.services = data.office.services || [];
+  render();
+  refreshQueues();
+  if (!device.token) device.ask('');
+}
+
+onLangChange(() => render({ focus: false }));
+start();

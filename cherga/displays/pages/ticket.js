@@ -1,0 +1,184 @@
+// The visitor's own ticket (/t/{id}; the id is the secret): position, expected wait, the desk when called,
+// cancel while waiting, and the three rating buttons once finished. Live from /ws/tickets/{id}.
+
+import {
+  api, ApiError, fmtWait, h, liveSocket, loadOffices, mountShell, nameOf, pathId, servicesById, t,
+} from './common.js';
+import { onLangChange } from './i18n.js';
+
+const id = pathId();
+const shell = mountShell({ titleKey: 'ticket.title' });
+const main = document.getElementById('main');
+const RATED_KEY = `cherga.rated.${id}`;
+
+const state = {
+  ticket: null, offices: [], services: new Map(), error: '', notFound: false, confirmCancel: false,
+  rated: localStorage.getItem(RATED_KEY), rateMsg: '',
+};
+
+const live = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'ticket-live' });
+const urgent = h('div', { class: 'sr-only', role: 'alert', id: 'ticket-urgent' });
+const body = h('div', { class: 'stack' });
+main.replaceChildren(live, urgent, body);
+
+function officeOf(tk) {
+  return state.offices.find((o) => o.id === tk.office) || null;
+}
+
+function render({ focus = null } = {}) {
+  document.title = state.ticket ? `${state.ticket.number} — ${t('ticket.title')}` : t('ticket.title');
+  shell.title.textContent = t('ticket.title');
+  if (state.notFound) {
+    body.replaceChildren(h('h1', {}, t('ticket.title')), h('p', { class: 'alert', role: 'alert' }, t('ticket.notfound')));
+    return;
+  }
+  const tk = state.ticket;
+  if (!tk) {
+    body.replaceChildren(h('h1', {}, t('ticket.title')),
+      state.error ? h('p', { class: 'alert', role: 'alert' }, state.error) : h('p', { role: 'status' }, t('loading')));
+    return;
+  }
+  const o = officeOf(tk);
+  const svc = state.services.get(tk.service);
+  const parts = [
+    h('section', { class: 'card vt-number', 'aria-labelledby': 'ticket-h' },
+      h('h1', { id: 'ticket-h', class: 'muted', style: 'font-size:1.1rem;margin:0' }, t('ticket.number')),
+      h('p', { class: 'big-number', id: 'ticket-number' }, tk.number),
+      h('p', { style: 'font-weight:700' }, svc ? nameOf(svc) : tk.service),
+      h('p', { class: 'muted' }, o ? nameOf(o) : tk.office),
+      tk.vulnerable ? h('p', {}, h('span', { class: 'badge info' }, t('ticket.priority'))) : null,
+      h('p', {}, `${t('ticket.status')}: `, h('strong', { id: 'ticket-status' }, t(`tstatus.${tk.status}`)))),
+  ];
+  if (state.error) parts.push(h('p', { class: 'alert', role: 'alert' }, state.error));
+  const s = tk.status;
+  if (s === 'waiting') {
+    parts.push(h('section', { class: 'card', 'aria-label': t('ticket.status') },
+      h('dl', { class: 'facts' },
+        h('div', {}, h('dt', {}, t('ticket.position')), h('dd', { id: 'ticket-position' }, String(tk.position ?? '—'))),
+        h('div', {}, h('dt', {}, t('ticket.eta')), h('dd', { id: 'ticket-eta' }, fmtWait(tk.eta_min)))),
+      h('p', { class: 'muted' }, t('ticket.live'))));
+    parts.push(cancelBox());
+  } else if (s === 'called') {
+    parts.push(h('p', { class: 'callout', id: 'ticket-go' }, t('ticket.go', { desk: tk.desk_number ?? tk.desk })));
+  } else if (s === 'serving') {
+    parts.push(h('p', { class: 'note' }, t('ticket.serving', { desk: tk.desk_number ?? tk.desk })));
+  } else if (s === 'done' || s === 'refused') {
+    parts.push(h('p', { class: 'note', 'data-kind': 'ok' }, t('ticket.finished')), rateBox());
+  } else if (s === 'no_show') {
+    parts.push(h('p', { class: 'note' }, t('ticket.noshow')));
+  } else if (s === 'redirected') {
+    const nt = tk.new_ticket && typeof tk.new_ticket === 'object' ? tk.new_ticket.id : tk.new_ticket;
+    parts.push(h('div', { class: 'note' }, h('p', {}, t('ticket.redirected')),
+      nt ? h('a', { class: 'btn primary', href: `/t/${encodeURIComponent(nt)}`, id: 'new-ticket' }, t('ticket.newticket')) : null));
+  } else if (s === 'cancelled') {
+    parts.push(h('p', { class: 'note' }, t('ticket.cancelled')));
+  }
+  body.replaceChildren(...parts);
+  if (focus) document.getElementById(focus)?.focus();
+}
+
+function cancelBox() {
+  if (!state.confirmCancel) {
+    return h('div', {}, h('button', {
+      type: 'button', class: 'btn danger', id: 'cancel',
+      onclick: () => { state.confirmCancel = true; render({ focus: 'cancel-yes' }); },
+    }, t('ticket.cancel')));
+  }
+  return h('div', { class: 'card stack', role: 'group', 'aria-labelledby': 'cancel-q' },
+    h('p', { id: 'cancel-q' }, t('ticket.cancel.sure')),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'btn danger', id: 'cancel-yes', onclick: cancel }, t('ticket.cancel.confirm')),
+      h('button', {
+        type: 'button', class: 'btn', id: 'cancel-no',
+        onclick: () => { state.confirmCancel = false; render({ focus: 'cancel' }); },
+      }, t('ticket.keep'))));
+}
+
+async function cancel() {
+  try {
+    state.ticket = await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/cancel`);
+    state.error = '';
+  } catch (e) {
+    state.error = e.message;
+  }
+  state.confirmCancel = false;
+  render();
+}
+
+function rateBox() {
+  if (state.rated) {
+    return h('section', { class: 'card', 'aria-labelledby': 'rate-h' },
+      h('h2', { id: 'rate-h', tabindex: '-1' }, t('ticket.rated')),
+      state.rateMsg ? h('p', { class: 'muted' }, state.rateMsg) : null);
+  }
+  const faces = { bad: '☹', good: '☺', exemplary: '★' };
+  return h('section', { class: 'card stack', 'aria-labelledby': 'rate-h' },
+    h('h2', { id: 'rate-h' }, t('ticket.rate')),
+    h('p', { class: 'muted', id: 'rate-help' }, t('ticket.rate.help')),
+    h('div', { class: 'rate-buttons', role: 'group', 'aria-labelledby': 'rate-h', 'aria-describedby': 'rate-help' },
+      ['bad', 'good', 'exemplary'].map((score) => h('button', {
+        type: 'button', class: 'btn', id: `rate-${score}`, dataset: { score }, onclick: () => rate(score),
+      }, h('span', { class: 'face', 'aria-hidden': 'true' }, faces[score]), h('span', {}, t(`score.${score}`))))));
+}
+
+async function rate(score) {
+  try {
+    await api('POST', `/api/v1/tickets/${encodeURIComponent(id)}/rating`, { body: { score } });
+    state.rateMsg = '';
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 409)) {
+      state.error = e.message;
+      render();
+      return;
+    }
+    state.rateMsg = e.message; // already rated: say so, and stop offering the buttons
+  }
+  state.rated = score;
+  state.error = '';
+  try { localStorage.setItem(RATED_KEY, score); } catch { /* fine */ }
+  render({ focus: 'rate-h' });
+  live.textContent = t('ticket.rated');
+}
+
+function update(tk) {
+  const before = state.ticket;
+  state.ticket = tk;
+  state.error = '';
+  state.notFound = false;
+  if (tk.status === 'called' && (!before || before.status !== 'called' || before.desk !== tk.desk)) {
+    urgent.textContent = t('ticket.called.announce', { n: tk.number, desk: tk.desk_number ?? tk.desk });
+    if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  } else if (before && before.status !== tk.status) {
+    live.textContent = `${t('ticket.status')}: ${t(`tstatus.${tk.status}`)}`;
+  }
+  render();
+}
+
+async function start() {
+  render();
+  try {
+    state.offices = await loadOffices();
+    state.services = servicesById(state.offices);
+  } catch { /* names are a nicety */ }
+  try {
+    update(await api('GET', `/api/v1/tickets/${encodeURIComponent(id)}`));
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      state.notFound = true;
+      render();
+      return;
+    }
+    state.error = e.message;
+    render();
+  }
+  liveSocket(`/ws/tickets/${encodeURIComponent(id)}`, {
+    onStatus: (s) => shell.setConn(s),
+    onMessage: (msg) => {
+      if (msg && msg.number) update(msg);
+      else if (msg && msg.ticket && typeof msg.ticket === 'object') update(msg.ticket);
+    },
+  });
+}
+
+onLangChange(() => render());
+start();

@@ -1,0 +1,191 @@
+"""Request and response bodies of API version 1, for validation and for ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IssueBody(Strict):
+    service: str = Field(min_length=1, max_length=64, description="service id, from GET /api/v1/offices")
+    vulnerable: bool = Field(False, description="a person with a disability or with a small child")
+    more_services: list[str] = Field(default_factory=list, max_length=4,
+                                     description="further services for the same visit, served in turn")
+
+
+class FinishBody(Strict):
+    outcome: Literal["served", "refused"] = "served"
+
+
+class TransferBody(Strict):
+    service: str | None = Field(None, max_length=64)
+    desk: str | None = Field(None, max_length=64)
+    office: str | None = Field(None, max_length=64)
+    position: Literal["head", "end"] = "head"
+
+
+class RatingBody(Strict):
+    score: Literal["bad", "good", "exemplary"]
+
+
+class PolicyBody(Strict):
+    order: list[str] = Field(min_length=1, max_length=16, description="categories, first served first")
+    max_wait_min: dict[str, float] = Field(default_factory=dict, description="wait limit per category, minutes")
+    rule: str | None = Field(None, description="limits (default), strict, aging or fifo")
+
+
+class AppointmentBody(Strict):
+    service: str = Field(min_length=1, max_length=64)
+    start: str = Field(min_length=10, max_length=40, description="ISO time of a free slot's start")
+
+
+class CheckInBody(Strict):
+    code: str = Field(min_length=4, max_length=16)
+
+
+class RedirectBody(Strict):
+    ticket: str = Field(min_length=1, max_length=64)
+    office: str = Field(min_length=1, max_length=64)
+
+
+class Alternative(BaseModel):
+    office: str
+    eta_min: float
+    travel_min: float
+
+
+class Ticket(BaseModel):
+    id: str = Field(description="unguessable: whoever holds it can follow, cancel and rate the ticket")
+    number: str = Field(description="what the boards show, such as A017")
+    office: str
+    service: str
+    category: str
+    vulnerable: bool
+    status: Literal["waiting", "called", "serving", "done", "refused", "no_show", "redirected", "cancelled"]
+    position: int = Field(description="1 = next; 0 when not waiting")
+    eta_min: float
+    desk: str | None = None
+    desk_number: str | None = None
+    more_services: list[str] = []
+    issued_at: str
+    new_ticket: str | None = None
+    rating: str | None = None
+    online_url: str | None = None
+    can_rate: bool = False
+    alternatives: list[Alternative] | None = None
+
+
+class QueueLine(BaseModel):
+    service: str
+    waiting: int
+    eta_min: float
+
+
+class Desk(BaseModel):
+    id: str
+    number: str
+    office: str
+    status: str
+    ticket: Ticket | None
+    waiting: list[QueueLine]
+    personal_waiting: int
+
+
+class StateDesk(BaseModel):
+    id: str
+    number: str
+    status: str
+    ticket: str | None
+
+
+class StateQueue(BaseModel):
+    service: str
+    waiting: int
+    eta_min: float
+    longest_wait_min: float
+
+
+class OfficeState(BaseModel):
+    seq: int
+    desks: list[StateDesk]
+    queues: list[StateQueue]
+
+
+class Policy(BaseModel):
+    order: list[str]
+    max_wait_min: dict[str, float]
+    rule: str
+
+
+class Slot(BaseModel):
+    start: str
+    end: str
+
+
+class Appointment(BaseModel):
+    code: str
+    office: str
+    service: str
+    start: str
+    status: str = "booked"
+    ticket: str | None = None
+
+
+class Rated(BaseModel):
+    ticket: str
+    score: str
+
+
+class ScoreCounts(BaseModel):
+    bad: int
+    good: int
+    exemplary: int
+
+
+class Ratings(BaseModel):
+    office: str
+    today: ScoreCounts
+    month: ScoreCounts
+
+
+class ServiceInfo(BaseModel):
+    id: str
+    name: str
+    name_en: str
+    category: str
+    sphere_uk: str
+    sphere_en: str
+    intent: str
+    letter: str
+    mean_service_min: float
+    online_url: str | None
+
+
+class DeskInfo(BaseModel):
+    id: str
+    number: str
+    services: list[str]
+
+
+class OfficeInfo(BaseModel):
+    id: str
+    name: str
+    name_en: str
+    kind: str
+    address_uk: str
+    services: list[ServiceInfo]
+    desks: list[DeskInfo]
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class Error(BaseModel):
+    error: ErrorDetail

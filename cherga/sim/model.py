@@ -1,0 +1,593 @@
+"""The SimPy model of one office's day, driving the engine's real dispatcher.
+
+Visitors arrive (an arrival process), take tickets (``IssueTicket``), wait, and are called by desks (one process
+per desk: ``CallNext``, then ``Finish`` after the service time, or ``Recall`` until the dispatcher marks a no-show);
+a visitor whose patience runs out leaves (``Cancel``). Every command goes through
+:meth:`cherga.engine.dispatcher.Dispatcher.apply` with SimPy's clock as the time, so the queue order, the priority
+rule, backups, multi-service tickets and booked visits are the code the centre runs. The model only decides what a
+visitor or an administrator does, never which ticket is next.
+
+Time: ``env.now`` is in minutes since :data:`EPOCH`, a Monday 08:00 in Kyiv; the dispatcher gets
+``EPOCH_S + env.now * 60`` seconds. Day ``k`` of a run is weekday ``k % 7``.
+
+Randomness: everything random about a visitor (arrival time, service times, patience, no-show, flags) is drawn
+when the day's visitors are made, from one child stream per (replication, day, service, attribute), derived from
+the :class:`numpy.random.SeedSequence` of the generator passed in. Desks draw nothing. So two runs with the same
+seed see the very same visitors whatever the desks, plan or priority rule: common random numbers, and comparisons
+between policies or desk counts are paired.
+
+Speed: desks idle on their own SimPy event and are woken only when a ticket they can serve arrives; a desk asks the
+dispatcher for the next ticket only when one of its queues holds a live ticket (read from the dispatcher's queues,
+never written); reneging costs no SimPy event at all: patience deadlines sit in a heap and the visitors whose time
+has come are cancelled, at their own deadline's time, before the next command reaches the dispatcher, which is
+exactly when the dispatcher could first notice them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from cherga.engine import commands as c
+from cherga.engine import events as e
+from cherga.engine.dispatcher import Dispatcher
+from cherga.engine.model import Category, Network, Office
+from cherga.engine.policy import RULES, rule_named
+from cherga.sim.profile import Profile, hour_overlap
+
+EPOCH: Final = datetime(2026, 11, 2, 8, 0, tzinfo=ZoneInfo("Europe/Kyiv"))
+EPOCH_S: Final = EPOCH.timestamp()
+DAY_MIN: Final = 1440.0
+# env minutes of the local midnight that starts day 0 (EPOCH is 08:00)
+_MIDNIGHT0: Final = -480.0
+
+# outcomes of a ticket
+WAITING, SERVED, NO_SHOW, ABANDONED, UNSERVED = 0, 1, 2, 3, 4
+OUTCOMES: Final = {SERVED: "served", NO_SHOW: "no_show", ABANDONED: "abandoned", UNSERVED: "unserved"}
+# a desk's duty
+OFF, ON, BREAK = 0, 1, 2
+
+FloatArray = npt.NDArray[np.float64]
+EventSink = Callable[[Sequence[e.BaseEvent]], None]
+
+
+def day_start(day: int) -> float:
+    """Env minutes of the local midnight starting day ``day``."""
+    return day * DAY_MIN + _MIDNIGHT0
+
+
+def to_seconds(minutes: float) -> float:
+    return EPOCH_S + minutes * 60.0
+
+
+class _NoDeskSets(dict[tuple[str, int], frozenset[str]]):
+    """The forecast's desk-set cache answering "no desks" for every service, so the forecast returns at once."""
+
+    _NONE: Final = frozenset[str]()
+
+    def get(self, key: object, default: object = None) -> frozenset[str]:  # type: ignore[override]
+        return self._NONE
+
+
+class SimDispatcher(Dispatcher):
+    """The engine's :class:`Dispatcher`, with two costs the simulation does not need taken out.
+
+    * Ticket ids: the service makes unguessable ids with an HMAC (they are the visitor's secret); the model numbers
+      them. No decision depends on an id.
+    * ``eta=False``: the expected wait written into each ``TicketIssued`` (O(queues + desks) per ticket) is skipped
+      (``eta_min`` reads 0.0) by handing the forecast an empty desk-set cache. The queue order is untouched. The
+      engine change that replaces this workaround: a ``Dispatcher(..., eta=False)`` flag (see docs/planner.md).
+    """
+
+    def __init__(self, network: Network, office: str, *, rule: str | None = None, eta: bool = True) -> None:
+        super().__init__(network, office, rule=rule_named(rule) if rule is not None else None)
+        if not eta:
+            self.desk_sets = _NoDeskSets()
+
+    def _new_id(self) -> str:
+        return f"{self.office.id}-{self.issued_total}"
+
+
+# ------------------------------------------------------------------------------------------------ visitors
+
+
+@dataclass(slots=True)
+class Visitors:
+    """One day's visitors in arrival order; plain lists, the shape the SimPy processes read fastest."""
+
+    t: list[float] = field(default_factory=list)  # arrival (issue) time, env minutes
+    service: list[str] = field(default_factory=list)
+    category: list[str] = field(default_factory=list)  # at issue; "vulnerable" for the flag
+    vulnerable: list[bool] = field(default_factory=list)
+    service_min: list[float] = field(default_factory=list)
+    patience: list[float] = field(default_factory=list)  # minutes; inf: stays
+    no_show: list[bool] = field(default_factory=list)
+    second: list[str | None] = field(default_factory=list)
+    second_min: list[float] = field(default_factory=list)
+    due: list[float | None] = field(default_factory=list)  # booked slot, env minutes
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+
+def stream(ss: np.random.SeedSequence, *key: int) -> np.random.Generator:
+    """The child generator of ``ss`` addressed by ``key``: the same key gives the same stream, in any order."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, *key))))
+
+
+def service_key(service: str) -> int:
+    """A stable number for a service id, so adding a service does not move the other services' streams."""
+    return zlib.crc32(service.encode())
+
+
+def replication_seeds(rng: np.random.Generator, n: int) -> list[np.random.SeedSequence]:
+    """One seed sequence per replication, spawned from ``rng``'s: reused for every configuration compared."""
+    out: list[np.random.SeedSequence] = []
+    for g in rng.spawn(n):
+        ss = g.bit_generator.seed_seq
+        assert isinstance(ss, np.random.SeedSequence)
+        out.append(ss)
+    return out
+
+
+def _service_times(rng: np.random.Generator, mean: float, cv: float, dist: str, n: int) -> FloatArray:
+    if dist == "exponential":
+        return rng.exponential(mean, n)
+    if cv <= 0.0:
+        return np.full(n, mean)
+    s2 = math.log1p(cv * cv)
+    return rng.lognormal(math.log(mean) - s2 / 2.0, math.sqrt(s2), n)
+
+
+def make_visitors(
+    network: Network, office: Office, profile: Profile, day: int, ss: np.random.SeedSequence
+) -> Visitors:
+    """The visitors of day ``day`` (weekday ``day % 7``), each service from its own streams."""
+    weekday = day % 7
+    span = office.hours.by_weekday.get(weekday)
+    out = Visitors()
+    if span is None:
+        return out
+    midnight = day_start(day)
+    hours = [h for h in range(24) if hour_overlap(span, h) > 0]
+    lo = np.array([midnight + max(span[0], h * 60) for h in hours], dtype=np.float64)
+    hi = np.array([midnight + min(span[1], h * 60 + 60) for h in hours], dtype=np.float64)
+    frac = (hi - lo) / 60.0
+    seconds = sorted(profile.second_services.items())
+    second_ids = [s for s, _ in seconds]
+    second_w = np.array([w for _, w in seconds], dtype=np.float64)
+    if second_w.size:
+        second_w = second_w / second_w.sum()
+    chunks: list[tuple[FloatArray, str, dict[str, Any]]] = []
+    for sid, rates in sorted(profile.rates(network, weekday).items()):
+        lam = np.array([rates[h] for h in hours], dtype=np.float64) * frac
+        if not lam.any():
+            continue
+        key = service_key(sid)
+        g_arr = stream(ss, day, key, 0)
+        counts = g_arr.poisson(lam)
+        n = int(counts.sum())
+        if n == 0:
+            continue
+        t = np.repeat(lo, counts) + g_arr.random(n) * np.repeat(hi - lo, counts)
+        st = profile.service_time[sid]
+        svc = _service_times(stream(ss, day, key, 1), st.mean_min, st.cv, profile.distribution, n)
+        if profile.patience_mean_min is None:
+            pat = np.full(n, math.inf)
+        else:
+            pat = stream(ss, day, key, 2).exponential(profile.patience_mean_min, n)
+        no_show = stream(ss, day, key, 3).random(n) < profile.no_show_share
+        vul = stream(ss, day, key, 4).random(n) < profile.vulnerable_share
+        g5 = stream(ss, day, key, 5)
+        has2 = g5.random(n) < profile.second_service_share
+        sec: list[str | None] = [None] * n
+        sec_min = np.zeros(n)
+        if second_ids and has2.any():
+            pick = g5.choice(len(second_ids), size=n, p=second_w)
+            u = g5.random(n)
+            for j in np.flatnonzero(has2).tolist():
+                s2 = second_ids[int(pick[j])]
+                if s2 == sid:
+                    continue
+                st2 = profile.service_time.get(s2)
+                mean2 = st2.mean_min if st2 else network.services[s2].mean_service_min
+                cv2 = st2.cv if st2 else 1.0
+                if profile.distribution == "exponential" or cv2 <= 0:
+                    sec_min[j] = -mean2 * math.log1p(-float(u[j])) if profile.distribution == "exponential" else mean2
+                else:
+                    s2v = math.log1p(cv2 * cv2)
+                    z = _normal_ppf(float(u[j]))
+                    sec_min[j] = math.exp(math.log(mean2) - s2v / 2.0 + math.sqrt(s2v) * z)
+                sec[j] = s2
+        g6 = stream(ss, day, key, 6)
+        booked = g6.random(n) < profile.booked_share
+        early = g6.uniform(profile.booked_early_min[0], profile.booked_early_min[1], n)
+        chunks.append((t, sid, {"svc": svc, "pat": pat, "ns": no_show, "vul": vul, "sec": sec, "sec_min": sec_min,
+                                "booked": booked, "early": early}))
+    if not chunks:
+        return out
+    t_all = np.concatenate([ch[0] for ch in chunks])
+    order = np.argsort(t_all, kind="stable")
+    sid_all = [sid for t, sid, _ in chunks for _ in range(t.size)]
+    def cat(name: str) -> FloatArray:
+        return np.concatenate([ch[2][name] for ch in chunks])
+    svc_all, pat_all, ns_all, vul_all = cat("svc"), cat("pat"), cat("ns"), cat("vul")
+    sec_all: list[str | None] = [s for ch in chunks for s in ch[2]["sec"]]
+    sec_min_all, booked_all, early_all = cat("sec_min"), cat("booked"), cat("early")
+    cats = {sid: network.services[sid].category.value for _, sid, _ in chunks}
+    idx = order.tolist()
+    out.t = t_all[order].tolist()
+    out.service = [sid_all[i] for i in idx]
+    out.vulnerable = [bool(x) for x in vul_all[order].tolist()]
+    out.category = [
+        Category.VULNERABLE.value if v else cats[s] for s, v in zip(out.service, out.vulnerable, strict=True)
+    ]
+    out.service_min = svc_all[order].tolist()
+    out.patience = pat_all[order].tolist()
+    out.no_show = [bool(x) for x in ns_all[order].tolist()]
+    out.second = [sec_all[i] for i in idx]
+    out.second_min = sec_min_all[order].tolist()
+    b = booked_all[order].tolist()
+    ea = early_all[order].tolist()
+    out.due = [t + x if bk else None for t, x, bk in zip(out.t, ea, b, strict=True)]
+    return out
+
+
+def _normal_ppf(p: float) -> float:
+    """Inverse of the standard normal distribution function (Acklam's rational approximation, |error| < 1.2e-9)."""
+    a = (-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
+         -3.066479806614716e01, 2.506628277459239e00)
+    b = (-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
+         -1.328068155288572e01)
+    cc = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
+          4.374664141464968e00, 2.938163982698783e00)
+    d = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00)
+    p = min(max(p, 1e-300), 1.0 - 1e-16)
+    if p < 0.02425:
+        q = math.sqrt(-2 * math.log(p))
+        return (((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q + cc[4]) * q + cc[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    if p > 1 - 0.02425:
+        q = math.sqrt(-2 * math.log1p(-p))
+        return -(((((cc[0] * q + cc[1]) * q + cc[2]) * q + cc[3]) * q + cc[4]) * q + cc[5]) / (
+            (((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+    q = p - 0.5
+    r = q * q
+    return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q / (
+        ((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+
+
+# ------------------------------------------------------------------------------------------------ schedules
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """Who is on duty when, for one day: desk duty changes, and the office's opening and closing (env minutes).
+
+    At ``close`` the kiosks stop issuing; desks on duty then keep serving until nobody they serve is waiting.
+    """
+
+    open: float
+    close: float
+    changes: tuple[tuple[float, int, int], ...]  # (env minute, desk index in office.desks, OFF/ON/BREAK)
+
+
+def default_schedule(
+    office: Office, day: int, *, breaks: bool = True, break_min: float = 30.0
+) -> Schedule | None:
+    """Every desk on duty while the office is open, each with one staggered break at midday (days of 6 h+)."""
+    span = office.hours.by_weekday.get(day % 7)
+    if span is None:
+        return None
+    m0 = day_start(day)
+    t_open, t_close = m0 + span[0], m0 + span[1]
+    changes: list[tuple[float, int, int]] = []
+    long_day = span[1] - span[0] >= 360
+    for k in range(len(office.desks)):
+        changes.append((t_open, k, ON))
+        if breaks and long_day:
+            start = 720.0 + 30.0 * (k % 4)  # 12:00, 12:30, 13:00, 13:30
+            start = min(max(start, span[0] + 120.0), span[1] - 120.0 - break_min)
+            changes.append((m0 + start, k, BREAK))
+            changes.append((m0 + start + break_min, k, ON))
+    changes.sort()
+    return Schedule(t_open, t_close, tuple(changes))
+
+
+def hourly_schedule(office: Office, day: int, on_by_hour: dict[int, Sequence[int]]) -> Schedule | None:
+    """Desks on duty per clock hour: ``on_by_hour[h]`` lists the desk indices on duty in hour ``h``."""
+    span = office.hours.by_weekday.get(day % 7)
+    if span is None:
+        return None
+    m0 = day_start(day)
+    changes: list[tuple[float, int, int]] = []
+    current: set[int] = set()
+    for h in range(24):
+        if hour_overlap(span, h) <= 0:
+            continue
+        at = m0 + max(span[0], h * 60)
+        want = set(on_by_hour.get(h, ()))
+        for k in sorted(want - current):
+            changes.append((at, k, ON))
+        for k in sorted(current - want):
+            changes.append((at, k, OFF))
+        current = want
+    return Schedule(m0 + span[0], m0 + span[1], tuple(changes))
+
+
+# ------------------------------------------------------------------------------------------------ one day
+
+
+@dataclass(slots=True)
+class DayResult:
+    """What happened to each visitor of one day (same order as :class:`Visitors`) and the desks' time."""
+
+    day: int
+    visitors: Visitors
+    wait: list[float]  # minutes from issue to the first call; NaN if never called
+    outcome: list[int]
+    eta: list[float]  # the dispatcher's expected wait at issue
+    waited: list[float]  # minutes an abandoning visitor waited
+    busy_min: list[float]  # per desk
+    duty_min: list[float]  # per desk
+    end: float  # env minutes when the last desk closed
+
+
+def simulate_day(
+    network: Network,
+    office_id: str,
+    visitors: Visitors,
+    schedule: Schedule,
+    *,
+    day: int,
+    rule: str | None = None,
+    eta: bool = False,
+    recall_interval_min: float = 1.0,
+    sink: EventSink | None = None,
+) -> DayResult:
+    """Run one office day through a fresh dispatcher. See the module docstring for what the processes do."""
+    office = network.offices[office_id]
+    d = SimDispatcher(network, office_id, rule=rule, eta=eta)
+    if sink is None:
+        apply = d.apply
+    else:
+        raw_apply = d.apply
+
+        def apply(cmd: c.Command, now: float) -> list[e.BaseEvent]:
+            evs = raw_apply(cmd, now)
+            sink(evs)
+            return evs
+
+    env = simpy.Environment(initial_time=min(schedule.open, schedule.changes[0][0] if schedule.changes else 0.0))
+    timeout = env.timeout
+    event = env.event
+    n = len(visitors)
+    vt, vsvc, vmin = visitors.t, visitors.service, visitors.service_min
+    vpat, vns, v2, v2min = visitors.patience, visitors.no_show, visitors.second, visitors.second_min
+    nan = math.nan
+    wait = [nan] * n
+    outcome = [WAITING] * n
+    eta_l = [nan] * n
+    waited = [nan] * n
+    stage = [0] * n
+    tid_of = [""] * n
+    idx_of: dict[str, int] = {}
+    deadlines: list[tuple[float, int]] = []
+
+    desks = office.desks
+    nd = len(desks)
+    own = [dk.services for dk in desks]
+    backup = [dk.backup - dk.services for dk in desks]
+    work_queues = [
+        tuple(
+            [d.queues[(s, v)] for s in sorted(dk.services | dk.backup) for v in (False, True) if (s, v) in d.queues]
+            + [d.personal[dk.id]]
+        )
+        for dk in desks
+    ]
+    duty = [OFF] * nd
+    parked: list[simpy.Event | None] = [None] * nd
+    idle: list[int] = []
+    busy_min = [0.0] * nd
+    duty_min = [0.0] * nd
+    on_since: list[float | None] = [None] * nd
+    # mutable scalars shared by the processes: [busy desks, woken but not yet running, closed, ended, end time]
+    st = [0, 0, False, False, schedule.close]
+    office_cmd_stop = c.StopIssuing(office=office_id)
+    no_show_type = e.TicketNoShow
+
+    def flush(now: float) -> None:
+        """Cancel the tickets of visitors whose patience ran out by ``now``, each at its own deadline."""
+        while deadlines and deadlines[0][0] <= now:
+            t, i = heapq.heappop(deadlines)
+            if outcome[i] == WAITING and wait[i] != wait[i]:  # NaN: never called
+                apply(c.Cancel(ticket=tid_of[i], reason="visitor"), EPOCH_S + t * 60.0)
+                outcome[i] = ABANDONED
+                waited[i] = t - vt[i]
+
+    def wake(k: int) -> None:
+        ev = parked[k]
+        if ev is not None:
+            parked[k] = None
+            if k in idle:
+                idle.remove(k)
+            st[1] += 1
+            ev.succeed()
+
+    def wake_for(service: str) -> None:
+        """Wake the longest-idle desk that serves ``service`` as its own, else one that backs it up."""
+        for j, k in enumerate(idle):
+            if service in own[k]:
+                break
+        else:
+            for j, k in enumerate(idle):
+                if service in backup[k]:
+                    break
+            else:
+                return
+        del idle[j]
+        ev = parked[k]
+        parked[k] = None
+        st[1] += 1
+        assert ev is not None
+        ev.succeed()
+
+    def end_day(now: float) -> None:
+        flush(now)
+        for k in range(nd):
+            since = on_since[k]
+            if since is not None:
+                duty_min[k] += now - since
+                on_since[k] = None
+        for ev in apply(c.CloseDay(office=office_id), EPOCH_S + now * 60.0):
+            if type(ev) is e.TicketCancelled:
+                i = idx_of.get(ev.ticket)
+                if i is not None and outcome[i] == WAITING:
+                    outcome[i] = UNSERVED
+        st[3] = True
+        st[4] = now
+
+    def desk_proc(k: int) -> Any:
+        did = desks[k].id
+        call, fin, rec = c.CallNext(desk=did), c.Finish(desk=did), c.Recall(desk=did)
+        queues = work_queues[k]
+        status = OFF  # as the dispatcher has the desk: OFF closed, ON open, BREAK paused
+        while not st[3]:
+            want = duty[k]
+            now = env.now
+            if want == ON:
+                if status != ON:
+                    apply(c.OpenDesk(desk=did) if status == OFF else c.ResumeDesk(desk=did), EPOCH_S + now * 60.0)
+                    status = ON
+                    on_since[k] = now
+                if deadlines and deadlines[0][0] <= now:
+                    flush(now)
+                for q in queues:
+                    if q.live:
+                        evs = apply(call, EPOCH_S + now * 60.0)
+                        break
+                else:
+                    evs = None
+                if evs:
+                    i = idx_of[evs[-1].ticket]  # type: ignore[attr-defined]
+                    st[0] += 1
+                    first = stage[i] == 0
+                    if first and wait[i] != wait[i]:  # NaN: the first call
+                        wait[i] = now - vt[i]
+                    if first and vns[i]:
+                        while True:  # the visitor is not there: recall until the dispatcher says no-show
+                            yield timeout(recall_interval_min)
+                            t1 = env.now
+                            if deadlines and deadlines[0][0] <= t1:
+                                flush(t1)
+                            if type(apply(rec, EPOCH_S + t1 * 60.0)[-1]) is no_show_type:
+                                outcome[i] = NO_SHOW
+                                break
+                    else:
+                        yield timeout(vmin[i] if first else v2min[i])
+                        t1 = env.now
+                        if deadlines and deadlines[0][0] <= t1:
+                            flush(t1)
+                        nxt = apply(fin, EPOCH_S + t1 * 60.0)[-1].next_service  # type: ignore[attr-defined]
+                        if nxt is None:
+                            outcome[i] = SERVED
+                        else:  # the same ticket waits again, at the head, for its next service
+                            stage[i] = 1
+                            if idle:
+                                wake_for(nxt)
+                    st[0] -= 1
+                    busy_min[k] += env.now - now
+                    continue
+                if st[2] and st[0] + st[1] == 0:
+                    # closing time, and nobody waits for any desk still on duty: the day is over
+                    end_day(now)
+                    return
+                ev = event()
+                parked[k] = ev
+                idle.append(k)
+                yield ev
+                st[1] -= 1
+            else:
+                if status == ON:
+                    since = on_since[k]
+                    if since is not None:
+                        duty_min[k] += now - since
+                    on_since[k] = None
+                if want == BREAK and status == ON:
+                    apply(c.PauseDesk(desk=did), EPOCH_S + now * 60.0)
+                    status = BREAK
+                elif want == OFF and status != OFF:
+                    apply(c.CloseDesk(desk=did), EPOCH_S + now * 60.0)
+                    status = OFF
+                ev = event()
+                parked[k] = ev
+                yield ev
+                st[1] -= 1
+
+    def manager() -> Any:
+        for t, k, want in schedule.changes:
+            if t > env.now:
+                yield timeout(t - env.now)
+            duty[k] = want
+            wake(k)
+
+    def arrivals() -> Any:
+        cache: dict[tuple[str, bool], c.IssueTicket] = {}
+        vvul, vdue = visitors.vulnerable, visitors.due
+        for i in range(n):
+            t = vt[i]
+            if t > env.now:
+                yield timeout(t - env.now)
+            if deadlines and deadlines[0][0] <= t:
+                flush(t)
+            s = vsvc[i]
+            s2 = v2[i]
+            due = vdue[i]
+            if s2 is None and due is None:
+                cmd = cache.get((s, vvul[i]))
+                if cmd is None:
+                    cmd = cache[(s, vvul[i])] = c.IssueTicket(office=office_id, service=s, vulnerable=vvul[i])
+            else:
+                cmd = c.IssueTicket(
+                    office=office_id, service=s, vulnerable=vvul[i], more_services=() if s2 is None else (s2,),
+                    due_at=None if due is None else EPOCH_S + due * 60.0, channel="booking" if due else "kiosk",
+                )
+            ev = apply(cmd, EPOCH_S + t * 60.0)[-1]
+            tid = ev.ticket  # type: ignore[attr-defined]
+            idx_of[tid] = i
+            tid_of[i] = tid
+            eta_l[i] = ev.eta_min  # type: ignore[attr-defined]
+            p = vpat[i]
+            if p != math.inf:
+                heapq.heappush(deadlines, (t + p, i))
+            if idle:
+                wake_for(s)
+        if schedule.close > env.now:
+            yield timeout(schedule.close - env.now)
+        now = env.now
+        flush(now)
+        apply(office_cmd_stop, EPOCH_S + now * 60.0)
+        st[2] = True
+        if st[0] + st[1] == 0:
+            end_day(now)
+
+    env.process(manager())
+    env.process(arrivals())
+    for k in range(nd):
+        env.process(desk_proc(k))
+    env.run()
+    return DayResult(day, visitors, wait, outcome, eta_l, waited, busy_min, duty_min, float(st[4]))
+
+
+def rule_names() -> tuple[str, ...]:
+    return tuple(RULES)
