@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from server import ServerProcess
 
 from cherga.engine.model import (
     Category,
@@ -68,3 +71,13 @@ def small_network(policy: PolicyConfig | None = None) -> Network:
 @pytest.fixture
 def net() -> Network:
     return small_network()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A real ``cherga serve`` on the demo network, shared by the tests that only add to its state."""
+    proc = ServerProcess(tmp_path_factory.mktemp("serve") / "data").start()
+    try:
+        yield proc
+    finally:
+        proc.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import T0, small_network
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
@@ -15,7 +16,6 @@ from cherga.engine.model import Category, Network, PolicyConfig
 from cherga.engine.network import CityEngine
 from cherga.engine.policy import RULES
 from cherga.errors import Conflict, InvalidCommand, IssuingClosed, NotFound
-from conftest import T0, small_network
 
 MIN = 60.0
 

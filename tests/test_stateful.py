@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conftest import SERVICES, T0, small_network
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -22,7 +23,6 @@ from cherga.engine.model import Category
 from cherga.engine.network import CityEngine
 from cherga.engine.policy import RULES, Candidate
 from cherga.errors import ChergaError
-from conftest import SERVICES, T0, small_network
 
 NET = small_network()
 DESKS = [d.id for o in NET.offices.values() for d in o.desks]

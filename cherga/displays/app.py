@@ -306,25 +306,30 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     desk_route("pause", lambda desk: c.PauseDesk(desk=desk))
     desk_route("resume", lambda desk: c.ResumeDesk(desk=desk))
 
+    async def desk_command(desk: str, request: Request, run_it: Callable[[], Awaitable[list[e.BaseEvent]]]) -> Any:
+        d = S().desk_office(desk)
+        S().require(request, (Role.DESK, Role.HEAD), office=d.office.id, desk=desk)
+        events = await run_it()
+        touched = [ev.ticket for ev in events if isinstance(ev, e.BaseEvent) and hasattr(ev, "ticket")]
+        if not touched:
+            return Response(status_code=204)
+        return S().ticket_view(touched[0])
+
     def ticket_route(action: str, handler: Callable[..., Awaitable[list[e.BaseEvent]]], body: Any = None) -> None:
-        async def endpoint(desk: str, request: Request, **kw: Any) -> Any:
-            d = S().desk_office(desk)
-            S().require(request, (Role.DESK, Role.HEAD), office=d.office.id, desk=desk)
-            events = await handler(desk, **kw)
-            touched = [ev.ticket for ev in events if hasattr(ev, "ticket") and isinstance(ev, e.BaseEvent)]
-            if not touched:
-                return Response(status_code=204)
-            return S().ticket_view(touched[0])
+        fn: Callable[..., Any]
+        if body is None:
+            async def plain(desk: str, request: Request) -> Any:
+                return await desk_command(desk, request, lambda: handler(desk))
 
-        if body is not None:
-            async def with_body(desk: str, request: Request, payload: Any) -> Any:
-                return await endpoint(desk, request, payload=payload)
-
-            # the body's model is only known here; FastAPI reads it from the annotations
-            with_body.__annotations__ = {"desk": str, "request": Request, "payload": body, "return": Any}
-            fn: Callable[..., Any] = with_body
+            fn = plain
         else:
-            fn = endpoint
+            async def with_body(desk: str, request: Request, payload: Any = None) -> Any:
+                return await desk_command(desk, request, lambda: handler(desk, payload or body()))
+
+            # the body's model is only known here; FastAPI reads it from the annotations. An empty body takes
+            # the model's defaults (finish: served).
+            with_body.__annotations__ = {"desk": str, "request": Request, "payload": body | None, "return": Any}
+            fn = with_body
         fn.__name__ = f"desk_{action.replace('-', '_')}"
         app.post(f"/api/v1/desks/{{desk}}/{action}", response_model=s.Ticket,
                  responses={204: {"description": "nothing waits that this desk serves"}}, tags=["desks"])(fn)

@@ -44,16 +44,19 @@ HOURLY_SHAPE: Final[dict[str, dict[int, float]]] = {
 # catalogue's mean of some 11 minutes, so these keep an office's desks 40-50 % busy on average and well above
 # that at the peaks: a desk that is the only one for its services must not be busier, or its visitors wait).
 VISITORS_PER_DESK_HOUR: Final[dict[str, float]] = {
-    "mon": 2.8, "tue": 2.4, "wed": 2.3, "thu": 2.35, "fri": 2.2, "sat": 2.0, "sun": 1.8,
+    "mon": 2.5, "tue": 2.15, "wed": 2.05, "thu": 2.1, "fri": 1.95, "sat": 1.8, "sun": 1.6,
 }
+# A branch's desks each cover more services than the centre's, so fewer of them share a queue: they see less of
+# the flow per desk.
+VOLUME_BY_KIND: Final[dict[str, float]] = {"main": 1.0, "subdivision": 0.7, "remote": 0.6}
 
 # Share of visitors by service of the demo catalogue (percent; renormalised over the services an office offers).
 SERVICE_MIX: Final[dict[str, float]] = {
     # passports, at the specially equipped workplace
-    "passport-id-card": 0.6, "passport-id-card-age-14": 0.25, "passport-id-card-replacement": 0.2,
-    "passport-foreign": 0.6,
+    "passport-id-card": 0.4, "passport-id-card-age-14": 0.15, "passport-id-card-replacement": 0.15,
+    "passport-foreign": 0.4,
     # issuance
-    "passport-issuance": 5.0, "results-issuance": 8.0, "driving-licence-issuance": 1.0,
+    "passport-issuance": 5.0, "results-issuance": 8.0, "driving-licence-issuance": 0.5,
     # place of residence
     "residence-registration": 6.0, "residence-deregistration": 3.0, "community-register-extract": 4.0,
     "residence-certificate": 5.0,
@@ -65,22 +68,22 @@ SERVICE_MIX: Final[dict[str, float]] = {
     # land and real estate
     "land-plot-registration": 2.0, "property-rights-registration": 3.0,
     # seasonal: subsidies and children's summer rest (before the seasonal multipliers)
-    "housing-subsidy": 3.0, "solid-fuel-subsidy": 1.0, "children-summer-rest": 0.8,
+    "housing-subsidy": 1.8, "solid-fuel-subsidy": 0.6, "children-summer-rest": 0.5,
     # social
-    "low-income-assistance": 2.0, "idp-certificate": 2.0, "veteran-status": 1.2,
+    "low-income-assistance": 1.5, "idp-certificate": 1.5, "veteran-status": 1.0,
     # civil status
-    "birth-registration": 1.5, "childbirth-assistance": 1.5, "death-registration": 1.0,
+    "birth-registration": 1.2, "childbirth-assistance": 1.2, "death-registration": 0.8,
     # transport
-    "driving-licence-exchange": 1.2, "vehicle-registration": 1.2,
+    "driving-licence-exchange": 0.6, "vehicle-registration": 0.6,
     # consultations
-    "pension-fund-consultation": 2.0, "subsidy-consultation": 1.5, "land-consultation": 1.2,
-    "administrator-consultation": 3.5,
+    "pension-fund-consultation": 1.0, "subsidy-consultation": 0.8, "land-consultation": 0.6,
+    "administrator-consultation": 1.6,
 }
 
 # Fallback for services outside the demo catalogue: share by category (percent), split evenly among the
 # category's services that the office offers.
 CATEGORY_MIX: Final[dict[str, float]] = {
-    "special": 1.6, "quick": 20.0, "seasonal": 5.0, "acceptance": 32.0, "issuance": 14.0, "consultation": 8.5,
+    "special": 1.6, "quick": 20.0, "seasonal": 4.0, "acceptance": 32.0, "issuance": 14.0, "consultation": 5.0,
 }
 
 # Monthly multipliers (January..December) of arrivals, by category or by service id (a service's own entry wins).

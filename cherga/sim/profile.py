@@ -133,7 +133,10 @@ def default_profile(network: Network, office_id: str, *, month: int | None = def
             if total_w <= 0.0:  # opening hours outside the usual shape: spread evenly
                 weights = [hour_overlap(span, h) for h in range(24)]
                 total_w = sum(weights)
-            day_total = defaults.VISITORS_PER_DESK_HOUR[name] * desks * open_hours
+            day_total = (
+                defaults.VISITORS_PER_DESK_HOUR[name] * defaults.VOLUME_BY_KIND.get(office.kind.value, 1.0)
+                * desks * open_hours
+            )
             # rates per hour: a partly open hour gets its weight's share of the day in its open minutes
             rates = [
                 day_total * w / total_w / hour_overlap(span, h) if w > 0 else 0.0 for h, w in enumerate(weights)

@@ -23,7 +23,9 @@ Days are independent (every day ends with an empty hall), so each weekday is pla
 from __future__ import annotations
 
 import math
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -269,6 +271,14 @@ def excess(check: Check | None, targets: Targets) -> float:
     return ((kt - wt) - allow_t * kt) + ((kl - wl) - allow_l * kl) * weight
 
 
+def _off(check: Check | None, targets: Targets) -> bool:
+    """Off target at the point estimate."""
+    if check is None:
+        return False
+    wt, kt, wl, kl = check.counts
+    return (kt > 0 and wt / kt < targets.share_within_target) or (kl > 0 and 1.0 - wl / kl > targets.share_over_limit)
+
+
 def plan_day(
     network: Network,
     office_id: str,
@@ -332,39 +342,31 @@ def plan_day(
             break
         adds: dict[str, tuple[float, int]] = {}  # group -> (excess, hour) of the best place for one more desk
         for g_key, h_key, cat in failing:
-            cells = [
-                (g.id, h) for g in groups if g_key in (OFFICE, g.id) for h in hours if h_key in (DAY, h)
-            ]
-            best: tuple[float, str, int] | None = None
-            for gid, h in cells:
-                score = excess(checks.get((gid, h, cat)), targets)
-                if score <= 0 and h_key == DAY:
-                    continue
-                target_h = h if counts[gid][h] < size[gid] else (
-                    h - 1 if h - 1 in counts[gid] and counts[gid][h - 1] < size[gid] else None
-                )
-                if target_h is None:
-                    if h_key != DAY and h not in day.short.setdefault(gid, []):
+            # the cells of the failing scope that miss the target themselves, worst first
+            cells = sorted(
+                ((excess(checks.get((g.id, h, cat)), targets), g.id, h)
+                 for g in groups if g_key in (OFFICE, g.id) for h in hours if h_key in (DAY, h)
+                 if _off(checks.get((g.id, h, cat)), targets)),
+                reverse=True,
+            )
+            for _, gid, h in cells:
+                if counts[gid][h] < size[gid]:
+                    at = h
+                elif h - 1 in counts[gid] and counts[gid][h - 1] < size[gid]:
+                    at = h - 1
+                else:  # every desk of the group is on duty then: a shortfall the plan cannot cure
+                    if h not in day.short.setdefault(gid, []):
                         day.short[gid].append(h)
                     continue
-                if best is None or score > best[0]:
-                    best = (score, gid, target_h)
-            if best is None:
-                if h_key == DAY:
-                    for gid in {c[0] for c in cells}:
-                        day.short.setdefault(gid, [])
-                continue
-            score, gid, h = best
-            if gid not in adds or score > adds[gid][0]:
-                adds[gid] = (score, h)
+                score = excess(checks.get((gid, h, cat)), targets)
+                if gid not in adds or score > adds[gid][0]:
+                    adds[gid] = (score, at)
+                break
         if not adds:
             break
         for gid, (_, h) in adds.items():
             counts[gid][h] += 1
-    for gid in list(day.short):
-        day.short[gid] = sorted(set(day.short[gid]))
-        if not day.short[gid]:
-            del day.short[gid]
+    day.short = {gid: sorted(set(hs)) for gid, hs in day.short.items() if hs}
     return day
 
 
@@ -374,10 +376,11 @@ def plan_week(
     profile: Profile,
     rng: np.random.Generator,
     *,
-    replications: int = 20,
+    replications: int = 16,
     weekdays: Sequence[int] | None = None,
     rule: str | None = None,
     simulate: bool = True,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> StaffingResult:
     """The office's week: each open weekday planned by :func:`plan_day`; the plan lists every open hour."""
@@ -386,12 +389,23 @@ def plan_week(
     weights = {s: max(max(profile.rates(network, wd).get(s, (0.0,))) for wd in range(7)) for s in office.services}
     groups = skill_groups(office, weights)
     seeds = replication_seeds(rng, replications)
-    days: list[DayPlan] = []
-    for wd in weekdays if weekdays is not None else range(7):
-        dp = plan_day(network, office_id, profile, wd, groups, seeds, rule=rule, simulate=simulate,
-                      progress=progress)
-        if dp is not None:
-            days.append(dp)
+    wds = [wd for wd in (weekdays if weekdays is not None else range(7)) if wd in office.hours.by_weekday]
+    jobs = max(1, min(workers if workers is not None else (os.cpu_count() or 1), len(wds)))
+    args = (network, office_id, profile)
+    kw: dict[str, Any] = {"rule": rule, "simulate": simulate}
+    found: list[DayPlan | None]
+    if jobs == 1 or not simulate:
+        found = [plan_day(*args, wd, groups, seeds, progress=progress, **kw) for wd in wds]
+    else:
+        # days are independent: plan them in parallel processes (pure computation, nothing shared)
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(plan_day, *args, wd, groups, seeds, **kw) for wd in wds]
+            found = []
+            for fut in futures:
+                found.append(fut.result())
+                if progress is not None:
+                    progress(1)
+    days = [dp for dp in found if dp is not None]
     rows: list[PlanRow] = []
     for dp in days:
         for h in dp.hours:

@@ -87,7 +87,7 @@ function render({ focus = null } = {}) {
   body.replaceChildren(
     h('h1', {}, t('book.heading')),
     h('p', { class: 'muted' }, name, state.officeObj && state.officeObj.address_uk ? ` · ${state.officeObj.address_uk}` : ''),
-    alertBox, statusBox, form, slotsCard());
+    ...[alertBox, statusBox, form, slotsCard()].filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
 }
 

@@ -36,7 +36,7 @@ const heading = h('h1', { id: 'desk-heading' });
 const deskStatus = h('p', { class: 'desk-status', id: 'desk-state' });
 const current = h('section', { class: 'card current', id: 'current', 'aria-labelledby': 'current-h' });
 const actions = h('section', { class: 'card', 'aria-labelledby': 'actions-h' });
-const waiting = h('section', { class: 'card', id: 'waiting', 'aria-labelledby': 'waiting-h' });
+const waiting = h('section', { class: 'card', id: 'waiting' }); // its table is the labelled region
 const forget = h('button', { type: 'button', class: 'btn', id: 'forget-token', onclick: () => device.ask('').then(() => poller.now()) });
 
 main.replaceChildren(
@@ -82,8 +82,8 @@ function render() {
         h('dt', {}, t('desk.service')), h('dd', {}, serviceName(tk.service)),
         h('dt', {}, t('desk.category')), h('dd', {}, catName(tk.category)),
         h('dt', {}, t('desk.tstatus')), h('dd', { id: 'current-status' }, t(`tstatus.${tk.status}`))),
-      tk.vulnerable ? h('p', { class: 'badge info', style: 'margin-top:.75rem' }, t('desk.vulnerable')) : null,
     );
+    if (tk.vulnerable) current.append(h('p', { class: 'badge info', style: 'margin-top:.75rem' }, t('desk.vulnerable')));
   } else {
     current.append(h('p', { class: 'muted', id: 'current-number' }, t('desk.noticket')));
   }

@@ -21,17 +21,17 @@ const statusBox = h('p', { class: 'note', role: 'status', id: 'head-status', hid
 const updated = h('p', { class: 'muted', id: 'updated' });
 const summary = h('section', { 'aria-labelledby': 'summary-h', id: 'summary' });
 const alerts = h('section', { class: 'card', 'aria-labelledby': 'alerts-h', id: 'alerts' });
-const queues = h('section', { class: 'card', 'aria-labelledby': 'queues-h', id: 'queues' });
-const desks = h('section', { class: 'card', 'aria-labelledby': 'desks-h', id: 'desks' });
-const offices = h('section', { class: 'card span2', 'aria-labelledby': 'offices-h', id: 'offices' });
+const queues = h('section', { class: 'card span2', id: 'queues' }); // its table is the labelled region
+const desks = h('section', { class: 'card span2', id: 'desks' }); // its table is the labelled region
+const offices = h('section', { class: 'card span2', id: 'offices' }); // its table is the labelled region
 const suggestions = h('section', { class: 'card', 'aria-labelledby': 'sugg-h', id: 'suggestions' });
-const policy = h('section', { class: 'card', 'aria-labelledby': 'policy-h', id: 'policy' });
+const policy = h('section', { class: 'card span2', 'aria-labelledby': 'policy-h', id: 'policy' });
 const heading = h('h1', { id: 'head-h' });
 
 main.replaceChildren(
   h('div', { class: 'row', style: 'justify-content:space-between;align-items:baseline' }, heading, updated),
   alertBox, statusBox, summary,
-  h('div', { class: 'dash' }, alerts, suggestions, queues, desks, offices, policy),
+  h('div', { class: 'dash' }, alerts, suggestions, queues, offices, desks, policy),
 );
 
 // ------------------------------------------------------------------------------------------ helpers

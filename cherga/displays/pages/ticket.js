@@ -73,7 +73,7 @@ function render({ focus = null } = {}) {
   } else if (s === 'cancelled') {
     parts.push(h('p', { class: 'note' }, t('ticket.cancelled')));
   }
-  body.replaceChildren(...parts);
+  body.replaceChildren(...parts.filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
 }
 
