@@ -473,7 +473,7 @@ def test_board_resyncs_on_a_gap_and_ignores_unknown_types(ctx: Ctx) -> None:
     page.route_web_socket(re.compile(r".*/ws/offices/main/board$"), handler)
     page.goto(f"{ctx.server.url}/board/{OFFICE}")
     expect(page.locator("#call-now-text")).to_contain_text("B001")
-    expect(page.locator("#queue-table")).to_contain_text("Швидкі послуги")
+    expect(page.locator("#queue-table")).to_contain_text("Довідки та витяги")
     assert len(connections) == 1
     connections[0].send(json.dumps({"type": "called", "seq": 9, "ticket": "C003", "desk": "7"}))  # 8 is missing
     expect(page.locator("#call-now-text")).to_contain_text("D002")
@@ -501,8 +501,11 @@ def test_device_token_is_asked_again_with_the_servers_message(ctx: Ctx, demo: Ne
 
 def test_desk_console_keys_errors_and_transfer(ctx: Ctx, demo: Net) -> None:
     office = "zamostia" if "zamostia" in demo.offices else OFFICE
-    desk = next(d["id"] for d in demo.offices[office]["desks"] if len(d["services"]) > 1)
-    svc = pick(demo, office, desk)
+    desks = demo.offices[office]["desks"]
+    # a desk, one of its services, and another desk of the office that serves it too
+    desk, svc_id, other = next((d["id"], s, o["id"]) for d in desks for s in d["services"] for o in desks
+                               if o["id"] != d["id"] and s in o["services"])
+    svc = demo.service(office, svc_id)
     ctx.preset(tokens=desk_tokens(demo, desk))
     ticket = demo.issue(office, svc["id"])
     page = open_desk_console(ctx, desk)
@@ -516,12 +519,15 @@ def test_desk_console_keys_errors_and_transfer(ctx: Ctx, demo: Net) -> None:
     page.locator("body").press("t")
     expect(page.locator("#xfer-dialog")).to_be_visible()
     page.locator("#xfer-desk").check()
+    page.locator("#xfer-target").select_option(other)
     page.locator("#xfer-pos-end").check()
+    shot(page, "desk-transfer")
     page.locator("#xfer-submit").click()
     expect(page.locator("#xfer-dialog")).to_have_count(0)
     expect(page.locator("#desk-status-msg")).to_contain_text(ticket["number"])
+    expect(page.locator("#desk-error")).to_be_hidden()
     status, after = http(demo.server, "GET", f"/api/v1/tickets/{ticket['id']}")
-    assert status == 200 and after["status"] == "waiting", after
+    assert status == 200 and after["status"] in ("waiting", "called") and after.get("desk") != desk, after
     # pause and resume with P
     page.locator("body").press("p")
     expect(page.locator("#desk-status")).to_have_text(re.compile("Перерва|Paused"))
@@ -578,3 +584,27 @@ def test_kiosk_prints_an_80mm_ticket(ctx: Ctx, demo: Net) -> None:
     width_mm = float(boxes[0][0]) / 72 * 25.4
     assert abs(width_mm - 80) < 1, f"page is {width_mm:.1f} mm wide"
     assert len(set(boxes)) == 1 and b"/Count 1" in pdf, "the ticket should fit one page"
+
+
+@pytest.mark.parametrize("lang", ["uk", "en"])
+def test_visitor_pages_on_a_phone(browser: Any, server: Any, demo: Net, lang: str) -> None:
+    """The ticket and booking pages are opened on phones: no sideways scrolling, still accessible."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="uk-UA")
+    context.add_init_script(f"localStorage.setItem('cherga.lang', {json.dumps(lang)})")
+    errors: list[str] = []
+    try:
+        ticket = demo.issue(OFFICE, pick(demo, OFFICE, "main-04")["id"])
+        for name, path, ready in (("ticket", f"/t/{ticket['id']}", "#ticket-position"),
+                                  ("book", f"/book/{OFFICE}", "#service option:nth-child(2)")):
+            page = context.new_page()
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(server.url + path)
+            page.wait_for_selector(ready, state="attached")
+            fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            assert fits, f"{name} scrolls sideways"
+            shot(page, f"{name}-phone-{lang}")
+            run_axe(page, f"{name} on a phone ({lang})")
+    finally:
+        context.close()
+    assert errors == []

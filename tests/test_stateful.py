@@ -40,11 +40,12 @@ def expected_pick(d: Dispatcher, desk: str, now: float) -> set[str]:
     own = d.network.offices[d.office.id].desks
     spec = next(x for x in own if x.id == desk)
     mine = [t for t in waiting if t.service in spec.services and t.queue is not None and t.queue.desk is None]
+    window = d.policy.booked_window_min * 60
+    due = [t for t in mine if t.due_at is not None and t.due_at <= now <= t.due_at + window]
+    if due:
+        return {min(due, key=lambda t: (t.due_at or 0.0, t.counter)).id}
     if mine:
-        cands = [
-            Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1, t.since, t.counter, t.due_at)
-            for t in mine
-        ]
+        cands = [Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1, t.since, t.counter) for t in mine]
         return {d.rule(cands, now, d.policy).queue.id}  # type: ignore[attr-defined]
     backup = [t for t in waiting if t.service in spec.backup and t.queue is not None and t.queue.desk is None]
     if not backup:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
+import heapq
 import hmac
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.lifecycle import Action, Status, next_status
 from cherga.engine.model import Category, Network, PolicyConfig
-from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy, with_booked_first
+from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy
 from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
 from cherga.errors import Conflict, InvalidCommand, IssuingClosed, NotFound
 
@@ -51,7 +52,7 @@ class Dispatcher:
         self.enforce_hours = enforce_hours
         self.policy: PolicyConfig = network.policy
         self._fixed_rule = rule
-        self.rule: Rule = with_booked_first(rule or rule_named(self.policy.rule), self.policy.booked_window_min)
+        self.rule: Rule = rule or rule_named(self.policy.rule)
         self._rank = {cat: i for i, cat in enumerate(self.policy.order)}
         self.seq = 0
         self.day: str | None = None
@@ -63,6 +64,8 @@ class Dispatcher:
         self.numbers: dict[str, str] = {}  # today's number -> ticket id
         self.queues: dict[tuple[str, bool], Queue] = {}
         self.personal: dict[str, Queue] = {}
+        # booked visits by slot time, per service: (due_at, counter, entry token, ticket)
+        self.due: dict[str, list[tuple[float, int, int, Ticket]]] = {}
         self.desks: dict[str, DeskState] = {}
         self.stats: dict[str, list[float]] = {}  # service -> [finished today, minutes in all]
         self.ratings: dict[str, int] = {"bad": 0, "good": 0, "exemplary": 0}
@@ -268,6 +271,9 @@ class Dispatcher:
         personal = self.personal[desk_id].top()
         if personal is not None:
             return personal
+        booked = self._due_now(desk_id, now)
+        if booked is not None:
+            return booked
         cands: list[Candidate] = []
         rank = self._rank
         for q in self._own[desk_id]:
@@ -276,7 +282,7 @@ class Dispatcher:
                 if t is not None:
                     cat = q.category or t.category
                     cands.append(
-                        Candidate(q, cat, rank[cat], 0 if t.head else 1, t.since, t.counter, t.due_at)
+                        Candidate(q, cat, rank[cat], 0 if t.head else 1, t.since, t.counter)
                     )
         if cands:
             return self.rule(cands, now, self.policy).queue.top()  # type: ignore[attr-defined,no-any-return]
@@ -286,6 +292,27 @@ class Dispatcher:
             if q.live and (best is None or q.live > best.live):
                 best = q
         return best.top() if best is not None else None
+
+    def _due_now(self, desk_id: str, now: float) -> Ticket | None:
+        """The booked visit whose slot has come, earliest first, among the desk's own services.
+
+        A booked visitor is due from the slot's start for ``booked_window_min``; after that they wait like anyone
+        (their entry here is dropped for good, as time only goes forward). O(s + log n) amortised.
+        """
+        window = self.policy.booked_window_min * 60.0
+        best: Ticket | None = None
+        for service in self.desks[desk_id].desk.services:
+            heap = self.due.get(service)
+            while heap:
+                due_at, _, token, t = heap[0]
+                if t.status is Status.WAITING and t.entry == token and due_at + window >= now:
+                    break
+                heapq.heappop(heap)
+            if heap and heap[0][0] <= now:
+                t = heap[0][3]
+                if best is None or (t.due_at or 0.0, t.counter) < (best.due_at or 0.0, best.counter):
+                    best = t
+        return best
 
     def _called(self, ds: DeskState, t: Ticket, now: float) -> e.TicketCalled:
         next_status(t.number, t.status, Action.CALL)
@@ -484,6 +511,8 @@ class Dispatcher:
         self._token += 1
         q = self.personal[to_desk] if to_desk is not None else self.queues[(t.service, t.vulnerable)]
         q.push(t, self._token)
+        if t.due_at is not None and to_desk is None:
+            heapq.heappush(self.due.setdefault(t.service, []), (t.due_at, t.counter, self._token, t))
 
     def _leave_queue(self, t: Ticket) -> None:
         if t.queue is not None:
@@ -630,7 +659,7 @@ class Dispatcher:
         self.policy = dataclasses.replace(self.policy, order=order, max_wait_min=limits, rule=ev.rule)
         self._rank = {cat: i for i, cat in enumerate(order)}
         if self._fixed_rule is None:
-            self.rule = with_booked_first(rule_named(ev.rule), self.policy.booked_window_min)
+            self.rule = rule_named(ev.rule)
         self.desk_version += 1
 
     def _on_AppointmentBooked(self, ev: e.AppointmentBooked) -> None:

@@ -33,7 +33,6 @@ class Candidate:
     head: int  # 0 when the ticket was put at the head of its queue (a transfer), else 1
     since: float  # when it started waiting, in seconds
     counter: int  # issue order; breaks every tie first-in first-out
-    due_at: float | None = None  # a booked visit's slot time
 
 
 Rule = Callable[[Sequence[Candidate], float, PolicyConfig], Candidate]
@@ -73,23 +72,6 @@ def rule_named(name: str) -> Rule:
         return RULES[name]
     except KeyError:
         raise InvalidCommand(f"unknown priority rule {name!r}; expected one of {', '.join(RULES)}") from None
-
-
-def with_booked_first(rule: Rule, window_min: float = 10.0) -> Rule:
-    """Wrap ``rule`` so that a booked visit whose slot time has come goes ahead of walk-ins.
-
-    A booked visitor is "due" from ``due_at`` until ``window_min`` after it; past the window they wait like anyone.
-    """
-    window = window_min * 60.0
-
-    def booked_first(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
-        due = [c for c in cands if c.due_at is not None and c.due_at <= now <= c.due_at + window]
-        if due:
-            return min(due, key=lambda c: (c.due_at or 0.0, c.counter))
-        return rule(cands, now, policy)
-
-    booked_first.__name__ = f"booked_first({getattr(rule, '__name__', 'rule')})"
-    return booked_first
 
 
 def validate_policy(order: Sequence[str], max_wait_min: Sequence[tuple[str, float]], limit_min: float) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import heapq
 import math
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -75,7 +75,7 @@ class _NoDeskSets(dict[tuple[str, int], frozenset[str]]):
 
     _NONE: Final = frozenset[str]()
 
-    def get(self, key: object, default: object = None) -> frozenset[str]:  # type: ignore[override]
+    def get(self, key: object, default: object = None) -> frozenset[str]:
         return self._NONE
 
 
@@ -304,7 +304,7 @@ def default_schedule(
     return Schedule(t_open, t_close, tuple(changes))
 
 
-def hourly_schedule(office: Office, day: int, on_by_hour: dict[int, Sequence[int]]) -> Schedule | None:
+def hourly_schedule(office: Office, day: int, on_by_hour: Mapping[int, Sequence[int]]) -> Schedule | None:
     """Desks on duty per clock hour: ``on_by_hour[h]`` lists the desk indices on duty in hour ``h``."""
     span = office.hours.by_weekday.get(day % 7)
     if span is None:
@@ -354,19 +354,25 @@ def simulate_day(
     eta: bool = False,
     recall_interval_min: float = 1.0,
     sink: EventSink | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> DayResult:
-    """Run one office day through a fresh dispatcher. See the module docstring for what the processes do."""
-    office = network.offices[office_id]
-    d = SimDispatcher(network, office_id, rule=rule, eta=eta)
-    if sink is None:
-        apply = d.apply
-    else:
-        raw_apply = d.apply
+    """Run one office day; see the module docstring for what the processes do.
 
-        def apply(cmd: c.Command, now: float) -> list[e.BaseEvent]:
+    ``dispatcher``: carry one on from the previous day (its day was closed; a journal of several days then numbers
+    its events without a gap), else a fresh :class:`SimDispatcher` with ``rule`` and ``eta``.
+    """
+    office = network.offices[office_id]
+    d = dispatcher if dispatcher is not None else SimDispatcher(network, office_id, rule=rule, eta=eta)
+    apply: Callable[[c.Command, float], list[e.BaseEvent]] = d.apply
+    if sink is not None:
+        raw_apply, to_sink = d.apply, sink
+
+        def sunk(cmd: c.Command, now: float) -> list[e.BaseEvent]:
             evs = raw_apply(cmd, now)
-            sink(evs)
+            to_sink(evs)
             return evs
+
+        apply = sunk
 
     env = simpy.Environment(initial_time=min(schedule.open, schedule.changes[0][0] if schedule.changes else 0.0))
     timeout = env.timeout
@@ -426,16 +432,19 @@ def simulate_day(
 
     def wake_for(service: str) -> None:
         """Wake the longest-idle desk that serves ``service`` as its own, else one that backs it up."""
-        for j, k in enumerate(idle):
-            if service in own[k]:
+        pick = -1
+        for j in range(len(idle)):
+            if service in own[idle[j]]:
+                pick = j
                 break
         else:
-            for j, k in enumerate(idle):
-                if service in backup[k]:
+            for j in range(len(idle)):
+                if service in backup[idle[j]]:
+                    pick = j
                     break
             else:
                 return
-        del idle[j]
+        k = idle.pop(pick)
         ev = parked[k]
         parked[k] = None
         st[1] += 1

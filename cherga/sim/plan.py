@@ -77,12 +77,12 @@ def desk_order(office: Office, desks: Sequence[int], demand: Mapping[str, float]
     covered: set[str] = set()
     order: list[int] = []
     while left:
-        def gain(k: int) -> tuple[float, int, int]:
-            own = office.desks[k].services
-            new = own - covered
-            return (sum(weight.get(s, 1e-6) for s in new), len(own), -k)
-
-        best = max(left, key=gain)
+        best = max(
+            left,
+            key=lambda k, cov=frozenset(covered): (  # type: ignore[misc]
+                sum(weight.get(s, 1e-6) for s in office.desks[k].services - cov), len(office.desks[k].services), -k
+            ),
+        )
         order.append(best)
         covered |= office.desks[best].services
         left.remove(best)
@@ -206,11 +206,11 @@ def plan_from_dict(data: Mapping[str, Any], network: Network, where: str = "plan
         day = r.get("day")
         if day not in WEEKDAYS:
             raise ConfigError(f"{p}.day: {day!r}; expected one of {', '.join(WEEKDAYS)}")
-        hour, desks = r.get("hour"), r.get("desks")
+        hour, n_desks = r.get("hour"), r.get("desks")
         if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
             raise ConfigError(f"{p}.hour: expected a clock hour 0..23, got {hour!r}")
-        if not isinstance(desks, int) or isinstance(desks, bool) or not 0 <= desks <= len(office.desks):
-            raise ConfigError(f"{p}.desks: expected 0..{len(office.desks)} (the office's desks), got {desks!r}")
+        if not isinstance(n_desks, int) or isinstance(n_desks, bool) or not 0 <= n_desks <= len(office.desks):
+            raise ConfigError(f"{p}.desks: expected 0..{len(office.desks)} (the office's desks), got {n_desks!r}")
         row_groups = r.get("groups")
         if row_groups is not None and groups is not None:
             ids = {g.id for g in groups}
@@ -219,7 +219,7 @@ def plan_from_dict(data: Mapping[str, Any], network: Network, where: str = "plan
                     raise ConfigError(f"{p}.groups.{gid}: unknown group or not a desk count: {n!r}")
         rows.append(
             PlanRow(
-                day=str(day), hour=hour, desks=desks,
+                day=str(day), hour=hour, desks=n_desks,
                 arrivals_per_hour=float(r.get("arrivals_per_hour", math.nan)),
                 mean_service_min=float(r.get("mean_service_min", math.nan)),
                 groups=dict(row_groups) if row_groups is not None and groups is not None else None,

@@ -28,6 +28,7 @@ from cherga.sim.model import (
     DayResult,
     EventSink,
     Schedule,
+    SimDispatcher,
     default_schedule,
     make_visitors,
     simulate_day,
@@ -53,19 +54,23 @@ def run_office(
     sink: EventSink | None = None,
     progress: Progress | None = None,
 ) -> list[list[DayResult]]:
-    """``[replication][day]`` results. ``schedule_for(day)`` says who is on duty (default: every desk, breaks)."""
+    """``[replication][day]`` results. ``schedule_for(day)`` says who is on duty (default: every desk, breaks).
+
+    One dispatcher serves a replication's days one after another, as the service's does.
+    """
     office = network.offices[office_id]
     sched_of = schedule_for or (lambda day: default_schedule(office, day))
     out: list[list[DayResult]] = []
     for ss in seeds:
         rep: list[DayResult] = []
+        d = SimDispatcher(network, office_id, rule=rule, eta=eta)
         for day in days:
             sched = sched_of(day)
             if sched is not None:
                 v = make_visitors(network, office, profile, day, ss)
                 rep.append(
-                    simulate_day(network, office_id, v, sched, day=day, rule=rule, eta=eta,
-                                 recall_interval_min=profile.recall_interval_min, sink=sink)
+                    simulate_day(network, office_id, v, sched, day=day, recall_interval_min=profile.recall_interval_min,
+                                 sink=sink, dispatcher=d)
                 )
             if progress is not None:
                 progress(1)

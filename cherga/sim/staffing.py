@@ -25,8 +25,8 @@ from __future__ import annotations
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,7 +138,8 @@ def lagged(demand: Sequence[Demand], open_hours: Sequence[int]) -> list[Demand]:
         s = cur.mean_service_min or prev.mean_service_min
         f = min(max(s / 60.0, 0.0), 1.0)
         lam = (1 - f) * cur.arrivals_per_hour + f * prev.arrivals_per_hour
-        work = (1 - f) * cur.arrivals_per_hour * cur.mean_service_min + f * prev.arrivals_per_hour * prev.mean_service_min
+        work = (1 - f) * cur.arrivals_per_hour * cur.mean_service_min
+        work += f * prev.arrivals_per_hour * prev.mean_service_min
         out[h] = Demand(lam, work / lam if lam > 0 else 0.0)
     return out
 
@@ -250,13 +251,11 @@ def fails(check: Check, targets: Targets, t: float) -> bool:
     """Significantly off target: the one-sided bound ``t`` standard errors away lies on the wrong side."""
     wt, wl = check.within_target, check.within_limit
     n_t, n_l = check.counts[1], check.counts[3]
-    if wt.n >= 2 and n_t > 0 and math.isfinite(wt.se) and not math.isnan(wt.value):
-        if wt.value + t * _bound_se(wt, n_t) < targets.share_within_target:
-            return True
-    if wl.n >= 2 and n_l > 0 and math.isfinite(wl.se) and not math.isnan(wl.value):
-        if (1.0 - wl.value) - t * _bound_se(wl, n_l) > targets.share_over_limit:
-            return True
-    return False
+    usable_t = wt.n >= 2 and n_t > 0 and math.isfinite(wt.se) and not math.isnan(wt.value)
+    if usable_t and wt.value + t * _bound_se(wt, n_t) < targets.share_within_target:
+        return True
+    usable_l = wl.n >= 2 and n_l > 0 and math.isfinite(wl.se) and not math.isnan(wl.value)
+    return usable_l and (1.0 - wl.value) - t * _bound_se(wl, n_l) > targets.share_over_limit
 
 
 def excess(check: Check | None, targets: Targets) -> float:

@@ -4,7 +4,7 @@
 import {
   catName, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, t,
 } from './common.js';
-import { onLangChange } from './i18n.js';
+import { has, onLangChange } from './i18n.js';
 
 const office = pathId();
 const MAX_CALLS = 9;
@@ -52,6 +52,11 @@ setInterval(tickClock, 5000);
 tickClock();
 
 // ------------------------------------------------------------------------------------------ render
+function shortCat(cat) {
+  const key = `catshort.${cat}`;
+  return has(key) ? t(key) : catName(cat);
+}
+
 function callNode(call, big) {
   const parts = [
     h('span', { class: 'ticket-no' }, call.ticket),
@@ -92,7 +97,7 @@ function render() {
         h('th', { scope: 'col', class: 'num' }, t('board.waiting')),
         h('th', { scope: 'col', class: 'num' }, t('board.eta')))),
       h('tbody', {}, state.queues.map((q) => h('tr', { dataset: { category: q.category } },
-        h('td', {}, catName(q.category)),
+        h('td', {}, shortCat(q.category)),
         h('td', { class: 'num' }, String(q.waiting ?? 0)),
         h('td', { class: 'num' }, fmtWait(q.eta_min))))),
     ));

@@ -60,7 +60,7 @@ function servicesSelect() {
 
 function render({ focus = null } = {}) {
   const name = state.officeObj ? nameOf(state.officeObj) : office;
-  shell.title.textContent = `${t('book.title')} · ${name}`;
+  shell.title.textContent = t('book.title');
   document.title = `${t('book.title')} — ${name}`;
   if (state.booked) {
     renderDone(name);

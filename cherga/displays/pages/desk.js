@@ -54,7 +54,16 @@ function status() {
 
 function allowed(a) {
   const s = status();
-  return s === null || a.when.includes(s);
+  return s !== null && a.when.includes(s);
+}
+
+/** The desk as GET /offices tells it (number, office), known before the first desk call answers. */
+function deskInfo() {
+  for (const o of state.offices) {
+    const d = (o.desks || []).find((x) => x.id === deskId);
+    if (d) return { ...d, office: o.id };
+  }
+  return null;
 }
 
 function serviceName(id) {
@@ -64,8 +73,10 @@ function serviceName(id) {
 
 function render() {
   const d = state.desk;
-  const n = d ? d.number : deskId;
-  const officeObj = d ? state.offices.find((o) => o.id === d.office) : null;
+  const info = deskInfo();
+  const n = d ? d.number : (info ? info.number : deskId);
+  const officeId = d ? d.office : info && info.office;
+  const officeObj = officeId ? state.offices.find((o) => o.id === officeId) : null;
   heading.textContent = t('desk.heading', { n });
   shell.title.textContent = `${t('desk.title')} · ${t('desk.heading', { n })}${officeObj ? ` · ${nameOf(officeObj)}` : ''}`;
   document.title = `${t('desk.heading', { n })} — ${t('desk.title')}`;
@@ -81,7 +92,9 @@ function render() {
       h('dl', {},
         h('dt', {}, t('desk.service')), h('dd', {}, serviceName(tk.service)),
         h('dt', {}, t('desk.category')), h('dd', {}, catName(tk.category)),
-        h('dt', {}, t('desk.tstatus')), h('dd', { id: 'current-status' }, t(`tstatus.${tk.status}`))),
+        h('dt', {}, t('desk.tstatus')), h('dd', { id: 'current-status' }, t(`tstatus.${tk.status}`)),
+        (tk.more_services || []).length ? [h('dt', {}, t('desk.more')),
+          h('dd', {}, tk.more_services.map(serviceName).join('; '))] : null),
     );
     if (tk.vulnerable) current.append(h('p', { class: 'badge info', style: 'margin-top:.75rem' }, t('desk.vulnerable')));
   } else {
@@ -106,8 +119,9 @@ function render() {
     restoreFocus();
   }
 
-  const rows = (d && d.waiting) || [];
+  const rows = [...((d && d.waiting) || [])].sort((a, b) => (b.waiting || 0) - (a.waiting || 0));
   waiting.replaceChildren(h('h2', { id: 'waiting-h' }, t('desk.waiting')));
+  if (d && d.personal_waiting) waiting.append(h('p', { class: 'note', id: 'personal' }, t('desk.personal', { n: d.personal_waiting })));
   if (!rows.length) {
     waiting.append(h('p', { class: 'muted' }, t('desk.nowaiting')));
   } else {
@@ -186,6 +200,7 @@ async function act(label, path, body) {
     }
     return res;
   } catch (e) {
+    say(statusBox, '');
     say(alertBox, e instanceof ApiError ? e.message : String(e));
     alertBox.dataset.source = 'action';
     return undefined;
@@ -202,7 +217,10 @@ function openTransfer() {
   const officeObj = state.offices.find((o) => o.id === d.office);
   const options = {
     service: [...(officeObj ? officeObj.services : [])].map((s) => [s.id, nameOf(s)]),
-    desk: (officeObj ? officeObj.desks : []).filter((x) => x.id !== deskId).map((x) => [x.id, t('desk.heading', { n: x.number })]),
+    // another desk keeps the ticket's service, so only desks that serve it
+    desk: (officeObj ? officeObj.desks : [])
+      .filter((x) => x.id !== deskId && (!x.services || x.services.includes(d.ticket.service)))
+      .map((x) => [x.id, t('desk.heading', { n: x.number })]),
     office: state.offices.filter((o) => o.id !== d.office).map((o) => [o.id, nameOf(o)]),
   };
   const select = h('select', { id: 'xfer-target', name: 'target', required: true });
@@ -271,6 +289,7 @@ async function start() {
   } catch (e) {
     say(alertBox, e.message);
   }
+  render();
   poller = poll(refresh, 2500);
 }
 

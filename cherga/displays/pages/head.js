@@ -13,7 +13,7 @@ const device = new Device('head', office);
 const shell = mountShell({ titleKey: 'head.title' });
 const main = document.getElementById('main');
 
-const state = { load: null, offices: [], services: new Map(), policy: null, draft: null, dirty: false };
+const state = { load: null, offices: [], services: new Map(), policy: null, draft: null, dirty: false, allQueues: false };
 
 // ------------------------------------------------------------------------------------------ layout
 const alertBox = h('div', { class: 'alert', role: 'alert', id: 'head-error', hidden: true });
@@ -97,15 +97,26 @@ function render() {
       ? h('ul', { class: 'alerts', id: 'alert-list' }, al.map((a) => h('li', {}, getLang() === 'en' ? a.message_en || a.message_uk : a.message_uk)))
       : h('p', { class: 'muted' }, t('head.noalerts')));
 
-  queues.replaceChildren(h('h2', { id: 'queues-h' }, t('head.queues')),
-    qs.length ? table('queue-table', [[t('head.col.service')], [t('head.col.waiting'), 'num'], [t('head.col.eta'), 'num'],
-      [t('head.col.longest'), 'num'], [t('head.col.state')]], qs.map((q) => h('tr', {},
+  // the queues that have someone waiting, longest wait first; the empty ones on request
+  const active = qs.filter((q) => (q.waiting || 0) > 0)
+    .sort((a, b) => Math.max(b.eta_min || 0, b.longest_wait_min || 0) - Math.max(a.eta_min || 0, a.longest_wait_min || 0));
+  const shown = state.allQueues ? [...active, ...qs.filter((q) => !(q.waiting > 0))] : active;
+  const toggle = h('div', { class: 'check' },
+    h('input', {
+      type: 'checkbox', id: 'all-queues', checked: state.allQueues, dataset: { key: 'all-queues' },
+      onchange: (ev) => { state.allQueues = ev.target.checked; render(); },
+    }),
+    h('label', { for: 'all-queues' }, t('head.allqueues', { n: qs.length })));
+  keepFocus(queues, () => queues.replaceChildren(h('h2', { id: 'queues-h' }, t('head.queues')),
+    shown.length ? table('queue-table', [[t('head.col.service')], [t('head.col.waiting'), 'num'], [t('head.col.eta'), 'num'],
+      [t('head.col.longest'), 'num'], [t('head.col.state')]], shown.map((q) => h('tr', {},
       h('td', {}, serviceName(q.service)),
       h('td', { class: 'num' }, String(q.waiting ?? 0)),
       h('td', { class: 'num' }, fmtWait(q.eta_min)),
       h('td', { class: 'num' }, fmtWait(q.longest_wait_min)),
       h('td', {}, assess(Math.max(q.eta_min || 0, q.longest_wait_min || 0), L)))), 'queues-h')
-      : h('p', { class: 'muted' }, t('head.empty')));
+      : h('p', { class: 'muted' }, t('head.noqueues')),
+    toggle));
 
   desks.replaceChildren(h('h2', { id: 'desks-h' }, t('head.desks')),
     table('desk-table', [[t('head.col.desk')], [t('head.col.status')], [t('head.col.ticket')], [t('head.col.served'), 'num'],

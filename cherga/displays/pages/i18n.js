@@ -45,6 +45,14 @@ const TEXTS = {
     'cat.issuance': 'Видача готових документів',
     'cat.consultation': 'Консультації',
 
+    'catshort.vulnerable': 'Першочергово',
+    'catshort.special': 'Паспорти (особливе місце)',
+    'catshort.quick': 'Довідки та витяги',
+    'catshort.seasonal': 'Сезонні послуги',
+    'catshort.acceptance': 'Прийом документів',
+    'catshort.issuance': 'Видача документів',
+    'catshort.consultation': 'Консультації',
+
     'tstatus.waiting': 'Очікує',
     'tstatus.called': 'Викликано',
     'tstatus.serving': 'Обслуговується',
@@ -87,7 +95,7 @@ const TEXTS = {
     'board.queues': 'Черга зараз',
     'board.cat': 'Категорія',
     'board.waiting': 'Очікують',
-    'board.eta': 'Орієнтовне очікування',
+    'board.eta': 'Очікування',
     'board.noqueue': 'Зараз ніхто не очікує.',
     'board.sound': 'Увімкнути звук',
     'board.sound_on': 'Звук увімкнено',
@@ -155,6 +163,8 @@ const TEXTS = {
     'desk.vulnerable': 'Першочергово: особа з інвалідністю або з дитиною',
     'desk.waiting': 'Очікують на це вікно',
     'desk.nowaiting': 'Ніхто не очікує на послуги цього вікна.',
+    'desk.more': 'Далі за талоном',
+    'desk.personal': 'Переадресовано саме до цього вікна: {n}',
     'desk.col.service': 'Послуга',
     'desk.col.waiting': 'Очікують',
     'desk.col.eta': 'Очікування',
@@ -234,6 +244,8 @@ const TEXTS = {
     'head.applied': 'Талон {n} переадресовано до «{office}».',
     'head.updated': 'Оновлено о {time}',
     'head.empty': 'Немає даних.',
+    'head.noqueues': 'Зараз ніхто не очікує.',
+    'head.allqueues': 'Показати всі черги, також порожні ({n})',
 
     // ratings
     'ratings.title': 'Оцінки якості обслуговування',
@@ -272,6 +284,7 @@ const TEXTS = {
     'ticket.live': 'Сторінка оновлюється сама.',
     'ticket.called.announce': 'Вас викликано! Талон {n}, вікно {desk}.',
     'ticket.priority': 'Першочергове обслуговування',
+    'ticket.more': 'Ще послуги за цим талоном: {list}. Після першої послуги талон повернеться в чергу.',
 
     // booking
     'book.title': 'Попередній запис',
@@ -335,6 +348,14 @@ const TEXTS = {
     'cat.issuance': 'Issuance of ready documents',
     'cat.consultation': 'Consultations',
 
+    'catshort.vulnerable': 'Priority visitors',
+    'catshort.special': 'Passports (special desk)',
+    'catshort.quick': 'Certificates and extracts',
+    'catshort.seasonal': 'Seasonal services',
+    'catshort.acceptance': 'Document acceptance',
+    'catshort.issuance': 'Issuance of documents',
+    'catshort.consultation': 'Consultations',
+
     'tstatus.waiting': 'Waiting',
     'tstatus.called': 'Called',
     'tstatus.serving': 'Being served',
@@ -376,7 +397,7 @@ const TEXTS = {
     'board.queues': 'Queue now',
     'board.cat': 'Category',
     'board.waiting': 'Waiting',
-    'board.eta': 'Expected wait',
+    'board.eta': 'Wait',
     'board.noqueue': 'Nobody is waiting now.',
     'board.sound': 'Enable sound',
     'board.sound_on': 'Sound on',
@@ -441,6 +462,8 @@ const TEXTS = {
     'desk.vulnerable': 'Priority: a person with a disability or with a child',
     'desk.waiting': 'Waiting for this desk',
     'desk.nowaiting': 'Nobody is waiting for this desk’s services.',
+    'desk.more': 'Next on the ticket',
+    'desk.personal': 'Transferred to this very desk: {n}',
     'desk.col.service': 'Service',
     'desk.col.waiting': 'Waiting',
     'desk.col.eta': 'Wait',
@@ -519,6 +542,8 @@ const TEXTS = {
     'head.applied': 'Ticket {n} redirected to “{office}”.',
     'head.updated': 'Updated at {time}',
     'head.empty': 'No data.',
+    'head.noqueues': 'Nobody is waiting now.',
+    'head.allqueues': 'Show every queue, empty ones too ({n})',
 
     'ratings.title': 'Service quality ratings',
     'ratings.today': 'Today',
@@ -555,6 +580,7 @@ const TEXTS = {
     'ticket.live': 'This page updates by itself.',
     'ticket.called.announce': 'You are called! Ticket {n}, desk {desk}.',
     'ticket.priority': 'Priority service',
+    'ticket.more': 'More services on this ticket: {list}. After the first one the ticket goes back to the queue.',
 
     'book.title': 'Appointment',
     'book.heading': 'Book an appointment',

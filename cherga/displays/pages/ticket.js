@@ -49,6 +49,13 @@ function render({ focus = null } = {}) {
       tk.vulnerable ? h('p', {}, h('span', { class: 'badge info' }, t('ticket.priority'))) : null,
       h('p', {}, `${t('ticket.status')}: `, h('strong', { id: 'ticket-status' }, t(`tstatus.${tk.status}`)))),
   ];
+  const more = (tk.more_services || []).map((sid) => {
+    const m = state.services.get(sid);
+    return m ? nameOf(m) : sid;
+  });
+  if (more.length && ['waiting', 'called', 'serving'].includes(tk.status)) {
+    parts.push(h('p', { class: 'note' }, t('ticket.more', { list: more.join('; ') })));
+  }
   if (state.error) parts.push(h('p', { class: 'alert', role: 'alert' }, state.error));
   const s = tk.status;
   if (s === 'waiting') {
@@ -63,7 +70,8 @@ function render({ focus = null } = {}) {
   } else if (s === 'serving') {
     parts.push(h('p', { class: 'note' }, t('ticket.serving', { desk: tk.desk_number ?? tk.desk })));
   } else if (s === 'done' || s === 'refused') {
-    parts.push(h('p', { class: 'note', 'data-kind': 'ok' }, t('ticket.finished')), rateBox());
+    parts.push(h('p', { class: 'note', 'data-kind': 'ok' }, t('ticket.finished')));
+    if (state.rated || tk.rating || tk.can_rate !== false) parts.push(rateBox());
   } else if (s === 'no_show') {
     parts.push(h('p', { class: 'note' }, t('ticket.noshow')));
   } else if (s === 'redirected') {
@@ -143,6 +151,7 @@ async function rate(score) {
 function update(tk) {
   const before = state.ticket;
   state.ticket = tk;
+  if (tk.rating && !state.rated) state.rated = tk.rating;
   state.error = '';
   state.notFound = false;
   if (tk.status === 'called' && (!before || before.status !== 'called' || before.desk !== tk.desk)) {

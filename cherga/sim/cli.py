@@ -1,0 +1,404 @@
+"""``cherga sim ...``: the planner's commands (see API.md and docs/planner.md).
+
+Every command prints a table for people, or with ``--json`` only JSON on standard output; progress bars go to
+standard error, and only when it is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cherga.engine.loader import load_network
+from cherga.engine.model import Category, Network
+from cherga.engine.policy import RULES
+from cherga.errors import ConfigError
+from cherga.sim.accuracy import forecast_accuracy
+from cherga.sim.calibrate import calibrate, read_journal
+from cherga.sim.mmc import simulate_mmc
+from cherga.sim.model import replication_seeds
+from cherga.sim.plan import Plan, load_plan, save_plan
+from cherga.sim.plot import chart_path, plot_staffing
+from cherga.sim.profile import WEEKDAYS, profile_to_dict, resolve_profile, save_profile
+from cherga.sim.runner import OVERALL, ScheduleFor, Summary, compare_rules, run_office, summarise
+from cherga.sim.staffing import StaffingResult, abandonment_erlang_a, hour_shares, plan_week
+
+STDERR = Console(stderr=True)
+
+
+def register(sub: Any) -> None:
+    sim = sub.add_parser("sim", help="the planner: simulate an office, staff it, compare policies, calibrate")
+    cmds = sim.add_subparsers(dest="sim_command", required=True, metavar="SIM_COMMAND")
+
+    p = cmds.add_parser("mmc", help="one M/M/c queue through the real dispatcher, beside Erlang C")
+    p.add_argument("--arrivals-per-hour", type=float, required=True)
+    p.add_argument("--mean-service-min", type=float, required=True)
+    p.add_argument("--desks", type=int, required=True)
+    p.add_argument("--hours", type=float, required=True, help="simulated hours per replication")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--reps", type=int, default=10, help="replications (default 10)")
+    p.add_argument("--warmup-hours", type=float, default=None, help="left out at the start (default: a fifth)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_mmc)
+
+    p = cmds.add_parser("staff", help="desks per hour that meet the wait targets at the fewest desk-hours")
+    _office_args(p)
+    p.add_argument("--out", type=Path, required=True, help="the plan file (JSON); the chart goes beside it (.png)")
+    p.add_argument("--reps", type=int, default=16, help="replications per simulated day (default 16)")
+    p.add_argument("--rule", choices=sorted(RULES), default=None, help="priority rule (default: the policy's)")
+    p.add_argument("--erlang-only", action="store_true", help="Erlang C per hour, no correction by simulation")
+    p.add_argument("--workers", type=int, default=None, help="processes for the days (default: CPU count)")
+    p.set_defaults(run=_staff)
+
+    p = cmds.add_parser("run", help="simulate the office and print waits per category")
+    _office_args(p)
+    p.add_argument("--plan", type=Path, default=None, help="desks per hour from `cherga sim staff`")
+    p.add_argument("--days", type=int, default=7, help="days from a Monday (default 7)")
+    p.add_argument("--reps", type=int, default=10, help="replications (default 10)")
+    p.add_argument("--rule", choices=sorted(RULES), default=None, help="priority rule (default: the policy's)")
+    p.set_defaults(run=_run)
+
+    p = cmds.add_parser("compare", help="the priority rules side by side on the same visitors")
+    _office_args(p)
+    p.add_argument("--plan", type=Path, default=None)
+    p.add_argument("--days", type=int, default=5, help="days from a Monday (default 5)")
+    p.add_argument("--reps", type=int, default=10)
+    p.add_argument("--rules", default=",".join(RULES), help=f"comma-separated (default {','.join(RULES)})")
+    p.set_defaults(run=_compare)
+
+    p = cmds.add_parser("calibrate", help="fit an office's profile to its journal")
+    p.add_argument("--config", type=Path, default=None)
+    p.add_argument("--data", type=Path, required=True, help="the service's data directory (journal.sqlite3)")
+    p.add_argument("--office", required=True)
+    p.add_argument("--out", type=Path, default=None, help="profile file to write (default: print it)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=_calibrate)
+
+    p = cmds.add_parser("forecast", help="the engine's expected waits against the waits that followed")
+    _office_args(p)
+    p.add_argument("--plan", type=Path, default=None)
+    p.add_argument("--days", type=int, default=5)
+    p.add_argument("--reps", type=int, default=5)
+    p.set_defaults(run=_forecast)
+
+
+def _office_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None, help="configuration directory (default: the demo)")
+    p.add_argument("--office", required=True)
+    p.add_argument("--profile", type=Path, default=None, help="demand profile (`cherga sim calibrate`)")
+    p.add_argument("--month", type=int, default=None, choices=range(1, 13), metavar="1..12",
+                   help="month for the seasonal multipliers (default profile: 11)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+
+
+def _network(args: argparse.Namespace) -> Network:
+    net = load_network(args.config)
+    office = getattr(args, "office", None)
+    if office is not None and office not in net.offices:
+        raise ConfigError(f"unknown office {office!r}; known: {', '.join(net.offices)}")
+    return net
+
+
+def _positive(name: str, value: int) -> None:
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}")
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error when it is a terminal; never on standard output."""
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=STDERR, transient=True, disable=not STDERR.is_terminal,
+    )
+    with bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.advance(task, n)
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=1) + "\n")
+
+
+def _pct(x: Any) -> str:
+    return "—" if x is None else f"{100 * x:.1f}%"
+
+
+def _min(x: Any) -> str:
+    return "—" if x is None else f"{x:.1f}"
+
+
+# ------------------------------------------------------------------------------------------------ mmc
+
+
+def _mmc(args: argparse.Namespace) -> int:
+    _positive("--desks", args.desks)
+    _positive("--reps", args.reps)
+    try:
+        res = simulate_mmc(args.arrivals_per_hour, args.mean_service_min, args.desks, args.hours,
+                           np.random.default_rng(args.seed), replications=args.reps, warmup_hours=args.warmup_hours)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    data = res.to_dict()
+    if args.json:
+        _print_json(data)
+        return 0
+    sim, ec = data["simulated"], data["erlang_c"]
+    t = Table(title=f"M/M/{args.desks}: λ = {args.arrivals_per_hour:g}/h, S = {args.mean_service_min:g} min, "
+                    f"{res.customers} visitors counted over {args.reps} × {args.hours:g} h")
+    for col in ("", "simulated", "± 95 %", "Erlang C"):
+        t.add_column(col, justify="right")
+    for key, label in (("mean_wait_min", "mean wait, min"), ("p_wait", "P(wait > 0)"),
+                       ("p_wait_over_15", "P(wait > 15 min)")):
+        ci = sim["ci95"][key]
+        half = "—" if ci[0] is None else f"{(ci[1] - ci[0]) / 2:.4f}"
+        t.add_row(label, f"{sim[key]:.4f}", half, "∞" if ec[key] is None else f"{ec[key]:.4f}")
+    Console().print(t)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ staff
+
+
+def _staff(args: argparse.Namespace) -> int:
+    net = _network(args)
+    _positive("--reps", args.reps)
+    profile = resolve_profile(net, args.office, args.profile, args.month)
+    open_days = len(net.offices[args.office].hours.by_weekday)
+    with _progress("planning the week", open_days) as advance:
+        res = plan_week(net, args.office, profile, np.random.default_rng(args.seed), replications=args.reps,
+                        rule=args.rule, simulate=not args.erlang_only, workers=args.workers, progress=advance)
+    data = save_plan(res.plan, net, args.out)
+    chart = plot_staffing(res, net, chart_path(args.out))
+    if args.json:
+        _print_json(data)
+        return 0
+    _staff_tables(res, net)
+    out = Console()
+    out.print(f"desk-hours: [bold]{res.desk_hours(net):g}[/] a week "
+              f"(Erlang C alone, capped at the desks there are: {res.erlang_desk_hours():g}); "
+              f"{res.replications} replications per day, {res.seconds:.1f} s")
+    out.print(f"plan: {args.out}   chart: {chart}")
+    return 0
+
+
+def _staff_tables(res: StaffingResult, net: Network) -> None:
+    out = Console()
+    office = net.offices[res.plan.office]
+    hours = sorted({h for dp in res.days for h in dp.hours})
+    t = Table(title=f"{office.name_en}: desks on duty per hour (Erlang C's count in brackets)")
+    t.add_column("hour", justify="right")
+    for dp in res.days:
+        t.add_column(WEEKDAYS[dp.weekday], justify="right")
+    for h in hours:
+        cells = []
+        for dp in res.days:
+            if h not in dp.hours:
+                cells.append("")
+                continue
+            n = sum(dp.counts[g.id][h] for g in res.groups)
+            ec = sum(dp.erlang[g.id][h] for g in res.groups)
+            short = any(h in dp.short.get(g.id, ()) for g in res.groups)
+            cells.append(f"{'[red]' if short else ''}{n} ({ec}){'[/]' if short else ''}")
+        t.add_row(f"{h:02d}:00", *cells)
+    t.add_row("desk-h", *[str(sum(dp.counts[g.id][h] for g in res.groups for h in dp.hours)) for dp in res.days])
+    out.print(t)
+    if any(dp.checks for dp in res.days):
+        t2 = Table(title="simulated: share of visitors called within 15 min / past 20 min, by hour of issue")
+        t2.add_column("hour", justify="right")
+        for dp in res.days:
+            t2.add_column(WEEKDAYS[dp.weekday], justify="right")
+        for h in hours:
+            row = []
+            for dp in res.days:
+                if h not in dp.hours or not dp.checks:
+                    row.append("")
+                    continue
+                w, o = hour_shares(dp, h)
+                ok = w >= res.targets.share_within_target and o <= res.targets.share_over_limit
+                row.append(f"{'' if ok else '[yellow]'}{_pct(w)} / {_pct(o)}{'' if ok else '[/]'}")
+            t2.add_row(f"{h:02d}:00", *row)
+        out.print(t2)
+    g = Table(title="skill groups (desks open in this order)")
+    for col in ("group", "desks", "services", "Erlang A: gave up at peak", "short (hours)"):
+        g.add_column(col)
+    for grp in res.groups:
+        shorts = sorted({f"{WEEKDAYS[dp.weekday]} {h:02d}" for dp in res.days for h in dp.short.get(grp.id, ())})
+        peak = max(((dp, h) for dp in res.days for h in dp.hours),
+                   key=lambda x: x[0].demand[grp.id][x[1]].load, default=None)
+        aband = "—"
+        if peak is not None:
+            dp, h = peak
+            aband = _pct(abandonment_erlang_a(dp.demand[grp.id][h], dp.counts[grp.id][h], res.patience_mean_min))
+        g.add_row(grp.id, " ".join(office.desks[k].number for k in grp.desks), str(len(grp.services)), aband,
+                  ", ".join(shorts[:6]) + (" …" if len(shorts) > 6 else ""))
+    out.print(g)
+
+
+# ------------------------------------------------------------------------------------------------ run
+
+
+def _schedule(net: Network, office: str, plan_path: Path | None) -> tuple[ScheduleFor | None, Plan | None]:
+    if plan_path is None:
+        return None, None
+    plan = load_plan(plan_path, net)
+    if plan.office != office:
+        raise ConfigError(f"{plan_path}: the plan is for office {plan.office!r}, not {office!r}")
+    return (lambda day: plan.schedule(net, day)), plan
+
+
+def _run(args: argparse.Namespace) -> int:
+    net = _network(args)
+    _positive("--days", args.days)
+    _positive("--reps", args.reps)
+    profile = resolve_profile(net, args.office, args.profile, args.month)
+    schedule_for, _ = _schedule(net, args.office, args.plan)
+    seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
+    with _progress("simulating", args.reps * args.days) as advance:
+        results = run_office(net, args.office, profile, days=range(args.days), seeds=seeds, schedule_for=schedule_for,
+                             rule=args.rule, progress=advance)
+    summary = summarise(results, net.targets)
+    data = summary.to_dict()
+    data.update({"office": args.office, "seed": args.seed, "rule": args.rule or net.policy.rule,
+                 "plan": str(args.plan) if args.plan else None, "profile": profile.source})
+    if args.json:
+        _print_json(data)
+        return 0
+    _summary_table(summary, f"{net.offices[args.office].name_en}: {args.days} days × {args.reps} replications "
+                            f"(rule: {data['rule']}{', plan ' + str(args.plan) if args.plan else ''})")
+    return 0
+
+
+def _summary_table(summary: Summary, title: str) -> None:
+    d = summary.to_dict()
+    t = Table(title=title)
+    for col in ("category", "issued", "served", "mean wait", "p90", "max", "≤15 min", "≤20 min", "gave up",
+                "targets"):
+        t.add_column(col, justify="right" if col != "category" else "left")
+    rows = [*d["categories"].items(), (OVERALL, d["overall"])]
+    for name, g in rows:
+        meets = g["meets_targets"]
+        mark = "—" if meets is None else ("[green]✓[/]" if meets else "[red]✗[/]")
+        t.add_row(name, _min(g["issued"]), _min(g["served"]), _min(g["mean_wait_min"]), _min(g["p90_wait_min"]),
+                  _min(g["max_wait_min"]), _pct(g["share_within_15"]), _pct(g["share_within_20"]),
+                  _pct(g["abandonment"]), mark)
+    Console().print(t)
+    util = d["overall"].get("utilisation")
+    Console().print(f"desk utilisation: {_pct(util)}; figures per replication, ±95 % intervals in --json")
+
+
+# ------------------------------------------------------------------------------------------------ compare
+
+
+def _compare(args: argparse.Namespace) -> int:
+    net = _network(args)
+    _positive("--days", args.days)
+    _positive("--reps", args.reps)
+    rules = [r.strip() for r in args.rules.split(",") if r.strip()]
+    unknown = [r for r in rules if r not in RULES]
+    if unknown or not rules:
+        raise ConfigError(f"unknown rules: {', '.join(unknown) or '(none given)'}; expected {', '.join(RULES)}")
+    profile = resolve_profile(net, args.office, args.profile, args.month)
+    schedule_for, _ = _schedule(net, args.office, args.plan)
+    seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
+    with _progress("comparing rules", len(rules) * args.reps * args.days) as advance:
+        res = compare_rules(net, args.office, profile, rules=rules, days=range(args.days), seeds=seeds,
+                            schedule_for=schedule_for, progress=advance)
+    data = {
+        "office": args.office, "days": args.days, "replications": args.reps, "seed": args.seed,
+        "rules": {rule: s.to_dict() for rule, s in res.items()},
+    }
+    if args.json:
+        _print_json(data)
+        return 0
+    t = Table(title=f"{net.offices[args.office].name_en}: priority rules on the same visitors "
+                    f"({args.days} days × {args.reps} replications) — mean wait, share within 15 min, past 20 min")
+    t.add_column("category")
+    for rule in rules:
+        t.add_column(rule, justify="right")
+    cats = [c.value for c in Category if any(c.value in s.categories for s in res.values())]
+    for cat in [*cats, OVERALL]:
+        cells = []
+        for rule in rules:
+            s = res[rule]
+            g = s.overall if cat == OVERALL else s.categories.get(cat)
+            if g is None:
+                cells.append("")
+                continue
+            gd = g.to_dict(s.targets)
+            meets = gd["meets_targets"]
+            colour = "green" if meets else "red"
+            cells.append(f"[{colour}]{_min(gd['mean_wait_min'])} min · {_pct(gd['share_within_15'])} · "
+                         f"{_pct(None if gd['share_within_20'] is None else 1 - gd['share_within_20'])}[/]")
+        t.add_row(cat, *cells)
+    Console().print(t)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ calibrate
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    net = _network(args)
+    events = read_journal(args.data, args.office)
+    cal = calibrate(net, args.office, events)
+    prof = profile_to_dict(cal.profile)
+    if args.out is not None:
+        save_profile(cal.profile, args.out)
+    if args.json:
+        _print_json({"report": cal.report(), "profile": prof, "out": str(args.out) if args.out else None})
+        return 0
+    if args.out is None:
+        _print_json(prof)
+        return 0
+    rep = cal.report()
+    t = Table(title=f"{args.office}: {rep['tickets']} tickets, {rep['from']} .. {rep['to']}")
+    for col in ("service", "samples", "mean, min", "CV", "fitted"):
+        t.add_column(col, justify="right" if col != "service" else "left")
+    for f in rep["services"]:
+        t.add_row(f["service"], str(f["samples"]), f"{f['mean_min']:.2f}", f"{f['cv']:.2f}",
+                  "yes" if f["fitted"] else "catalogue")
+    Console().print(t)
+    Console().print(f"patience: {rep['patience_mean_min'] or '—'} min mean; no-shows {_pct(rep['no_show_share'])}; "
+                    f"profile written to {args.out}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------ forecast
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    net = _network(args)
+    _positive("--days", args.days)
+    _positive("--reps", args.reps)
+    profile = resolve_profile(net, args.office, args.profile, args.month)
+    schedule_for, _ = _schedule(net, args.office, args.plan)
+    seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
+    with _progress("simulating with forecasts", args.reps * args.days) as advance:
+        data = forecast_accuracy(net, args.office, profile, days=range(args.days), seeds=seeds,
+                                 schedule_for=schedule_for, progress=advance)
+    if args.json:
+        _print_json(data)
+        return 0
+    t = Table(title=f"{args.office}: expected wait at issue against the wait that followed "
+                    f"({args.days} days × {args.reps} replications)")
+    for col in ("category", "tickets", "MAE, min", "bias, min", "RMSE, min"):
+        t.add_column(col, justify="right" if col != "category" else "left")
+    rows: Sequence[tuple[str, Any]] = [*data["categories"].items(), (OVERALL, data["overall"])]
+    for name, a in rows:
+        if a is None:
+            continue
+        t.add_row(name, str(a["tickets"]), _min(a["mae_min"]), _min(a["bias_min"]), _min(a["rmse_min"]))
+    Console().print(t)
+    return 0
