@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+if [ -f scripts/install-browser.sh ]; then bash scripts/install-browser.sh; fi
 python3 -m ruff check cherga tests bench
 python3 -m mypy
 python3 -m pytest "$@"
