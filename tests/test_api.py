@@ -293,3 +293,21 @@ def test_kill_9_loses_nothing_that_was_answered(tmp_path: Path) -> None:
             assert nxt["number"] not in {t["number"] for t in answered}
     finally:
         proc.stop()
+
+
+def test_metrics_for_prometheus(fresh: ServerProcess) -> None:
+    u = fresh.url
+    kiosk = fresh.auth("kiosk", "main")
+    desk = fresh.auth("desk", "main", "main-13")
+    httpx.post(f"{u}/api/v1/desks/main-13/open", headers=desk)
+    httpx.post(f"{u}/api/v1/offices/main/tickets", json={"service": "vehicle-registration"}, headers=kiosk)
+    httpx.post(f"{u}/api/v1/offices/main/tickets", json={"service": "vehicle-registration"}, headers=kiosk)
+    httpx.post(f"{u}/api/v1/desks/main-13/call-next", headers=desk)
+    text = httpx.get(f"{u}/metrics").text
+    lines = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    assert lines['cherga_waiting{office="main",service="vehicle-registration"}'] == "1"
+    assert lines['cherga_calls_total{office="main"}'] == "1"
+    assert float(lines['cherga_expected_wait_minutes{office="main",service="vehicle-registration"}']) > 0
+    assert int(lines["cherga_journal_commits_total"]) >= 4
+    assert lines["cherga_journal_failed"] == "0"
+    assert "# TYPE cherga_service_minutes summary" in text

@@ -608,3 +608,129 @@ def test_visitor_pages_on_a_phone(browser: Any, server: Any, demo: Net, lang: st
     finally:
         context.close()
     assert errors == []
+
+
+def test_kiosk_check_in_shows_the_servers_words(ctx: Ctx, demo: Net) -> None:
+    ctx.preset(tokens=kiosk_tokens(demo))
+    page = ctx.open(f"/kiosk/{OFFICE}")
+    page.locator("#checkin").click()
+    expect(page.locator("#step-title")).to_be_focused()
+    page.locator("#code").fill("NO-SUCH-CODE")
+    with page.expect_response(lambda r: r.url.endswith("/check-in")) as info:
+        page.locator("#code").press("Enter")
+    assert info.value.status == 404, info.value.text()
+    expect(page.locator("#kiosk-error")).to_have_text(info.value.json()["error"]["message"])
+    shot(page, "kiosk-checkin")
+    run_axe(page, "kiosk check-in")
+    page.locator("#home").click()
+    expect(page.locator("#spheres")).to_be_visible()
+
+
+def test_board_chimes_and_speaks_the_call_in_ukrainian(ctx: Ctx) -> None:
+    page = ctx.context.new_page()
+    page.on("pageerror", lambda e: ctx.errors.append(str(e)))
+    # record what would be spoken; end each utterance at once
+    page.add_init_script("""
+        window.__spoken = [];
+        const synth = window.speechSynthesis;
+        synth.speak = (u) => {
+            window.__spoken.push({text: u.text, lang: u.lang});
+            setTimeout(() => u.onend && u.onend(), 0);
+        };
+    """)
+    sockets: list[Any] = []
+
+    def handler(ws: Any) -> None:
+        sockets.append(ws)
+        ws.send(json.dumps({"type": "snapshot", "seq": 1, "calls": [], "queues": []}))
+
+    page.route_web_socket(re.compile(r".*/ws/offices/main/board$"), handler)
+    page.goto(f"{ctx.server.url}/board/{OFFICE}")
+    expect(page.locator("#calls-h")).to_be_visible()
+    page.locator("#sound-enable").click()
+    expect(page.locator("#sound-enable")).to_have_count(0)
+    sockets[0].send(json.dumps({"type": "called", "seq": 2, "ticket": "A017", "desk": "5"}))
+    expect(page.locator("#call-now-text")).to_contain_text("A017")
+    page.wait_for_function("window.__spoken.some(u => u.text.startsWith('Талон'))")
+    spoken = page.evaluate("window.__spoken.filter(u => u.text.trim())")
+    assert spoken == [{"text": "Талон А 0 1 7, вікно 5", "lang": "uk-UA"}], spoken
+
+
+def test_kiosk_returns_to_the_start_by_itself(ctx: Ctx, demo: Net) -> None:
+    ctx.preset(tokens=kiosk_tokens(demo))
+    page = ctx.context.new_page()
+    page.on("pageerror", lambda e: ctx.errors.append(str(e)))
+    page.clock.install()
+    page.goto(f"{ctx.server.url}/kiosk/{OFFICE}")
+    svc = pick(demo, OFFICE, "main-05")
+    page.locator(f'[data-sphere="{svc["sphere_uk"]}"]').click()
+    expect(page.locator("#spheres")).to_have_count(0)
+    page.clock.run_for(91_000)
+    expect(page.locator("#spheres")).to_be_visible()
+
+
+def test_redirected_ticket_leads_to_the_new_one(ctx: Ctx, demo: Net) -> None:
+    desk = "main-09"
+    svc = pick(demo, OFFICE, desk)
+    other = next(o for o, v in demo.offices.items() if o != OFFICE and any(s["id"] == svc["id"] for s in v["services"]))
+    ticket = demo.issue(OFFICE, svc["id"])
+    ctx.preset(tokens=desk_tokens(demo, desk))
+    console = open_desk_console(ctx, desk)
+    visitor = ctx.open(f"/t/{ticket['id']}")
+    expect(visitor.locator("#ticket-status")).to_have_text(re.compile("Очікує|Waiting"))
+    call_until(console, ticket["number"])
+    console.locator("body").press("t")
+    console.locator("#xfer-office").check()
+    console.locator("#xfer-target").select_option(other)
+    console.locator("#xfer-submit").click()
+    expect(console.locator("#desk-status-msg")).to_contain_text(ticket["number"])
+    expect(visitor.locator("#new-ticket")).to_be_visible()
+    shot(visitor, "ticket-redirected")
+    visitor.locator("#new-ticket").click()
+    expect(visitor.locator("#ticket-status")).to_have_text(re.compile("Очікує|Waiting"))
+    new_id = visitor.url.rsplit("/", 1)[-1]
+    status, new = http(demo.server, "GET", f"/api/v1/tickets/{new_id}")
+    assert status == 200 and new["office"] == other, new
+    expect(visitor.locator("#ticket-number")).to_have_text(new["number"])
+
+
+def test_head_applies_a_suggested_redirect_with_one_click(ctx: Ctx, demo: Net) -> None:
+    """The dashboard's wiring, on a busy day made up for it: alerts, colours with words, a one-click redirect."""
+    ctx.preset(tokens=head_tokens(demo))
+    page = ctx.context.new_page()
+    page.on("pageerror", lambda e: ctx.errors.append(str(e)))
+    services = [s["id"] for s in demo.offices[OFFICE]["services"]]
+    desks = demo.offices[OFFICE]["desks"]
+    load = {
+        "office": OFFICE, "target_min": 15, "limit_min": 20,
+        "desks": [{"id": d["id"], "number": d["number"], "status": st, "ticket": tk, "served": i * 3,
+                   "utilisation": min(1.0, 0.2 + i * 0.1), "waiting_for_it": i}
+                  for i, (d, st, tk) in enumerate(zip(desks[:4], ["serving", "called", "paused", "closed"],
+                                                      ["B013", "D007", None, None], strict=True))],
+        "queues": [{"service": services[0], "waiting": 9, "eta_min": 24, "longest_wait_min": 22},
+                   {"service": services[1], "waiting": 4, "eta_min": 16, "longest_wait_min": 12},
+                   {"service": services[2], "waiting": 1, "eta_min": 3, "longest_wait_min": 1}],
+        "offices": [{"id": o, "name": v["name"], "kind": v["kind"], "waiting": 3, "open_desks": 2, "busy_desks": 1,
+                     "max_eta_min": m} for (o, v), m in zip(demo.offices.items(), [24, 5, 17, 2], strict=False)],
+        "suggestions": [{"ticket": "tkt-secret-1", "number": "B014", "service": services[0], "to_office": "zamostia",
+                         "eta_here_min": 24, "eta_there_min": 4, "travel_min": 12, "saves_min": 8}],
+        "alerts": [{"kind": "limit", "message_uk": "Черга перевищила 20 хвилин",
+                    "message_en": "A queue is past 20 minutes"}],
+    }
+    sent: list[Any] = []
+    page.route(re.compile(r".*/api/v1/offices/main/load$"), lambda route: route.fulfill(json=load))
+
+    def redirect(route: Any) -> None:
+        sent.append(route.request.post_data_json)
+        route.fulfill(json={"id": "tkt-secret-1", "number": "B014", "status": "redirected", "new_ticket": "x"})
+
+    page.route(re.compile(r".*/api/v1/offices/main/redirects$"), redirect)
+    page.goto(f"{ctx.server.url}/head/{OFFICE}")
+    expect(page.locator("#alert-list")).to_contain_text("Черга перевищила 20 хвилин")
+    expect(page.locator("#queue-table .badge.bad").first).to_have_text("Понад 20 хв")
+    expect(page.locator("#queue-table .badge.warn").first).to_have_text("Понад 15 хв")
+    shot(page, "head-busy")
+    run_axe(page, "head dashboard, busy")
+    page.get_by_role("button", name="Переадресувати B014").click()
+    expect(page.locator("#head-status")).to_contain_text("B014")
+    assert sent == [{"ticket": "tkt-secret-1", "office": "zamostia"}], sent

@@ -2,7 +2,8 @@
 
 The tolerance is not a chosen number: it is the t quantile (two-sided 99.9 %, replications − 1 degrees of freedom)
 times the standard error the replications themselves show. Each case also demands that the standard error be
-small against the value, so that the agreement means something.
+small against the value (under a fifth of it), so that the agreement means something; the cases are sized for
+that: M/M/20 near saturation relaxes slowly, so it runs with long services and long replications.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def test_simulated_mmc_agrees_with_erlang_c(lam: float, s: float, c: int, hours:
         (res.p_wait_over_15, ec.p_wait_over(15.0), "P(wait > 15)"),
     ):
         assert math.isfinite(est.se) and est.se > 0
-        assert est.se < 0.15 * exact, f"{name}: too few visitors for a meaningful check (se {est.se:.4g})"
+        assert est.se < 0.2 * exact, f"{name}: too few visitors for a meaningful check (se {est.se:.4g})"
         assert abs(est.value - exact) <= k * est.se, (
             f"{name}: simulated {est.value:.4f} ± {est.se:.4f} (se) against Erlang C {exact:.4f}"
         )

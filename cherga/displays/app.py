@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +30,7 @@ from cherga.displays import views
 from cherga.displays.auth import Principal, RateLimiter, Role, TokenStore
 from cherga.displays.host import EngineHost
 from cherga.displays.hub import Connection, Hub
+from cherga.displays.metrics import CallCounter, render
 from cherga.displays.ratings import NETWORK, RatingsBook
 from cherga.engine import bookings
 from cherga.engine import commands as c
@@ -67,12 +69,13 @@ class Service:
     def __init__(self, cfg: ServiceConfig) -> None:
         self.cfg = cfg
         self.network = cfg.network
-        self.host = EngineHost(cfg.network, cfg.data_dir, enforce_hours=cfg.enforce_hours)
-        self.hub = Hub(lambda: self.host.engine, self.host.clock)
+        clock = time.time
+        self.hub = Hub(lambda: self.host.engine, clock)
         self.hub.ticket_view = self.ticket_view
-        self.ratings = RatingsBook(cfg.network, self.host.clock)
-        self.host.follow(self.hub)
-        self.host.follow(self.ratings)
+        self.ratings = RatingsBook(cfg.network, clock)
+        self.calls = CallCounter()
+        self.host = EngineHost(cfg.network, cfg.data_dir, enforce_hours=cfg.enforce_hours, clock=clock,
+                               listeners=[self.hub, self.ratings, self.calls])
         self.tokens = TokenStore(cfg.data_dir)
         self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
@@ -198,6 +201,10 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         if failure is not None:
             return _error(503, "journal", failure)
         return JSONResponse({"ok": True})
+
+    @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(render(S()), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/api/v1/offices", response_model=list[s.OfficeInfo], tags=["offices"])
     async def offices() -> list[dict[str, Any]]:

@@ -47,13 +47,15 @@ class EngineHost:
         enforce_hours: bool = True,
         clock: Callable[[], float] = time.time,
         journal_factory: Callable[[Path], SqliteJournal] | None = None,
+        listeners: list[Listener] | None = None,
     ) -> None:
+        """``listeners`` follow the journal from its first event (replayed once, at start) to every new one."""
         self.network = network
         self.data_dir = data_dir
         self.enforce_hours = enforce_hours
         self.clock = clock
         self._journal_factory = journal_factory or (lambda p: SqliteJournal(p))
-        self.listeners: list[Listener] = []
+        self.listeners: list[Listener] = list(listeners or [])
         self.failure: str | None = None
         self._unpublished: deque[tuple[Future[None], list[e.BaseEvent]]] = deque()
         self.journal, self.engine = self._load()

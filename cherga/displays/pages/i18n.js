@@ -415,7 +415,7 @@ const TEXTS = {
     'kiosk.title': 'Kiosk — take a ticket',
     'kiosk.welcome': 'Welcome! Take a queue ticket',
     'kiosk.sphere': 'Choose an area',
-    'kiosk.sphere.count': '{n} services',
+    'kiosk.sphere.count': 'services: {n}',
     'kiosk.intent': 'What would you like to do?',
     'kiosk.service': 'Choose a service',
     'kiosk.service.queue': 'waiting: {n} · wait {eta}',
