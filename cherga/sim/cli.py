@@ -36,6 +36,12 @@ from cherga.sim.staffing import StaffingResult, abandonment_erlang_a, hour_share
 STDERR = Console(stderr=True)
 
 
+def _out() -> Console:
+    """Standard output's console; wide enough for the tables when it is not a terminal (a file, a pipe)."""
+    con = Console()
+    return con if con.is_terminal else Console(width=150)
+
+
 def register(sub: Any) -> None:
     sim = sub.add_parser("sim", help="the planner: simulate an office, staff it, compare policies, calibrate")
     cmds = sim.add_subparsers(dest="sim_command", required=True, metavar="SIM_COMMAND")
@@ -164,7 +170,7 @@ def _mmc(args: argparse.Namespace) -> int:
         ci = sim["ci95"][key]
         half = "—" if ci[0] is None else f"{(ci[1] - ci[0]) / 2:.4f}"
         t.add_row(label, f"{sim[key]:.4f}", half, "∞" if ec[key] is None else f"{ec[key]:.4f}")
-    Console().print(t)
+    _out().print(t)
     return 0
 
 
@@ -185,7 +191,7 @@ def _staff(args: argparse.Namespace) -> int:
         _print_json(data)
         return 0
     _staff_tables(res, net)
-    out = Console()
+    out = _out()
     out.print(f"desk-hours: [bold]{res.desk_hours(net):g}[/] a week "
               f"(Erlang C alone, capped at the desks there are: {res.erlang_desk_hours():g}); "
               f"{res.replications} replications per day, {res.seconds:.1f} s")
@@ -194,7 +200,7 @@ def _staff(args: argparse.Namespace) -> int:
 
 
 def _staff_tables(res: StaffingResult, net: Network) -> None:
-    out = Console()
+    out = _out()
     office = net.offices[res.plan.office]
     hours = sorted({h for dp in res.days for h in dp.hours})
     t = Table(title=f"{office.name_en}: desks on duty per hour (Erlang C's count in brackets)")
@@ -293,9 +299,9 @@ def _summary_table(summary: Summary, title: str) -> None:
         t.add_row(name, _min(g["issued"]), _min(g["served"]), _min(g["mean_wait_min"]), _min(g["p90_wait_min"]),
                   _min(g["max_wait_min"]), _pct(g["share_within_15"]), _pct(g["share_within_20"]),
                   _pct(g["abandonment"]), mark)
-    Console().print(t)
+    _out().print(t)
     util = d["overall"].get("utilisation")
-    Console().print(f"desk utilisation: {_pct(util)}; figures per replication, ±95 % intervals in --json")
+    _out().print(f"desk utilisation: {_pct(util)}; figures per replication, ±95 % intervals in --json")
 
 
 # ------------------------------------------------------------------------------------------------ compare
@@ -342,7 +348,7 @@ def _compare(args: argparse.Namespace) -> int:
             cells.append(f"[{colour}]{_min(gd['mean_wait_min'])} min · {_pct(gd['share_within_15'])} · "
                          f"{_pct(None if gd['share_within_20'] is None else 1 - gd['share_within_20'])}[/]")
         t.add_row(cat, *cells)
-    Console().print(t)
+    _out().print(t)
     return 0
 
 
@@ -369,8 +375,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     for f in rep["services"]:
         t.add_row(f["service"], str(f["samples"]), f"{f['mean_min']:.2f}", f"{f['cv']:.2f}",
                   "yes" if f["fitted"] else "catalogue")
-    Console().print(t)
-    Console().print(f"patience: {rep['patience_mean_min'] or '—'} min mean; no-shows {_pct(rep['no_show_share'])}; "
+    _out().print(t)
+    _out().print(f"patience: {rep['patience_mean_min'] or '—'} min mean; no-shows {_pct(rep['no_show_share'])}; "
                     f"profile written to {args.out}")
     return 0
 
@@ -400,5 +406,5 @@ def _forecast(args: argparse.Namespace) -> int:
         if a is None:
             continue
         t.add_row(name, str(a["tickets"]), _min(a["mae_min"]), _min(a["bias_min"]), _min(a["rmse_min"]))
-    Console().print(t)
+    _out().print(t)
     return 0

@@ -174,6 +174,7 @@ class DayPlan:
     # hours where Erlang C asks for more desks than the group has (the simulation may find them enough)
     erlang_short: dict[str, list[int]] = field(default_factory=dict)
     iterations: int = 0
+    replications: int = 0  # behind the last checks
     checks: dict[Key, Check] = field(default_factory=dict)
     failing: list[Key] = field(default_factory=list)
 
@@ -278,6 +279,37 @@ def _off(check: Check | None, targets: Targets) -> bool:
     return (kt > 0 and wt / kt < targets.share_within_target) or (kl > 0 and 1.0 - wl / kl > targets.share_over_limit)
 
 
+def _cells(
+    key: Key,
+    checks: Mapping[Key, Check],
+    counts: Mapping[str, dict[int, int]],
+    size: Mapping[str, int],
+    groups: Sequence[SkillGroup],
+    hours: Sequence[int],
+    targets: Targets,
+    short: dict[str, list[int]],
+) -> list[tuple[float, str, int]]:
+    """Where one more desk could help the check ``key``: the cells of its scope that are off target, worst first,
+    as (excess, group, hour to add at: the cell's own, or the hour before when that one is full). A failing hour of
+    a group with every desk on duty is noted in ``short``: no plan can cure it."""
+    g_key, h_key, cat = key
+    out: list[tuple[float, str, int]] = []
+    for g in groups:
+        if g_key not in (OFFICE, g.id):
+            continue
+        for h in hours:
+            chk = checks.get((g.id, h, cat))
+            if h_key not in (DAY, h) or not _off(chk, targets):
+                continue
+            if counts[g.id][h] < size[g.id]:
+                out.append((excess(chk, targets), g.id, h))
+            elif h - 1 in counts[g.id] and counts[g.id][h - 1] < size[g.id]:
+                out.append((excess(chk, targets), g.id, h - 1))
+            elif h_key != DAY:
+                short.setdefault(g.id, []).append(h)
+    return sorted(out, reverse=True)
+
+
 def plan_day(
     network: Network,
     office_id: str,
@@ -288,11 +320,17 @@ def plan_day(
     *,
     rule: str | None = None,
     simulate: bool = True,
-    max_rounds: int = 16,
+    replications: int | None = None,
+    max_rounds: int = 30,
     level: float = 0.99,
     progress: Progress | None = None,
 ) -> DayPlan | None:
-    """Plan one weekday (simulated as day ``weekday`` of the first week); None when the office is closed."""
+    """Plan one weekday (simulated as day ``weekday`` of the first week); None when the office is closed.
+
+    Each plan is simulated with the first ``replications`` of ``seeds``; while a day's target (per category, or
+    per group) is missed at the point estimate without the evidence to prove it, the replications double, up to
+    all of ``seeds``, before the plan is changed or accepted.
+    """
     office = network.offices[office_id]
     targets = network.targets
     span = office.hours.by_weekday.get(weekday)
@@ -320,51 +358,65 @@ def plan_day(
     if not simulate or not seeds:
         return day
     groups_of = service_groups(network, office_id, groups)
-    visitors: list[Visitors] = [make_visitors(network, office, profile, weekday, ss) for ss in seeds]
-    t_crit = t_quantile(level, max(len(seeds) - 1, 1))
+    visitors: list[Visitors] = []
     size = {g.id: len(g.desks) for g in groups}
+    first_n = max(1, min(replications or len(seeds), len(seeds)))
+    n = first_n
+    results: list[DayResult] = []  # the current plan's, for the first seeds
     for rnd in range(max_rounds + 1):
         on = {h: [k for g in groups for k in g.desks[: counts[g.id][h]]] for h in hours}
         sched = hourly_schedule(office, weekday, on)
         assert sched is not None
-        results = [
-            simulate_day(network, office_id, v, sched, day=weekday, rule=rule,
-                         recall_interval_min=profile.recall_interval_min)
-            for v in visitors
-        ]
+        while len(results) < n:
+            i = len(results)
+            if i == len(visitors):
+                visitors.append(make_visitors(network, office, profile, weekday, seeds[i]))
+            results.append(simulate_day(network, office_id, visitors[i], sched, day=weekday, rule=rule,
+                                        recall_interval_min=profile.recall_interval_min))
         if progress is not None:
             progress(1)
         checks = _tally(results, groups_of, targets)
+        t_crit = t_quantile(level, max(n - 1, 1))
         failing = sorted(k for k, chk in checks.items() if fails(chk, targets, t_crit))
-        day.checks, day.failing, day.iterations = checks, failing, rnd
-        if not failing or rnd == max_rounds:
+        day.checks, day.failing, day.iterations, day.replications = checks, failing, rnd, n
+        if rnd == max_rounds:
             break
-        adds: dict[str, tuple[float, int]] = {}  # group -> (excess, hour) of the best place for one more desk
-        for g_key, h_key, cat in failing:
-            # the cells of the failing scope that miss the target themselves, worst first
-            cells = sorted(
-                ((excess(checks.get((g.id, h, cat)), targets), g.id, h)
-                 for g in groups if g_key in (OFFICE, g.id) for h in hours if h_key in (DAY, h)
-                 if _off(checks.get((g.id, h, cat)), targets)),
-                reverse=True,
-            )
-            for _, gid, h in cells:
-                if counts[gid][h] < size[gid]:
-                    at = h
-                elif h - 1 in counts[gid] and counts[gid][h - 1] < size[gid]:
-                    at = h - 1
-                else:  # every desk of the group is on duty then: a shortfall the plan cannot cure
-                    if h not in day.short.setdefault(gid, []):
-                        day.short[gid].append(h)
-                    continue
-                score = excess(checks.get((gid, h, cat)), targets)
-                if gid not in adds or score > adds[gid][0]:
-                    adds[gid] = (score, at)
-                break
-        if not adds:
+        def cells(key: Key, checks: dict[Key, Check] = checks) -> list[tuple[float, str, int]]:
+            return _cells(key, checks, counts, size, groups, hours, targets, day.short)
+
+        if not failing:
+            # a day's target missed, but not provably: look closer before deciding, if a desk could help
+            doubtful = [k for k, chk in checks.items() if k[1] == DAY and _off(chk, targets) and cells(k)]
+            if doubtful and n < len(seeds):
+                n = min(2 * n, len(seeds))
+                continue
             break
-        for gid, (_, h) in adds.items():
-            counts[gid][h] += 1
+        # more desks for each failing check: an hour's at that hour; a day's at its worst cells until their excess
+        # covers the day's (at most three a round); within a group, never two adjacent hours in one round (the
+        # first may cure the backlog of the second)
+        wanted: dict[str, set[int]] = {}
+        for key in failing:
+            found = cells(key)
+            if key[1] == DAY:
+                need, got = excess(checks[key], targets), 0.0
+                picked: list[tuple[float, str, int]] = []
+                for score, gid, h in found:
+                    if got >= need or len(picked) == 3:
+                        break
+                    picked.append((score, gid, h))
+                    got += score
+                found = picked
+            for _, gid, h in found:
+                wanted.setdefault(gid, set()).add(h)
+        if not wanted:
+            break
+        for gid, hs in wanted.items():
+            last = -2
+            for h in sorted(hs):
+                if h - last > 1 and counts[gid][h] < size[gid]:
+                    counts[gid][h] += 1
+                    last = h
+        results = []  # a new plan: simulated afresh, with as many replications as the last needed
     day.short = {gid: sorted(set(hs)) for gid, hs in day.short.items() if hs}
     return day
 
@@ -380,18 +432,22 @@ def plan_week(
     rule: str | None = None,
     simulate: bool = True,
     workers: int | None = None,
+    max_factor: int = 4,
     progress: Progress | None = None,
 ) -> StaffingResult:
-    """The office's week: each open weekday planned by :func:`plan_day`; the plan lists every open hour."""
+    """The office's week: each open weekday planned by :func:`plan_day`; the plan lists every open hour.
+
+    ``replications`` per plan tried, up to ``max_factor`` times as many where a day's figure is in doubt.
+    """
     t0 = time.perf_counter()
     office = network.offices[office_id]
     weights = {s: max(max(profile.rates(network, wd).get(s, (0.0,))) for wd in range(7)) for s in office.services}
     groups = skill_groups(office, weights)
-    seeds = replication_seeds(rng, replications)
+    seeds = replication_seeds(rng, replications * max_factor)
     wds = [wd for wd in (weekdays if weekdays is not None else range(7)) if wd in office.hours.by_weekday]
     jobs = max(1, min(workers if workers is not None else (os.cpu_count() or 1), len(wds)))
     args = (network, office_id, profile)
-    kw: dict[str, Any] = {"rule": rule, "simulate": simulate}
+    kw: dict[str, Any] = {"rule": rule, "simulate": simulate, "replications": replications}
     found: list[DayPlan | None]
     if jobs == 1 or not simulate:
         found = [plan_day(*args, wd, groups, seeds, progress=progress, **kw) for wd in wds]

@@ -354,16 +354,20 @@ export function keepFocus(root, render) {
   }
 }
 
-/** A setTimeout loop: each run finishes before the next is scheduled; now() runs at once (or right after a run). */
+/**
+ * A setTimeout loop: each run finishes before the next is scheduled. now() runs at once, or right after the run in
+ * flight, and resolves when a run that started after the call has finished (so its data is fresh).
+ */
 export function poll(fn, everyMs) {
   let timer = null;
   let running = false;
   let again = false;
   let stopped = false;
+  let waiters = [];
   const run = async () => {
     if (running) {
       again = true;
-      return;
+      return new Promise((resolve) => waiters.push(resolve));
     }
     clearTimeout(timer);
     running = true;
@@ -375,7 +379,9 @@ export function poll(fn, everyMs) {
       running = false;
       if (again) {
         again = false;
-        run();
+        const done = waiters;
+        waiters = [];
+        run().then(() => done.forEach((resolve) => resolve()));
       } else if (!stopped) {
         timer = setTimeout(run, everyMs);
       }

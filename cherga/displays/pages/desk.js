@@ -107,7 +107,7 @@ function render() {
       h('h2', { id: 'actions-h' }, t('desk.actions')),
       h('div', { class: 'actions' }, visible.map((a) => h('button', {
         type: 'button',
-        class: `btn${a.main ? ' primary main-action' : ''}${a.id === 'refused' ? ' danger' : ''}`,
+        class: `btn${a.main ? ' primary main-action' : ''}${a.id === 'open' && status() === 'closed' ? ' primary' : ''}${a.id === 'refused' ? ' danger' : ''}`,
         id: `act-${a.id}`,
         dataset: { key: a.id },
         disabled: state.busy || !allowed(a),
@@ -205,8 +205,9 @@ async function act(label, path, body) {
     alertBox.dataset.source = 'action';
     return undefined;
   } finally {
+    await poller.now(); // fresh desk data first, so the buttons come back for the state they act on
     state.busy = false;
-    await poller.now();
+    render();
   }
 }
 

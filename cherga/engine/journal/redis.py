@@ -1,0 +1,437 @@
+"""The scale-out journal: one Redis stream per office, written with group commit, acknowledged after Redis replies.
+
+Keys (``prefix`` is ``cherga`` unless told):
+
+* ``cherga:{<office>}:events`` — the office's stream. Entry ID ``0-<seq>``, one field ``e`` holding the
+  :func:`~cherga.engine.events.encode`-d event. The ``{office}`` hash tag keeps an office in one Redis Cluster slot.
+* ``cherga:offices`` — a set of the offices that have a stream (what ``read()`` with no office walks).
+* ``cherga:meta`` — a hash for :meth:`RedisJournal.get_meta` / :meth:`RedisJournal.set_meta`.
+
+One writer thread owns the writing connection. :meth:`RedisJournal.append` only queues; the writer takes everything
+queued since its last round trip and sends it as ONE server-side script (``EVALSHA``), so a burst of concurrent
+commands costs one round trip and one AOF fsync instead of one each. The script first checks, for every office in the
+batch, that the events continue the stream exactly (the first ``seq`` is the stream's last ``seq`` + 1, then +1 each)
+and only then ``XADD``s them all: a batch is written whole or not at all. (``MULTI``/``EXEC`` would not do: Redis
+does not roll a transaction back, so a refused ``XADD`` in the middle would leave the ones after it written.) The
+explicit ``0-<seq>`` IDs make Redis itself the last guard: a stream never takes an ID at or below its last one, so
+two engines writing one office cannot interleave silently; the second one's batch is refused and its journal stops.
+
+Futures complete after the reply. With ``appendonly yes`` and ``appendfsync always`` Redis fsyncs the AOF before it
+replies, so a completed future is a durable command (docs/redis.md; the constructor checks those settings). With
+``wait_replicas=n`` the same round trip also sends ``WAIT n``, and a batch that fewer replicas confirmed fails.
+
+After a failed write the journal refuses everything that follows (fail-stop), exactly like the SQLite journal: later
+events may depend on the lost ones, so the service must restart and replay. A write whose reply never came (the
+server went away, the socket timed out) is failed too, without a retry: it may or may not be in Redis, and only a
+replay can tell, so it is never acknowledged. The writer connection does not retry; reads do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.retry import Retry
+
+from cherga.engine.events import BaseEvent, decode, encode
+from cherga.engine.journal.base import Journal
+from cherga.errors import JournalError
+
+log = logging.getLogger(__name__)
+
+FIELD = b"e"  # the one field of a stream entry: the encoded event
+PAGE = 1000  # entries per XRANGE / XREAD call
+MERGE_HELD = 100_000  # events a read of every office holds at once, at most (one page per office)
+
+# KEYS: the n office streams, then the offices set.
+# ARGV: n, the n office names, the n entry counts, then (seq, event) pairs office by office.
+# Check everything first, write only if every office's events continue its stream exactly: all or nothing.
+APPEND_SCRIPT = """
+local n = tonumber(ARGV[1])
+local pos = 2 * n + 2
+for i = 1, n do
+  local office = ARGV[1 + i]
+  local count = tonumber(ARGV[1 + n + i])
+  local last = 0
+  local last_text = '0'
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local info = redis.call('XINFO', 'STREAM', KEYS[i])
+    for j = 1, #info, 2 do
+      if info[j] == 'last-generated-id' then
+        local ms, sq = string.match(info[j + 1], '^(%d+)-(%d+)$')
+        if ms ~= '0' then
+          return redis.error_reply('CHERGA office ' .. office .. ': the stream ' .. KEYS[i] ..
+            ' holds entry ' .. info[j + 1] .. ', not a cherga event (cherga writes IDs 0-<seq> only)')
+        end
+        last = tonumber(sq)
+        last_text = sq
+      end
+    end
+  end
+  for k = 0, count - 1 do
+    local text = ARGV[pos + 2 * k]
+    local seq = tonumber(text)
+    if seq <= last then
+      return redis.error_reply('CHERGA office ' .. office .. ': the journal already holds seq ' .. text ..
+        ' (its stream ends at seq ' .. last_text .. '): another engine is writing this office, or this engine ' ..
+        'did not replay the journal before writing; nothing of this batch was written')
+    end
+    if seq ~= last + 1 then
+      return redis.error_reply('CHERGA office ' .. office .. ': seq ' .. text .. ' would leave a gap after seq ' ..
+        last_text .. ', where its stream ends: Redis lost acknowledged events (is it running with appendonly yes ' ..
+        'and appendfsync always?) or the stream was deleted; nothing of this batch was written')
+    end
+    last = seq
+    last_text = text
+  end
+  pos = pos + 2 * count
+end
+pos = 2 * n + 2
+local written = 0
+for i = 1, n do
+  local count = tonumber(ARGV[1 + n + i])
+  for k = 0, count - 1 do
+    redis.call('XADD', KEYS[i], '0-' .. ARGV[pos + 2 * k], 'e', ARGV[pos + 2 * k + 1])
+  end
+  pos = pos + 2 * count
+  written = written + count
+end
+redis.call('SADD', KEYS[n + 1], unpack(ARGV, 2, 1 + n))
+return written
+"""
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _entries(reply: Any) -> list[tuple[bytes, bytes]]:
+    """``(id, encoded event)`` of each entry in an ``XRANGE`` / ``XREVRANGE`` reply."""
+    out: list[tuple[bytes, bytes]] = []
+    for entry_id, fields in reply or ():
+        if not fields or FIELD not in fields:
+            raise JournalError(f"stream entry {_text(entry_id)} has no field {FIELD.decode()!r}: not a cherga event")
+        out.append((entry_id, fields[FIELD]))
+    return out
+
+
+def _seq_of(entry_id: Any) -> int:
+    ms, _, seq = _text(entry_id).partition("-")
+    if ms != "0":
+        raise JournalError(f"stream entry {_text(entry_id)} is not a cherga event (cherga writes IDs 0-<seq> only)")
+    return int(seq)
+
+
+class RedisJournal:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "cherga",
+        max_batch: int = 2_000,
+        socket_timeout: float = 5.0,
+        require_fsync: bool = True,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1_000,
+    ) -> None:
+        """Connect to the Redis at ``url`` (``redis://host:port/db``) and start the writer.
+
+        ``max_batch`` caps the appends per round trip (the script runs atomically, so a huge one would stall the
+        server). ``socket_timeout`` bounds every call: a server that stops answering fails the write instead of
+        hanging it. ``require_fsync`` refuses a server that does not fsync before replying (turn it off only for a
+        throwaway Redis, or where ``CONFIG`` is disabled and you have checked the settings yourself).
+        ``wait_replicas`` > 0 adds ``WAIT wait_replicas wait_timeout_ms`` to every write.
+        """
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self.url = redacted(url)  # what messages show: never the password
+        self.prefix = prefix
+        self._max_batch = max_batch
+        self._socket_timeout = socket_timeout
+        self._wait_replicas = wait_replicas
+        self._wait_timeout_ms = wait_timeout_ms
+        self._offices_key = f"{prefix}:offices"
+        self._meta_key = f"{prefix}:meta"
+        # reads may retry once (they change nothing); the writer never does: a write whose reply was lost must fail
+        self._reader: redis.Redis = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 1),
+        )
+        self._writer: redis.Redis = redis.Redis.from_url(
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+            retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
+        )
+        try:
+            self._reader.ping()
+            if require_fsync:
+                self._check_fsync()
+            self._sha = _text(self._writer.script_load(APPEND_SCRIPT))
+        except RedisError as exc:
+            self._close_clients()
+            raise JournalError(f"cannot use the Redis journal at {self.url}: {exc}") from exc
+        except JournalError:
+            self._close_clients()
+            raise
+        self._pending: list[tuple[Sequence[BaseEvent], Future[None]]] = []
+        self._cond = threading.Condition()
+        self._closing = False
+        self._closed = False
+        self.failed: BaseException | None = None
+        self.commits = 0
+        self.commit_seconds = 0.0  # total time inside round trips, for the metrics
+        self.events_written = 0
+        self._thread = threading.Thread(target=self._run, name="cherga-redis-journal", daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ keys
+
+    def stream_key(self, office: str) -> str:
+        """``cherga:{office}:events``: the hash tag keeps an office's stream in one Redis Cluster slot."""
+        return f"{self.prefix}:{{{office}}}:events"
+
+    def _check_fsync(self) -> None:
+        try:
+            conf = {**self._reader.config_get("append*"), **self._reader.config_get("no-appendfsync-on-rewrite")}
+        except ResponseError as exc:  # managed Redis often disables CONFIG
+            log.warning("cannot check the AOF settings of %s (%s): make sure it runs with appendonly yes and "
+                        "appendfsync always, or acknowledged commands can be lost", self.url, exc)
+            return
+        values = {_text(k): _text(v) for k, v in conf.items()}
+        appendonly, fsync = values.get("appendonly"), values.get("appendfsync")
+        if appendonly != "yes" or fsync != "always":
+            raise JournalError(
+                f"the Redis at {self.url} runs with appendonly {appendonly} and appendfsync {fsync}: an acknowledged "
+                "command could be lost in a crash. Set 'appendonly yes' and 'appendfsync always' in its redis.conf "
+                "(or CONFIG SET them), or pass require_fsync=False to accept that risk (see docs/redis.md)"
+            )
+        if values.get("no-appendfsync-on-rewrite") == "yes":
+            raise JournalError(
+                f"the Redis at {self.url} runs with no-appendfsync-on-rewrite yes: while it rewrites its AOF it "
+                "replies before the fsync, so an acknowledged command could be lost in a crash. Set "
+                "'no-appendfsync-on-rewrite no', or pass require_fsync=False to accept that risk (see docs/redis.md)"
+            )
+
+    # ------------------------------------------------------------------ writing
+
+    def append(self, events: Sequence[BaseEvent]) -> Future[None]:
+        """Queue ``events``; the future completes when Redis has stored them. O(1) for the caller."""
+        fut: Future[None] = Future()
+        with self._cond:
+            if self.failed is not None:
+                fut.set_exception(JournalError(f"the journal stopped after a failed write ({self.failed}); "
+                                               "restart the service to replay it"))
+                return fut
+            if self._closing:
+                fut.set_exception(JournalError("the journal is closed"))
+                return fut
+            fut.set_running_or_notify_cancel()  # queued: the caller can no longer cancel it, only wait
+            self._pending.append((events, fut))
+            self._cond.notify()
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closing:
+                    self._cond.wait()
+                if not self._pending and self._closing:
+                    return
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+            t0 = time.perf_counter()
+            try:
+                written = self._write(batch)
+            except BaseException as exc:  # every failure must fail the commands waiting on it
+                with self._cond:
+                    self.failed = exc
+                    rest, self._pending = self._pending, []
+                err = JournalError(f"could not write the journal to Redis at {self.url}: {exc}. Nothing from this "
+                                   "write on is acknowledged; restart the service to replay the journal")
+                for _, fut in (*batch, *rest):
+                    fut.set_exception(err)
+                continue
+            if written:
+                self.commits += 1
+                self.commit_seconds += time.perf_counter() - t0
+                self.events_written += written
+            for _, fut in batch:
+                fut.set_result(None)
+
+    def _write(self, batch: Sequence[tuple[Sequence[BaseEvent], Future[None]]]) -> int:
+        """One round trip for the whole batch; raises unless every event is stored. Returns the events written."""
+        per_office: dict[str, list[BaseEvent]] = {}
+        for events, _ in batch:
+            for ev in events:
+                per_office.setdefault(ev.office, []).append(ev)
+        if not per_office:
+            return 0
+        offices = list(per_office)
+        keys = [*(self.stream_key(o) for o in offices), self._offices_key]
+        args: list[str | int] = [len(offices), *offices, *(len(per_office[o]) for o in offices)]
+        for o in offices:
+            for ev in per_office[o]:
+                args += [str(ev.seq), encode(ev)]
+        result = self._send(keys, args)
+        if result is None:  # the server forgot the script (it restarted): load it and send again; nothing ran
+            self._sha = _text(self._writer.script_load(APPEND_SCRIPT))
+            result = self._send(keys, args)
+            if result is None:
+                raise JournalError("Redis lost the append script twice in a row")
+        return result
+
+    def _send(self, keys: list[str], args: list[str | int]) -> int | None:
+        pipe = self._writer.pipeline(transaction=False)
+        pipe.evalsha(self._sha, len(keys), *keys, *args)
+        if self._wait_replicas:
+            pipe.wait(self._wait_replicas, self._wait_timeout_ms)
+        replies = pipe.execute(raise_on_error=False)
+        reply = replies[0]
+        if isinstance(reply, NoScriptError):
+            return None
+        if isinstance(reply, Exception):
+            message = str(reply)
+            raise JournalError(message.removeprefix("CHERGA ")) from reply
+        if self._wait_replicas:
+            acked = replies[1]
+            if isinstance(acked, Exception) or int(acked) < self._wait_replicas:
+                raise JournalError(
+                    f"only {acked} of {self._wait_replicas} replicas confirmed the write within "
+                    f"{self._wait_timeout_ms} ms (it is on the primary, but a failover could lose it)"
+                )
+        return int(reply)
+
+    # ------------------------------------------------------------------ reading
+
+    def _range(self, office: str, after_seq: int, page: int = PAGE) -> Iterator[BaseEvent]:
+        key = self.stream_key(office)
+        start = after_seq + 1
+        while True:
+            try:
+                entries = _entries(self._reader.xrange(key, min=f"0-{start}", max="+", count=page))
+            except RedisError as exc:
+                raise JournalError(f"could not read office {office} from Redis at {self.url}: {exc}") from exc
+            for _, body in entries:
+                yield decode(body)
+            if len(entries) < page:
+                return
+            start = _seq_of(entries[-1][0]) + 1
+
+    def offices(self) -> list[str]:
+        """The offices that have a stream, sorted."""
+        try:
+            members = self._reader.smembers(self._offices_key)
+        except RedisError as exc:
+            raise JournalError(f"could not read the offices from Redis at {self.url}: {exc}") from exc
+        return sorted(_text(m) for m in members)
+
+    def read(self, office: str | None = None, after_seq: int = 0) -> Iterator[BaseEvent]:
+        """Stored events, ``seq`` order within each office, reading ``PAGE`` entries per call. O(events).
+
+        With no office: every office's stream, merged by event time (each office stays in ``seq`` order), and
+        ``after_seq`` applies to each office. The merge holds one page per office, so pages shrink as offices grow
+        (about ``MERGE_HELD`` events in memory at most).
+        """
+        if office is not None:
+            yield from self._range(office, after_seq)
+            return
+        offices = self.offices()
+        page = max(10, min(PAGE, MERGE_HELD // max(len(offices), 1)))
+        streams = [self._range(o, after_seq, page) for o in offices]
+        yield from heapq.merge(*streams, key=lambda ev: ev.at)
+
+    def last_seq(self, office: str) -> int:
+        """The last ``seq`` stored for ``office`` (0 if none). O(1)."""
+        try:
+            entries = _entries(self._reader.xrevrange(self.stream_key(office), max="+", min="-", count=1))
+        except RedisError as exc:
+            raise JournalError(f"could not read office {office} from Redis at {self.url}: {exc}") from exc
+        return _seq_of(entries[0][0]) if entries else 0
+
+    def tail(self, office: str, after_seq: int, timeout_ms: int = 1_000, *, count: int = PAGE) -> list[BaseEvent]:
+        """The events of ``office`` after ``after_seq`` (at most ``count``), waiting up to ``timeout_ms`` for one.
+
+        For a standby following an office: ``XREAD BLOCK``, in slices shorter than the socket timeout so a long wait
+        never looks like a dead server. Returns ``[]`` if nothing came in time; ``timeout_ms=0`` does not wait.
+        """
+        key = self.stream_key(office)
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        slice_ms = max(1, int(self._socket_timeout * 1000) // 2)
+        while True:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            block = min(left_ms, slice_ms) if left_ms > 0 else None
+            try:
+                reply = self._reader.xread({key: f"0-{after_seq}"}, count=count, block=block)
+            except RedisError as exc:
+                raise JournalError(f"could not follow office {office} in Redis at {self.url}: {exc}") from exc
+            if reply:
+                # RESP2: [[key, entries]]; RESP3: {key: [entries]}
+                found: Any = reply
+                entries = next(iter(found.values()))[0] if isinstance(found, dict) else found[0][1]
+                return [decode(body) for _, body in _entries(entries)]
+            if block is None or time.monotonic() >= deadline:
+                return []
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, key: str) -> str | None:
+        try:
+            value = self._reader.hget(self._meta_key, key)
+        except RedisError as exc:
+            raise JournalError(f"could not read {key!r} from Redis at {self.url}: {exc}") from exc
+        return None if value is None else _text(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        try:
+            self._reader.hset(self._meta_key, key, value)
+        except RedisError as exc:
+            raise JournalError(f"could not write {key!r} to Redis at {self.url}: {exc}") from exc
+
+    # ------------------------------------------------------------------ closing
+
+    def _close_clients(self) -> None:
+        for client in (self._reader, self._writer):
+            with contextlib.suppress(RedisError):
+                client.close()
+
+    def close(self) -> None:
+        """Write what is queued (or fail it), stop the writer and close the connections. Idempotent."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closing = True
+            self._cond.notify()
+        self._thread.join()
+        self._close_clients()
+        self._closed = True
+
+    def __enter__(self) -> RedisJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+if TYPE_CHECKING:
+
+    def _is_a_journal(journal: RedisJournal) -> Journal:  # mypy checks RedisJournal against the protocol
+        return journal
