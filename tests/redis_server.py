@@ -148,11 +148,11 @@ class RedisServer:
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.resume()  # a paused server would not die of SIGTERM
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+            deadline = time.monotonic() + 10
+            while self.proc.poll() is None and time.monotonic() < deadline:
+                self.proc.terminate()  # refused while the first AOF is being written (a fresh replica): ask again
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(0.2)
         self.kill()
 
     def __enter__(self) -> RedisServer:
