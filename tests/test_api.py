@@ -321,3 +321,23 @@ def test_metrics_for_prometheus(fresh: ServerProcess) -> None:
     assert int(lines["cherga_journal_commits_total"]) >= 4
     assert lines["cherga_journal_failed"] == "0"
     assert "# TYPE cherga_service_minutes summary" in text
+
+
+def test_head_dashboard_compares_open_desks_with_the_staffing_plan(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    rows = [{"day": d, "hour": h, "desks": 3, "arrivals_per_hour": 20.0, "mean_service_min": 9.0}
+            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun") for h in range(24)]
+    plan.write_text(json.dumps({"office": "main", "plan": rows, "desk_hours": 3 * len(rows)}))
+    proc = ServerProcess(tmp_path / "data", extra=["--plan", str(plan)]).start()
+    try:
+        head = proc.auth("head", "main")
+        load = httpx.get(f"{proc.url}/api/v1/offices/main/load", headers=head).json()
+        assert load["planned_desks"] == 3
+        assert any(a["kind"] == "below_plan" for a in load["alerts"])
+        for desk in ("main-03", "main-04", "main-05"):
+            httpx.post(f"{proc.url}/api/v1/desks/{desk}/open", headers=head)
+        load = httpx.get(f"{proc.url}/api/v1/offices/main/load", headers=head).json()
+        assert not any(a["kind"] == "below_plan" for a in load["alerts"])
+        err(httpx.get(f"{proc.url}/api/v1/offices/main/load", headers=proc.auth("kiosk", "main")), 403)
+    finally:
+        proc.stop()

@@ -32,6 +32,7 @@ from cherga.displays.host import EngineHost
 from cherga.displays.hub import Connection, Hub
 from cherga.displays.metrics import CallCounter, render
 from cherga.displays.ratings import NETWORK, RatingsBook
+from cherga.displays.schedule import Schedule
 from cherga.engine import bookings
 from cherga.engine import commands as c
 from cherga.engine import events as e
@@ -61,6 +62,7 @@ class ServiceConfig:
     kiosk_per_minute: float = 30.0
     kiosk_burst: int = 10
     public_per_minute: float = 10.0  # bookings from one address
+    plans: dict[str, Schedule] = field(default_factory=dict)  # office -> desks planned per weekday and hour
 
 
 class Service:
@@ -234,7 +236,19 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     async def get_load(office: str, request: Request) -> dict[str, Any]:
         d = S().office(office)
         S().require(request, (Role.HEAD, Role.PLANNER), office=office)
-        return views.load_json(S().host.engine, d, S().now)
+        out = views.load_json(S().host.engine, d, S().now)
+        plan = cfg.plans.get(office)
+        if plan is not None:
+            planned = plan.desks_at(S().now, d.office.timezone)
+            out["planned_desks"] = planned
+            open_now = sum(1 for x in out["desks"] if x["status"] not in ("closed", "paused"))
+            if planned is not None and open_now < planned:
+                out["alerts"].append({
+                    "kind": "below_plan",
+                    "message_uk": f"Відкрито вікон: {open_now}, за планом на цю годину: {planned}",
+                    "message_en": f"{open_now} desks open; the staffing plan asks for {planned} this hour",
+                })
+        return out
 
     @app.get("/api/v1/offices/{office}/ratings", response_model=s.Ratings, tags=["ratings"])
     async def get_ratings(office: str) -> dict[str, Any]:

@@ -42,6 +42,9 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="another origin whose pages may open the websockets (repeatable)")
     p.add_argument("--kiosk-per-minute", type=float, default=30.0, help="tickets a kiosk may issue per minute")
     p.add_argument("--kiosk-burst", type=int, default=10, help="tickets a kiosk may issue at once")
+    p.add_argument("--plan", action="append", default=[], type=Path, metavar="PLAN",
+                   help="a staffing plan from 'cherga sim staff' (repeatable, one per office): the head's "
+                        "dashboard compares the desks open with the desks planned for the hour")
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -50,9 +53,13 @@ def _config(args: argparse.Namespace) -> Any:
     host = args.host
     origins = {f"http://{host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}",
                *args.allow_origin}
+    from cherga.displays.schedule import load_plans
+
+    network = load_network(args.config)
     return ServiceConfig(
-        network=load_network(args.config), data_dir=args.data, enforce_hours=not args.always_open,
+        network=network, data_dir=args.data, enforce_hours=not args.always_open,
         allowed_origins=origins, kiosk_per_minute=args.kiosk_per_minute, kiosk_burst=args.kiosk_burst,
+        plans=load_plans(network, args.plan),
     )
 
 
