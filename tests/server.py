@@ -20,8 +20,10 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data: Path, *, port: int | None = None, extra: list[str] | None = None) -> None:
+    def __init__(self, data: Path, *, port: int | None = None, extra: list[str] | None = None,
+                 redis: str | None = None) -> None:
         self.data = data
+        self.redis = redis
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
@@ -30,10 +32,11 @@ class ServerProcess:
         self._tokens: dict[tuple[str, str | None, str | None], str] = {}
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
+        self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.data.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "cherga", "serve", "--data", str(self.data), "--port", str(self.port),
-             "--always-open", *self.extra],
+             "--always-open", *(["--redis", self.redis] if self.redis else []), *self.extra],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + timeout
@@ -51,7 +54,8 @@ class ServerProcess:
     def token(self, role: str, office: str | None = None, desk: str | None = None) -> str:
         key = (role, office, desk)
         if key not in self._tokens:
-            cmd = [sys.executable, "-m", "cherga", "token", "issue", "--data", str(self.data), "--role", role]
+            where = ["--redis", self.redis] if self.redis else ["--data", str(self.data)]
+            cmd = [sys.executable, "-m", "cherga", "token", "issue", *where, "--role", role]
             if office:
                 cmd += ["--office", office]
             if desk:

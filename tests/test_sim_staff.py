@@ -17,7 +17,7 @@ from cherga.errors import ConfigError
 from cherga.sim.erlang import min_servers
 from cherga.sim.plan import Plan, PlanRow, desk_order, load_plan, plan_from_dict, skill_groups
 from cherga.sim.profile import constant_profile, default_profile
-from cherga.sim.staffing import OFFICE, DAY, ALL, Demand, lagged, plan_week
+from cherga.sim.staffing import ALL, DAY, OFFICE, Demand, lagged, plan_week
 
 NET: Network = load_network()
 
@@ -138,7 +138,9 @@ def test_plan_file_round_trip_and_errors(tmp_path: Path) -> None:
         load_plan(tmp_path / "missing.json", NET)
 
 
-def test_staff_command_writes_the_plan_the_chart_and_runs_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_staff_command_writes_the_plan_the_chart_and_runs_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "plan.json"
     code = main(["sim", "staff", "--office", "vyshenka", "--out", str(out), "--reps", "4", "--workers", "1",
                  "--json"])

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 from fastapi import FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
@@ -27,8 +29,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cherga.displays import schemas as s
 from cherga.displays import views
-from cherga.displays.auth import Principal, RateLimiter, Role, TokenStore
-from cherga.displays.host import EngineHost
+from cherga.displays.auth import Principal, RateLimiter, RedisTokenStore, Role, TokenStore
+from cherga.displays.cluster import ClusterHost, NotOwner
+from cherga.displays.host import EngineHost, Listener
 from cherga.displays.hub import Connection, Hub
 from cherga.displays.metrics import CallCounter, render
 from cherga.displays.ratings import NETWORK, RatingsBook
@@ -41,6 +44,7 @@ from cherga.engine.model import Category, Network
 from cherga.errors import (
     HTTP_STATUS,
     ChergaError,
+    Conflict,
     Forbidden,
     InvalidCommand,
     NotFound,
@@ -63,6 +67,9 @@ class ServiceConfig:
     kiosk_burst: int = 10
     public_per_minute: float = 10.0  # bookings from one address
     plans: dict[str, Schedule] = field(default_factory=dict)  # office -> desks planned per weekday and hour
+    redis_url: str | None = None  # many processes over one Redis (cluster.py)
+    advertise: str = "http://127.0.0.1:8080"  # how the other processes reach this one
+    lease_ms: int = 3000
 
 
 class Service:
@@ -76,9 +83,23 @@ class Service:
         self.hub.ticket_view = self.ticket_view
         self.ratings = RatingsBook(cfg.network, clock)
         self.calls = CallCounter()
-        self.host = EngineHost(cfg.network, cfg.data_dir, enforce_hours=cfg.enforce_hours, clock=clock,
-                               listeners=[self.hub, self.ratings, self.calls])
-        self.tokens = TokenStore(cfg.data_dir)
+        listeners: list[Listener] = [self.hub, self.ratings, self.calls]
+        self.tokens: TokenStore
+        self.host: EngineHost
+        if cfg.redis_url is not None:
+            self.host = ClusterHost(cfg.network, cfg.redis_url, advertise=cfg.advertise, lease_ms=cfg.lease_ms,
+                                    enforce_hours=cfg.enforce_hours, clock=clock, listeners=listeners)
+            self.tokens = RedisTokenStore(cfg.redis_url)
+            secret = self.host.journal.get_meta("cluster_secret")
+            if secret is None:
+                secret = secrets.token_hex(24)
+                self.host.journal.set_meta("cluster_secret", secret)
+            self.cluster_secret = secret
+        else:
+            self.host = EngineHost(cfg.network, cfg.data_dir, enforce_hours=cfg.enforce_hours, clock=clock,
+                                   listeners=listeners)
+            self.tokens = TokenStore(cfg.data_dir)
+            self.cluster_secret = ""
         self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
 
@@ -163,9 +184,17 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         nonlocal svc
         svc = Service(cfg)
         app.state.service = svc
+        http = httpx.AsyncClient(timeout=10)
+        app.state.http = http
+        if isinstance(svc.host, ClusterHost):
+            svc.host.forward_issue = lambda office, body: forward_issue(svc, http, office, body)
+            await svc.host.start()
         try:
             yield
         finally:
+            if isinstance(svc.host, ClusterHost):
+                await svc.host.stop()
+            await http.aclose()
             svc.close()
 
     app = FastAPI(
@@ -186,6 +215,51 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             headers = {"Retry-After": str(int(max(1, exc.retry_after)))}
         return _error(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, headers)
 
+    @app.exception_handler(NotOwner)
+    async def _forward(request: Request, exc: NotOwner) -> Response:
+        """Relay a command to the process that owns its office (``--redis``)."""
+        host = S().host
+        assert isinstance(host, ClusterHost)
+        if request.headers.get(FORWARDED):
+            return _error(503, "moving", f"office {exc.office} is changing hands; try again in a few seconds",
+                          {"Retry-After": "2"})
+        headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+        headers[FORWARDED] = host.node
+        body = await request.body()
+        deadline = time.monotonic() + host.lease_ms / 1000 + 3
+        while True:
+            url = await host.owner_url(exc.office, wait_s=max(0.0, deadline - time.monotonic()))
+            if url is None:
+                return _error(503, "moving", f"office {exc.office} is being taken over; try again in a moment",
+                              {"Retry-After": "1"})
+            target = f"{url}{request.url.path}" + (f"?{request.url.query}" if request.url.query else "")
+            try:
+                r = await request.app.state.http.request(request.method, target, content=body, headers=headers)
+                break
+            except httpx.ConnectError:
+                # the request never reached the owner (it died): safe to wait for the takeover and try again
+                if time.monotonic() > deadline:
+                    return _error(503, "moving", f"the process serving office {exc.office} is gone; "
+                                  "another takes over within seconds, try again", {"Retry-After": "1"})
+                await asyncio.sleep(0.3)
+            except httpx.HTTPError as err:  # it may have been done: only the client may retry
+                return _error(503, "moving", f"the process serving office {exc.office} did not answer ({err})",
+                              {"Retry-After": "1"})
+        keep = {k: v for k, v in r.headers.items() if k.lower() in ("content-type", "retry-after")}
+        return Response(r.content, status_code=r.status_code, headers=keep)
+
+    @app.post("/internal/v1/offices/{office}/tickets", include_in_schema=False)
+    async def internal_issue(office: str, request: Request) -> dict[str, Any]:
+        """Another process of the region redirects a visitor here (cluster.py's ``_send_across``)."""
+        if not S().cluster_secret or request.headers.get(CLUSTER_SECRET) != S().cluster_secret:
+            raise Forbidden("only the other cherga processes of this region may call this")
+        body = await request.json()
+        issued = await S().host.issue(c.IssueTicket(
+            office=office, service=str(body["service"]), vulnerable=bool(body["vulnerable"]), channel="redirect",
+            more_services=tuple(body["more_services"]), position=c.Position(body["position"]),
+            origin=str(body["origin"])))
+        return {"ticket": issued.ticket}
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return _error(400, "invalid", _validation_message(exc))
@@ -199,9 +273,11 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
 
     @app.get("/healthz", tags=["service"])
     async def healthz() -> JSONResponse:
-        failure = S().host.failure
-        if failure is not None:
-            return _error(503, "journal", failure)
+        host = S().host
+        if host.failure is not None:
+            return _error(503, "journal", host.failure)
+        if isinstance(host, ClusterHost):
+            return JSONResponse({"ok": True, "node": host.node, "owned": sorted(host.owned)})
         return JSONResponse({"ok": True})
 
     @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)
@@ -554,6 +630,27 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         app.mount("/static", StaticFiles(directory=PAGES), name="static")
 
     return app
+
+
+FORWARDED = "x-cherga-forwarded-by"
+CLUSTER_SECRET = "x-cherga-cluster"
+
+
+async def forward_issue(svc: Service, http: httpx.AsyncClient, office: str, body: dict[str, Any]) -> str:
+    host = svc.host
+    assert isinstance(host, ClusterHost)
+    url = await host.owner_url(office)
+    if url is None:
+        raise Conflict(f"no process serves office {office} right now; try the redirect again shortly")
+    r = await http.post(f"{url}/internal/v1/offices/{office}/tickets", json=body,
+                        headers={CLUSTER_SECRET: svc.cluster_secret})
+    if r.status_code != 200:
+        try:
+            message = r.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = r.text[:200]
+        raise Conflict(f"office {office} refused the redirected visitor: {message}")
+    return str(r.json()["ticket"])
 
 
 def _booking_json(d: Dispatcher, b: bookings.Booking) -> dict[str, Any]:

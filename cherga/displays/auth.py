@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import math
 import secrets
 import sqlite3
@@ -51,6 +52,8 @@ def _hash(token: str) -> str:
 
 
 class TokenStore:
+    """Tokens in ``devices.sqlite3`` beside the journal (one service process, or several on one machine)."""
+
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / "devices.sqlite3"
@@ -60,6 +63,20 @@ class TokenStore:
         self._conn.executescript(SCHEMA)
         self._cache: dict[str, Principal] = {}
         self._misses: dict[str, float] = {}
+
+    def _store(self, key: str, role: Role, office: str | None, desk: str | None) -> None:
+        self._conn.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", (key, role.value, office, desk, time.time()))
+
+    def _fetch(self, key: str) -> tuple[str, str | None, str | None] | None:
+        row = self._conn.execute("SELECT role, office, desk FROM tokens WHERE hash = ?", (key,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def has_role(self, role: Role, office: str) -> bool:
+        row = self._conn.execute("SELECT 1 FROM tokens WHERE role = ? AND office = ?", (role.value, office))
+        return row.fetchone() is not None
+
+    def close(self) -> None:
+        self._conn.close()
 
     def issue(self, network: Network, role: str, office: str | None = None, desk: str | None = None) -> str:
         """Mint a token for a device; returns it (the only time it is seen)."""
@@ -82,14 +99,8 @@ class TokenStore:
         if r is Role.PLANNER and office is not None:
             raise InvalidCommand("a planner token is for the whole network; leave out --office")
         token = secrets.token_urlsafe(24)
-        self._conn.execute(
-            "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", (_hash(token), r.value, office, desk, time.time())
-        )
+        self._store(_hash(token), r, office, desk)
         return token
-
-    def has_role(self, role: Role, office: str) -> bool:
-        row = self._conn.execute("SELECT 1 FROM tokens WHERE role = ? AND office = ?", (role.value, office))
-        return row.fetchone() is not None
 
     def lookup(self, token: str) -> Principal | None:
         """The device behind a token, or None. O(1) when seen before; one indexed read otherwise."""
@@ -100,7 +111,7 @@ class TokenStore:
         now = time.monotonic()
         if now - self._misses.get(key, -10.0) < 1.0:  # unknown tokens hammering the file
             return None
-        row = self._conn.execute("SELECT role, office, desk FROM tokens WHERE hash = ?", (key,)).fetchone()
+        row = self._fetch(key)
         if row is None:
             if len(self._misses) > 10_000:
                 self._misses.clear()
@@ -110,8 +121,36 @@ class TokenStore:
         self._cache[key] = p
         return p
 
+
+class RedisTokenStore(TokenStore):
+    """Tokens in Redis (``cherga:tokens``, hash → role, office, desk), shared by every process of a region."""
+
+    KEY = "cherga:tokens"
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self._r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._cache = {}
+        self._misses = {}
+
+    def _store(self, key: str, role: Role, office: str | None, desk: str | None) -> None:
+        self._r.hset(self.KEY, key, json.dumps([role.value, office, desk]))
+        if role is Role.HEAD and office is not None:
+            self._r.sadd(f"{self.KEY}:heads", office)
+
+    def _fetch(self, key: str) -> tuple[str, str | None, str | None] | None:
+        raw = self._r.hget(self.KEY, key)
+        if raw is None:
+            return None
+        role, office, desk = json.loads(raw)
+        return str(role), office, desk
+
+    def has_role(self, role: Role, office: str) -> bool:
+        return role is Role.HEAD and bool(self._r.sismember(f"{self.KEY}:heads", office))
+
     def close(self) -> None:
-        self._conn.close()
+        self._r.close()
 
 
 class RateLimiter:

@@ -19,7 +19,7 @@ def register(sub: Any) -> None:
     tsub = p.add_subparsers(dest="token_command", required=True, metavar="ACTION")
     t = tsub.add_parser("issue", help="mint a device token and print it, alone, on standard output")
     t.add_argument("--data", type=Path, default=None, help="the service's data directory")
-    t.add_argument("--redis", default=None, help=argparse.SUPPRESS)
+    t.add_argument("--redis", default=None, metavar="URL", help="the Redis of a --redis region")
     t.add_argument("--config", type=Path, default=None)
     t.add_argument("--role", required=True, choices=["kiosk", "desk", "head", "planner"])
     t.add_argument("--office", default=None)
@@ -42,6 +42,12 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="another origin whose pages may open the websockets (repeatable)")
     p.add_argument("--kiosk-per-minute", type=float, default=30.0, help="tickets a kiosk may issue per minute")
     p.add_argument("--kiosk-burst", type=int, default=10, help="tickets a kiosk may issue at once")
+    p.add_argument("--redis", default=None, metavar="URL",
+                   help="run as one of many processes over this Redis (journal, leases, fan-out; see docs/redis.md)")
+    p.add_argument("--advertise", default=None, metavar="URL",
+                   help="with --redis: the address other processes use to reach this one (default http://HOST:PORT)")
+    p.add_argument("--lease-ms", type=int, default=3000,
+                   help="with --redis: how long an office's owner may be silent before another process takes over")
     p.add_argument("--plan", action="append", default=[], type=Path, metavar="PLAN",
                    help="a staffing plan from 'cherga sim staff' (repeatable, one per office): the head's "
                         "dashboard compares the desks open with the desks planned for the hour")
@@ -59,17 +65,19 @@ def _config(args: argparse.Namespace) -> Any:
     return ServiceConfig(
         network=network, data_dir=args.data, enforce_hours=not args.always_open,
         allowed_origins=origins, kiosk_per_minute=args.kiosk_per_minute, kiosk_burst=args.kiosk_burst,
-        plans=load_plans(network, args.plan),
+        plans=load_plans(network, args.plan), redis_url=args.redis,
+        advertise=args.advertise or f"http://{host}:{args.port}", lease_ms=args.lease_ms,
     )
 
 
 def _announce(cfg: Any, host: str, port: int) -> None:
-    from cherga.displays.auth import Role, TokenStore
+    from cherga.displays.auth import RedisTokenStore, Role, TokenStore
 
     base = f"http://{host}:{port}"
     net = cfg.network
-    print(f"cherga: {net.name_uk} — {base}", flush=True)
-    store = TokenStore(cfg.data_dir)
+    print(f"cherga: {net.name_uk} — {base}" + (f" (one of the processes on {cfg.redis_url})" if cfg.redis_url else ""),
+          flush=True)
+    store = RedisTokenStore(cfg.redis_url) if cfg.redis_url else TokenStore(cfg.data_dir)
     try:
         for office in net.offices.values():
             print(f"  {office.name_uk} ({office.id})")
@@ -115,14 +123,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _token_issue(args: argparse.Namespace) -> int:
-    from cherga.displays.auth import TokenStore
+    from cherga.displays.auth import RedisTokenStore, TokenStore
 
-    if args.redis is not None:
-        print("cherga: --redis tokens need the Redis scale-out, which this build does not have", file=sys.stderr)
+    if args.redis is not None and args.data is not None:
+        print("cherga: give --data or --redis, not both", file=sys.stderr)
         return 2
-    data = args.data or Path("cherga-data")
     net = load_network(args.config)
-    store = TokenStore(data)
+    store = RedisTokenStore(args.redis) if args.redis else TokenStore(args.data or Path("cherga-data"))
     try:
         print(store.issue(net, args.role, office=args.office, desk=args.desk))
     finally:

@@ -23,6 +23,7 @@ from typing import Protocol
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
+from cherga.engine.journal.base import Journal
 from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine, Issued
@@ -46,7 +47,7 @@ class EngineHost:
         *,
         enforce_hours: bool = True,
         clock: Callable[[], float] = time.time,
-        journal_factory: Callable[[Path], SqliteJournal] | None = None,
+        journal_factory: Callable[[Path], Journal] | None = None,
         listeners: list[Listener] | None = None,
     ) -> None:
         """``listeners`` follow the journal from its first event (replayed once, at start) to every new one."""
@@ -54,7 +55,7 @@ class EngineHost:
         self.data_dir = data_dir
         self.enforce_hours = enforce_hours
         self.clock = clock
-        self._journal_factory = journal_factory or (lambda p: SqliteJournal(p))
+        self._journal_factory: Callable[[Path], Journal] = journal_factory or (lambda p: SqliteJournal(p))
         self.listeners: list[Listener] = list(listeners or [])
         self.failure: str | None = None
         self._unpublished: deque[tuple[Future[None], list[e.BaseEvent]]] = deque()
@@ -64,7 +65,7 @@ class EngineHost:
     def journal_path(self) -> Path:
         return self.data_dir / "journal.sqlite3"
 
-    def _load(self) -> tuple[SqliteJournal, CityEngine]:
+    def _load(self) -> tuple[Journal, CityEngine]:
         journal = self._journal_factory(self.journal_path)
         secret = journal.get_meta("secret")
         if secret is None:

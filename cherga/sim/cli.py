@@ -60,7 +60,8 @@ def register(sub: Any) -> None:
     p = cmds.add_parser("staff", help="desks per hour that meet the wait targets at the fewest desk-hours")
     _office_args(p)
     p.add_argument("--out", type=Path, required=True, help="the plan file (JSON); the chart goes beside it (.png)")
-    p.add_argument("--reps", type=int, default=16, help="replications per simulated day (default 16)")
+    p.add_argument("--reps", type=int, default=8,
+                   help="replications per plan tried (default 8; up to 8 times as many where a figure is in doubt)")
     p.add_argument("--rule", choices=sorted(RULES), default=None, help="priority rule (default: the policy's)")
     p.add_argument("--erlang-only", action="store_true", help="Erlang C per hour, no correction by simulation")
     p.add_argument("--workers", type=int, default=None, help="processes for the days (default: CPU count)")

@@ -58,7 +58,7 @@ OUTCOMES: Final = {SERVED: "served", NO_SHOW: "no_show", ABANDONED: "abandoned",
 OFF, ON, BREAK = 0, 1, 2
 
 FloatArray = npt.NDArray[np.float64]
-EventSink = Callable[[Sequence[e.BaseEvent]], None]
+EventSink = Callable[[Sequence[e.BaseEvent]], object]
 
 
 def day_start(day: int) -> float:
@@ -374,7 +374,7 @@ def simulate_day(
 
         apply = sunk
 
-    env = simpy.Environment(initial_time=min(schedule.open, schedule.changes[0][0] if schedule.changes else 0.0))
+    env = simpy.Environment(initial_time=min([schedule.open, *(t for t, _, _ in schedule.changes[:1])]))
     timeout = env.timeout
     event = env.event
     n = len(visitors)

@@ -16,6 +16,10 @@ from cherga.engine.events import BaseEvent
 
 
 class Journal(Protocol):
+    commits: int  # transactions (round trips) that made events durable
+    commit_seconds: float  # time spent in them
+    failed: BaseException | None  # set once a write failed: the journal refuses everything after it
+
     def append(self, events: Sequence[BaseEvent]) -> Future[None]:
         """Queue ``events`` for writing; the future completes once they are durable."""
         ...

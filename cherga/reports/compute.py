@@ -1,0 +1,547 @@
+"""The figures of the standard's report (section II.IV), computed with numpy from :mod:`cherga.reports.extract`.
+
+Every figure is defined in :mod:`cherga.reports` (and docs/reports.md). In short: a report covers the tickets
+*issued* in the period, by the local date of issue at their office (the cohort); everything that later happened
+to those tickets counts, whenever it happened. Desks' open, paused and busy minutes are time spans clipped to the
+period instead (a desk's day is not a ticket's). Minutes are rounded to 3 decimals, shares to 4; a figure over
+nothing (the mean wait of no ticket called) is ``null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from cherga.engine.model import Category, Network
+from cherga.reports.extract import (
+    DEFAULT_TIMEZONE,
+    DESK_STATUSES,
+    SCORES,
+    BoolArray,
+    Columns,
+    Extract,
+    FloatArray,
+    IntArray,
+    Period,
+    ReportError,
+    utc_offsets,
+)
+
+__all__ = ["STATUSES", "WITHIN_MIN", "build_report"]
+
+WITHIN_MIN = (15.0, 20.0)  # the standard's 15–20 minutes: share_within_15, share_within_20
+STATUSES = ("done", "refused", "no_show", "cancelled", "redirected", "open")
+DONE, REFUSED, NO_SHOW, CANCELLED, REDIRECTED, OPEN = range(len(STATUSES))
+CATEGORY_ORDER = tuple(c.value for c in Category)
+_EPOCH = date(1970, 1, 1)
+
+
+def _r(x: float, digits: int) -> float | None:
+    return round(float(x), digits) if np.isfinite(x) else None
+
+
+def _min(x: float) -> float | None:
+    return _r(x, 3)
+
+
+def _share(num: int | np.integer[Any], den: int | np.integer[Any]) -> float | None:
+    return round(float(num) / float(den), 4) if den else None
+
+
+def wait_stats(w: FloatArray) -> dict[str, Any]:
+    """Waits (minutes) of tickets called: count, mean, 90th percentile (linear, as numpy), max, shares within."""
+    out: dict[str, Any] = {"called": int(w.size)}
+    if w.size == 0:
+        out.update({"mean_min": None, "p90_min": None, "max_min": None})
+        out.update({f"share_within_{m:g}": None for m in WITHIN_MIN})
+        return out
+    out.update({
+        "mean_min": _min(float(w.mean())),
+        "p90_min": _min(float(np.percentile(w, 90))),
+        "max_min": _min(float(w.max())),
+    })
+    out.update({f"share_within_{m:g}": _share(int((w <= m).sum()), w.size) for m in WITHIN_MIN})
+    return out
+
+
+def _scores(codes: IntArray) -> dict[str, int]:
+    counts = np.bincount(codes[codes >= 0], minlength=len(SCORES))
+    return {s: int(counts[i]) for i, s in enumerate(SCORES)}
+
+
+@dataclass(slots=True)
+class _Tickets:
+    """Per issued ticket (index as in ``Extract.issued``): what became of it."""
+
+    local_day: IntArray  # days since 1970-01-01, local to the ticket's office
+    local_hour: IntArray
+    first_call: FloatArray  # epoch seconds, inf when never called
+    called: BoolArray
+    wait_min: FloatArray  # nan when never called
+    status: IntArray  # index into STATUSES
+    day_closed: BoolArray  # cancelled at closing time
+    left_at: FloatArray  # when a ticket never called was cancelled or redirected (nan otherwise)
+    online: BoolArray  # asked in person for a service (or one of its services) available online
+
+
+def _valid(col: Columns) -> BoolArray:
+    return col.ticket >= 0
+
+
+def _lookup(table: BoolArray, codes: IntArray) -> BoolArray:
+    """``table[codes]``, False where a code is -1 (no value)."""
+    if table.size == 0:
+        return np.zeros(codes.size, dtype=bool)
+    return np.where(codes >= 0, table[np.maximum(codes, 0)], False)
+
+
+def _tickets(data: Extract, zones: dict[int, str], online_codes: BoolArray) -> _Tickets:
+    iss = data.issued
+    n = iss.n
+    offset = np.zeros(n, dtype=np.float64)
+    for code in np.unique(iss.office):
+        mask = iss.office == code
+        offset[mask] = utc_offsets(zones.get(int(code), DEFAULT_TIMEZONE), iss.at[mask])
+    local = iss.at + offset
+    local_day = np.floor(local / 86_400.0).astype(np.int64)
+    local_hour = (np.floor(local / 3600.0).astype(np.int64)) % 24
+
+    first_call = np.full(n, np.inf)
+    c = data.called
+    ok = _valid(c)
+    np.minimum.at(first_call, c.ticket[ok], c.at[ok])
+    r = data.restored  # a restore is a call too (after a no-show), but never the first
+    called = np.isfinite(first_call)
+    wait_min = np.full(n, np.nan)
+    # rounded to the microminute so that a wait of exactly 15 minutes is within 15 whatever the float noise
+    wait_min[called] = np.round((first_call[called] - iss.at[called]) / 60.0, 6)
+
+    status = np.full(n, OPEN, dtype=np.int64)
+    f = data.finished
+    fin = _valid(f) & f.extra["final"]
+    status[f.ticket[fin & f.extra["served"]]] = DONE
+    status[f.ticket[fin & ~f.extra["served"]]] = REFUSED
+    ns = np.bincount(data.no_show.ticket[_valid(data.no_show)], minlength=n)
+    rs = np.bincount(r.ticket[_valid(r)], minlength=n)
+    status[(ns > rs) & (status == OPEN)] = NO_SHOW
+    left_at = np.full(n, np.nan)
+    k = data.cancelled
+    ok = _valid(k)
+    status[k.ticket[ok]] = CANCELLED
+    left_at[k.ticket[ok]] = k.at[ok]
+    day_closed = np.zeros(n, dtype=bool)
+    day_closed[k.ticket[ok & k.extra["day_closed"]]] = True
+    d = data.redirected
+    ok = _valid(d)
+    status[d.ticket[ok]] = REDIRECTED
+    left_at[d.ticket[ok]] = d.at[ok]
+    left_at[called] = np.nan
+
+    online = _lookup(online_codes, iss.service)
+    svc_index = data.services.index
+    for i, more in iss.extra["more"].items():
+        if not online[i] and any(online_codes[svc_index[s]] for s in more if s in svc_index):
+            online[i] = True
+    return _Tickets(local_day, local_hour, first_call, called, wait_min, status, day_closed, left_at, online)
+
+
+def _service_info(data: Extract, network: Network | None) -> tuple[list[str], BoolArray, list[str | None]]:
+    """Per service code: its category, whether it is offered online, its online address."""
+    names = data.services.names
+    cats: list[str] = []
+    urls: list[str | None] = []
+    iss = data.issued
+    vulnerable = data.categories.index.get(Category.VULNERABLE.value, -2)
+    for code, sid in enumerate(names):
+        svc = network.services.get(sid) if network is not None else None
+        if svc is not None:
+            cats.append(svc.category.value)
+            urls.append(svc.online_url)
+            continue
+        # not in the configuration (any more): the category it was issued under, if any ticket says
+        hit = np.flatnonzero((iss.service == code) & (iss.extra["category"] != vulnerable))
+        cats.append(data.categories.names[int(iss.extra["category"][hit[0]])] if hit.size else "")
+        urls.append(None)
+    online = np.array([u is not None for u in urls], dtype=bool)
+    return cats, online, urls
+
+
+def build_report(
+    data: Extract, network: Network | None, period: Period, offices: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """The report as plain JSON data: ``{"from", "to", ..., "network": {...}, "offices": [{...}]}``."""
+    ids: list[str] = list(offices) if offices is not None else []
+    if offices is None:
+        if network is not None:
+            ids.extend(network.offices)
+        ids.extend(o for o in data.offices.names if o not in ids)
+    for oid in ids:
+        if (network is None or oid not in network.offices) and oid not in data.offices.index:
+            known = list(network.offices) if network is not None else data.offices.names
+            raise ReportError(f"unknown office {oid!r}; known: {', '.join(known) or 'none'}")
+    codes = [data.offices.code(oid) for oid in ids]
+    zones: dict[int, str] = {}
+    for oid, code in zip(ids, codes, strict=True):
+        office = network.offices.get(oid) if network is not None else None
+        zones[code] = office.timezone if office is not None else DEFAULT_TIMEZONE
+    for oid in data.offices.names:  # tickets of offices not reported still need a local day
+        office = network.offices.get(oid) if network is not None else None
+        zones.setdefault(data.offices.index[oid], office.timezone if office is not None else DEFAULT_TIMEZONE)
+
+    categories, online_codes, urls = _service_info(data, network)
+    t = _tickets(data, zones, online_codes)
+    first_day = (period.first - _EPOCH).days
+    last_day = (period.last - _EPOCH).days
+    in_period = (t.local_day >= first_day) & (t.local_day <= last_day)
+    limit = network.targets.limit_min if network is not None else 20.0
+    grace = network.policy.booking_grace_min if network is not None else 15.0
+    ctx = _Context(data, network, period, t, categories, urls, limit, grace)
+
+    office_reports = []
+    cohort_all = np.zeros(data.issued.n, dtype=bool)
+    for oid, code in zip(ids, codes, strict=True):
+        cohort = in_period & (data.issued.office == code)
+        cohort_all |= cohort
+        office = network.offices.get(oid) if network is not None else None
+        head: dict[str, Any] = {
+            "id": oid,
+            "name_uk": office.name_uk if office is not None else oid,
+            "name_en": office.name_en if office is not None else oid,
+            "timezone": zones[code],
+        }
+        body = ctx.figures(cohort, [code])
+        body["desks"] = ctx.desks(code, oid, cohort)
+        office_reports.append({**head, **body})
+    net_head: dict[str, Any] = {
+        "id": "network",
+        "name_uk": network.name_uk if network is not None and network.name_uk else "Мережа",
+        "name_en": network.name_en if network is not None and network.name_en else "Network",
+        "offices": ids,
+    }
+    return {
+        "from": period.first.isoformat(),
+        "to": period.last.isoformat(),
+        "data_until": _iso(data.now, DEFAULT_TIMEZONE),
+        "targets": {"target_min": network.targets.target_min if network is not None else 15.0, "limit_min": limit},
+        "network": {**net_head, **ctx.figures(cohort_all, codes)},
+        "offices": office_reports,
+    }
+
+
+def _iso(ts: float, timezone: str) -> str:
+    return datetime.fromtimestamp(ts, ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+@dataclass(slots=True)
+class _Context:
+    data: Extract
+    network: Network | None
+    period: Period
+    t: _Tickets
+    categories: list[str]
+    urls: list[str | None]
+    limit: float
+    grace: float
+
+    # -------------------------------------------------------------------------------------------- per cohort
+
+    def figures(self, cohort: BoolArray, office_codes: list[int]) -> dict[str, Any]:
+        data, t = self.data, self.t
+        iss = data.issued
+        status = t.status[cohort]
+        counts = np.bincount(status, minlength=len(STATUSES))
+        f = data.finished
+        fm = _valid(f)
+        fm[fm] = cohort[f.ticket[fm]]
+        served_f = fm & f.extra["served"]
+        refused_f = fm & ~f.extra["served"]
+        consult = np.array([c == Category.CONSULTATION.value for c in self.categories], dtype=bool)
+        q = data.rated
+        qm = _valid(q)
+        qm[qm] = cohort[q.ticket[qm]]
+
+        called = cohort & t.called
+        waits = t.wait_min[called]
+        cancelled = cohort & (t.status == CANCELLED)
+        channel = iss.extra["channel"]
+
+        def channel_count(name: str) -> int:
+            code = data.channels.index.get(name)
+            return 0 if code is None else int((cohort & (channel == code)).sum())
+
+        left = cohort & ~t.called & np.isfinite(t.left_at)
+        left_wait = (t.left_at[left] - iss.at[left]) / 60.0
+        over = int((waits > self.limit).sum())
+
+        out: dict[str, Any] = {
+            "issued": int(cohort.sum()),
+            "served": int(counts[DONE]),
+            "refused": int(refused_f.sum()),
+            "no_show": int(counts[NO_SHOW]),
+            "consultations": int((served_f & _lookup(consult, f.service)).sum()),
+            "services_provided": int(served_f.sum()),
+            "tickets": {s: int(counts[i]) for i, s in enumerate(STATUSES)},
+            "cancelled": {
+                "before_call": int((cancelled & ~t.called & ~t.day_closed).sum()),
+                "after_call": int((cancelled & t.called & ~t.day_closed).sum()),
+                "day_closed": int((cancelled & t.day_closed).sum()),
+            },
+            "channels": {
+                "walk_in": channel_count("walk-in"),
+                "appointment": channel_count("appointment"),
+                "redirected_in": channel_count("redirect"),
+            },
+            "by_service": self._by_service(served_f, refused_f, qm),
+            "wait": wait_stats(waits),
+            "deadline": {
+                "limit_min": self.limit,
+                "over_limit": over,
+                "share_over_limit": _share(over, waits.size),
+                "left_after_limit": int((left_wait > self.limit).sum()),
+            },
+            "wait_by_category": self._by_category(cohort),
+            "wait_by_hour": self._by_hour(cohort),
+            "ratings": _scores(q.extra["score"][qm]),
+            "online": self._online(cohort),
+            "appointments": self._appointments(office_codes),
+        }
+        return out
+
+    def _by_service(self, served_f: BoolArray, refused_f: BoolArray, qm: BoolArray) -> list[dict[str, Any]]:
+        data = self.data
+        f, q = data.finished, data.rated
+        m = len(data.services.names)
+        done = served_f | refused_f
+        svc = np.maximum(f.service, 0)
+        n_served = np.bincount(svc[served_f & (f.service >= 0)], minlength=m)
+        n_refused = np.bincount(svc[refused_f & (f.service >= 0)], minlength=m)
+        minutes = f.extra["minutes"]
+        ok = done & (f.service >= 0) & np.isfinite(minutes)
+        n_min = np.bincount(svc[ok], minlength=m)
+        sum_min = np.bincount(svc[ok], weights=minutes[ok], minlength=m)
+        qok = qm & (q.service >= 0)
+        score = q.extra["score"]
+        qok &= score >= 0
+        rated = np.zeros((m, len(SCORES)), dtype=np.int64)
+        np.add.at(rated, (q.service[qok], score[qok]), 1)
+        rows = []
+        for code in np.flatnonzero((n_served + n_refused) > 0):
+            sid = data.services.names[code]
+            svc_cfg = self.network.services.get(sid) if self.network is not None else None
+            rows.append({
+                "service": sid,
+                "name_uk": svc_cfg.name_uk if svc_cfg is not None else sid,
+                "name_en": svc_cfg.name_en if svc_cfg is not None else sid,
+                "category": self.categories[code],
+                "served": int(n_served[code]),
+                "refused": int(n_refused[code]),
+                "mean_service_min": _min(sum_min[code] / n_min[code]) if n_min[code] else None,
+                "ratings": {s: int(rated[code, i]) for i, s in enumerate(SCORES)},
+            })
+        rows.sort(key=lambda r: (-r["served"], -r["refused"], r["service"]))
+        return rows
+
+    def _by_category(self, cohort: BoolArray) -> list[dict[str, Any]]:
+        data, t = self.data, self.t
+        cat = data.issued.extra["category"]
+        names = data.categories.names
+        order = [c for c in CATEGORY_ORDER if c in data.categories.index] + sorted(
+            c for c in names if c not in CATEGORY_ORDER
+        )
+        rows = []
+        for name in order:
+            sel = cohort & (cat == data.categories.index[name])
+            if not sel.any():
+                continue
+            waits = t.wait_min[sel & t.called]
+            stats = wait_stats(waits)
+            rows.append({"category": name, "issued": int(sel.sum()), **stats,
+                         "over_limit": int((waits > self.limit).sum())})
+        return rows
+
+    def _by_hour(self, cohort: BoolArray) -> list[dict[str, Any]]:
+        t = self.t
+        rows = []
+        hours = t.local_hour[cohort]
+        issued = np.bincount(hours, minlength=24)
+        for h in np.flatnonzero(issued):
+            sel = cohort & (t.local_hour == h)
+            waits = t.wait_min[sel & t.called]
+            rows.append({"hour": int(h), "issued": int(issued[h]), **wait_stats(waits),
+                         "over_limit": int((waits > self.limit).sum())})
+        return rows
+
+    def _online(self, cohort: BoolArray) -> dict[str, Any]:
+        data, t = self.data, self.t
+        iss = data.issued
+        m = len(data.services.names)
+        online_codes = np.array([u is not None for u in self.urls], dtype=bool)
+        per = np.bincount(iss.service[cohort & _lookup(online_codes, iss.service)], minlength=m).astype(np.int64)
+        index = data.services.index
+        for i, more in iss.extra["more"].items():
+            if cohort[i]:
+                seen = {data.services.names[iss.service[i]]}
+                for s in more:
+                    code = index.get(s, -1)
+                    if code >= 0 and online_codes[code] and s not in seen:
+                        per[code] += 1
+                        seen.add(s)
+        tickets = int((cohort & t.online).sum())
+        rows = []
+        for code in np.flatnonzero(per):
+            sid = data.services.names[code]
+            svc = self.network.services.get(sid) if self.network is not None else None
+            rows.append({
+                "service": sid,
+                "name_uk": svc.name_uk if svc is not None else sid,
+                "name_en": svc.name_en if svc is not None else sid,
+                "online_url": self.urls[code],
+                "tickets": int(per[code]),
+            })
+        rows.sort(key=lambda r: (-r["tickets"], r["service"]))
+        return {"tickets": tickets, "share_of_issued": _share(tickets, int(cohort.sum())), "by_service": rows}
+
+    def _appointments(self, office_codes: list[int]) -> dict[str, Any]:
+        data = self.data
+        b = data.booked
+        out = {"booked": 0, "cancelled": 0, "checked_in": 0, "late": 0, "no_show": 0, "pending": 0}
+        if b.n == 0:
+            return out
+        checked = {
+            (int(o), code): bool(late)
+            for o, code, late in zip(data.checked_in.office, data.checked_in.extra["code"],
+                                     data.checked_in.extra["late"], strict=True)
+        }
+        cancelled = set(zip(data.booking_cancelled.office.tolist(), data.booking_cancelled.extra["code"],
+                            strict=True))
+        start = b.extra["start"]
+        for code in office_codes:
+            oid = data.offices.names[code]
+            office = self.network.offices.get(oid) if self.network is not None else None
+            lo, hi = self.period.bounds(office.timezone if office is not None else DEFAULT_TIMEZONE)
+            for i in np.flatnonzero((b.office == code) & (start >= lo) & (start < hi)):
+                key = (code, b.extra["code"][i])
+                out["booked"] += 1
+                if key in checked:
+                    out["checked_in"] += 1
+                    out["late"] += int(checked[key])
+                elif key in cancelled:
+                    out["cancelled"] += 1
+                elif start[i] + self.grace * 60.0 <= data.now:
+                    out["no_show"] += 1
+                else:
+                    out["pending"] += 1
+        return out
+
+    # -------------------------------------------------------------------------------------------- desks
+
+    def desks(self, office_code: int, oid: str, cohort: BoolArray) -> list[dict[str, Any]]:
+        data = self.data
+        office = self.network.offices.get(oid) if self.network is not None else None
+        lo, hi = self.period.bounds(office.timezone if office is not None else DEFAULT_TIMEZONE)
+        end = min(hi, max(data.now, lo))
+        m = len(data.desks.names)
+
+        # open and paused minutes, from the desks' status changes
+        g = data.desk_changes
+        sel = np.flatnonzero(g.office == office_code)
+        desk, seq, at, st = g.desk[sel], g.seq[sel], g.at[sel], g.extra["status"][sel]
+        order = np.lexsort((seq, desk))
+        desk, seq, at, st = desk[order], seq[order], at[order], st[order]
+        if desk.size:
+            first = np.ones(desk.size, dtype=bool)
+            first[1:] = desk[1:] != desk[:-1]
+            # a desk first seen closing or pausing was open before: it has been open since the rows began
+            guess = first & (st != DESK_STATUSES.index("open"))
+            desk = np.concatenate([desk[guess], desk])
+            seq = np.concatenate([seq[guess] - 1, seq])
+            at = np.concatenate([np.full(int(guess.sum()), lo), at])
+            st = np.concatenate([np.full(int(guess.sum()), DESK_STATUSES.index("open")), st])
+            order = np.lexsort((seq, desk))
+            desk, at, st = desk[order], at[order], st[order]
+        nxt = np.full(desk.size, end)
+        same = np.zeros(desk.size, dtype=bool)
+        if desk.size > 1:
+            same[:-1] = desk[:-1] == desk[1:]
+            nxt[:-1] = np.where(same[:-1], at[1:], end)
+        span = np.clip(nxt, lo, end) - np.clip(at, lo, end)
+        span = np.maximum(span, 0.0) / 60.0
+        open_min = np.bincount(desk[st == 0], weights=span[st == 0], minlength=m)
+        paused_min = np.bincount(desk[st == 1], weights=span[st == 1], minlength=m)
+
+        # busy minutes: from a call (or a restore) to what ends it at the desk
+        starts = [data.called, data.restored]
+        ends = [data.finished, data.no_show, data.transferred, data.redirected, data.cancelled]
+        parts = [(c, True) for c in starts] + [(c, False) for c in ends]
+        tk = np.concatenate([c.ticket[(c.office == office_code) & _valid(c)] for c, _ in parts])
+        sq = np.concatenate([c.seq[(c.office == office_code) & _valid(c)] for c, _ in parts])
+        ta = np.concatenate([c.at[(c.office == office_code) & _valid(c)] for c, _ in parts])
+        dk = np.concatenate([c.desk[(c.office == office_code) & _valid(c)] for c, _ in parts])
+        is_start = np.concatenate([
+            np.full(int(((c.office == office_code) & _valid(c)).sum()), s, dtype=bool) for c, s in parts
+        ])
+        order = np.lexsort((sq, tk))
+        tk, ta, dk, is_start = tk[order], ta[order], dk[order], is_start[order]
+        stop = np.full(tk.size, end)
+        if tk.size > 1:
+            stop[:-1] = np.where(tk[:-1] == tk[1:], ta[1:], end)
+        busy_span = np.maximum(np.clip(stop, lo, end) - np.clip(ta, lo, end), 0.0) / 60.0
+        ok = is_start & (dk >= 0)
+        busy_min = np.bincount(dk[ok], weights=busy_span[ok], minlength=m)
+
+        # what the cohort's tickets got at each desk
+        f = data.finished
+        fm = _valid(f)
+        fm[fm] = cohort[f.ticket[fm]]
+        fm &= f.desk >= 0
+        served = np.bincount(f.desk[fm & f.extra["served"]], minlength=m)
+        refused = np.bincount(f.desk[fm & ~f.extra["served"]], minlength=m)
+        minutes = f.extra["minutes"]
+        mm = fm & np.isfinite(minutes)
+        n_min = np.bincount(f.desk[mm], minlength=m)
+        sum_min = np.bincount(f.desk[mm], weights=minutes[mm], minlength=m)
+        ns = data.no_show
+        nm = _valid(ns)
+        nm[nm] = cohort[ns.ticket[nm]]
+        nm &= ns.desk >= 0
+        no_show = np.bincount(ns.desk[nm], minlength=m)
+        q = data.rated
+        qm = _valid(q)
+        qm[qm] = cohort[q.ticket[qm]]
+        qm &= (q.desk >= 0) & (q.extra["score"] >= 0)
+        rated = np.zeros((m, len(SCORES)), dtype=np.int64)
+        np.add.at(rated, (q.desk[qm], q.extra["score"][qm]), 1)
+        calls = data.called
+        cm = (calls.office == office_code) & (calls.desk >= 0)
+        seen_calls = np.bincount(calls.desk[cm], minlength=m)
+        seen_changes = np.bincount(desk, minlength=m) if desk.size else np.zeros(m, dtype=np.int64)
+
+        configured = [d.id for d in office.desks] if office is not None else []
+        numbers = {d.id: d.number for d in office.desks} if office is not None else {}
+        extra_desks = sorted(
+            name for code, name in enumerate(data.desks.names)
+            if name not in numbers and (seen_calls[code] or seen_changes[code] or served[code] or refused[code])
+        )
+        rows = []
+        for name in configured + extra_desks:
+            code = data.desks.index[name]
+            idle = max(0.0, float(open_min[code] - busy_min[code]))
+            rows.append({
+                "desk": name,
+                "number": numbers.get(name, name),
+                "served": int(served[code]),
+                "refused": int(refused[code]),
+                "no_show": int(no_show[code]),
+                "mean_service_min": _min(sum_min[code] / n_min[code]) if n_min[code] else None,
+                "open_min": _min(float(open_min[code])),
+                "paused_min": _min(float(paused_min[code])),
+                "busy_min": _min(float(busy_min[code])),
+                "idle_min": _min(idle),
+                "ratings": {s: int(rated[code, i]) for i, s in enumerate(SCORES)},
+            })
+        return rows

@@ -1,0 +1,515 @@
+"""Reading the journal for a report: one pass over ``events``, straight into numpy arrays.
+
+A year of a big centre is about two million events. Decoding them one by one in Python (``json.loads`` per
+body) costs several seconds, so SQLite does the work in C in a single scan over the period's rows:
+``json_extract(body, '$.a', '$.b', ...)`` parses each body once and returns only the fields a report needs as a
+small JSON array; ``group_concat ... FILTER (WHERE type = ...)`` joins those arrays per event type; Python then
+makes one ``json.loads`` call per type and turns the columns into numpy arrays. Strings (offices, desks, services,
+categories, statuses) become integer codes into :class:`Vocab` lists; ticket ids become indexes into
+:attr:`Extract.issued` (``-1`` for a ticket issued outside the rows read).
+
+Which rows are read: tickets issued from a day before the period's first local midnight (any office's) up to the
+period's last local midnight; what happened to tickets, desks and bookings up to :data:`FOLLOW_DAYS` after it (a
+ticket issued at 23:30 on the last day is served after midnight; ratings come a little after the service); and
+bookings made up to :data:`BOOKING_LOOKBACK_DAYS` before the period, as a visit may be booked a month ahead.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import repeat
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import numpy.typing as npt
+
+from cherga.engine.journal.sqlite import connect
+from cherga.engine.model import Network
+from cherga.errors import ChergaError
+
+__all__ = [
+    "BOOKING_LOOKBACK_DAYS",
+    "DEFAULT_TIMEZONE",
+    "FOLLOW_DAYS",
+    "JOURNAL_FILE",
+    "Extract",
+    "Period",
+    "ReportError",
+    "extract",
+    "local_midnight",
+]
+
+JOURNAL_FILE = "journal.sqlite3"
+DEFAULT_TIMEZONE = "Europe/Kyiv"
+FOLLOW_DAYS = 7
+BOOKING_LOOKBACK_DAYS = 31
+DAY_S = 86_400.0
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+class ReportError(ChergaError):
+    """The report cannot be made as asked: a bad period, an unknown office, no journal."""
+
+    code = "report"
+
+
+# ------------------------------------------------------------------------------------------------ the period
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local calendar days ``first`` to ``last``, both included."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ReportError(f"the period ends ({self.last}) before it starts ({self.first})")
+
+    @classmethod
+    def month(cls, text: str) -> Period:
+        """``YYYY-MM``."""
+        try:
+            first = datetime.strptime(text.strip() + "-01", "%Y-%m-%d").date()
+        except ValueError:
+            raise ReportError(f"--month expects YYYY-MM such as 2025-03, got {text!r}") from None
+        nxt = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        return cls(first, nxt - timedelta(days=1))
+
+    @classmethod
+    def quarter(cls, text: str) -> Period:
+        """``YYYY-Qn`` (n from 1 to 4)."""
+        raw = text.strip().upper()
+        year, _, q = raw.partition("-Q")
+        if not (year.isdigit() and len(year) == 4 and q in {"1", "2", "3", "4"}):
+            raise ReportError(f"--quarter expects YYYY-Qn such as 2025-Q1, got {text!r}")
+        start_month = (int(q) - 1) * 3 + 1
+        first = date(int(year), start_month, 1)
+        nxt = date(int(year) + (start_month == 10), (start_month + 2) % 12 + 1, 1)
+        return cls(first, nxt - timedelta(days=1))
+
+    @classmethod
+    def year(cls, text: str) -> Period:
+        """``YYYY``."""
+        raw = text.strip()
+        if not (raw.isdigit() and len(raw) == 4 and int(raw) >= 1):
+            raise ReportError(f"--year expects YYYY such as 2025, got {text!r}")
+        return cls(date(int(raw), 1, 1), date(int(raw), 12, 31))
+
+    @classmethod
+    def days(cls, first: str, last: str) -> Period:
+        """``--from`` and ``--to`` as ``YYYY-MM-DD``."""
+        out: list[date] = []
+        for name, text in (("--from", first), ("--to", last)):
+            try:
+                out.append(date.fromisoformat(text.strip()))
+            except ValueError:
+                raise ReportError(f"{name} expects a date YYYY-MM-DD such as 2025-03-01, got {text!r}") from None
+        return cls(out[0], out[1])
+
+    def bounds(self, timezone: str) -> tuple[float, float]:
+        """The period in epoch seconds for an office in ``timezone``: [first local midnight, the one after last)."""
+        return local_midnight(self.first, timezone), local_midnight(self.last + timedelta(days=1), timezone)
+
+
+def local_midnight(day: date, timezone: str) -> float:
+    return datetime.combine(day, time(0, 0), tzinfo=ZoneInfo(timezone)).timestamp()
+
+
+# ------------------------------------------------------------------------------------------------ what is read
+
+
+@dataclass(slots=True)
+class Vocab:
+    """Strings as small integer codes; ``None`` is -1."""
+
+    names: list[str] = field(default_factory=list)
+    index: dict[str | None, int] = field(default_factory=lambda: {None: -1})
+
+    def code(self, name: str) -> int:
+        got = self.index.get(name)
+        if got is None:
+            got = len(self.names)
+            self.index[name] = got
+            self.names.append(name)
+        return got
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> Vocab:
+        out = cls()
+        for name in names:
+            out.code(name)
+        return out
+
+    def codes(self, values: Sequence[Any]) -> IntArray:
+        for v in set(values) - self.index.keys():
+            self.code(str(v))
+        return np.fromiter(map(self.index.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+@dataclass(slots=True)
+class Columns:
+    """One event type's rows, column by column, in no particular order (sort by ``seq`` within an office)."""
+
+    n: int
+    office: IntArray
+    seq: IntArray
+    at: FloatArray
+    ticket: IntArray  # index into Extract.issued, -1 when issued outside the rows read (or not a ticket event)
+    desk: IntArray  # -1 when none
+    service: IntArray  # -1 when none
+    extra: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Extract:
+    """Everything a report needs from the journal, as arrays."""
+
+    period: Period
+    now: float  # the journal's last event: bookings not kept by then are no-shows
+    offices: Vocab
+    desks: Vocab
+    services: Vocab
+    categories: Vocab
+    channels: Vocab
+    ticket_ids: list[str]
+    issued: Columns  # extra: category, channel, vulnerable, more (dict ticket index -> further services)
+    called: Columns
+    restored: Columns
+    no_show: Columns
+    finished: Columns  # extra: served, final, minutes
+    transferred: Columns
+    redirected: Columns
+    cancelled: Columns  # extra: day_closed
+    rated: Columns  # extra: score (codes into SCORES)
+    desk_changes: Columns  # extra: status (codes into DESK_STATUSES)
+    booked: Columns  # extra: code (list), start
+    checked_in: Columns  # extra: code (list), late
+    booking_cancelled: Columns  # extra: code (list)
+
+
+SCORES = ("bad", "good", "exemplary")
+DESK_STATUSES = ("open", "paused", "closed")
+
+# The fields read per event type, in order; the first three are always office, seq, at.
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "TicketIssued": ("ticket", "service", "more_services", "category", "vulnerable", "channel"),
+    "TicketCalled": ("ticket", "desk"),
+    "TicketRestored": ("ticket", "desk"),
+    "TicketNoShow": ("ticket", "desk"),
+    "ServiceFinished": ("ticket", "desk", "service", "outcome", "service_min", "next_service"),
+    "TicketTransferred": ("ticket", "from_desk"),
+    "TicketRedirected": ("ticket", "from_desk"),
+    "TicketCancelled": ("ticket", "reason"),
+    "TicketRated": ("ticket", "desk", "service", "score"),
+    "DeskChanged": ("desk", "status"),
+    "AppointmentBooked": ("code", "service", "start"),
+    "AppointmentCheckedIn": ("code", "ticket", "late"),
+    "AppointmentCancelled": ("code", "reason"),
+}
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Millions of small objects are made and dropped at once: the cycle collector only slows that down."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _query(offices: Sequence[str], only: bool) -> str:
+    """One scan of the rows in [:lo, :hi): per event type, its rows' fields as one JSON array of arrays.
+
+    Each row becomes ``[office code, seq, at, field...]``: ``json_extract`` with several paths parses the body
+    once. The office is coded in SQL (its index in ``offices``, -1 for another) so no office name is repeated in
+    the text Python parses.
+    """
+    office_code = "CASE office " + " ".join(f"WHEN :o{i} THEN {i}" for i in range(len(offices))) + " ELSE -1 END"
+    cols = []
+    for kind, names in _FIELDS.items():
+        paths = ", ".join(f"'$.{n}'" for n in ("seq", "at", *names))
+        cond = f"type = '{kind}'"
+        if kind == "TicketIssued":
+            cond += " AND at >= :issue_lo AND at < :issue_hi"
+        elif kind != "AppointmentBooked":
+            cond += " AND at >= :issue_lo"
+        cols.append(
+            f"'[' || group_concat('[' || ({office_code}) || ',' || substr(json_extract(body, {paths}), 2), ',') "
+            f"FILTER (WHERE {cond}) || ']'"
+        )
+    kinds = ", ".join(f"'{k}'" for k in _FIELDS)
+    where = f"at >= :lo AND at < :hi AND type IN ({kinds})"
+    if only:  # the unary + keeps SQLite on the index of times rather than scanning the office's whole history
+        where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(len(offices))) + ")"
+    return "SELECT " + ",\n  ".join(cols) + f"\nFROM events WHERE {where}"
+
+
+def journal_offices(conn: sqlite3.Connection) -> list[str]:
+    """The offices in the journal, in O(offices × log events) through the primary key."""
+    rows = conn.execute(
+        "WITH RECURSIVE o(x) AS (SELECT min(office) FROM events UNION ALL "
+        "SELECT (SELECT min(office) FROM events WHERE office > o.x) FROM o WHERE o.x IS NOT NULL) "
+        "SELECT x FROM o WHERE x IS NOT NULL"
+    ).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def journal_path(data_dir: str | Path) -> Path:
+    path = Path(data_dir) / JOURNAL_FILE
+    if not path.is_file():
+        raise ReportError(f"{path}: no journal here; --data must be the service's data directory")
+    return path
+
+
+def office_timezones(network: Network | None, offices: Sequence[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for oid in offices:
+        office = network.offices.get(oid) if network is not None else None
+        out[oid] = office.timezone if office is not None else DEFAULT_TIMEZONE
+    return out
+
+
+def extract(
+    journal: str | Path,
+    period: Period,
+    network: Network | None,
+    offices: Sequence[str] | None = None,
+    *,
+    workers: int | None = None,
+) -> Extract:
+    """Read what the report on ``period`` needs from the journal file ``journal`` (SQLite, read-only).
+
+    ``offices`` limits the rows read to those offices (``None``: every office). The scan is split by time into
+    ``workers`` parts read by as many threads, each on its own connection (SQLite works without the GIL; by
+    default one part per CPU, at most 4).
+    """
+    path = Path(journal)
+    if not path.is_file():
+        raise ReportError(f"{path}: no such journal file")
+    try:
+        return _extract(path, period, network, offices, workers)
+    except sqlite3.Error as exc:
+        raise ReportError(f"cannot read the journal {path}: {exc}") from None
+
+
+def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[list[Any]]]:
+    conn = connect(path, readonly=True)
+    try:
+        row = conn.execute(sql, params).fetchone()
+    finally:
+        conn.close()
+    with _no_gc():
+        return [json.loads(text) if text else [] for text in row]
+
+
+def _extract(
+    path: Path, period: Period, network: Network | None, offices: Sequence[str] | None, workers: int | None
+) -> Extract:
+    conn = connect(path, readonly=True)
+    try:
+        known = journal_offices(conn)
+        last = conn.execute("SELECT max(at) FROM events").fetchone()
+    finally:
+        conn.close()
+    vocab_office, vocab_desk, vocab_service = Vocab(), Vocab(), Vocab()
+    vocab_category, vocab_channel = Vocab(), Vocab()
+    if network is not None:  # configured names first, in the configuration's order
+        for oid, office in network.offices.items():
+            vocab_office.code(oid)
+            for d in office.desks:
+                vocab_desk.code(d.id)
+        for sid in network.services:
+            vocab_service.code(sid)
+    for oid in known:
+        vocab_office.code(oid)
+    for oid in offices or ():
+        vocab_office.code(oid)
+
+    zones = set(office_timezones(network, vocab_office.names).values()) | {DEFAULT_TIMEZONE}
+    starts, ends = zip(*(period.bounds(z) for z in sorted(zones)), strict=True)
+    p_lo, p_hi = min(starts), max(ends)
+    now = float(last[0]) if last is not None and last[0] is not None else p_lo
+    lo, hi = p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, p_hi + FOLLOW_DAYS * DAY_S
+    params: dict[str, Any] = {"issue_lo": p_lo - DAY_S, "issue_hi": p_hi}
+    params.update({f"o{i}": o for i, o in enumerate(vocab_office.names)})
+    if offices is not None:
+        sql = _query(list(offices), only=True)
+        params.update({f"o{i}": o for i, o in enumerate(offices)})
+        remap = np.array([vocab_office.index[o] for o in offices] + [-1], dtype=np.int64)
+    else:
+        sql = _query(vocab_office.names, only=False)
+        remap = np.array([*range(len(vocab_office.names)), -1], dtype=np.int64)
+    k = workers if workers is not None else min(4, os.cpu_count() or 1)
+    k = max(1, k)
+    cuts = np.linspace(lo, hi, k + 1)
+    cuts[0], cuts[-1] = lo, hi
+    jobs = [{**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])} for i in range(k)]
+    if k == 1:
+        parts = [_read_part(path, sql, jobs[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=k) as pool:
+            parts = list(pool.map(lambda p: _read_part(path, sql, p), jobs))
+
+    with _no_gc():
+        raw: dict[str, list[Sequence[Any]]] = {}
+        for j, (kind, names) in enumerate(_FIELDS.items()):
+            rows = [r for part in parts for r in part[j]] if k > 1 else parts[0][j]
+            width = 3 + len(names)
+            raw[kind] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+        del parts
+
+        def base(kind: str) -> tuple[int, IntArray, IntArray, FloatArray]:
+            cols = raw[kind]
+            n = len(cols[0])
+            return (
+                n,
+                remap[np.array(cols[0], dtype=np.int64).reshape(n)],
+                np.array(cols[1], dtype=np.int64).reshape(n),
+                np.array(cols[2], dtype=np.float64).reshape(n),
+            )
+
+        def none(n: int) -> IntArray:
+            return np.full(n, -1, dtype=np.int64)
+
+        # tickets issued in the rows read
+        cols = raw["TicketIssued"]
+        n, office, seq, at = base("TicketIssued")
+        ticket_ids: list[str] = list(cols[3])
+        ticket_index: dict[str, int] = dict(zip(ticket_ids, range(n), strict=True))
+        more = {i: tuple(m) for i, m in enumerate(cols[5]) if m}
+        issued = Columns(
+            n, office, seq, at, np.arange(n, dtype=np.int64), none(n), vocab_service.codes(cols[4]),
+            {
+                "more": more,
+                "category": vocab_category.codes(cols[6]),
+                "vulnerable": np.array(cols[7], dtype=bool).reshape(n),
+                "channel": vocab_channel.codes(cols[8]),
+            },
+        )
+
+        def tickets(values: Sequence[Any]) -> IntArray:
+            return np.fromiter(map(ticket_index.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+
+        def ticket_events(kind: str, *, desk: bool = True, service: int | None = None) -> Columns:
+            cols = raw[kind]
+            n, office, seq, at = base(kind)
+            return Columns(
+                n, office, seq, at, tickets(cols[3]),
+                vocab_desk.codes(cols[4]) if desk else none(n),
+                vocab_service.codes(cols[service]) if service is not None else none(n),
+                {},
+            )
+
+        called = ticket_events("TicketCalled")
+        restored = ticket_events("TicketRestored")
+        no_show = ticket_events("TicketNoShow")
+        transferred = ticket_events("TicketTransferred")
+        redirected = ticket_events("TicketRedirected")
+
+        finished = ticket_events("ServiceFinished", service=5)
+        cols = raw["ServiceFinished"]
+        finished.extra = {
+            "served": np.array([x == "served" for x in cols[6]], dtype=bool).reshape(finished.n),
+            "minutes": np.array(cols[7], dtype=np.float64).reshape(finished.n),
+            "final": np.array([x is None for x in cols[8]], dtype=bool).reshape(finished.n),
+        }
+
+        cancelled = ticket_events("TicketCancelled", desk=False)
+        cancelled.extra = {
+            "day_closed": np.array([x == "day closed" for x in raw["TicketCancelled"][4]], dtype=bool)
+            .reshape(cancelled.n),
+        }
+
+        rated = ticket_events("TicketRated", service=5)
+        rated.extra = {"score": Vocab.of(SCORES).codes(raw["TicketRated"][6])}
+
+        cols = raw["DeskChanged"]
+        n, office, seq, at = base("DeskChanged")
+        desk_changes = Columns(
+            n, office, seq, at, none(n), vocab_desk.codes(cols[3]), none(n),
+            {"status": Vocab.of(DESK_STATUSES).codes(cols[4])},
+        )
+
+        cols = raw["AppointmentBooked"]
+        n, office, seq, at = base("AppointmentBooked")
+        booked = Columns(
+            n, office, seq, at, none(n), none(n), vocab_service.codes(cols[4]),
+            {"code": [str(c) for c in cols[3]], "start": np.array(cols[5], dtype=np.float64).reshape(n)},
+        )
+        cols = raw["AppointmentCheckedIn"]
+        n, office, seq, at = base("AppointmentCheckedIn")
+        checked_in = Columns(
+            n, office, seq, at, tickets(cols[4]), none(n), none(n),
+            {"code": [str(c) for c in cols[3]], "late": np.array(cols[5], dtype=bool).reshape(n)},
+        )
+        cols = raw["AppointmentCancelled"]
+        n, office, seq, at = base("AppointmentCancelled")
+        booking_cancelled = Columns(
+            n, office, seq, at, none(n), none(n), none(n), {"code": [str(c) for c in cols[3]]},
+        )
+        del raw
+
+    return Extract(
+        period=period, now=now, offices=vocab_office, desks=vocab_desk, services=vocab_service,
+        categories=vocab_category, channels=vocab_channel, ticket_ids=ticket_ids, issued=issued, called=called,
+        restored=restored, no_show=no_show, finished=finished, transferred=transferred, redirected=redirected,
+        cancelled=cancelled, rated=rated, desk_changes=desk_changes, booked=booked, checked_in=checked_in,
+        booking_cancelled=booking_cancelled,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ local time
+
+
+def utc_offsets(timezone: str, at: FloatArray) -> FloatArray:
+    """The zone's UTC offset (seconds) at each instant of ``at``, vectorised.
+
+    The zone's transitions between the earliest and the latest instant are found by sampling every 12 hours and
+    bisecting to the second where the offset changes; each instant then takes the offset of its interval.
+    O(days + n log t) for t transitions.
+    """
+    if at.size == 0:
+        return np.zeros(0, dtype=np.float64)
+    tz = ZoneInfo(timezone)
+
+    def offset(ts: float) -> float:
+        off = datetime.fromtimestamp(ts, tz).utcoffset()
+        return off.total_seconds() if off is not None else 0.0
+
+    lo = float(np.floor(at.min())) - DAY_S
+    hi = float(np.ceil(at.max())) + DAY_S
+    samples = np.arange(lo, hi + DAY_S / 2, DAY_S / 2)
+    offs = [offset(float(s)) for s in samples]
+    points: list[float] = []
+    values: list[float] = [offs[0]]
+    for i in range(1, len(samples)):
+        if offs[i] != offs[i - 1]:
+            a, b = float(samples[i - 1]), float(samples[i])  # offset(a) != offset(b)
+            while b - a > 1.0:
+                mid = np.floor((a + b) / 2)
+                if offset(mid) == offs[i - 1]:
+                    a = mid
+                else:
+                    b = mid
+            points.append(b)
+            values.append(offs[i])
+    idx = np.searchsorted(np.array(points, dtype=np.float64), at, side="right")
+    return np.array(values, dtype=np.float64)[idx]

@@ -1,0 +1,169 @@
+"""``cherga serve --redis``: three processes over one real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from redis_server import RedisServer
+from server import ServerProcess
+
+OFFICES = {"main", "zamostia", "vyshenka", "khutory"}
+
+
+def owners(procs: list[ServerProcess]) -> dict[str, ServerProcess]:
+    out: dict[str, ServerProcess] = {}
+    for p in procs:
+        if p.proc is None or p.proc.poll() is not None:
+            continue
+        try:
+            health = httpx.get(f"{p.url}/healthz", timeout=2).json()
+        except httpx.HTTPError:
+            continue
+        for office in health.get("owned", []):
+            assert office not in out, f"office {office} owned twice"
+            out[office] = p
+    return out
+
+
+def wait_owned(procs: list[ServerProcess], timeout: float = 15.0) -> dict[str, ServerProcess]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        own = owners(procs)
+        if set(own) == OFFICES:
+            return own
+        time.sleep(0.2)
+    raise AssertionError(f"offices not all owned: {sorted(owners(procs))}")
+
+
+@pytest.fixture
+def region(tmp_path: Path) -> Iterator[tuple[RedisServer, list[ServerProcess]]]:
+    redis = RedisServer(tmp_path / "redis").start()
+    procs = [ServerProcess(tmp_path / f"p{i}", redis=redis.url) for i in range(3)]
+    try:
+        for p in procs:
+            p.start()
+        yield redis, procs
+    finally:
+        for p in procs:
+            p.stop()
+        redis.kill()
+
+
+async def _until_called(url: str, number: str, timeout: float = 10.0) -> dict[str, Any]:
+    async with websockets.connect(url) as ws:
+        snap = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if any(c["ticket"] == number for c in snap["calls"]):
+            return snap  # type: ignore[no-any-return]
+        while True:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            if msg["type"] == "called" and msg["ticket"] == number:
+                return msg  # type: ignore[no-any-return]
+
+
+def test_issue_on_one_call_on_another_board_on_a_third(region: tuple[RedisServer, list[ServerProcess]]) -> None:
+    _, (a, b, c) = region
+    wait_owned([a, b, c])
+    kiosk = a.auth("kiosk", "vyshenka")
+    desk = b.auth("desk", "vyshenka", "vyshenka-04")
+    assert httpx.post(f"{b.url}/api/v1/desks/vyshenka-04/open", headers=desk).status_code == 200
+    t = httpx.post(f"{a.url}/api/v1/offices/vyshenka/tickets", json={"service": "results-issuance"}, headers=kiosk)
+    assert t.status_code == 201, t.text
+    ticket = t.json()
+
+    async def scenario() -> dict[str, Any]:
+        watcher = asyncio.create_task(_until_called(f"{c.ws_url}/ws/offices/vyshenka/board", ticket["number"]))
+        await asyncio.sleep(0.5)
+        async with httpx.AsyncClient() as http:
+            r = await http.post(f"{b.url}/api/v1/desks/vyshenka-04/call-next", headers=desk)
+            assert r.status_code == 200 and r.json()["id"] == ticket["id"], r.text
+        return await watcher
+
+    shown = asyncio.run(scenario())
+    assert shown.get("desk", "4") == "4"
+    # every process reads the same ticket
+    for p in (a, b, c):
+        deadline = time.monotonic() + 5
+        while httpx.get(f"{p.url}/api/v1/tickets/{ticket['id']}").json()["status"] != "called":
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+
+
+def test_owner_killed_under_load_another_takes_over_and_nothing_answered_is_lost(
+        region: tuple[RedisServer, list[ServerProcess]]) -> None:
+    _, procs = region
+    own = wait_owned(procs)
+    victim = own["main"]
+    front = next(p for p in procs if p is not victim)
+    kiosk = front.auth("head", "main")
+    answered: list[dict[str, Any]] = []
+    killed_at = 0.0
+    back_at = 0.0
+    with httpx.Client(timeout=20) as http:
+        for i in range(60):
+            if i == 30:
+                victim.kill()
+                killed_at = time.monotonic()
+            while True:  # as a kiosk does: a 503 says try again
+                r = http.post(f"{front.url}/api/v1/offices/main/tickets", json={"service": "housing-subsidy"},
+                              headers=kiosk)
+                if r.status_code == 201:
+                    answered.append(r.json())
+                    if i == 30:
+                        back_at = time.monotonic()
+                    break
+                assert r.status_code == 503 and r.json()["error"]["message"], r.text
+                assert time.monotonic() - killed_at < 15, "no takeover"
+                time.sleep(float(r.headers.get("Retry-After", "1")))
+    survivors = [p for p in procs if p is not victim]
+    new_owner = wait_owned(survivors, timeout=10)["main"]
+    took = back_at - killed_at
+    assert new_owner is not victim
+    assert len(answered) == 60
+    assert took <= 5.0, f"issuing came back {took:.1f} s after the kill"
+    numbers = [t["number"] for t in answered]
+    assert len(numbers) == len(set(numbers)), "a ticket number repeated across the takeover"
+    for p in survivors:
+        for t in answered:
+            got = httpx.get(f"{p.url}/api/v1/tickets/{t['id']}")
+            assert got.status_code == 200 and got.json()["number"] == t["number"]
+    print(f"issuing at office main came back {took:.1f} s after its owner was killed")
+
+
+def test_redis_restart_loses_nothing_and_boards_resync(region: tuple[RedisServer, list[ServerProcess]]) -> None:
+    redis, procs = region
+    wait_owned(procs)
+    a = procs[0]
+    head = a.auth("head", "zamostia")
+    answered = [httpx.post(f"{a.url}/api/v1/offices/zamostia/tickets", json={"service": "housing-subsidy"},
+                           headers=head).json() for _ in range(10)]
+    before = httpx.get(f"{a.url}/api/v1/offices/zamostia/state").json()["seq"]
+    redis.kill()
+    redis.start()
+    deadline = time.monotonic() + 20
+    after: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        r = httpx.post(f"{a.url}/api/v1/offices/zamostia/tickets", json={"service": "housing-subsidy"},
+                       headers=head)
+        if r.status_code == 201:
+            after = r.json()
+            break
+        time.sleep(0.5)
+    assert after, "issuing did not come back after Redis restarted"
+    for p in procs:
+        for t in answered:
+            assert httpx.get(f"{p.url}/api/v1/tickets/{t['id']}").json()["number"] == t["number"]
+
+    async def board() -> dict[str, Any]:
+        async with websockets.connect(f"{procs[2].ws_url}/ws/offices/zamostia/board") as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[no-any-return]
+
+    snap = asyncio.run(board())
+    assert snap["seq"] > before
