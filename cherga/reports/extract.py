@@ -23,7 +23,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import repeat
 from pathlib import Path
@@ -133,20 +133,28 @@ def local_midnight(day: date, timezone: str) -> float:
 # ------------------------------------------------------------------------------------------------ what is read
 
 
-@dataclass(slots=True)
+class _Codes(dict[str | None, int]):
+    """name -> code; an unknown name gets the next code (and is appended to ``names``) on first lookup."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__({None: -1})
+        self.names = names
+
+    def __missing__(self, key: str | None) -> int:
+        code = len(self.names)
+        self.names.append(str(key))
+        self[key] = code
+        return code
+
+
 class Vocab:
-    """Strings as small integer codes; ``None`` is -1."""
+    """Strings as small integer codes (in order of first sight); ``None`` is -1."""
 
-    names: list[str] = field(default_factory=list)
-    index: dict[str | None, int] = field(default_factory=lambda: {None: -1})
+    __slots__ = ("index", "names")
 
-    def code(self, name: str) -> int:
-        got = self.index.get(name)
-        if got is None:
-            got = len(self.names)
-            self.index[name] = got
-            self.names.append(name)
-        return got
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.index = _Codes(self.names)
 
     @classmethod
     def of(cls, names: Sequence[str]) -> Vocab:
@@ -155,9 +163,11 @@ class Vocab:
             out.code(name)
         return out
 
+    def code(self, name: str) -> int:
+        return self.index[name]
+
     def codes(self, values: Sequence[Any]) -> IntArray:
-        for v in set(values) - self.index.keys():
-            self.code(str(v))
+        """Codes of many values at once (C speed: no Python bytecode per value)."""
         return np.fromiter(map(self.index.__getitem__, values), dtype=np.int64, count=len(values))
 
 
@@ -187,7 +197,7 @@ class Extract:
     categories: Vocab
     channels: Vocab
     ticket_ids: list[str]
-    issued: Columns  # extra: category, channel, vulnerable, more (dict ticket index -> further services)
+    issued: Columns  # extra: category ("vulnerable" for a flagged ticket), channel, more (index -> services)
     called: Columns
     restored: Columns
     no_show: Columns
@@ -207,7 +217,7 @@ DESK_STATUSES = ("open", "paused", "closed")
 
 # The fields read per event type, in order; the first three are always office, seq, at.
 _FIELDS: dict[str, tuple[str, ...]] = {
-    "TicketIssued": ("ticket", "service", "more_services", "category", "vulnerable", "channel"),
+    "TicketIssued": ("ticket", "service", "more_services", "category", "channel"),
     "TicketCalled": ("ticket", "desk"),
     "TicketRestored": ("ticket", "desk"),
     "TicketNoShow": ("ticket", "desk"),
@@ -235,31 +245,33 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _query(offices: Sequence[str], only: bool) -> str:
+def _query(offices: int | None) -> str:
     """One scan of the rows in [:lo, :hi): per event type, its rows' fields as one JSON array of arrays.
 
-    Each row becomes ``[office code, seq, at, field...]``: ``json_extract`` with several paths parses the body
-    once. The office is coded in SQL (its index in ``offices``, -1 for another) so no office name is repeated in
-    the text Python parses.
+    ``json_extract`` with several paths parses each body once and returns ``[office, seq, at, field...]``.
+    ``offices``: how many ``:o0``, ``:o1``... office parameters limit the rows (``None``: no limit).
     """
-    office_code = "CASE office " + " ".join(f"WHEN :o{i} THEN {i}" for i in range(len(offices))) + " ELSE -1 END"
     cols = []
     for kind, names in _FIELDS.items():
-        paths = ", ".join(f"'$.{n}'" for n in ("seq", "at", *names))
+        paths = ", ".join(f"'$.{n}'" for n in ("office", "seq", "at", *names))
         cond = f"type = '{kind}'"
         if kind == "TicketIssued":
-            cond += " AND at >= :issue_lo AND at < :issue_hi"
-        elif kind != "AppointmentBooked":
-            cond += " AND at >= :issue_lo"
-        cols.append(
-            f"'[' || group_concat('[' || ({office_code}) || ',' || substr(json_extract(body, {paths}), 2), ',') "
-            f"FILTER (WHERE {cond}) || ']'"
-        )
+            cond += " AND at < :issue_hi"
+        cols.append(f"'[' || group_concat(json_extract(body, {paths}), ',') FILTER (WHERE {cond}) || ']'")
     kinds = ", ".join(f"'{k}'" for k in _FIELDS)
     where = f"at >= :lo AND at < :hi AND type IN ({kinds})"
-    if only:  # the unary + keeps SQLite on the index of times rather than scanning the office's whole history
-        where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(len(offices))) + ")"
+    if offices is not None:  # the unary + keeps SQLite on the index of times, not on the office's whole history
+        where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(offices)) + ")"
     return "SELECT " + ",\n  ".join(cols) + f"\nFROM events WHERE {where}"
+
+
+def _bookings_query(offices: int | None) -> str:
+    """Bookings made before the main rows (a visit may be booked weeks ahead)."""
+    paths = ", ".join(f"'$.{n}'" for n in ("office", "seq", "at", *_FIELDS["AppointmentBooked"]))
+    where = "at >= :lo AND at < :hi AND type = 'AppointmentBooked'"
+    if offices is not None:
+        where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(offices)) + ")"
+    return f"SELECT '[' || group_concat(json_extract(body, {paths}), ',') || ']' FROM events WHERE {where}"
 
 
 def journal_offices(conn: sqlite3.Connection) -> list[str]:
@@ -347,41 +359,40 @@ def _extract(
     starts, ends = zip(*(period.bounds(z) for z in sorted(zones)), strict=True)
     p_lo, p_hi = min(starts), max(ends)
     now = float(last[0]) if last is not None and last[0] is not None else p_lo
-    lo, hi = p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, p_hi + FOLLOW_DAYS * DAY_S
-    params: dict[str, Any] = {"issue_lo": p_lo - DAY_S, "issue_hi": p_hi}
-    params.update({f"o{i}": o for i, o in enumerate(vocab_office.names)})
+    lo, hi = p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S
+    params: dict[str, Any] = {"issue_hi": p_hi}
     if offices is not None:
-        sql = _query(list(offices), only=True)
         params.update({f"o{i}": o for i, o in enumerate(offices)})
-        remap = np.array([vocab_office.index[o] for o in offices] + [-1], dtype=np.int64)
-    else:
-        sql = _query(vocab_office.names, only=False)
-        remap = np.array([*range(len(vocab_office.names)), -1], dtype=np.int64)
-    k = workers if workers is not None else min(4, os.cpu_count() or 1)
-    k = max(1, k)
+    count = None if offices is None else len(offices)
+    k = max(1, workers or 1)
     cuts = np.linspace(lo, hi, k + 1)
-    cuts[0], cuts[-1] = lo, hi
-    jobs = [{**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])} for i in range(k)]
+    jobs = [(_query(count), {**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])}) for i in range(k)]
+    jobs.append((_bookings_query(count), {**params, "lo": p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, "hi": lo}))
     if k == 1:
-        parts = [_read_part(path, sql, jobs[0])]
+        parts = [_read_part(path, sql, p) for sql, p in jobs]
     else:
         with ThreadPoolExecutor(max_workers=k) as pool:
-            parts = list(pool.map(lambda p: _read_part(path, sql, p), jobs))
+            parts = list(pool.map(lambda job: _read_part(path, *job), jobs))
+    booking_index = list(_FIELDS).index("AppointmentBooked")
 
     with _no_gc():
-        raw: dict[str, list[Sequence[Any]]] = {}
+        raw: dict[str, Sequence[Sequence[Any]]] = {}
         for j, (kind, names) in enumerate(_FIELDS.items()):
-            rows = [r for part in parts for r in part[j]] if k > 1 else parts[0][j]
+            chunks = [part[j] for part in parts[:-1]]
+            if kind == "AppointmentBooked":
+                chunks.insert(0, parts[-1][0])
+            rows = chunks[0] if len(chunks) == 1 else [r for c in chunks for r in c]
             width = 3 + len(names)
             raw[kind] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
-        del parts
+            del rows, chunks
+        del parts, booking_index
 
         def base(kind: str) -> tuple[int, IntArray, IntArray, FloatArray]:
             cols = raw[kind]
             n = len(cols[0])
             return (
                 n,
-                remap[np.array(cols[0], dtype=np.int64).reshape(n)],
+                vocab_office.codes(cols[0]),
                 np.array(cols[1], dtype=np.int64).reshape(n),
                 np.array(cols[2], dtype=np.float64).reshape(n),
             )
@@ -400,8 +411,7 @@ def _extract(
             {
                 "more": more,
                 "category": vocab_category.codes(cols[6]),
-                "vulnerable": np.array(cols[7], dtype=bool).reshape(n),
-                "channel": vocab_channel.codes(cols[8]),
+                "channel": vocab_channel.codes(cols[7]),
             },
         )
 
