@@ -66,6 +66,7 @@ class ServiceConfig:
     kiosk_per_minute: float = 30.0
     kiosk_burst: int = 10
     public_per_minute: float = 10.0  # bookings from one address
+    time_offset_s: float = 0.0  # run the clock shifted: demos, training, tests of slot times
     plans: dict[str, Schedule] = field(default_factory=dict)  # office -> desks planned per weekday and hour
     redis_url: str | None = None  # many processes over one Redis (cluster.py)
     advertise: str = "http://127.0.0.1:8080"  # how the other processes reach this one
@@ -78,7 +79,8 @@ class Service:
     def __init__(self, cfg: ServiceConfig) -> None:
         self.cfg = cfg
         self.network = cfg.network
-        clock = time.time
+        offset = cfg.time_offset_s
+        clock = (lambda: time.time() + offset) if offset else time.time
         self.hub = Hub(lambda: self.host.engine, clock)
         self.hub.ticket_view = self.ticket_view
         self.ratings = RatingsBook(cfg.network, clock)
@@ -109,7 +111,7 @@ class Service:
 
     @property
     def now(self) -> float:
-        return self.host.clock()
+        return self.host.now()
 
     def office(self, office: str) -> Dispatcher:
         if office not in self.network.offices:
@@ -398,7 +400,39 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         handler.__name__ = f"desk_{action.replace('-', '_')}"
         app.post(f"/api/v1/desks/{{desk}}/{action}", response_model=s.Desk, tags=["desks"])(handler)
 
-    desk_route("open", lambda desk: c.OpenDesk(desk=desk))
+    @app.post("/api/v1/desks/{desk}/open", response_model=s.Desk, tags=["desks"])
+    async def desk_open(desk: str, request: Request, body: s.OpenBody | None = None) -> dict[str, Any]:
+        d = S().desk_office(desk)
+        S().require(request, (Role.DESK, Role.HEAD), office=d.office.id, desk=desk)
+        await run(c.OpenDesk(desk=desk, staff=body.staff if body is not None else None))
+        d = S().desk_office(desk)
+        return views.desk_json(d, d.desks[desk], S().now)
+
+    @app.get("/api/v1/desks/{desk}/last-finished", response_model=s.Ticket, tags=["ratings"],
+             responses={204: {"description": "the desk has finished no ticket yet"}})
+    async def desk_last(desk: str, request: Request) -> Any:
+        """What the desk's rating tablet offers to rate: the ticket this desk finished last."""
+        d = S().desk_office(desk)
+        S().require(request, (Role.DESK, Role.HEAD), office=d.office.id, desk=desk)
+        last = d.desks[desk].last_finished
+        if last is None:
+            return Response(status_code=204)
+        return S().ticket_view(last)
+
+    @app.post("/api/v1/offices/{office}/ratings", status_code=201, response_model=s.Rated, tags=["ratings"])
+    async def rate_at_exit(office: str, body: s.ExitRatingBody, request: Request) -> dict[str, Any]:
+        """The exit tablet: the visitor types today's ticket number and presses one of three buttons."""
+        d = S().office(office)
+        p = S().require(request, (Role.KIOSK, Role.HEAD), office=office)
+        if p.role is Role.KIOSK:
+            wait = S().kiosk_limit.take(p.key)
+            if wait:
+                raise RateLimited(f"too many ratings from this tablet just now; try again in {wait:.0f} s", wait)
+        t = d.by_number(body.number.strip().upper())
+        if t is None:
+            raise NotFound(f"no ticket {body.number!r} today at {d.office.name_en}")
+        await run(c.Rate(ticket=t.id, score=c.Score(body.score)))
+        return {"ticket": t.number, "score": body.score}
     desk_route("close", lambda desk: c.CloseDesk(desk=desk))
     desk_route("pause", lambda desk: c.PauseDesk(desk=desk))
     desk_route("resume", lambda desk: c.ResumeDesk(desk=desk))

@@ -48,6 +48,9 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                    help="with --redis: the address other processes use to reach this one (default http://HOST:PORT)")
     p.add_argument("--lease-ms", type=int, default=3000,
                    help="with --redis: how long an office's owner may be silent before another process takes over")
+    p.add_argument("--time-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="run the service's clock shifted by this many seconds (training, demos, tests); "
+                        "the journal never goes back in time, so only ever increase it for the same data")
     p.add_argument("--plan", action="append", default=[], type=Path, metavar="PLAN",
                    help="a staffing plan from 'cherga sim staff' (repeatable, one per office): the head's "
                         "dashboard compares the desks open with the desks planned for the hour")
@@ -67,6 +70,7 @@ def _config(args: argparse.Namespace) -> Any:
         allowed_origins=origins, kiosk_per_minute=args.kiosk_per_minute, kiosk_burst=args.kiosk_burst,
         plans=load_plans(network, args.plan), redis_url=args.redis,
         advertise=args.advertise or f"http://{host}:{args.port}", lease_ms=args.lease_ms,
+        time_offset_s=args.time_offset,
     )
 
 

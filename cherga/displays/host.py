@@ -59,6 +59,7 @@ class EngineHost:
         self.listeners: list[Listener] = list(listeners or [])
         self.failure: str | None = None
         self._unpublished: deque[tuple[Future[None], list[e.BaseEvent]]] = deque()
+        self._last_now = 0.0
         self.journal, self.engine = self._load()
 
     @property
@@ -90,15 +91,20 @@ class EngineHost:
     async def execute(self, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent]:
         """Apply ``cmd`` now; return its events once they are durable. Raises a ChergaError if refused."""
         self._healthy()
-        events = self.engine.apply(cmd, self.clock())
+        events = self.engine.apply(cmd, self.now())
         await self._commit(events)
         return events
 
     async def issue(self, cmd: c.IssueTicket) -> Issued:
         self._healthy()
-        issued = self.engine.issue(cmd, self.clock())
+        issued = self.engine.issue(cmd, self.now())
         await self._commit(issued.events)
         return issued
+
+    def now(self) -> float:
+        """Wall time, never going back (a clock stepped back by NTP must not reorder the engine's time)."""
+        self._last_now = max(self._last_now, self.clock())
+        return self._last_now
 
     def _healthy(self) -> None:
         if self.failure is not None:

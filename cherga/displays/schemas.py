@@ -18,6 +18,16 @@ class IssueBody(Strict):
                                      description="further services for the same visit, served in turn")
 
 
+class OpenBody(Strict):
+    staff: str | None = Field(None, min_length=1, max_length=32,
+                              description="the administrator's code, for the quality report; never shown publicly")
+
+
+class ExitRatingBody(Strict):
+    number: str = Field(min_length=2, max_length=8, description="today's ticket number, as on the ticket")
+    score: Literal["bad", "good", "exemplary"]
+
+
 class FinishBody(Strict):
     outcome: Literal["served", "refused"] = "served"
 

@@ -47,6 +47,7 @@ class IssueTicket:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpenDesk:
     desk: str
+    staff: str | None = None  # the administrator's code, for the quality report
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -220,9 +220,12 @@ class Dispatcher:
 
     def _open(self, cmd: c.OpenDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
-        if ds.status is DeskStatus.OPEN:
+        if cmd.staff is not None and not (0 < len(cmd.staff) <= 32 and cmd.staff.isprintable()):
+            raise InvalidCommand("an administrator's code must be 1 to 32 printable characters")
+        if ds.status is DeskStatus.OPEN and cmd.staff in (None, ds.staff):
             return []
-        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="open")]
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="open",
+                         staff=cmd.staff if cmd.staff is not None else ds.staff)]
 
     def _close(self, cmd: c.CloseDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
@@ -370,7 +373,7 @@ class Dispatcher:
         return [
             self._ev(
                 e.ServiceFinished, now, ticket=t.id, number=t.number, desk=ds.desk.id, service=t.service,
-                outcome=cmd.outcome.value, service_min=round(minutes, 3), next_service=nxt,
+                outcome=cmd.outcome.value, service_min=round(minutes, 3), next_service=nxt, staff=ds.staff,
             )
         ]
 
@@ -460,7 +463,7 @@ class Dispatcher:
             raise Conflict(f"ticket {t.number} has already been rated")
         return [
             self._ev(e.TicketRated, now, ticket=t.id, number=t.number, desk=t.last_desk or "",
-                     service=t.last_service or t.service, score=c.Score(cmd.score).value)
+                     service=t.last_service or t.service, score=c.Score(cmd.score).value, staff=t.staff)
         ]
 
     def _stop_issuing(self, cmd: c.StopIssuing, now: float) -> list[e.BaseEvent]:
@@ -597,6 +600,8 @@ class Dispatcher:
             self._enqueue(t, ev.at, head=True)
         else:
             t.status = Status.DONE if ev.outcome == c.Outcome.SERVED else Status.REFUSED
+            t.staff = ev.staff
+            self.desks[ev.desk].last_finished = t.id
 
     def _on_TicketNoShow(self, ev: e.TicketNoShow) -> None:
         t = self.tickets[ev.ticket]
@@ -650,6 +655,10 @@ class Dispatcher:
         elif status is not DeskStatus.CLOSED and ds.opened_at is None:
             ds.opened_at = ev.at
         ds.status = status
+        if status is DeskStatus.CLOSED:
+            ds.staff = None
+        elif ev.staff is not None:
+            ds.staff = ev.staff
         self.desk_version += 1
 
     def _on_PolicyChanged(self, ev: e.PolicyChanged) -> None:

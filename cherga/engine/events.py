@@ -79,6 +79,7 @@ class ServiceFinished(BaseEvent):
     outcome: str
     service_min: float
     next_service: str | None
+    staff: str | None = None  # the administrator's code at the desk, for the quality report
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +130,7 @@ class TicketRated(BaseEvent):
     desk: str
     service: str
     score: str
+    staff: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,6 +138,7 @@ class DeskChanged(BaseEvent):
     desk: str
     desk_number: str
     status: str
+    staff: str | None = None  # who opened the desk (an administrator's code, never shown on public screens)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,6 +212,11 @@ EVENT_TYPES: dict[str, type[BaseEvent]] = {
 _FIELDS: dict[type[BaseEvent], tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
 }
+# fields added after the first release: older journals lack them
+_OPTIONAL: dict[type[BaseEvent], frozenset[str]] = {
+    cls: frozenset(f.name for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
+    for cls in EVENT_TYPES.values()
+}
 
 
 def to_dict(event: BaseEvent) -> dict[str, Any]:
@@ -227,7 +235,8 @@ def _tuples(value: Any) -> Any:
 def from_dict(data: dict[str, Any]) -> BaseEvent:
     try:
         cls = EVENT_TYPES[data["type"]]
-        return cls(**{name: _tuples(data[name]) for name in _FIELDS[cls]})
+        optional = _OPTIONAL[cls]
+        return cls(**{name: _tuples(data[name]) for name in _FIELDS[cls] if name in data or name not in optional})
     except (KeyError, TypeError) as exc:
         raise InvalidCommand(f"not an event record: {exc!s} in {str(data)[:200]}") from None
 

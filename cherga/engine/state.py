@@ -43,6 +43,7 @@ class Ticket:
         "rating",
         "service",
         "since",
+        "staff",
         "started_at",
         "status",
         "vulnerable",
@@ -77,6 +78,7 @@ class Ticket:
         self.last_desk: str | None = None
         self.last_service: str | None = None
         self.rating: str | None = None
+        self.staff: str | None = None  # who finished it
         self.new_ticket: str | None = None
         self.eta_min = eta_min
         self.position = position
@@ -132,7 +134,8 @@ class Queue:
 
 
 class DeskState:
-    __slots__ = ("busy_s", "busy_since", "desk", "open_s", "opened_at", "served", "status", "ticket")
+    __slots__ = ("busy_s", "busy_since", "desk", "last_finished", "open_s", "opened_at", "served", "staff", "status",
+                 "ticket")
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -143,3 +146,5 @@ class DeskState:
         self.busy_since: float | None = None
         self.busy_s = 0.0
         self.served = 0
+        self.staff: str | None = None
+        self.last_finished: str | None = None  # the ticket the desk finished last: the desk tablet rates it
