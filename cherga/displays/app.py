@@ -658,7 +658,9 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         return serve
 
     for route, name in (("board", "board"), ("display", "display"), ("kiosk", "kiosk"), ("desk", "desk"),
-                        ("head", "head"), ("ratings", "ratings"), ("t", "ticket"), ("book", "book")):
+                        ("head", "head"), ("ratings", "ratings"), ("t", "ticket"), ("book", "book"),
+                        ("operator", "book"), ("rate/desk", "rate-desk"), ("rate/exit", "rate-exit"),
+                        ("reports", "reports")):
         app.get(f"/{route}/{{key}}", include_in_schema=False)(page(name))
     if PAGES.exists():
         app.mount("/static", StaticFiles(directory=PAGES), name="static")
