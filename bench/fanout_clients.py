@@ -31,6 +31,7 @@ import resource
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -184,7 +185,8 @@ async def run_bare(host: str, port: int) -> int:
 
     async with serve(handler, host, port, ping_interval=None, backlog=2048) as server:
         sockets = list(server.sockets)
-        emit(f"LISTENING {sockets[0].getsockname()[1]}")
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        emit(f"LISTENING {sockets[0].getsockname()[1]} {loop}")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.to_thread(sys.stdin.readline)  # until the bench closes our stdin
     return 0
@@ -200,10 +202,25 @@ def main(argv: list[str] | None = None) -> int:
     b = sub.add_parser("bare", help="the bare websockets broadcast server")
     b.add_argument("--host", default="127.0.0.1")
     b.add_argument("--port", type=int, default=0)
+    b.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                   help="auto: uvloop when it is installed, as uvicorn (so cherga) chooses")
     args = parser.parse_args(argv)
     if args.mode == "clients":
         return asyncio.run(run_clients(args.url, args.clients, args.batch))
-    return asyncio.run(run_bare(args.host, args.port))
+    with asyncio.Runner(loop_factory=_loop_factory(args.loop)) as runner:
+        return runner.run(run_bare(args.host, args.port))
+
+
+def _loop_factory(choice: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return None
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def test_numbers_are_letter_and_daily_counter_and_ids_unguessable(net: Network) 
     b = issue(d, "residence", T0 + 1)
     q = issue(d, "extract", T0 + 2)
     assert (a.number, b.number, q.number) == ("A001", "A002", "Q001")
-    assert re.fullmatch(r"[a-z2-7]{24}", a.ticket) and a.ticket != b.ticket
+    assert re.fullmatch(r"[0-9a-f]{30}", a.ticket) and a.ticket != b.ticket
     # the next local day starts the counters again
     tomorrow = issue(d, "residence", T0 + 24 * 3600)
     assert tomorrow.number == "A001"
@@ -332,3 +332,13 @@ def test_booked_visit_is_called_at_its_slot_ahead_of_walk_ins() -> None:
     issue(d, "extract", T0 + 4)
     t = call(d, "m2", T0 + 30 * MIN)
     assert t is not None and t.ticket == booked.ticket
+
+
+def test_a_late_close_after_midnight_closes_the_day_that_ended(net: Network) -> None:
+    d = office(net)
+    left = issue(d, "extract", T0)  # Monday 09:00
+    evs = d.apply(c.CloseDay(office="main"), T0 + 15.25 * 3600)  # Tuesday 00:15
+    closed = [x for x in evs if isinstance(x, e.DayClosed)]
+    assert closed and closed[0].day == "2026-11-23"
+    assert d.tickets[left.ticket].status is Status.CANCELLED
+    assert issue(d, "extract", T0 + 24 * 3600).number == "Q001"  # Tuesday issues as usual

@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from cherga.displays import schemas as s
 from cherga.displays import views
@@ -269,7 +270,16 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-        return _error(exc.status_code, code, str(exc.detail))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # one path may be served by several routes: list all their methods
+            methods = set()
+            for route in request.app.routes:
+                match, _ = route.matches({"type": "http", "path": request.url.path, "method": "GET"})
+                if match is not Match.NONE:
+                    methods |= set(getattr(route, "methods", None) or ())
+            if methods:
+                headers["Allow"] = ", ".join(sorted(methods))
+        return _error(exc.status_code, code, str(exc.detail), headers)
 
     # ------------------------------------------------------------------ reading
 

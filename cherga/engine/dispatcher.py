@@ -8,7 +8,6 @@ was acknowledged.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import heapq
@@ -68,13 +67,15 @@ class Dispatcher:
         self.due: dict[str, list[tuple[float, int, int, Ticket]]] = {}
         self.desks: dict[str, DeskState] = {}
         self.stats: dict[str, list[float]] = {}  # service -> [finished today, minutes in all]
+        self.means: dict[str, float] = {}  # forecast's learned means, dropped when stats change
         self.ratings: dict[str, int] = {"bad": 0, "good": 0, "exemplary": 0}
         self.bookings: dict[str, bookings.Booking] = {}
         self._token = 0
         self._pending = 0
         self._rolling = False  # a new day opens with the command being decided
         self.desk_version = 0  # bumped when a desk opens, closes or pauses: forecasts cache on it
-        self.desk_sets: dict[tuple[str, int], frozenset[str]] = {}  # forecast's cache
+        self.desk_sets: dict[tuple[str, int], frozenset[str]] = {}  # forecast's caches
+        self.competitors: dict[tuple[str, int], list[tuple[Queue, str, float]]] = {}
         offered = self.office.services
         for sid in sorted(offered):
             svc = network.services[sid]
@@ -185,8 +186,7 @@ class Dispatcher:
 
     def _new_id(self) -> str:
         msg = f"{self.office.id}|{self.issued_total}".encode()
-        digest = hmac.new(self.secret, msg, hashlib.sha256).digest()[:15]
-        return base64.b32encode(digest).decode().lower()
+        return hmac.new(self.secret, msg, hashlib.sha256).digest()[:15].hex()  # 120 bits
 
     def _next_number(self, service: str) -> str:
         letter = self.network.services[service].letter
@@ -474,7 +474,8 @@ class Dispatcher:
             if ds.ticket is not None:
                 raise Conflict(f"desk {ds.desk.number} is still serving {ds.ticket.number}; finish it first")
         out: list[e.BaseEvent] = []
-        if not self.issuing_stopped or self._rolling:
+        # a close that comes after midnight closes the day that ended; the new one stays open
+        if not self.issuing_stopped and not self._rolling:
             out.append(self._ev(e.IssuingStopped, now))
         for t in sorted(self.tickets.values(), key=lambda t: t.counter):
             if t.status is Status.WAITING:
@@ -539,6 +540,7 @@ class Dispatcher:
         self.numbers.clear()
         self.issuing_stopped = False
         self.stats.clear()
+        self.means.clear()
         self._day_span = _local_day(ev.at, self.office.timezone)[1]
         for ds in self.desks.values():
             ds.open_s = 0.0
@@ -589,6 +591,7 @@ class Dispatcher:
         st = self.stats.setdefault(ev.service, [0.0, 0.0])
         st[0] += 1
         st[1] += ev.service_min
+        self.means.pop(ev.service, None)
         self.desks[ev.desk].served += 1
         t.last_service = ev.service
         self._release(t, ev.at)
@@ -688,7 +691,8 @@ class Dispatcher:
         self.issuing_stopped = True
 
     def _on_DayClosed(self, ev: e.DayClosed) -> None:
-        self.issuing_stopped = True
+        if ev.day == self.day:
+            self.issuing_stopped = True
 
     # ------------------------------------------------------------------ reading
 

@@ -23,9 +23,12 @@ PRIOR_WEIGHT = 5.0
 
 def mean_service_min(d: Dispatcher, service: str) -> float:
     """The configured mean, pulled towards the day's observed mean. O(1)."""
-    prior = d.network.services[service].mean_service_min
-    n, total = d.stats.get(service, (0.0, 0.0))
-    return (PRIOR_WEIGHT * prior + total) / (PRIOR_WEIGHT + n)
+    mean = d.means.get(service)
+    if mean is None:
+        prior = d.network.services[service].mean_service_min
+        n, total = d.stats.get(service, (0.0, 0.0))
+        mean = d.means[service] = (PRIOR_WEIGHT * prior + total) / (PRIOR_WEIGHT + n)
+    return mean
 
 
 def _desks_for(d: Dispatcher, service: str) -> frozenset[str]:
@@ -46,23 +49,47 @@ def _desks_for(d: Dispatcher, service: str) -> frozenset[str]:
     return result
 
 
-def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float) -> float:
-    """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called. O(queues + desks)."""
-    service = q.service
-    assert service is not None
-    desks = _desks_for(d, service)
-    if not desks:
-        return 0.0
+def _competitors(d: Dispatcher, q: Queue) -> list[tuple[Queue, str, float]]:
+    """Queues served before or with ``q`` on desks it shares, with the share of their work falling on those desks.
+
+    Cached until a desk opens, closes or pauses, or the policy changes (``desk_version``).
+    """
+    key = (q.key, d.desk_version)
+    hit = d.competitors.get(key)
+    if hit is not None:
+        return hit
+    assert q.service is not None
+    desks = _desks_for(d, q.service)
     rank = d.rank(q.category) if q.category is not None else 0
-    work = ahead_in_q * mean_service_min(d, service)
+    out = []
     for other in d.queues.values():
-        if other is q or not other.live or other.category is None or d.rank(other.category) > rank:
+        if other is q or other.category is None or d.rank(other.category) > rank:
             continue
         assert other.service is not None
         theirs = _desks_for(d, other.service)
         shared = len(desks & theirs)
         if shared:
-            work += other.live * mean_service_min(d, other.service) * shared / len(theirs)
+            out.append((other, other.service, shared / len(theirs)))
+    if len(d.competitors) > 4096:
+        d.competitors.clear()
+    d.competitors[key] = out
+    return out
+
+
+def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float) -> float:
+    """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called.
+
+    O(c + desks) for the c queues sharing its desks (cached), not a scan of the waiting tickets.
+    """
+    service = q.service
+    assert service is not None
+    desks = _desks_for(d, service)
+    if not desks:
+        return 0.0
+    work = ahead_in_q * mean_service_min(d, service)
+    for other, other_service, share in _competitors(d, q):
+        if other.live:
+            work += other.live * mean_service_min(d, other_service) * share
     free = 0
     for desk_id in desks:
         ds = d.desks[desk_id]

@@ -17,15 +17,14 @@ Rules, by name (:data:`RULES`):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cherga.engine.model import Category, PolicyConfig
 from cherga.errors import InvalidCommand
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """The head ticket of one queue, as a rule sees it."""
+class Candidate(NamedTuple):
+    """The head ticket of one queue, as a rule sees it (a named tuple: built on every call, so it must be cheap)."""
 
     queue: object  # opaque to the rule; the dispatcher's queue
     category: Category

@@ -329,7 +329,7 @@ class _Context:
         qok &= score >= 0
         rated = np.zeros((m, len(SCORES)), dtype=np.int64)
         np.add.at(rated, (q.service[qok], score[qok]), 1)
-        rows = []
+        rows: list[dict[str, Any]] = []
         for code in np.flatnonzero((n_served + n_refused) > 0):
             sid = data.services.names[code]
             svc_cfg = self.network.services.get(sid) if self.network is not None else None
@@ -387,12 +387,12 @@ class _Context:
             if cohort[i]:
                 seen = {data.services.names[iss.service[i]]}
                 for s in more:
-                    code = index.get(s, -1)
-                    if code >= 0 and online_codes[code] and s not in seen:
-                        per[code] += 1
+                    more_code = int(index.get(s, -1))
+                    if more_code >= 0 and online_codes[more_code] and s not in seen:
+                        per[more_code] += 1
                         seen.add(s)
         tickets = int((cohort & t.online).sum())
-        rows = []
+        rows: list[dict[str, Any]] = []
         for code in np.flatnonzero(per):
             sid = data.services.names[code]
             svc = self.network.services.get(sid) if self.network is not None else None
@@ -536,7 +536,7 @@ class _Context:
                 "number": numbers.get(name, name),
                 "served": int(served[code]),
                 "refused": int(refused[code]),
-                "no_show": int(no_show[code]),
+                "no_show_marked": int(no_show[code]),
                 "mean_service_min": _min(sum_min[code] / n_min[code]) if n_min[code] else None,
                 "open_min": _min(float(open_min[code])),
                 "paused_min": _min(float(paused_min[code])),

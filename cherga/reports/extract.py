@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -176,9 +175,9 @@ class Columns:
     """One event type's rows, column by column, in no particular order (sort by ``seq`` within an office)."""
 
     n: int
-    office: IntArray
-    seq: IntArray
-    at: FloatArray
+    office: IntArray  # for a ticket's events, the ticket's office (-1 for a ticket issued outside the rows read)
+    seq: IntArray  # 0 where not read (issued tickets, ratings, bookings)
+    at: FloatArray  # 0 where not read (ratings, bookings)
     ticket: IntArray  # index into Extract.issued, -1 when issued outside the rows read (or not a ticket event)
     desk: IntArray  # -1 when none
     service: IntArray  # -1 when none
@@ -215,21 +214,21 @@ class Extract:
 SCORES = ("bad", "good", "exemplary")
 DESK_STATUSES = ("open", "paused", "closed")
 
-# The fields read per event type, in order; the first three are always office, seq, at.
+# The fields read per event type, in order. Events of a ticket carry no office: the ticket's own office counts.
 _FIELDS: dict[str, tuple[str, ...]] = {
-    "TicketIssued": ("ticket", "service", "more_services", "category", "channel"),
-    "TicketCalled": ("ticket", "desk"),
-    "TicketRestored": ("ticket", "desk"),
-    "TicketNoShow": ("ticket", "desk"),
-    "ServiceFinished": ("ticket", "desk", "service", "outcome", "service_min", "next_service"),
-    "TicketTransferred": ("ticket", "from_desk"),
-    "TicketRedirected": ("ticket", "from_desk"),
-    "TicketCancelled": ("ticket", "reason"),
+    "TicketIssued": ("office", "at", "ticket", "service", "more_services", "category", "channel"),
+    "TicketCalled": ("seq", "at", "ticket", "desk"),
+    "TicketRestored": ("seq", "at", "ticket", "desk"),
+    "TicketNoShow": ("seq", "at", "ticket", "desk"),
+    "ServiceFinished": ("seq", "at", "ticket", "desk", "service", "outcome", "service_min", "next_service"),
+    "TicketTransferred": ("seq", "at", "ticket"),
+    "TicketRedirected": ("seq", "at", "ticket"),
+    "TicketCancelled": ("seq", "at", "ticket", "reason"),
     "TicketRated": ("ticket", "desk", "service", "score"),
-    "DeskChanged": ("desk", "status"),
-    "AppointmentBooked": ("code", "service", "start"),
-    "AppointmentCheckedIn": ("code", "ticket", "late"),
-    "AppointmentCancelled": ("code", "reason"),
+    "DeskChanged": ("office", "seq", "at", "desk", "status"),
+    "AppointmentBooked": ("office", "code", "service", "start"),
+    "AppointmentCheckedIn": ("office", "code", "late"),
+    "AppointmentCancelled": ("office", "code"),
 }
 
 
@@ -253,7 +252,7 @@ def _query(offices: int | None) -> str:
     """
     cols = []
     for kind, names in _FIELDS.items():
-        paths = ", ".join(f"'$.{n}'" for n in ("office", "seq", "at", *names))
+        paths = ", ".join(f"'$.{n}'" for n in names)
         cond = f"type = '{kind}'"
         if kind == "TicketIssued":
             cond += " AND at < :issue_hi"
@@ -267,7 +266,7 @@ def _query(offices: int | None) -> str:
 
 def _bookings_query(offices: int | None) -> str:
     """Bookings made before the main rows (a visit may be booked weeks ahead)."""
-    paths = ", ".join(f"'$.{n}'" for n in ("office", "seq", "at", *_FIELDS["AppointmentBooked"]))
+    paths = ", ".join(f"'$.{n}'" for n in _FIELDS["AppointmentBooked"])
     where = "at >= :lo AND at < :hi AND type = 'AppointmentBooked'"
     if offices is not None:
         where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(offices)) + ")"
@@ -322,7 +321,11 @@ def extract(
         raise ReportError(f"cannot read the journal {path}: {exc}") from None
 
 
+_Raw = dict[str, dict[str, Sequence[Any]]]  # event type -> field -> values
+
+
 def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[list[Any]]]:
+    """Run one scan; per column (event type) the decoded rows."""
     conn = connect(path, readonly=True)
     try:
         row = conn.execute(sql, params).fetchone()
@@ -330,6 +333,46 @@ def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[list[A
         conn.close()
     with _no_gc():
         return [json.loads(text) if text else [] for text in row]
+
+
+def _read(path: Path, params: dict[str, Any], lo: float, hi: float, booked_from: float, offices: int | None,
+          workers: int) -> _Raw:
+    """The rows of [lo, hi) (split by time into ``workers`` scans) and earlier bookings, column by column."""
+    cuts = np.linspace(lo, hi, workers + 1)
+    jobs = [(_query(offices), {**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])}) for i in range(workers)]
+    jobs.append((_bookings_query(offices), {**params, "lo": booked_from, "hi": lo}))
+    if workers == 1:
+        parts = [_read_part(path, sql, p) for sql, p in jobs]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(lambda job: _read_part(path, *job), jobs))
+    early_bookings = parts.pop()[0]
+    raw: _Raw = {}
+    with _no_gc():
+        for j, (kind, names) in enumerate(_FIELDS.items()):
+            chunks = [part[j] for part in parts]
+            if kind == "AppointmentBooked":
+                chunks.insert(0, early_bookings)
+            rows = chunks[0] if len(chunks) == 1 else [r for chunk in chunks for r in chunk]
+            columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+            raw[kind] = dict(zip(names, columns, strict=True))
+    return raw
+
+
+def _floats(values: Sequence[Any]) -> FloatArray:
+    return np.array(values, dtype=np.float64).reshape(len(values))
+
+
+def _ints(values: Sequence[Any]) -> IntArray:
+    return np.array(values, dtype=np.int64).reshape(len(values))
+
+
+def _bools(values: Sequence[Any]) -> BoolArray:
+    return np.array(values, dtype=bool).reshape(len(values))
+
+
+def _none(n: int) -> IntArray:
+    return np.full(n, -1, dtype=np.int64)
 
 
 def _extract(
@@ -342,7 +385,6 @@ def _extract(
     finally:
         conn.close()
     vocab_office, vocab_desk, vocab_service = Vocab(), Vocab(), Vocab()
-    vocab_category, vocab_channel = Vocab(), Vocab()
     if network is not None:  # configured names first, in the configuration's order
         for oid, office in network.offices.items():
             vocab_office.code(oid)
@@ -352,137 +394,101 @@ def _extract(
             vocab_service.code(sid)
     for oid in known:
         vocab_office.code(oid)
-    for oid in offices or ():
-        vocab_office.code(oid)
+    unknown = [oid for oid in offices or () if oid not in vocab_office.index]
+    if unknown:
+        raise ReportError(
+            f"unknown office {unknown[0]!r}: neither configured nor in the journal; "
+            f"known: {', '.join(vocab_office.names) or 'none'}"
+        )
 
     zones = set(office_timezones(network, vocab_office.names).values()) | {DEFAULT_TIMEZONE}
     starts, ends = zip(*(period.bounds(z) for z in sorted(zones)), strict=True)
     p_lo, p_hi = min(starts), max(ends)
     now = float(last[0]) if last is not None and last[0] is not None else p_lo
-    lo, hi = p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S
     params: dict[str, Any] = {"issue_hi": p_hi}
-    if offices is not None:
-        params.update({f"o{i}": o for i, o in enumerate(offices)})
-    count = None if offices is None else len(offices)
-    k = max(1, workers or 1)
-    cuts = np.linspace(lo, hi, k + 1)
-    jobs = [(_query(count), {**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])}) for i in range(k)]
-    jobs.append((_bookings_query(count), {**params, "lo": p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, "hi": lo}))
-    if k == 1:
-        parts = [_read_part(path, sql, p) for sql, p in jobs]
-    else:
-        with ThreadPoolExecutor(max_workers=k) as pool:
-            parts = list(pool.map(lambda job: _read_part(path, *job), jobs))
-    booking_index = list(_FIELDS).index("AppointmentBooked")
-
+    params.update({f"o{i}": o for i, o in enumerate(offices or ())})
+    raw = _read(path, params, p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S, p_lo - BOOKING_LOOKBACK_DAYS * DAY_S,
+                None if offices is None else len(offices), max(1, workers or 1))
     with _no_gc():
-        raw: dict[str, Sequence[Sequence[Any]]] = {}
-        for j, (kind, names) in enumerate(_FIELDS.items()):
-            chunks = [part[j] for part in parts[:-1]]
-            if kind == "AppointmentBooked":
-                chunks.insert(0, parts[-1][0])
-            rows = chunks[0] if len(chunks) == 1 else [r for c in chunks for r in c]
-            width = 3 + len(names)
-            raw[kind] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
-            del rows, chunks
-        del parts, booking_index
+        return _columns(raw, period, now, vocab_office, vocab_desk, vocab_service)
 
-        def base(kind: str) -> tuple[int, IntArray, IntArray, FloatArray]:
-            cols = raw[kind]
-            n = len(cols[0])
-            return (
-                n,
-                vocab_office.codes(cols[0]),
-                np.array(cols[1], dtype=np.int64).reshape(n),
-                np.array(cols[2], dtype=np.float64).reshape(n),
-            )
 
-        def none(n: int) -> IntArray:
-            return np.full(n, -1, dtype=np.int64)
+def _columns(raw: _Raw, period: Period, now: float, vocab_office: Vocab, vocab_desk: Vocab,
+             vocab_service: Vocab) -> Extract:
+    vocab_category, vocab_channel = Vocab(), Vocab()
 
-        # tickets issued in the rows read
-        cols = raw["TicketIssued"]
-        n, office, seq, at = base("TicketIssued")
-        ticket_ids: list[str] = list(cols[3])
-        ticket_index: dict[str, int] = dict(zip(ticket_ids, range(n), strict=True))
-        more = {i: tuple(m) for i, m in enumerate(cols[5]) if m}
-        issued = Columns(
-            n, office, seq, at, np.arange(n, dtype=np.int64), none(n), vocab_service.codes(cols[4]),
-            {
-                "more": more,
-                "category": vocab_category.codes(cols[6]),
-                "channel": vocab_channel.codes(cols[7]),
-            },
+    # the tickets issued in the rows read
+    cols = raw["TicketIssued"]
+    n = len(cols["ticket"])
+    ticket_ids: list[str] = [str(t) for t in cols["ticket"]]
+    ticket_index: dict[str, int] = dict(zip(ticket_ids, range(n), strict=True))
+    issued = Columns(
+        n, vocab_office.codes(cols["office"]), np.arange(n, dtype=np.int64), _floats(cols["at"]),
+        np.arange(n, dtype=np.int64), _none(n), vocab_service.codes(cols["service"]),
+        {
+            "more": {i: tuple(m) for i, m in enumerate(cols["more_services"]) if m},
+            "category": vocab_category.codes(cols["category"]),
+            "channel": vocab_channel.codes(cols["channel"]),
+        },
+    )
+    ticket_office = np.append(issued.office, -1)  # by ticket index; index -1 (an unknown ticket) gives -1
+
+    def ticket_events(kind: str) -> Columns:
+        cols = raw[kind]
+        values = cols["ticket"]
+        ticket = np.fromiter(map(ticket_index.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+        n = ticket.size
+        return Columns(
+            n,
+            ticket_office[ticket],
+            _ints(cols["seq"]) if "seq" in cols else np.zeros(n, dtype=np.int64),
+            _floats(cols["at"]) if "at" in cols else np.zeros(n),
+            ticket,
+            vocab_desk.codes(cols["desk"]) if "desk" in cols else _none(n),
+            vocab_service.codes(cols["service"]) if "service" in cols else _none(n),
+            {},
         )
 
-        def tickets(values: Sequence[Any]) -> IntArray:
-            return np.fromiter(map(ticket_index.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+    finished = ticket_events("ServiceFinished")
+    cols = raw["ServiceFinished"]
+    finished.extra = {
+        "served": _bools([x == "served" for x in cols["outcome"]]),
+        "minutes": _floats(cols["service_min"]),
+        "final": _bools([x is None for x in cols["next_service"]]),
+    }
+    cancelled = ticket_events("TicketCancelled")
+    cancelled.extra = {"day_closed": _bools([x == "day closed" for x in raw["TicketCancelled"]["reason"]])}
+    rated = ticket_events("TicketRated")
+    rated.extra = {"score": Vocab.of(SCORES).codes(raw["TicketRated"]["score"])}
 
-        def ticket_events(kind: str, *, desk: bool = True, service: int | None = None) -> Columns:
-            cols = raw[kind]
-            n, office, seq, at = base(kind)
-            return Columns(
-                n, office, seq, at, tickets(cols[3]),
-                vocab_desk.codes(cols[4]) if desk else none(n),
-                vocab_service.codes(cols[service]) if service is not None else none(n),
-                {},
-            )
+    cols = raw["DeskChanged"]
+    n = len(cols["desk"])
+    desk_changes = Columns(
+        n, vocab_office.codes(cols["office"]), _ints(cols["seq"]), _floats(cols["at"]), _none(n),
+        vocab_desk.codes(cols["desk"]), _none(n), {"status": Vocab.of(DESK_STATUSES).codes(cols["status"])},
+    )
 
-        called = ticket_events("TicketCalled")
-        restored = ticket_events("TicketRestored")
-        no_show = ticket_events("TicketNoShow")
-        transferred = ticket_events("TicketTransferred")
-        redirected = ticket_events("TicketRedirected")
-
-        finished = ticket_events("ServiceFinished", service=5)
-        cols = raw["ServiceFinished"]
-        finished.extra = {
-            "served": np.array([x == "served" for x in cols[6]], dtype=bool).reshape(finished.n),
-            "minutes": np.array(cols[7], dtype=np.float64).reshape(finished.n),
-            "final": np.array([x is None for x in cols[8]], dtype=bool).reshape(finished.n),
-        }
-
-        cancelled = ticket_events("TicketCancelled", desk=False)
-        cancelled.extra = {
-            "day_closed": np.array([x == "day closed" for x in raw["TicketCancelled"][4]], dtype=bool)
-            .reshape(cancelled.n),
-        }
-
-        rated = ticket_events("TicketRated", service=5)
-        rated.extra = {"score": Vocab.of(SCORES).codes(raw["TicketRated"][6])}
-
-        cols = raw["DeskChanged"]
-        n, office, seq, at = base("DeskChanged")
-        desk_changes = Columns(
-            n, office, seq, at, none(n), vocab_desk.codes(cols[3]), none(n),
-            {"status": Vocab.of(DESK_STATUSES).codes(cols[4])},
+    def bookings(kind: str) -> Columns:
+        cols = raw[kind]
+        n = len(cols["code"])
+        return Columns(
+            n, vocab_office.codes(cols["office"]), np.zeros(n, dtype=np.int64), np.zeros(n), _none(n), _none(n),
+            vocab_service.codes(cols["service"]) if "service" in cols else _none(n),
+            {"code": [str(code) for code in cols["code"]]},
         )
 
-        cols = raw["AppointmentBooked"]
-        n, office, seq, at = base("AppointmentBooked")
-        booked = Columns(
-            n, office, seq, at, none(n), none(n), vocab_service.codes(cols[4]),
-            {"code": [str(c) for c in cols[3]], "start": np.array(cols[5], dtype=np.float64).reshape(n)},
-        )
-        cols = raw["AppointmentCheckedIn"]
-        n, office, seq, at = base("AppointmentCheckedIn")
-        checked_in = Columns(
-            n, office, seq, at, tickets(cols[4]), none(n), none(n),
-            {"code": [str(c) for c in cols[3]], "late": np.array(cols[5], dtype=bool).reshape(n)},
-        )
-        cols = raw["AppointmentCancelled"]
-        n, office, seq, at = base("AppointmentCancelled")
-        booking_cancelled = Columns(
-            n, office, seq, at, none(n), none(n), none(n), {"code": [str(c) for c in cols[3]]},
-        )
-        del raw
+    booked = bookings("AppointmentBooked")
+    booked.extra["start"] = _floats(raw["AppointmentBooked"]["start"])
+    checked_in = bookings("AppointmentCheckedIn")
+    checked_in.extra["late"] = _bools(raw["AppointmentCheckedIn"]["late"])
 
     return Extract(
         period=period, now=now, offices=vocab_office, desks=vocab_desk, services=vocab_service,
-        categories=vocab_category, channels=vocab_channel, ticket_ids=ticket_ids, issued=issued, called=called,
-        restored=restored, no_show=no_show, finished=finished, transferred=transferred, redirected=redirected,
-        cancelled=cancelled, rated=rated, desk_changes=desk_changes, booked=booked, checked_in=checked_in,
-        booking_cancelled=booking_cancelled,
+        categories=vocab_category, channels=vocab_channel, ticket_ids=ticket_ids, issued=issued,
+        called=ticket_events("TicketCalled"), restored=ticket_events("TicketRestored"),
+        no_show=ticket_events("TicketNoShow"), finished=finished, transferred=ticket_events("TicketTransferred"),
+        redirected=ticket_events("TicketRedirected"), cancelled=cancelled, rated=rated, desk_changes=desk_changes,
+        booked=booked, checked_in=checked_in, booking_cancelled=bookings("AppointmentCancelled"),
     )
 
 

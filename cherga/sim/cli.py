@@ -54,14 +54,16 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--reps", type=int, default=10, help="replications (default 10)")
     p.add_argument("--warmup-hours", type=float, default=None, help="left out at the start (default: a fifth)")
+    p.add_argument("--patience-min", type=float, default=None,
+                   help="mean (exponential) patience: M/M/c+M, and Erlang A beside the figures")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=_mmc)
 
     p = cmds.add_parser("staff", help="desks per hour that meet the wait targets at the fewest desk-hours")
     _office_args(p)
     p.add_argument("--out", type=Path, required=True, help="the plan file (JSON); the chart goes beside it (.png)")
-    p.add_argument("--reps", type=int, default=8,
-                   help="replications per plan tried (default 8; up to 8 times as many where a figure is in doubt)")
+    p.add_argument("--reps", type=int, default=16,
+                   help="replications per plan tried (default 16; up to 4 times as many where a figure is in doubt)")
     p.add_argument("--rule", choices=sorted(RULES), default=None, help="priority rule (default: the policy's)")
     p.add_argument("--erlang-only", action="store_true", help="Erlang C per hour, no correction by simulation")
     p.add_argument("--workers", type=int, default=None, help="processes for the days (default: CPU count)")
@@ -154,20 +156,24 @@ def _mmc(args: argparse.Namespace) -> int:
     _positive("--reps", args.reps)
     try:
         res = simulate_mmc(args.arrivals_per_hour, args.mean_service_min, args.desks, args.hours,
-                           np.random.default_rng(args.seed), replications=args.reps, warmup_hours=args.warmup_hours)
+                           np.random.default_rng(args.seed), replications=args.reps, warmup_hours=args.warmup_hours,
+                           patience_min=args.patience_min)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     data = res.to_dict()
     if args.json:
         _print_json(data)
         return 0
-    sim, ec = data["simulated"], data["erlang_c"]
+    sim, ec = data["simulated"], data.get("erlang_a", data["erlang_c"])
+    model = "Erlang A" if "erlang_a" in data else "Erlang C"
     t = Table(title=f"M/M/{args.desks}: λ = {args.arrivals_per_hour:g}/h, S = {args.mean_service_min:g} min, "
                     f"{res.customers} visitors counted over {args.reps} × {args.hours:g} h")
-    for col in ("", "simulated", "± 95 %", "Erlang C"):
+    for col in ("", "simulated", "± 95 %", model):
         t.add_column(col, justify="right")
-    for key, label in (("mean_wait_min", "mean wait, min"), ("p_wait", "P(wait > 0)"),
-                       ("p_wait_over_15", "P(wait > 15 min)")):
+    rows = [("mean_wait_min", "mean wait, min"), ("p_wait", "P(wait > 0)"), ("p_wait_over_15", "P(wait > 15 min)")]
+    if "p_abandon" in sim:
+        rows.append(("p_abandon", "P(gives up)"))
+    for key, label in rows:
         ci = sim["ci95"][key]
         half = "—" if ci[0] is None else f"{(ci[1] - ci[0]) / 2:.4f}"
         t.add_row(label, f"{sim[key]:.4f}", half, "∞" if ec[key] is None else f"{ec[key]:.4f}")

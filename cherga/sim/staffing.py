@@ -427,12 +427,12 @@ def plan_week(
     profile: Profile,
     rng: np.random.Generator,
     *,
-    replications: int = 8,
+    replications: int = 16,
     weekdays: Sequence[int] | None = None,
     rule: str | None = None,
     simulate: bool = True,
     workers: int | None = None,
-    max_factor: int = 8,
+    max_factor: int = 4,
     progress: Progress | None = None,
 ) -> StaffingResult:
     """The office's week: each open weekday planned by :func:`plan_day`; the plan lists every open hour.

@@ -1,13 +1,24 @@
 // Booking (/book/{office}): choose a service -> a date -> a free slot from /slots -> POST appointments -> the code.
+// "My booking": enter the code -> see it -> cancel it, or choose another time (rebook: book the new slot, then
+// cancel the old one, so a failed booking never leaves the visitor with nothing).
+// Operator mode (/operator/{office}, a head token asked once): the same steps on a caller's behalf; the token makes
+// the booking a phone booking, and the code is shown huge and spaced to be read aloud.
 
-import { api, getLang, h, loadOffices, mountShell, nameOf, pathId, say, sphereOf, t } from './common.js';
+import { api, ApiError, Device, getLang, h, loadOffices, mountShell, nameOf, pathId, say, sphereOf, t } from './common.js';
 import { onLangChange } from './i18n.js';
 
 const office = pathId();
-const shell = mountShell({ titleKey: 'book.title' });
+const operator = location.pathname.split('/').filter(Boolean)[0] === 'operator';
+const device = operator ? new Device('head', office) : null;
+const TITLE = operator ? 'op.title' : 'book.title';
+const shell = mountShell({ titleKey: TITLE });
 const main = document.getElementById('main');
 
-const state = { officeObj: null, service: '', date: todayIso(), slots: null, slot: null, booked: null, busy: false };
+const state = {
+  officeObj: null, service: '', date: todayIso(), slots: null, slot: null, booked: null, busy: false,
+  // my booking: the code typed, the booking found, its messages; rebook = the booking being moved
+  lookupCode: '', lookup: null, lookupError: null, lookupMsg: null, confirmCancel: false, rebook: null, rebookDone: null,
+};
 
 function todayIso(offsetDays = 0) {
   const d = new Date();
@@ -58,10 +69,20 @@ function servicesSelect() {
   return select;
 }
 
+function msg(m) {
+  if (!m) return '';
+  return m.key ? t(m.key, m.vars || {}) : m.text;
+}
+
+function serviceLabel(id) {
+  const svc = ((state.officeObj && state.officeObj.services) || []).find((s) => s.id === id);
+  return svc ? nameOf(svc) : id;
+}
+
 function render({ focus = null } = {}) {
   const name = state.officeObj ? nameOf(state.officeObj) : office;
-  shell.title.textContent = t('book.title');
-  document.title = `${t('book.title')} — ${name}`;
+  shell.title.textContent = t(TITLE);
+  document.title = `${t(TITLE)} — ${name}`;
   if (state.booked) {
     renderDone(name);
     if (focus) document.getElementById(focus)?.focus();
@@ -85,10 +106,140 @@ function render({ focus = null } = {}) {
     loadSlots();
   });
   body.replaceChildren(
-    h('h1', {}, t('book.heading')),
+    h('h1', {}, t(operator ? 'op.heading' : 'book.heading')),
     h('p', { class: 'muted' }, name, state.officeObj && state.officeObj.address_uk ? ` · ${state.officeObj.address_uk}` : ''),
-    ...[alertBox, statusBox, form, slotsCard()].filter(Boolean));
+    operator ? h('p', { class: 'note', id: 'op-note' }, t('op.note')) : null,
+    ...[alertBox, statusBox, rebookCard(), form, slotsCard(), lookupCard()].filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
+}
+
+function rebookCard() {
+  const b = state.rebook;
+  if (!b) return null;
+  return h('section', { class: 'note stack', id: 'rebook', 'aria-labelledby': 'rebook-h' },
+    h('h2', { id: 'rebook-h', tabindex: '-1' }, t('book.rebook.title', { code: b.code })),
+    h('p', {}, t('book.rebook.was', { service: serviceLabel(b.service), date: dateOf((b.start || '').slice(0, 10)), time: clockOf(b.start) })),
+    h('p', {}, t('book.rebook.help')),
+    h('div', { class: 'row' }, h('button', {
+      type: 'button', class: 'btn', id: 'rebook-stop',
+      onclick: () => { state.rebook = null; render({ focus: 'lookup-h' }); },
+    }, t('book.rebook.stop'))));
+}
+
+// ------------------------------------------------------------------------------------------ my booking
+function lookupCard() {
+  const input = h('input', {
+    type: 'text', id: 'lookup-code', name: 'code', value: state.lookupCode, autocomplete: 'off',
+    autocapitalize: 'characters', spellcheck: 'false', maxlength: '16', required: true, 'aria-describedby': 'lookup-help',
+  });
+  input.addEventListener('input', () => { state.lookupCode = input.value; });
+  const form = h('form', { class: 'lookup-form', id: 'lookup-form' },
+    h('div', { class: 'field' }, h('label', { for: 'lookup-code' }, t('book.lookup.label')), input),
+    h('button', { type: 'submit', class: 'btn', id: 'lookup-submit', disabled: state.busy }, t('book.lookup.find')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    lookup();
+  });
+  const error = msg(state.lookupError);
+  return h('section', { class: 'card stack', id: 'lookup', 'aria-labelledby': 'lookup-h' },
+    h('h2', { id: 'lookup-h', tabindex: '-1' }, t(operator ? 'op.lookup.title' : 'book.lookup.title')),
+    h('p', { class: 'muted', id: 'lookup-help' }, t('book.lookup.help')),
+    form,
+    error ? h('p', { class: 'alert', role: 'alert', id: 'lookup-error' }, error) : null,
+    state.lookup ? lookupResult() : null);
+}
+
+function lookupResult() {
+  const b = state.lookup;
+  const badge = { booked: 'ok', cancelled: 'neutral', checked_in: 'info' }[b.status] || 'neutral';
+  const note = msg(state.lookupMsg);
+  const parts = [
+    h('h3', { id: 'lookup-result-h', tabindex: '-1' }, t('book.lookup.found', { code: b.code })),
+    h('dl', { class: 'booking-facts' },
+      h('dt', {}, t('book.done.code')), h('dd', { class: 'mono', id: 'lookup-found-code' }, b.code),
+      h('dt', {}, t('book.service.label.short')), h('dd', {}, serviceLabel(b.service)),
+      h('dt', {}, t('book.lookup.when')), h('dd', { id: 'lookup-when' },
+        t('book.done.when', { date: dateOf((b.start || '').slice(0, 10)), time: clockOf(b.start) })),
+      h('dt', {}, t('book.lookup.status')), h('dd', {},
+        h('span', { class: `badge ${badge}`, id: 'lookup-status' }, t(`bstatus.${b.status}`)))),
+    note ? h('p', { class: 'note', 'data-kind': 'ok', role: 'status', id: 'lookup-msg' }, note) : null,
+  ];
+  if (b.status === 'booked' && !state.rebook) {
+    if (!state.confirmCancel) {
+      parts.push(h('div', { class: 'row' },
+        h('button', { type: 'button', class: 'btn primary', id: 'lookup-rebook', disabled: state.busy, onclick: startRebook },
+          t('book.lookup.rebook')),
+        h('button', {
+          type: 'button', class: 'btn danger', id: 'lookup-cancel', disabled: state.busy,
+          onclick: () => { state.confirmCancel = true; render({ focus: 'lookup-cancel-yes' }); },
+        }, t('book.lookup.cancel'))));
+    } else {
+      parts.push(h('div', { class: 'card stack', role: 'group', 'aria-labelledby': 'lookup-cancel-q' },
+        h('p', { id: 'lookup-cancel-q' }, t('book.lookup.cancel.sure', { code: b.code })),
+        h('div', { class: 'row' },
+          h('button', { type: 'button', class: 'btn danger', id: 'lookup-cancel-yes', disabled: state.busy, onclick: cancelBooking },
+            t('book.lookup.cancel.confirm')),
+          h('button', {
+            type: 'button', class: 'btn', id: 'lookup-cancel-no',
+            onclick: () => { state.confirmCancel = false; render({ focus: 'lookup-cancel' }); },
+          }, t('book.lookup.keep')))));
+    }
+  } else if (b.status === 'checked_in') {
+    parts.push(h('p', { class: 'muted' }, t('book.lookup.checkedin')));
+  }
+  return h('div', { class: 'stack lookup-result', id: 'lookup-result' }, ...parts.filter(Boolean));
+}
+
+async function lookup() {
+  const code = (state.lookupCode || '').trim().toUpperCase();
+  state.lookupMsg = null;
+  state.confirmCancel = false;
+  if (!code) {
+    state.lookup = null;
+    state.lookupError = { key: 'book.lookup.empty' };
+    render({ focus: 'lookup-code' });
+    return;
+  }
+  state.busy = true;
+  render();
+  try {
+    state.lookup = await api('GET', `/api/v1/offices/${encodeURIComponent(office)}/appointments/${encodeURIComponent(code)}`);
+    state.lookupError = null;
+  } catch (e) {
+    state.lookup = null;
+    state.lookupError = e instanceof ApiError && e.status === 404 ? { key: 'book.lookup.notfound', vars: { code } } : { text: e.message };
+  }
+  state.busy = false;
+  render({ focus: state.lookup ? 'lookup-result-h' : 'lookup-code' });
+}
+
+async function cancelBooking() {
+  const b = state.lookup;
+  state.busy = true;
+  render();
+  try {
+    state.lookup = await api('POST', `/api/v1/offices/${encodeURIComponent(office)}/appointments/${encodeURIComponent(b.code)}/cancel`);
+    state.lookupMsg = { key: 'book.lookup.cancelled', vars: { code: b.code } };
+    state.lookupError = null;
+  } catch (e) {
+    state.lookupError = e instanceof ApiError && e.status === 409 ? { key: 'book.lookup.notbooked', vars: { code: b.code } } : { text: e.message };
+  }
+  state.busy = false;
+  state.confirmCancel = false;
+  render({ focus: 'lookup-result-h' });
+}
+
+function startRebook() {
+  const b = state.lookup;
+  if (!b) return;
+  state.rebook = b;
+  state.service = b.service;
+  const day = (b.start || '').slice(0, 10);
+  state.date = day && day >= todayIso() ? day : todayIso();
+  state.slots = null;
+  state.slot = null;
+  say(alertBox, '');
+  loadSlots({ focus: 'rebook-h' });
 }
 
 function slotsCard() {
@@ -107,7 +258,7 @@ function slotsCard() {
   if (state.slot) {
     card.append(h('div', { class: 'row' }, h('button', {
       type: 'button', class: 'btn primary', id: 'confirm', disabled: state.busy, onclick: book,
-    }, t('book.confirm', { time: `${clockOf(state.slot)}, ${dateOf(state.date)}` }))));
+    }, t(state.rebook ? 'book.rebook.confirm' : 'book.confirm', { time: `${clockOf(state.slot)}, ${dateOf(state.date)}` }))));
   }
   return card;
 }
@@ -115,24 +266,26 @@ function slotsCard() {
 function renderDone(name) {
   const b = state.booked;
   const dateIso = (b.start || '').slice(0, 10);
-  const svc = ((state.officeObj && state.officeObj.services) || []).find((s) => s.id === b.service);
+  const moved = state.rebookDone;
+  const title = moved ? 'book.rebook.done.title' : operator ? 'op.done.title' : 'book.done.title';
   body.replaceChildren(
     h('section', { class: 'card stack', 'aria-labelledby': 'done-h' },
-      h('h1', { id: 'done-h', tabindex: '-1' }, t('book.done.title')),
-      h('p', { class: 'muted' }, t('book.done.code')),
-      h('p', { class: 'code', id: 'code' }, b.code),
-      h('p', { style: 'font-weight:700' }, svc ? nameOf(svc) : b.service),
+      h('h1', { id: 'done-h', tabindex: '-1' }, t(title)),
+      h('p', { class: 'muted' }, t(operator ? 'op.done.read' : 'book.done.code')),
+      h('p', { class: operator ? 'code huge' : 'code', id: 'code' }, b.code),
+      h('p', { style: 'font-weight:700' }, serviceLabel(b.service)),
       h('p', {}, t('book.done.when', { date: dateOf(dateIso), time: clockOf(b.start) })),
       h('p', {}, name, state.officeObj && state.officeObj.address_uk ? h('br') : null,
         state.officeObj && state.officeObj.address_uk ? t('book.address', { address: state.officeObj.address_uk }) : null),
-      h('p', { class: 'note' }, t('book.done.howto')),
+      moved ? h('p', { class: moved.error ? 'alert' : 'note', 'data-kind': moved.error ? null : 'ok', id: 'rebook-done' }, msg(moved)) : null,
+      h('p', { class: 'note' }, t(operator ? 'op.done.howto' : 'book.done.howto')),
       h('div', { class: 'row' }, h('button', {
         type: 'button', class: 'btn', id: 'again',
-        onclick: () => { Object.assign(state, { booked: null, slots: null, slot: null }); render(); },
-      }, t('book.again')))));
+        onclick: () => { Object.assign(state, { booked: null, slots: null, slot: null, rebookDone: null }); render(); },
+      }, t(operator ? 'op.again' : 'book.again')))));
 }
 
-async function loadSlots() {
+async function loadSlots({ focus = null } = {}) {
   say(alertBox, '');
   if (!state.service || !state.date) {
     say(alertBox, t('book.pick'));
@@ -148,22 +301,35 @@ async function loadSlots() {
     say(alertBox, e.message);
   }
   state.busy = false;
-  render({ focus: state.slots ? 'slots-h' : null });
+  render({ focus: focus || (state.slots ? 'slots-h' : null) });
 }
 
 async function book() {
   say(alertBox, '');
   state.busy = true;
+  const path = `/api/v1/offices/${encodeURIComponent(office)}/appointments`;
+  const payload = { service: state.service, start: state.slot };
   try {
-    state.booked = await api('POST', `/api/v1/offices/${encodeURIComponent(office)}/appointments`,
-      { body: { service: state.service, start: state.slot } });
-    state.busy = false;
-    render({ focus: 'done-h' });
+    // with the head token the booking is the operator's, by phone; without it, the public web booking
+    state.booked = operator ? await device.call('POST', path, payload) : await api('POST', path, { body: payload });
   } catch (e) {
     state.busy = false;
     render();
     say(alertBox, e.message);
+    return;
   }
+  if (state.rebook) {
+    const old = state.rebook.code;
+    try {
+      await api('POST', `${path}/${encodeURIComponent(old)}/cancel`);
+      state.rebookDone = { key: 'book.rebook.done', vars: { old } };
+    } catch (e) {
+      state.rebookDone = { key: 'book.rebook.cancelfail', vars: { old, why: e.message }, error: true };
+    }
+    Object.assign(state, { rebook: null, lookup: null, lookupCode: '', lookupMsg: null, lookupError: null });
+  }
+  state.busy = false;
+  render({ focus: 'done-h' });
 }
 
 async function start() {
@@ -176,6 +342,7 @@ async function start() {
     say(alertBox, e.message);
   }
   render();
+  if (operator && !device.token) device.ask('');
 }
 
 onLangChange(() => render());

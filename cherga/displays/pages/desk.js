@@ -39,11 +39,51 @@ const actions = h('section', { class: 'card', 'aria-labelledby': 'actions-h' });
 const waiting = h('section', { class: 'card', id: 'waiting' }); // its table is the labelled region
 const forget = h('button', { type: 'button', class: 'btn', id: 'forget-token', onclick: () => device.ask('').then(() => poller.now()) });
 
+// The administrator's code (optional), sent with "open" for the quality report and kept for this browser session;
+// never shown on public screens. One persistent form, so the 2.5 s re-render neither clears nor unfocuses it.
+const STAFF_KEY = `cherga.staff.${deskId}`;
+function storedStaff() {
+  try {
+    return sessionStorage.getItem(STAFF_KEY) || '';
+  } catch {
+    return '';
+  }
+}
+const staffInput = h('input', {
+  type: 'text', id: 'staff-code', name: 'staff', maxlength: '32', autocomplete: 'off', spellcheck: 'false',
+  value: storedStaff(), 'aria-describedby': 'staff-help',
+});
+const staffLabel = h('label', { for: 'staff-code' });
+const staffHelp = h('p', { class: 'muted', id: 'staff-help' });
+const staffSubmit = h('button', { type: 'submit', class: 'btn primary', id: 'staff-open' });
+const staffHeading = h('h2', { id: 'staff-h' });
+const staffForm = h('form', { class: 'card stack', id: 'staff-form', 'aria-labelledby': 'staff-h', hidden: true },
+  staffHeading, h('div', { class: 'field' }, staffLabel, staffInput), staffHelp, h('div', { class: 'row' }, staffSubmit));
+staffForm.addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const open = ACTIONS.find((a) => a.id === 'open');
+  run(open).then(() => {
+    if (staffForm.hidden && (staffForm.contains(document.activeElement) || document.activeElement === document.body)) {
+      document.getElementById('act-next')?.focus();
+    }
+  });
+});
+
+/** The body of "open": {"staff": code} when one is typed (remembered for the session), else none. */
+function staffBody() {
+  const code = staffInput.value.trim();
+  try {
+    if (code) sessionStorage.setItem(STAFF_KEY, code);
+    else sessionStorage.removeItem(STAFF_KEY);
+  } catch { /* storage refused: sent this time only */ }
+  return code ? { staff: code } : undefined;
+}
+
 main.replaceChildren(
   h('div', { class: 'row', style: 'justify-content:space-between' }, h('div', {}, heading, deskStatus), forget),
   alertBox, statusBox,
   h('div', { class: 'console' },
-    h('div', { class: 'stack' }, current, actions),
+    h('div', { class: 'stack' }, current, staffForm, actions),
     h('div', { class: 'stack' }, waiting)),
 );
 
@@ -83,6 +123,13 @@ function render() {
   forget.textContent = t('token.forget');
   deskStatus.replaceChildren(`${t('desk.status')}: `,
     d ? h('span', { class: `badge ${statusClass(d.status)}`, id: 'desk-status' }, t(`dstatus.${d.status}`)) : t('loading'));
+
+  staffForm.hidden = status() !== 'closed';
+  staffHeading.textContent = t('desk.staff.title');
+  staffLabel.textContent = t('desk.staff.label');
+  staffHelp.textContent = t('desk.staff.help');
+  staffSubmit.textContent = t('act.open');
+  staffSubmit.disabled = state.busy;
 
   const tk = d && d.ticket;
   current.replaceChildren(h('h2', { id: 'current-h' }, t('desk.current')));
@@ -184,7 +231,7 @@ async function run(a) {
     openTransfer();
     return;
   }
-  await act(a.label, a.path, a.body);
+  await act(a.label, a.path, a.id === 'open' ? staffBody() : a.body);
 }
 
 async function act(label, path, body) {
@@ -195,6 +242,8 @@ async function act(label, path, body) {
     const res = await device.call('POST', `/api/v1/desks/${encodeURIComponent(deskId)}/${path}`, body);
     if (path === 'call-next') {
       say(statusBox, res ? t('desk.called', { n: res.number }) : t('desk.empty'), res ? 'ok' : 'info');
+    } else if (path === 'open' && body && body.staff) {
+      say(statusBox, t('desk.staff.opened', { code: body.staff }), 'ok');
     } else {
       say(statusBox, t('desk.done', { what: t(label) }), 'ok');
     }
