@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cherga.cli import main
-from cherga.sim.erlang import erlang_c
+from cherga.sim.erlang import erlang_a, erlang_c
 from cherga.sim.mmc import simulate_mmc
 from cherga.sim.stats import t_quantile
 
@@ -61,3 +61,24 @@ def test_mmc_command_refuses_nonsense(capsys: pytest.CaptureFixture[str]) -> Non
                  "--hours", "20", "--seed", "3", "--json"])
     assert code == 2
     assert "--desks" in capsys.readouterr().err
+
+
+def test_reneging_agrees_with_erlang_a() -> None:
+    """M/M/5+M near saturation: the patience deadlines (applied lazily, each at its own time) give Erlang A's
+    waits and abandonment, within the replications' sampling error."""
+    lam, s, c, patience, reps = 24.0, 12.0, 5, 20.0, 12
+    res = simulate_mmc(lam, s, c, 100.0, np.random.default_rng(2026), replications=reps, patience_min=patience)
+    ea = erlang_a(lam / 60.0, s, c, patience)
+    assert res.p_abandon is not None
+    k = t_quantile(0.9995, reps - 1)
+    for est, exact, name in (
+        (res.mean_wait, ea.mean_wait_min, "mean wait"),
+        (res.p_wait, ea.p_wait, "P(wait > 0)"),
+        (res.p_wait_over_15, ea.p_wait_over(15.0), "P(wait > 15)"),
+        (res.p_abandon, ea.p_abandon, "P(gives up)"),
+    ):
+        assert est.se < 0.2 * exact, f"{name}: too few visitors for a meaningful check (se {est.se:.4g})"
+        assert abs(est.value - exact) <= k * est.se, (
+            f"{name}: simulated {est.value:.4f} ± {est.se:.4f} (se) against Erlang A {exact:.4f}"
+        )
+    assert "erlang_a" in res.to_dict()

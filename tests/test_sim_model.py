@@ -288,3 +288,20 @@ def test_summary_counts_every_ticket_and_bounds_utilisation() -> None:
         assert key in d["overall"]
         for cat in d["categories"].values():
             assert key in cat
+
+
+def test_the_sim_dispatcher_decides_exactly_as_the_engines_own() -> None:
+    """Numbered ids and no expected wait at issue change nothing about who is called when."""
+    from cherga.engine.dispatcher import Dispatcher
+
+    office = "vyshenka"
+    v = make_visitors(NET, NET.offices[office], _rich_profile(office), 0, seeds()[0])
+    sched = default_schedule(NET.offices[office], 0)
+    assert sched is not None
+    real = simulate_day(NET, office, v, sched, day=0, dispatcher=Dispatcher(NET, office))
+    fast = simulate_day(NET, office, v, sched, day=0)
+    with_eta = simulate_day(NET, office, v, sched, day=0, eta=True)
+    assert fast.wait == pytest.approx(real.wait, nan_ok=True)
+    assert fast.outcome == real.outcome == with_eta.outcome
+    assert with_eta.eta == real.eta
+    assert all(x == 0.0 for x in fast.eta) and any(x > 0.0 for x in real.eta)

@@ -4,7 +4,6 @@ file that ``cherga sim run --plan`` (and the service's desk schedule) reads."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -183,10 +182,8 @@ def test_erlang_only_plan_is_quick_and_at_least_covers_the_services(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_an_office_week_is_planned_within_a_minute() -> None:
-    t0 = time.perf_counter()
+def test_an_office_week_plan_fits_the_desks_there_are() -> None:
+    # how long it takes is bench/test_bench_sim.py's business (goal: ≤ 60 s), never a test's
     res = plan_week(NET, "main", default_profile(NET, "main"), np.random.default_rng(1))
-    took = time.perf_counter() - t0
-    assert took <= 60.0, f"planning the main centre's week took {took:.1f} s"
     assert res.desk_hours(NET) <= sum(len(NET.offices["main"].desks) * (b - a) / 60
                                       for a, b in NET.offices["main"].hours.by_weekday.values())
