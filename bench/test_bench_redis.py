@@ -19,7 +19,11 @@ length. In the same run, beside it:
 
 * the anchor: the same two workers with ONE command in flight (each waits for its command's round trip and fsync
   before the next): what group commit buys;
-* one worker alone over all 20 offices, with group commit and with one in flight: how it scales with processes.
+* one worker alone over all 20 offices, with group commit and with one in flight: how it scales with processes;
+* the disk's own floor (BENCHMARKS.md's "fsync of a small append"): 100-byte appends, each fsynced, for a second,
+  in the same directory. Redis's latency monitor gives the slowest ``appendfsync always`` fsync of every second of
+  each window (the table shows their median): with one round trip at a time per process, that fsync bounds what a
+  process can acknowledge.
 
 **Press → board through Redis** (``test_press_to_board_through_redis``). A region of two ``cherga serve --redis``
 processes over one ``redis-server``. The hop side: boards of an office owned by process A, connected to process B,
@@ -48,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,7 +93,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     widths = [max(len(r[i]) for r in (head, *rows)) for i in range(len(head))]
     fmt = "| " + " | ".join(f"{{:<{w}}}" for w in widths) + " |"
     lines = [fmt.format(*head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
@@ -469,8 +473,8 @@ def test_press_to_board_through_redis(bench_dir: Path, benchmark: BenchmarkFixtu
         for s in sides:
             if s.boards is not None:
                 s.boards.stop()
-        for h in https:
-            h.close()
+        for client in https:
+            client.close()
         for p in procs:
             p.stop()
         redis.stop()
@@ -481,7 +485,7 @@ def test_press_to_board_through_redis(bench_dir: Path, benchmark: BenchmarkFixtu
         return a / b if b else math.nan
 
     def median_press_p99(st: dict[str, Any]) -> float:
-        return statistics.median(m["p99_ms"] for m in st["per_message"].values())
+        return float(statistics.median(m["p99_ms"] for m in st["per_message"].values()))
 
     h_press, lo_press = median_press_p99(h), median_press_p99(lo)
     h_ans, lo_ans = statistics.median(hop.answer_ms), statistics.median(local.answer_ms)

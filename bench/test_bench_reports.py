@@ -36,7 +36,7 @@ from cherga.engine.model import Network
 from cherga.reports.compute import build_report
 from cherga.reports.extract import Period, extract
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 TICKETS = int(os.environ.get("CHERGA_BENCH_REPORT_TICKETS", "500000"))
 YEAR = 2025
 OFFICE = "main"
@@ -73,8 +73,11 @@ def generate_year(path: Path, network: Network, tickets: int, seed: int = 2025) 
     services = sorted(office.services)
     svc_desks = {s: [d.id for d in office.desks if d.serves(s)] for s in services}
     desk_by_id = {d.id: d for d in office.desks}
-    weights = np.array([1.0 / network.services[s].mean_service_min ** 0.5 for s in services])
+    # each desk as busy as the next: a service is asked for in proportion to the desks serving it over its length
+    means = np.array([network.services[s].mean_service_min for s in services])
+    weights = np.array([len(svc_desks[s]) for s in services]) / means
     weights /= weights.sum()
+    mean_service = float((weights * means).sum())
     days: list[tuple[date, int, int]] = []
     d = date(YEAR, 1, 1)
     while d.year == YEAR:
@@ -100,6 +103,9 @@ def generate_year(path: Path, network: Network, tickets: int, seed: int = 2025) 
     scores = ("bad", "good", "exemplary")
     for (day, open_min, close_min), n in zip(days, per_day.tolist(), strict=True):
         ev = _Day()
+        # service times scaled so that the desks are busy about 85 % of their open time (a pause included)
+        capacity = len(office.desks) * (close_min - open_min - 30)
+        scale = min(1.0, 0.85 * capacity / max(1.0, n * mean_service))
         midnight = datetime.combine(day, datetime.min.time(), tzinfo=tz).timestamp()
         t_open = midnight + open_min * 60.0
         t_last_issue = midnight + close_min * 60.0 - 20 * 60.0
@@ -193,7 +199,7 @@ def generate_year(path: Path, network: Network, tickets: int, seed: int = 2025) 
                            f'"service":"{cur}","call_no":1')
                 now += 20.0
                 ev.add(now, "ServiceStarted", f'"ticket":"{t}","number":"{number}",{dk}')
-                minutes = network.services[cur].mean_service_min * float(svc_r[i])
+                minutes = network.services[cur].mean_service_min * float(svc_r[i]) * scale
                 now += minutes * 60.0
                 nxt = chain[k + 1] if k + 1 < len(chain) else None
                 outcome = "refused" if float(out_r[i]) < 0.04 and nxt is None else "served"

@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-
 from server import ServerProcess
 
 PERSONAL = re.compile(r"name|phone|email|birth|passport_no|address|surname|ipn|rnokpp", re.I)

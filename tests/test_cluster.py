@@ -167,3 +167,25 @@ def test_redis_restart_loses_nothing_and_boards_resync(region: tuple[RedisServer
 
     snap = asyncio.run(board())
     assert snap["seq"] > before
+
+
+def test_graceful_stop_hands_offices_over_without_losing_their_numbers(
+        region: tuple[RedisServer, list[ServerProcess]]) -> None:
+    _, procs = region
+    own = wait_owned(procs)
+    leaving = own["zamostia"]
+    other = next(p for p in procs if p is not leaving)
+    head = other.auth("head", "zamostia")
+    before = [httpx.post(f"{other.url}/api/v1/offices/zamostia/tickets", json={"service": "housing-subsidy"},
+                         headers=head, timeout=20).json()["number"] for _ in range(3)]
+    leaving.stop()
+    deadline = time.monotonic() + 10
+    while True:
+        r = httpx.post(f"{other.url}/api/v1/offices/zamostia/tickets", json={"service": "housing-subsidy"},
+                       headers=head, timeout=20)
+        if r.status_code == 201:
+            break
+        assert r.status_code == 503 and time.monotonic() < deadline, r.text
+        time.sleep(0.5)
+    after = r.json()["number"]
+    assert after not in before and int(after[1:]) == int(before[-1][1:]) + 1

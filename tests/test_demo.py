@@ -11,7 +11,6 @@ from pathlib import Path
 
 import httpx
 import websockets
-
 from server import free_port
 
 

@@ -35,3 +35,16 @@ def test_illegal_transitions_say_why(status: Status, action: Action) -> None:
     else:
         with pytest.raises(Conflict, match="A001"):
             next_status("A001", status, action)
+
+
+def test_fast_event_constructors_build_the_same_frozen_events() -> None:
+    import dataclasses
+
+    from cherga.engine import events as e
+
+    for cls, make in e.MAKERS.items():
+        values = {f.name: (1 if f.type in ("int", "float") else None) for f in dataclasses.fields(cls)}
+        built, made = cls(**values), make(**values)
+        assert built == made and type(made) is cls
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.seq = 2  # type: ignore[misc]

@@ -120,6 +120,10 @@ class ClusterHost(EngineHost):
         ]
 
     async def stop(self) -> None:
+        # what was acknowledged reaches the others before the leases go
+        while self._outbox is not None and not self._outbox.empty():
+            with contextlib.suppress(RedisError, OSError):
+                await self.r.publish(CHANNEL, self._outbox.get_nowait())
         for t in self._tasks:
             t.cancel()
         for t in self._tasks:
@@ -247,7 +251,7 @@ class ClusterHost(EngineHost):
 
     async def _take_over(self, office: str) -> None:
         """Catch the replica up from the stream, then write for the office."""
-        await asyncio.to_thread(self._catch_up_sync, office)
+        self._apply_followed(office, await asyncio.to_thread(self._catch_up_sync, office))
         self.owned.add(office)
         self._free_since.pop(office, None)
         self.takeovers += 1
@@ -294,7 +298,7 @@ class ClusterHost(EngineHost):
                         await self._check_gaps()
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except Exception as exc:
                 log.warning("following Redis failed (%s); reconnecting", exc)
                 await asyncio.sleep(0.5)
             finally:
@@ -302,17 +306,19 @@ class ClusterHost(EngineHost):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _on_published(self, data: Any) -> None:
-        events = [e.decode(x) for x in json.loads(data)]
-        if not events:
-            return
-        office = events[0].office
-        if office in self.owned or office not in self.engine.offices:
-            return
-        d = self.engine.offices[office]
-        if events[0].seq > d.seq + 1:
-            await self._catch_up(office)  # a gap: read it back from the stream
-        else:
-            self._apply_followed(office, [ev for ev in events if ev.seq > d.seq])
+        by_office: dict[str, list[e.BaseEvent]] = {}
+        for x in json.loads(data):  # one command's events may span offices (a redirect)
+            ev = e.decode(x)
+            by_office.setdefault(ev.office, []).append(ev)
+        for office, events in by_office.items():
+            if office in self.owned or office not in self.engine.offices:
+                continue
+            d = self.engine.offices[office]
+            fresh = [ev for ev in events if ev.seq > d.seq]
+            if fresh and fresh[0].seq > d.seq + 1:
+                await self._catch_up(office)  # a gap: read it back from the stream
+            else:
+                self._apply_followed(office, fresh)
 
     async def _check_gaps(self) -> None:
         for office, d in self.engine.offices.items():

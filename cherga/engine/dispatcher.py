@@ -42,13 +42,20 @@ class Dispatcher:
         secret: bytes = b"cherga",
         rule: Rule | None = None,
         enforce_hours: bool = False,
+        eta: bool = True,
+        ids: Callable[[int], str] | None = None,
     ) -> None:
+        """``eta=False`` skips the expected wait written into each issued ticket (the planner's model needs none);
+        ``ids`` names tickets by their issue count instead of the unguessable HMAC (the model's visitors need no
+        secret)."""
         if office not in network.offices:
             raise NotFound(f"unknown office {office!r}; known: {', '.join(network.offices)}")
         self.network = network
         self.office = network.offices[office]
         self.secret = secret
         self.enforce_hours = enforce_hours
+        self.eta = eta
+        self._ids = ids
         self.policy: PolicyConfig = network.policy
         self._fixed_rule = rule
         self.rule: Rule = rule or rule_named(self.policy.rule)
@@ -145,7 +152,7 @@ class Dispatcher:
 
     def _ev(self, cls: type[E], now: float, **fields: Any) -> E:
         self._pending += 1
-        return cls(seq=self.seq + self._pending, at=now, office=self.office.id, **fields)
+        return e.MAKERS[cls](seq=self.seq + self._pending, at=now, office=self.office.id, **fields)  # type: ignore[return-value]
 
     def _evolve(self, ev: e.BaseEvent) -> None:
         self._evolvers[type(ev)](ev)
@@ -185,6 +192,8 @@ class Dispatcher:
         return self._rank[category]
 
     def _new_id(self) -> str:
+        if self._ids is not None:
+            return self._ids(self.issued_total)
         msg = f"{self.office.id}|{self.issued_total}".encode()
         return hmac.new(self.secret, msg, hashlib.sha256).digest()[:15].hex()  # 120 bits
 
@@ -208,7 +217,10 @@ class Dispatcher:
                 raise IssuingClosed(f"{self.office.name_en} is closed now; see its opening hours")
         q = self.queues[(cmd.service, cmd.vulnerable)]
         head = cmd.position is c.Position.HEAD
-        eta, position = forecast.new_ticket_eta(self, q, now, head=head)
+        if self.eta:
+            eta, position = forecast.new_ticket_eta(self, q, now, head=head)
+        else:
+            eta, position = 0.0, (0 if head else q.live) + 1
         return [
             self._ev(
                 e.TicketIssued, now, ticket=self._new_id(), number=self._next_number(cmd.service),

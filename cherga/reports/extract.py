@@ -244,11 +244,12 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _query(offices: int | None) -> str:
+def _query(offices: int | None, scan: bool = False) -> str:
     """One scan of the rows in [:lo, :hi): per event type, its rows' fields as one JSON array of arrays.
 
     ``json_extract`` with several paths parses each body once and returns ``[office, seq, at, field...]``.
-    ``offices``: how many ``:o0``, ``:o1``... office parameters limit the rows (``None``: no limit).
+    ``offices``: how many ``:o0``, ``:o1``... office parameters limit the rows (``None``: no limit). ``scan``: read
+    the whole table in order rather than through the index of times (cheaper when most rows are wanted).
     """
     cols = []
     for kind, names in _FIELDS.items():
@@ -261,7 +262,8 @@ def _query(offices: int | None) -> str:
     where = f"at >= :lo AND at < :hi AND type IN ({kinds})"
     if offices is not None:  # the unary + keeps SQLite on the index of times, not on the office's whole history
         where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(offices)) + ")"
-    return "SELECT " + ",\n  ".join(cols) + f"\nFROM events WHERE {where}"
+    table = "events NOT INDEXED" if scan else "events"
+    return "SELECT " + ",\n  ".join(cols) + f"\nFROM {table} WHERE {where}"
 
 
 def _bookings_query(offices: int | None) -> str:
@@ -335,11 +337,24 @@ def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[list[A
         return [json.loads(text) if text else [] for text in row]
 
 
+def _share_of_rows(conn: sqlite3.Connection, lo: float, hi: float) -> float:
+    """About which share of the journal's rows fall in [lo, hi), from rowids (rows are appended in time order)."""
+    last = conn.execute("SELECT max(rowid) FROM events").fetchone()[0]
+    if not last:
+        return 0.0
+    first_in = conn.execute("SELECT min(rowid) FROM events WHERE at >= ?", (lo,)).fetchone()[0]
+    last_in = conn.execute("SELECT max(rowid) FROM events WHERE at < ?", (hi,)).fetchone()[0]
+    if first_in is None or last_in is None:
+        return 0.0
+    return max(0, int(last_in) - int(first_in) + 1) / int(last)
+
+
 def _read(path: Path, params: dict[str, Any], lo: float, hi: float, booked_from: float, offices: int | None,
-          workers: int) -> _Raw:
+          workers: int, scan: bool) -> _Raw:
     """The rows of [lo, hi) (split by time into ``workers`` scans) and earlier bookings, column by column."""
     cuts = np.linspace(lo, hi, workers + 1)
-    jobs = [(_query(offices), {**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])}) for i in range(workers)]
+    sql = _query(offices, scan=scan and workers == 1)
+    jobs = [(sql, {**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])}) for i in range(workers)]
     jobs.append((_bookings_query(offices), {**params, "lo": booked_from, "hi": lo}))
     if workers == 1:
         parts = [_read_part(path, sql, p) for sql, p in jobs]
@@ -382,6 +397,11 @@ def _extract(
     try:
         known = journal_offices(conn)
         last = conn.execute("SELECT max(at) FROM events").fetchone()
+        zones = set(office_timezones(network, [*(network.offices if network is not None else ()), *known]).values())
+        starts, ends = zip(*(period.bounds(z) for z in sorted(zones | {DEFAULT_TIMEZONE})), strict=True)
+        p_lo, p_hi = min(starts), max(ends)
+        lo, hi = p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S
+        scan = _share_of_rows(conn, lo, hi) > 0.6
     finally:
         conn.close()
     vocab_office, vocab_desk, vocab_service = Vocab(), Vocab(), Vocab()
@@ -401,14 +421,11 @@ def _extract(
             f"known: {', '.join(vocab_office.names) or 'none'}"
         )
 
-    zones = set(office_timezones(network, vocab_office.names).values()) | {DEFAULT_TIMEZONE}
-    starts, ends = zip(*(period.bounds(z) for z in sorted(zones)), strict=True)
-    p_lo, p_hi = min(starts), max(ends)
     now = float(last[0]) if last is not None and last[0] is not None else p_lo
     params: dict[str, Any] = {"issue_hi": p_hi}
     params.update({f"o{i}": o for i, o in enumerate(offices or ())})
-    raw = _read(path, params, p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S, p_lo - BOOKING_LOOKBACK_DAYS * DAY_S,
-                None if offices is None else len(offices), max(1, workers or 1))
+    raw = _read(path, params, lo, hi, p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, None if offices is None else len(offices),
+                max(1, workers or 1), scan)
     with _no_gc():
         return _columns(raw, period, now, vocab_office, vocab_desk, vocab_service)
 

@@ -70,32 +70,18 @@ def to_seconds(minutes: float) -> float:
     return EPOCH_S + minutes * 60.0
 
 
-class _NoDeskSets(dict[tuple[str, int], frozenset[str]]):
-    """The forecast's desk-set cache answering "no desks" for every service, so the forecast returns at once."""
-
-    _NONE: Final = frozenset[str]()
-
-    def get(self, key: object, default: object = None) -> frozenset[str]:
-        return self._NONE
-
-
 class SimDispatcher(Dispatcher):
-    """The engine's :class:`Dispatcher`, with two costs the simulation does not need taken out.
+    """The engine's :class:`Dispatcher`, with two costs the simulation does not need turned off.
 
     * Ticket ids: the service makes unguessable ids with an HMAC (they are the visitor's secret); the model numbers
       them. No decision depends on an id.
-    * ``eta=False``: the expected wait written into each ``TicketIssued`` (O(queues + desks) per ticket) is skipped
-      (``eta_min`` reads 0.0) by handing the forecast an empty desk-set cache. The queue order is untouched. The
-      engine change that replaces this workaround: a ``Dispatcher(..., eta=False)`` flag (see docs/planner.md).
+    * ``eta=False``: the expected wait written into each ``TicketIssued`` is skipped (``eta_min`` reads 0.0). The
+      queue order is untouched.
     """
 
     def __init__(self, network: Network, office: str, *, rule: str | None = None, eta: bool = True) -> None:
-        super().__init__(network, office, rule=rule_named(rule) if rule is not None else None)
-        if not eta:
-            self.desk_sets = _NoDeskSets()
-
-    def _new_id(self) -> str:
-        return f"{self.office.id}-{self.issued_total}"
+        super().__init__(network, office, rule=rule_named(rule) if rule is not None else None, eta=eta,
+                         ids=lambda n: f"{office}-{n}")
 
 
 # ------------------------------------------------------------------------------------------------ visitors

@@ -108,8 +108,8 @@ function render({ focus = null } = {}) {
   body.replaceChildren(
     h('h1', {}, t(operator ? 'op.heading' : 'book.heading')),
     h('p', { class: 'muted' }, name, state.officeObj && state.officeObj.address_uk ? ` · ${state.officeObj.address_uk}` : ''),
-    operator ? h('p', { class: 'note', id: 'op-note' }, t('op.note')) : null,
-    ...[alertBox, statusBox, rebookCard(), form, slotsCard(), lookupCard()].filter(Boolean));
+    ...[operator ? h('p', { class: 'note', id: 'op-note' }, t('op.note')) : null,
+      alertBox, statusBox, rebookCard(), form, slotsCard(), lookupCard()].filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
 }
 

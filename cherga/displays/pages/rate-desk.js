@@ -89,7 +89,7 @@ function laterBox(tk) {
   return h('aside', { class: 'later', id: 'rate-later', 'aria-labelledby': 'later-h' },
     url ? qrSvg(url, { label: t('rate.later.qr', { n: tk.number }), className: 'qr small' }) : null,
     h('div', {},
-      h('h2', { id: 'later-h' }, t('rate.later.title')),
+      h('h2', { id: 'later-h' }, t(tk ? 'rate.later.title' : 'rate.later.idle.title')),
       h('p', {}, t(tk ? 'rate.later.text' : 'rate.later.idle', { n: tk ? tk.number : '' }))));
 }
 
@@ -125,7 +125,8 @@ function viewIdle() {
     h('p', { class: 'tablet-desk' }, t('rate.desk.n', { n: deskNumber() })),
     h('h1', { id: 'rate-h', tabindex: '-1' }, t('rate.idle.title')),
     h('p', { class: 'tablet-sub' }, t('rate.idle.text')),
-    error ? h('p', { class: 'alert', role: 'alert', id: 'rate-error' }, error) : null,
+    // a refusal (rated already) is news, not a fault: said calmly, announced all the same
+    error ? h('p', { class: state.error.key ? 'note' : 'alert', role: 'alert', id: 'rate-error' }, error) : null,
     ratedElsewhere ? h('p', { class: 'note', 'data-kind': 'ok', id: 'rate-already' }, t('rate.already', { n: tk.number })) : null,
     !state.loaded ? h('p', { role: 'status' }, t('loading')) : null,
     laterBox(null),
