@@ -31,10 +31,8 @@ from __future__ import annotations
 import contextlib
 import heapq
 import logging
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,6 +43,7 @@ from redis.retry import Retry
 
 from cherga.engine.events import BaseEvent, decode, encode
 from cherga.engine.journal.base import Journal
+from cherga.engine.journal.writer import Batch, GroupCommit
 from cherga.errors import JournalError
 
 log = logging.getLogger(__name__)
@@ -142,7 +141,7 @@ def _seq_of(entry_id: Any) -> int:
     return int(seq)
 
 
-class RedisJournal:
+class RedisJournal(GroupCommit):
     def __init__(
         self,
         url: str,
@@ -162,11 +161,9 @@ class RedisJournal:
         throwaway Redis, or where ``CONFIG`` is disabled and you have checked the settings yourself).
         ``wait_replicas`` > 0 adds ``WAIT wait_replicas wait_timeout_ms`` to every write.
         """
-        if max_batch < 1:
-            raise ValueError("max_batch must be at least 1")
+        super().__init__(max_batch=max_batch, name="cherga-redis-journal")
         self.url = redacted(url)  # what messages show: never the password
         self.prefix = prefix
-        self._max_batch = max_batch
         self._socket_timeout = socket_timeout
         self._wait_replicas = wait_replicas
         self._wait_timeout_ms = wait_timeout_ms
@@ -192,16 +189,7 @@ class RedisJournal:
         except JournalError:
             self._close_clients()
             raise
-        self._pending: list[tuple[Sequence[BaseEvent], Future[None]]] = []
-        self._cond = threading.Condition()
-        self._closing = False
-        self._closed = False
-        self.failed: BaseException | None = None
-        self.commits = 0
-        self.commit_seconds = 0.0  # total time inside round trips, for the metrics
-        self.events_written = 0
-        self._thread = threading.Thread(target=self._run, name="cherga-redis-journal", daemon=True)
-        self._thread.start()
+        self._start_writer()
 
     # ------------------------------------------------------------------ keys
 
@@ -233,51 +221,11 @@ class RedisJournal:
 
     # ------------------------------------------------------------------ writing
 
-    def append(self, events: Sequence[BaseEvent]) -> Future[None]:
-        """Queue ``events``; the future completes when Redis has stored them. O(1) for the caller."""
-        fut: Future[None] = Future()
-        with self._cond:
-            if self.failed is not None:
-                fut.set_exception(JournalError(f"the journal stopped after a failed write ({self.failed}); "
-                                               "restart the service to replay it"))
-                return fut
-            if self._closing:
-                fut.set_exception(JournalError("the journal is closed"))
-                return fut
-            fut.set_running_or_notify_cancel()  # queued: the caller can no longer cancel it, only wait
-            self._pending.append((events, fut))
-            self._cond.notify()
-        return fut
+    def _failure_message(self, exc: BaseException) -> str:
+        return (f"could not write the journal to Redis at {self.url}: {exc}. Nothing from this write on is "
+                "acknowledged; restart the service to replay the journal")
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closing:
-                    self._cond.wait()
-                if not self._pending and self._closing:
-                    return
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-            t0 = time.perf_counter()
-            try:
-                written = self._write(batch)
-            except BaseException as exc:  # every failure must fail the commands waiting on it
-                with self._cond:
-                    self.failed = exc
-                    rest, self._pending = self._pending, []
-                err = JournalError(f"could not write the journal to Redis at {self.url}: {exc}. Nothing from this "
-                                   "write on is acknowledged; restart the service to replay the journal")
-                for _, fut in (*batch, *rest):
-                    fut.set_exception(err)
-                continue
-            if written:
-                self.commits += 1
-                self.commit_seconds += time.perf_counter() - t0
-                self.events_written += written
-            for _, fut in batch:
-                fut.set_result(None)
-
-    def _write(self, batch: Sequence[tuple[Sequence[BaseEvent], Future[None]]]) -> int:
+    def _write(self, batch: Batch) -> int:
         """One round trip for the whole batch; raises unless every event is stored. Returns the events written."""
         per_office: dict[str, list[BaseEvent]] = {}
         for events, _ in batch:
@@ -415,14 +363,8 @@ class RedisJournal:
 
     def close(self) -> None:
         """Write what is queued (or fail it), stop the writer and close the connections. Idempotent."""
-        with self._cond:
-            if self._closed:
-                return
-            self._closing = True
-            self._cond.notify()
-        self._thread.join()
-        self._close_clients()
-        self._closed = True
+        if self._stop_writer():
+            self._close_clients()
 
     def __enter__(self) -> RedisJournal:
         return self

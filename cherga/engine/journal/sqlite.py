@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cherga.engine.events import BaseEvent, decode, encode
-from cherga.errors import JournalError
+from cherga.engine.journal.writer import Batch, GroupCommit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -47,7 +44,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-class SqliteJournal:
+class SqliteJournal(GroupCommit):
     def __init__(
         self,
         path: str | Path,
@@ -56,69 +53,28 @@ class SqliteJournal:
         before_write: Callable[[int], None] | None = None,
     ) -> None:
         """``before_write(k)`` runs before the k-th write (from 1) and may raise: the fault-injection hook."""
+        super().__init__(max_batch=max_batch, name="cherga-journal")
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect(self.path)
         self._conn.executescript(SCHEMA)
-        self._max_batch = max_batch
         self._before_write = before_write
         self._writes = 0
-        self._pending: list[tuple[Sequence[BaseEvent], Future[None]]] = []
-        self._cond = threading.Condition()
-        self._closing = False
-        self.failed: BaseException | None = None
-        self.commits = 0
-        self.commit_seconds = 0.0  # total time inside commits, for the metrics
-        self._thread = threading.Thread(target=self._run, name="cherga-journal", daemon=True)
-        self._thread.start()
+        self._start_writer()
 
-    def append(self, events: Sequence[BaseEvent]) -> Future[None]:
-        """Queue ``events``; the future completes when they are committed. O(1) for the caller."""
-        fut: Future[None] = Future()
-        with self._cond:
-            if self.failed is not None:
-                fut.set_exception(JournalError(f"the journal stopped after a failed write ({self.failed}); "
-                                               "restart the service to replay it"))
-                return fut
-            if self._closing:
-                fut.set_exception(JournalError("the journal is closed"))
-                return fut
-            self._pending.append((events, fut))
-            self._cond.notify()
-        return fut
+    def _write(self, batch: Batch) -> int:
+        rows = [(ev.office, ev.seq, ev.at, type(ev).__name__, encode(ev)) for evs, _ in batch for ev in evs]
+        self._writes += 1
+        if self._before_write is not None:
+            self._before_write(self._writes)
+        self._conn.execute("BEGIN")
+        self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        self._conn.execute("COMMIT")
+        return len(rows)
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closing:
-                    self._cond.wait()
-                if not self._pending and self._closing:
-                    return
-                batch = self._pending[: self._max_batch]
-                del self._pending[: self._max_batch]
-            rows = [(ev.office, ev.seq, ev.at, type(ev).__name__, encode(ev)) for evs, _ in batch for ev in evs]
-            t0 = time.perf_counter()
-            try:
-                self._writes += 1
-                if self._before_write is not None:
-                    self._before_write(self._writes)
-                self._conn.execute("BEGIN")
-                self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
-                self._conn.execute("COMMIT")
-            except BaseException as exc:  # every failure must fail the commands waiting on it
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                with self._cond:
-                    self.failed = exc
-                    rest, self._pending = self._pending, []
-                err = JournalError(f"could not write the journal: {exc}")
-                for _, fut in (*batch, *rest):
-                    fut.set_exception(err)
-                continue
-            self.commits += 1
-            self.commit_seconds += time.perf_counter() - t0
-            for _, fut in batch:
-                fut.set_result(None)
+    def _after_failure(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.execute("ROLLBACK")
 
     def read(self, office: str | None = None, after_seq: int = 0) -> Iterator[BaseEvent]:
         """Stored events in commit order (``seq`` order within each office). Streams; O(events)."""
@@ -151,11 +107,8 @@ class SqliteJournal:
             conn.close()
 
     def close(self) -> None:
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
-        self._thread.join()
-        self._conn.close()
+        if self._stop_writer():
+            self._conn.close()
 
     def __enter__(self) -> SqliteJournal:
         return self
