@@ -30,6 +30,7 @@ from starlette.routing import Match
 
 from cherga.displays import schemas as s
 from cherga.displays import views
+from cherga.displays.alerts import AlertWatcher
 from cherga.displays.auth import Principal, RateLimiter, RedisTokenStore, Role, TokenStore
 from cherga.displays.cluster import ClusterHost, NotOwner
 from cherga.displays.host import EngineHost, Listener
@@ -86,7 +87,8 @@ class Service:
         self.hub.ticket_view = self.ticket_view
         self.ratings = RatingsBook(cfg.network, clock)
         self.calls = CallCounter()
-        listeners: list[Listener] = [self.hub, self.ratings, self.calls]
+        self.alerts = AlertWatcher(lambda: self.host.engine, clock)
+        listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts]
         self.tokens: TokenStore
         self.host: EngineHost
         if cfg.redis_url is not None:
@@ -192,9 +194,17 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         if isinstance(svc.host, ClusterHost):
             svc.host.forward_issue = lambda office, body: forward_issue(svc, http, office, body)
             await svc.host.start()
+
+        async def watch_alerts() -> None:
+            while True:
+                await asyncio.sleep(5)
+                svc.alerts.tick()
+
+        watcher = asyncio.create_task(watch_alerts())
         try:
             yield
         finally:
+            watcher.cancel()
             if isinstance(svc.host, ClusterHost):
                 await svc.host.stop()
             await http.aclose()
@@ -325,6 +335,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         d = S().office(office)
         S().require(request, (Role.HEAD, Role.PLANNER), office=office)
         out = views.load_json(S().host.engine, d, S().now)
+        out["alerts"] = out["alerts"] + S().alerts.ratings_alerts(office)
         plan = cfg.plans.get(office)
         if plan is not None:
             planned = plan.desks_at(S().now, d.office.timezone)
@@ -640,6 +651,25 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             await pump(ws, conn, lambda msg: None)
         finally:
             hub.leave_ticket(ticket, conn)
+
+    @app.websocket("/ws/offices/{office}/alerts")
+    async def alerts_ws(ws: WebSocket, office: str) -> None:
+        """The head's alerts, pushed when they change. The head token comes as ``?token=`` (browsers cannot set
+        headers on a websocket)."""
+        if not origin_ok(ws) or office not in cfg.network.offices:
+            await ws.close(code=1008)
+            return
+        p = S().tokens.lookup(ws.query_params.get("token", ""))
+        if p is None or p.role is not Role.HEAD or p.office != office:
+            await ws.close(code=1008, reason="this feed needs the office's head token")
+            return
+        await ws.accept()
+        watcher = S().alerts
+        conn = watcher.join(office)
+        try:
+            await pump(ws, conn, lambda msg: None)
+        finally:
+            watcher.leave(office, conn)
 
     @app.websocket("/ws/offices/{office}/ratings")
     async def ratings_ws(ws: WebSocket, office: str) -> None:

@@ -1,0 +1,108 @@
+"""Alerts as they arise: what the head must look at, pushed to the dashboard the moment it changes.
+
+A queue whose newcomer would wait past the target, a ticket waiting past its limit, a desk idle while a queue it
+can serve is long (from :func:`cherga.displays.views.alerts`), and an administrator whose ratings are falling.
+Waiting past a limit happens with no event at all, so the watcher also looks again every few seconds.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cherga.displays import views
+from cherga.displays.hub import Connection, dumps
+from cherga.engine import events as e
+from cherga.engine.network import CityEngine
+
+# an administrator's day is flagged when at least this many ratings are in and this share of them is "bad"
+MIN_RATINGS = 5
+BAD_SHARE = 0.3
+
+
+class AlertWatcher:
+    def __init__(self, engine: Callable[[], CityEngine], clock: Callable[[], float]) -> None:
+        self._engine = engine
+        self._clock = clock
+        self.current: dict[str, list[dict[str, str]]] = {}
+        self.subscribers: dict[str, set[Connection]] = {}
+        self.staff_scores: dict[tuple[str, str, str], Counter[str]] = {}  # (office, staff, day) -> scores
+        self.raised = 0
+
+    def reset(self) -> None:
+        self.current.clear()
+        self.staff_scores.clear()
+
+    def on_events(self, events: list[e.BaseEvent], replay: bool) -> None:
+        offices = set()
+        for ev in events:
+            offices.add(ev.office)
+            if isinstance(ev, e.TicketRated) and ev.staff:
+                tz = self._engine().network.offices[ev.office].timezone
+                day = datetime.fromtimestamp(ev.at, ZoneInfo(tz)).date().isoformat()
+                self.staff_scores.setdefault((ev.office, ev.staff, day), Counter())[ev.score] += 1
+        if not replay:
+            for office in offices:
+                if self.subscribers.get(office):
+                    self.refresh(office)
+
+    def ratings_alerts(self, office: str) -> list[dict[str, str]]:
+        engine = self._engine()
+        tz = engine.network.offices[office].timezone
+        today = datetime.fromtimestamp(self._clock(), ZoneInfo(tz)).date().isoformat()
+        out = []
+        for (o, staff, day), scores in sorted(self.staff_scores.items()):
+            total = sum(scores.values())
+            if o == office and day == today and total >= MIN_RATINGS and scores["bad"] / total >= BAD_SHARE:
+                share = round(100 * scores["bad"] / total)
+                out.append({
+                    "kind": "ratings_falling",
+                    "message_uk": f"Адміністратор {staff}: {share}% оцінок «погано» сьогодні ({total} оцінок)",
+                    "message_en": f"Administrator {staff}: {share}% of today's {total} ratings are 'bad'",
+                })
+        return out
+
+    def compute(self, office: str) -> list[dict[str, str]]:
+        engine = self._engine()
+        if office not in engine.offices:
+            return []
+        d = engine.offices[office]
+        return views.alerts(engine, d, self._clock()) + self.ratings_alerts(office)
+
+    def refresh(self, office: str) -> None:
+        """Recompute the office's alerts; push them to its dashboards if they changed."""
+        alerts = self.compute(office)
+        if alerts == self.current.get(office):
+            return
+        before = {a["message_en"] for a in self.current.get(office, [])}
+        self.raised += sum(1 for a in alerts if a["message_en"] not in before)
+        self.current[office] = alerts
+        conns = self.subscribers.get(office)
+        if conns:
+            text = dumps({"type": "alerts", "office": office, "alerts": alerts})
+            for conn in list(conns):
+                if not conn.offer(text):
+                    conns.discard(conn)
+
+    def tick(self) -> None:
+        """The periodic look: tickets pass their limits without any event."""
+        for office in list(self.subscribers):
+            if self.subscribers[office]:
+                self.refresh(office)
+
+    def join(self, office: str) -> Connection:
+        conn = Connection()
+        alerts = self.compute(office)
+        self.current[office] = alerts
+        conn.restart(dumps({"type": "alerts", "office": office, "alerts": alerts}), 0)
+        self.subscribers.setdefault(office, set()).add(conn)
+        return conn
+
+    def leave(self, office: str, conn: Connection) -> None:
+        self.subscribers.get(office, set()).discard(conn)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"raised": self.raised}
