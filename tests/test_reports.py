@@ -481,9 +481,45 @@ def test_period_is_by_local_date_of_issue(day: Path) -> None:
     # until 00:05 and with T14 00:10-00:15
     assert (main03["open_min"], main03["busy_min"], main03["served"]) == (14.0, 10.0, 1)
 
+    nothing = report_of(day, date(2024, 1, 1), date(2024, 12, 31))
+    assert nothing["network"] == {**EXPECTED_NETWORK, **empty_unit()}
+    assert [o["issued"] for o in nothing["offices"]] == [0, 0, 0, 0]
+
     three = report_of(day, DAY - timedelta(days=1), DAY + timedelta(days=1))["offices"][0]
     assert three["issued"] == 18
     assert three["appointments"] == appointments(booked=4, cancelled=1, checked_in=1, no_show=1, pending=1)
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_chunked_reading_gives_the_same_report(day: Path, report: dict[str, Any], workers: int,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The journal read in many small rowid ranges, on threads, makes the very same report."""
+    import cherga.reports.extract as extract_module
+
+    monkeypatch.setattr(extract_module, "CHUNK_ROWS", 7)
+    period = Period(DAY, DAY)
+    data = extract(day / "journal.sqlite3", period, NETWORK, workers=workers)
+    assert build_report(data, NETWORK, period) == report
+
+
+def test_rows_out_of_time_order(day: Path, report: dict[str, Any], tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journal whose rows are not in the order of events (merged, restored) still makes the same report."""
+    import sqlite3
+
+    import cherga.reports.extract as extract_module
+
+    src = sqlite3.connect(day / "journal.sqlite3")
+    rows = src.execute("SELECT office, seq, at, type, body FROM events ORDER BY rowid DESC").fetchall()
+    src.close()
+    copy = SqliteJournal(tmp_path / "journal.sqlite3")
+    copy.close()
+    dst = sqlite3.connect(tmp_path / "journal.sqlite3")
+    dst.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+    dst.commit()
+    dst.close()
+    monkeypatch.setattr(extract_module, "CHUNK_ROWS", 5)
+    assert report_of(tmp_path, DAY, DAY) == report
 
 
 def test_one_office(day: Path, report: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """The figures of the standard's report (section II.IV), computed with numpy from :mod:`cherga.reports.extract`.
 
-Every figure is defined in :mod:`cherga.reports` (and docs/reports.md). In short: a report covers the tickets
+Every figure is defined in the docstring of :mod:`cherga.reports`. In short: a report covers the tickets
 *issued* in the period, by the local date of issue at their office (the cohort); everything that later happened
 to those tickets counts, whenever it happened. Desks' open, paused and busy minutes are time spans clipped to the
 period instead (a desk's day is not a ticket's). Minutes are rounded to 3 decimals, shares to 4; a figure over
@@ -247,6 +247,7 @@ class _Context:
     urls: list[str | None]
     limit: float
     grace: float
+    bookings: tuple[dict[tuple[int, str], bool], set[tuple[int, str]]] | None = None
 
     # -------------------------------------------------------------------------------------------- per cohort
 
@@ -406,19 +407,27 @@ class _Context:
         rows.sort(key=lambda r: (-r["tickets"], r["service"]))
         return {"tickets": tickets, "share_of_issued": _share(tickets, int(cohort.sum())), "by_service": rows}
 
+    def _booking_outcomes(self) -> tuple[dict[tuple[int, str], bool], set[tuple[int, str]]]:
+        """(office, code) of bookings checked in (-> late or not) and of those cancelled; computed once."""
+        if self.bookings is None:
+            data = self.data
+            checked = {
+                (int(o), code): bool(late)
+                for o, code, late in zip(data.checked_in.office.tolist(), data.checked_in.extra["code"],
+                                         data.checked_in.extra["late"].tolist(), strict=True)
+            }
+            cancelled = set(zip(data.booking_cancelled.office.tolist(), data.booking_cancelled.extra["code"],
+                                strict=True))
+            self.bookings = (checked, cancelled)
+        return self.bookings
+
     def _appointments(self, office_codes: list[int]) -> dict[str, Any]:
         data = self.data
         b = data.booked
         out = {"booked": 0, "cancelled": 0, "checked_in": 0, "late": 0, "no_show": 0, "pending": 0}
         if b.n == 0:
             return out
-        checked = {
-            (int(o), code): bool(late)
-            for o, code, late in zip(data.checked_in.office, data.checked_in.extra["code"],
-                                     data.checked_in.extra["late"], strict=True)
-        }
-        cancelled = set(zip(data.booking_cancelled.office.tolist(), data.booking_cancelled.extra["code"],
-                            strict=True))
+        checked, cancelled = self._booking_outcomes()
         start = b.extra["start"]
         for code in office_codes:
             oid = data.offices.names[code]
@@ -471,8 +480,9 @@ class _Context:
             nxt[:-1] = np.where(same[:-1], at[1:], end)
         span = np.clip(nxt, lo, end) - np.clip(at, lo, end)
         span = np.maximum(span, 0.0) / 60.0
-        open_min = np.bincount(desk[st == 0], weights=span[st == 0], minlength=m)
-        paused_min = np.bincount(desk[st == 1], weights=span[st == 1], minlength=m)
+        is_open, is_paused = st == DESK_STATUSES.index("open"), st == DESK_STATUSES.index("paused")
+        open_min = np.bincount(desk[is_open], weights=span[is_open], minlength=m)
+        paused_min = np.bincount(desk[is_paused], weights=span[is_paused], minlength=m)
 
         # busy minutes: from a call (or a restore) to what ends it at the desk
         starts = [data.called, data.restored]

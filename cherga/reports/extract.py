@@ -1,30 +1,35 @@
 """Reading the journal for a report: one pass over ``events``, straight into numpy arrays.
 
 A year of a big centre is about two million events. Decoding them one by one in Python (``json.loads`` per
-body) costs several seconds, so SQLite does the work in C in a single scan over the period's rows:
-``json_extract(body, '$.a', '$.b', ...)`` parses each body once and returns only the fields a report needs as a
-small JSON array; ``group_concat ... FILTER (WHERE type = ...)`` joins those arrays per event type; Python then
-makes one ``json.loads`` call per type and turns the columns into numpy arrays. Strings (offices, desks, services,
-categories, statuses) become integer codes into :class:`Vocab` lists; ticket ids become indexes into
-:attr:`Extract.issued` (``-1`` for a ticket issued outside the rows read).
+body, an object per field) costs many seconds, so SQLite does the work in C as it scans the period's rows:
+``json_extract(body, '$.a', '$.b', ...)`` parses each body once and returns only the fields a report needs;
+``group_concat ... FILTER (WHERE type = ...)`` joins them per event type into one flat JSON array; Python makes one
+``json.loads`` per type and slices the flat list into columns. The rows are read in consecutive rowid ranges of
+:data:`CHUNK_ROWS` (the table in its own order, the journal appending in time order), two ranges at a time on
+threads where there are two CPUs: SQLite scans without the GIL while Python turns the previous range into arrays,
+and no more than a few ranges' Python objects are alive at once. Strings (offices, desks, services, categories,
+statuses) become integer codes into :class:`Vocab` lists; ticket ids become indexes into :attr:`Extract.issued`
+(``-1`` for a ticket issued before the rows read).
 
 Which rows are read: tickets issued from a day before the period's first local midnight (any office's) up to the
-period's last local midnight; what happened to tickets, desks and bookings up to :data:`FOLLOW_DAYS` after it (a
-ticket issued at 23:30 on the last day is served after midnight; ratings come a little after the service); and
-bookings made up to :data:`BOOKING_LOOKBACK_DAYS` before the period, as a visit may be booked a month ahead.
+period's last local midnight; what happened to tickets and desks up to :data:`FOLLOW_DAYS` after it (a ticket
+issued at 23:30 on the last day is served after midnight; ratings come a little after the service); and bookings
+made up to :data:`BOOKING_LOOKBACK_DAYS` before the period, as a visit may be booked a month ahead.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import sqlite3
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -244,12 +249,24 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _query(offices: int | None, scan: bool = False) -> str:
-    """One scan of the rows in [:lo, :hi): per event type, its rows' fields as one JSON array of arrays.
+def _flat(paths: str) -> str:
+    """The fields as JSON values joined by commas, without brackets: a type's rows then make one flat JSON array.
 
-    ``json_extract`` with several paths parses each body once and returns ``[office, seq, at, field...]``.
-    ``offices``: how many ``:o0``, ``:o1``... office parameters limit the rows (``None``: no limit). ``scan``: read
-    the whole table in order rather than through the index of times (cheaper when most rows are wanted).
+    ``json_extract`` with several paths gives ``[a,b,c]``; trimming the brackets is safe because every type's first
+    and last fields are scalars (a string ending in ``]`` keeps it: its closing quote stops the trim).
+    """
+    return f"ltrim(rtrim(json_extract(body, {paths}), ']'), '[')"
+
+
+def _query(offices: int | None) -> str:
+    """One scan of the rows ``:r0`` to ``:r1`` (rowids) with times in [:lo, :hi): per event type, its rows' fields
+    as one JSON array of arrays.
+
+    ``json_extract`` with several paths parses each body once and returns just the fields wanted (flattened, see
+    :func:`_flat`: Python gets one list per type, no list per row). The rowid range
+    makes SQLite read the table in order (the rows of a period are contiguous, as the journal appends), cheaper
+    than going through the index of times row by row. ``offices``: how many ``:o0``, ``:o1``... office parameters
+    limit the rows (``None``: no limit).
     """
     cols = []
     for kind, names in _FIELDS.items():
@@ -257,22 +274,21 @@ def _query(offices: int | None, scan: bool = False) -> str:
         cond = f"type = '{kind}'"
         if kind == "TicketIssued":
             cond += " AND at < :issue_hi"
-        cols.append(f"'[' || group_concat(json_extract(body, {paths}), ',') FILTER (WHERE {cond}) || ']'")
+        cols.append(f"'[' || group_concat({_flat(paths)}, ',') FILTER (WHERE {cond}) || ']'")
     kinds = ", ".join(f"'{k}'" for k in _FIELDS)
-    where = f"at >= :lo AND at < :hi AND type IN ({kinds})"
-    if offices is not None:  # the unary + keeps SQLite on the index of times, not on the office's whole history
+    where = f"rowid BETWEEN :r0 AND :r1 AND +at >= :lo AND +at < :hi AND type IN ({kinds})"
+    if offices is not None:
         where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(offices)) + ")"
-    table = "events NOT INDEXED" if scan else "events"
-    return "SELECT " + ",\n  ".join(cols) + f"\nFROM {table} WHERE {where}"
+    return "SELECT " + ",\n  ".join(cols) + f"\nFROM events WHERE {where}"
 
 
 def _bookings_query(offices: int | None) -> str:
     """Bookings made before the main rows (a visit may be booked weeks ahead)."""
     paths = ", ".join(f"'$.{n}'" for n in _FIELDS["AppointmentBooked"])
-    where = "at >= :lo AND at < :hi AND type = 'AppointmentBooked'"
+    where = "rowid BETWEEN :r0 AND :r1 AND +at >= :lo AND +at < :hi AND type = 'AppointmentBooked'"
     if offices is not None:
         where += " AND +office IN (" + ", ".join(f":o{i}" for i in range(offices)) + ")"
-    return f"SELECT '[' || group_concat(json_extract(body, {paths}), ',') || ']' FROM events WHERE {where}"
+    return f"SELECT '[' || group_concat({_flat(paths)}, ',') || ']' FROM events WHERE {where}"
 
 
 def journal_offices(conn: sqlite3.Connection) -> list[str]:
@@ -310,9 +326,8 @@ def extract(
 ) -> Extract:
     """Read what the report on ``period`` needs from the journal file ``journal`` (SQLite, read-only).
 
-    ``offices`` limits the rows read to those offices (``None``: every office). The scan is split by time into
-    ``workers`` parts read by as many threads, each on its own connection (SQLite works without the GIL; by
-    default one part per CPU, at most 4).
+    ``offices`` limits the rows read to those offices (``None``: every office). The scan is split into ``workers``
+    consecutive parts read by as many threads, each on its own connection (default: 2 where there are 2 CPUs).
     """
     path = Path(journal)
     if not path.is_file():
@@ -323,11 +338,11 @@ def extract(
         raise ReportError(f"cannot read the journal {path}: {exc}") from None
 
 
-_Raw = dict[str, dict[str, Sequence[Any]]]  # event type -> field -> values
+CHUNK_ROWS = 200_000  # rowids per scan: bounds the Python objects alive at once
 
 
-def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[list[Any]]]:
-    """Run one scan; per column (event type) the decoded rows."""
+def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[Any]]:
+    """Run one scan; per column (event type) its rows' values, all in one flat list."""
     conn = connect(path, readonly=True)
     try:
         row = conn.execute(sql, params).fetchone()
@@ -337,41 +352,70 @@ def _read_part(path: Path, sql: str, params: dict[str, Any]) -> list[list[list[A
         return [json.loads(text) if text else [] for text in row]
 
 
-def _share_of_rows(conn: sqlite3.Connection, lo: float, hi: float) -> float:
-    """About which share of the journal's rows fall in [lo, hi), from rowids (rows are appended in time order)."""
-    last = conn.execute("SELECT max(rowid) FROM events").fetchone()[0]
-    if not last:
-        return 0.0
-    first_in = conn.execute("SELECT min(rowid) FROM events WHERE at >= ?", (lo,)).fetchone()[0]
-    last_in = conn.execute("SELECT max(rowid) FROM events WHERE at < ?", (hi,)).fetchone()[0]
-    if first_in is None or last_in is None:
-        return 0.0
-    return max(0, int(last_in) - int(first_in) + 1) / int(last)
+def _rowids(conn: sqlite3.Connection, lo: float, hi: float) -> tuple[int, int] | None:
+    """The first and last rowid of the rows with times in [lo, hi); None when there are none.
 
-
-def _read(path: Path, params: dict[str, Any], lo: float, hi: float, booked_from: float, offices: int | None,
-          workers: int, scan: bool) -> _Raw:
-    """The rows of [lo, hi) (split by time into ``workers`` scans) and earlier bookings, column by column."""
-    cuts = np.linspace(lo, hi, workers + 1)
-    sql = _query(offices, scan=scan and workers == 1)
-    jobs = [(sql, {**params, "lo": float(cuts[i]), "hi": float(cuts[i + 1])}) for i in range(workers)]
-    jobs.append((_bookings_query(offices), {**params, "lo": booked_from, "hi": lo}))
-    if workers == 1:
-        parts = [_read_part(path, sql, p) for sql, p in jobs]
+    When the whole journal lies inside, O(log n); otherwise one pass over that part of the index of times (it holds
+    the rowids: the table itself is not read).
+    """
+    # one aggregate per query: SQLite answers a lone min() or max() from an index end, but not the pair
+    first = conn.execute("SELECT min(at) FROM events").fetchone()[0]
+    last = conn.execute("SELECT max(at) FROM events").fetchone()[0]
+    if first is None or last < lo or first >= hi:
+        return None
+    if first >= lo and last < hi:
+        r0 = conn.execute("SELECT min(rowid) FROM events").fetchone()[0]
+        r1 = conn.execute("SELECT max(rowid) FROM events").fetchone()[0]
     else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(lambda job: _read_part(path, *job), jobs))
-    early_bookings = parts.pop()[0]
-    raw: _Raw = {}
-    with _no_gc():
-        for j, (kind, names) in enumerate(_FIELDS.items()):
-            chunks = [part[j] for part in parts]
-            if kind == "AppointmentBooked":
-                chunks.insert(0, early_bookings)
-            rows = chunks[0] if len(chunks) == 1 else [r for chunk in chunks for r in chunk]
-            columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-            raw[kind] = dict(zip(names, columns, strict=True))
-    return raw
+        r0, r1 = conn.execute("SELECT min(rowid), max(rowid) FROM events WHERE at >= ? AND at < ?", (lo, hi)).fetchone()
+    return None if r0 is None else (int(r0), int(r1))
+
+
+_Job = tuple[str, dict[str, Any], tuple[str, ...]]  # SQL, parameters, the event types of its columns
+
+
+def _jobs(path: Path, params: dict[str, Any], lo: float, hi: float, booked_from: float,
+          offices: int | None) -> list[_Job]:
+    """Scans of the rows of [lo, hi) in consecutive rowid ranges, after one of the bookings made before ``lo``.
+
+    Rowid order is the order of appends, so a ticket's events come after its issue: the chunks can be turned into
+    arrays one by one, in order.
+    """
+    conn = connect(path, readonly=True)
+    try:
+        early, span = _rowids(conn, booked_from, lo), _rowids(conn, lo, hi)
+    finally:
+        conn.close()
+    jobs: list[_Job] = []
+    if early is not None:
+        jobs.append((_bookings_query(offices), {**params, "lo": booked_from, "hi": lo, "r0": early[0],
+                                                "r1": early[1]}, ("AppointmentBooked",)))
+    if span is not None:
+        sql, kinds = _query(offices), tuple(_FIELDS)
+        for r0 in range(span[0], span[1] + 1, CHUNK_ROWS):
+            r1 = min(span[1], r0 + CHUNK_ROWS - 1)
+            jobs.append((sql, {**params, "lo": lo, "hi": hi, "r0": r0, "r1": r1}, kinds))
+    return jobs
+
+
+def _results(path: Path, jobs: list[_Job], workers: int) -> Iterator[tuple[tuple[str, ...], list[list[Any]]]]:
+    """The jobs' results in order, with up to ``workers`` scans running ahead on threads (SQLite works without the
+    GIL, so the scans overlap with the decoding)."""
+    if workers <= 1 or len(jobs) <= 1:
+        for sql, params, kinds in jobs:
+            yield kinds, _read_part(path, sql, params)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[tuple[tuple[str, ...], Future[list[list[Any]]]]] = deque()
+        rest = iter(jobs)
+        for sql, params, kinds in islice(rest, workers):
+            pending.append((kinds, pool.submit(_read_part, path, sql, params)))
+        while pending:
+            kinds, fut = pending.popleft()
+            result = fut.result()
+            for sql, params, more in islice(rest, 1):
+                pending.append((more, pool.submit(_read_part, path, sql, params)))
+            yield kinds, result
 
 
 def _floats(values: Sequence[Any]) -> FloatArray:
@@ -397,116 +441,180 @@ def _extract(
     try:
         known = journal_offices(conn)
         last = conn.execute("SELECT max(at) FROM events").fetchone()
-        zones = set(office_timezones(network, [*(network.offices if network is not None else ()), *known]).values())
-        starts, ends = zip(*(period.bounds(z) for z in sorted(zones | {DEFAULT_TIMEZONE})), strict=True)
-        p_lo, p_hi = min(starts), max(ends)
-        lo, hi = p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S
-        scan = _share_of_rows(conn, lo, hi) > 0.6
     finally:
         conn.close()
-    vocab_office, vocab_desk, vocab_service = Vocab(), Vocab(), Vocab()
+    zones = set(office_timezones(network, [*(network.offices if network is not None else ()), *known]).values())
+    starts, ends = zip(*(period.bounds(z) for z in sorted(zones | {DEFAULT_TIMEZONE})), strict=True)
+    p_lo, p_hi = min(starts), max(ends)
+    lo, hi = p_lo - DAY_S, p_hi + FOLLOW_DAYS * DAY_S
+
+    build = _Builder()
     if network is not None:  # configured names first, in the configuration's order
         for oid, office in network.offices.items():
-            vocab_office.code(oid)
+            build.offices.code(oid)
             for d in office.desks:
-                vocab_desk.code(d.id)
+                build.desks.code(d.id)
         for sid in network.services:
-            vocab_service.code(sid)
+            build.services.code(sid)
     for oid in known:
-        vocab_office.code(oid)
-    unknown = [oid for oid in offices or () if oid not in vocab_office.index]
+        build.offices.code(oid)
+    unknown = [oid for oid in offices or () if oid not in build.offices.index]
     if unknown:
         raise ReportError(
             f"unknown office {unknown[0]!r}: neither configured nor in the journal; "
-            f"known: {', '.join(vocab_office.names) or 'none'}"
+            f"known: {', '.join(build.offices.names) or 'none'}"
         )
 
-    now = float(last[0]) if last is not None and last[0] is not None else p_lo
     params: dict[str, Any] = {"issue_hi": p_hi}
     params.update({f"o{i}": o for i, o in enumerate(offices or ())})
-    raw = _read(path, params, lo, hi, p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, None if offices is None else len(offices),
-                max(1, workers or 1), scan)
+    jobs = _jobs(path, params, lo, hi, p_lo - BOOKING_LOOKBACK_DAYS * DAY_S, None if offices is None else len(offices))
+    threads = max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
     with _no_gc():
-        return _columns(raw, period, now, vocab_office, vocab_desk, vocab_service)
+        for kinds, columns in _results(path, jobs, threads):
+            build.add(kinds, columns)
+        now = float(last[0]) if last is not None and last[0] is not None else p_lo
+        return build.finish(period, now)
 
 
-def _columns(raw: _Raw, period: Period, now: float, vocab_office: Vocab, vocab_desk: Vocab,
-             vocab_service: Vocab) -> Extract:
-    vocab_category, vocab_channel = Vocab(), Vocab()
+class _Builder:
+    """Turns the scans' rows into arrays, chunk by chunk in rowid order, and joins them at the end."""
 
-    # the tickets issued in the rows read
-    cols = raw["TicketIssued"]
-    n = len(cols["ticket"])
-    ticket_ids: list[str] = [str(t) for t in cols["ticket"]]
-    ticket_index: dict[str, int] = dict(zip(ticket_ids, range(n), strict=True))
-    issued = Columns(
-        n, vocab_office.codes(cols["office"]), np.arange(n, dtype=np.int64), _floats(cols["at"]),
-        np.arange(n, dtype=np.int64), _none(n), vocab_service.codes(cols["service"]),
-        {
-            "more": {i: tuple(m) for i, m in enumerate(cols["more_services"]) if m},
-            "category": vocab_category.codes(cols["category"]),
-            "channel": vocab_channel.codes(cols["channel"]),
-        },
-    )
-    ticket_office = np.append(issued.office, -1)  # by ticket index; index -1 (an unknown ticket) gives -1
+    def __init__(self) -> None:
+        self.offices, self.desks, self.services = Vocab(), Vocab(), Vocab()
+        self.categories, self.channels = Vocab(), Vocab()
+        self.scores, self.statuses = Vocab.of(SCORES), Vocab.of(DESK_STATUSES)
+        self.ticket_ids: list[str] = []
+        self.ticket_index: dict[str, int] = {}
+        self.more: dict[int, tuple[str, ...]] = {}
+        self.codes: dict[str, list[str]] = {k: [] for k in _FIELDS if k.startswith("Appointment")}
+        self.arrays: dict[str, dict[str, list[npt.NDArray[Any]]]] = {k: {} for k in _FIELDS}
+        self.unknown: list[tuple[str, IntArray, list[str]]] = []  # events whose ticket was not known yet
 
-    def ticket_events(kind: str) -> Columns:
-        cols = raw[kind]
-        values = cols["ticket"]
-        ticket = np.fromiter(map(ticket_index.get, values, repeat(-1)), dtype=np.int64, count=len(values))
-        n = ticket.size
-        return Columns(
-            n,
-            ticket_office[ticket],
-            _ints(cols["seq"]) if "seq" in cols else np.zeros(n, dtype=np.int64),
-            _floats(cols["at"]) if "at" in cols else np.zeros(n),
-            ticket,
-            vocab_desk.codes(cols["desk"]) if "desk" in cols else _none(n),
-            vocab_service.codes(cols["service"]) if "service" in cols else _none(n),
-            {},
+    def _put(self, kind: str, name: str, values: npt.NDArray[Any]) -> None:
+        self.arrays[kind].setdefault(name, []).append(values)
+
+    def add(self, kinds: Sequence[str], columns: Sequence[list[Any]]) -> None:
+        for kind, flat in zip(kinds, columns, strict=True):
+            names = _FIELDS[kind]
+            k = len(names)
+            if len(flat) % k:
+                raise ReportError(f"unexpected {kind} rows in the journal: {len(flat)} values for {k} fields each")
+            if flat:
+                self._add(kind, {name: flat[j::k] for j, name in enumerate(names)})
+
+    def _add(self, kind: str, cols: dict[str, list[Any]]) -> None:
+        put = self._put
+        if kind == "TicketIssued":  # first in every chunk: its tickets are known before their events
+            ids = [str(t) for t in cols["ticket"]]
+            base = len(self.ticket_ids)
+            self.ticket_ids.extend(ids)
+            self.ticket_index.update(zip(ids, range(base, base + len(ids)), strict=True))
+            self.more.update((base + i, tuple(m)) for i, m in enumerate(cols["more_services"]) if m)
+            put(kind, "office", self.offices.codes(cols["office"]))
+            put(kind, "at", _floats(cols["at"]))
+            put(kind, "service", self.services.codes(cols["service"]))
+            put(kind, "category", self.categories.codes(cols["category"]))
+            put(kind, "channel", self.channels.codes(cols["channel"]))
+            return
+        if kind.startswith("Appointment"):
+            self.codes[kind].extend(str(c) for c in cols["code"])
+            put(kind, "office", self.offices.codes(cols["office"]))
+            if "service" in cols:
+                put(kind, "service", self.services.codes(cols["service"]))
+            if "start" in cols:
+                put(kind, "start", _floats(cols["start"]))
+            if "late" in cols:
+                put(kind, "late", _bools(cols["late"]))
+            return
+        if "ticket" in cols:
+            values = cols["ticket"]
+            ticket = np.fromiter(map(self.ticket_index.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+            missing = np.flatnonzero(ticket < 0)
+            if missing.size:  # issued before the rows read, or (in a journal not in time order) in a later chunk
+                before = sum(p.size for p in self.arrays[kind].get("ticket", []))
+                self.unknown.append((kind, missing + before, [str(values[i]) for i in missing]))
+            put(kind, "ticket", ticket)
+        if "office" in cols:
+            put(kind, "office", self.offices.codes(cols["office"]))
+        if "seq" in cols:
+            put(kind, "seq", _ints(cols["seq"]))
+        if "at" in cols:
+            put(kind, "at", _floats(cols["at"]))
+        if "desk" in cols:
+            put(kind, "desk", self.desks.codes(cols["desk"]))
+        if "service" in cols:
+            put(kind, "service", self.services.codes(cols["service"]))
+        if "outcome" in cols:
+            put(kind, "served", _bools([x == "served" for x in cols["outcome"]]))
+            put(kind, "minutes", _floats(cols["service_min"]))
+            put(kind, "final", _bools([x is None for x in cols["next_service"]]))
+        if "reason" in cols:
+            put(kind, "day_closed", _bools([x == "day closed" for x in cols["reason"]]))
+        if "score" in cols:
+            put(kind, "score", self.scores.codes(cols["score"]))
+        if "status" in cols:
+            put(kind, "status", self.statuses.codes(cols["status"]))
+
+    def _column(self, kind: str, name: str, dtype: type[Any], fill: Any) -> npt.NDArray[Any]:
+        parts = self.arrays[kind].get(name)
+        if parts:
+            return np.concatenate(parts).astype(dtype, copy=False)
+        n = sum(len(p) for p in next(iter(self.arrays[kind].values()), []))
+        return np.full(n, fill, dtype=dtype)
+
+    def _columns(self, kind: str, extra: Sequence[tuple[str, type[Any], Any]] = (),
+                 ticket_office: IntArray | None = None) -> Columns:
+        ints = {name: self._column(kind, name, np.int64, fill)
+                for name, fill in (("ticket", -1), ("seq", 0), ("desk", -1), ("service", -1))}
+        n = ints["ticket"].size
+        if ticket_office is not None:
+            office = ticket_office[ints["ticket"]]
+        else:
+            office = self._column(kind, "office", np.int64, -1)
+        more: dict[str, Any] = {name: self._column(kind, name, dtype, fill) for name, dtype, fill in extra}
+        if kind in self.codes:
+            more["code"] = self.codes[kind]
+        return Columns(n, office, ints["seq"], self._column(kind, "at", np.float64, 0.0), ints["ticket"],
+                       ints["desk"], ints["service"], more)
+
+    def finish(self, period: Period, now: float) -> Extract:
+        for kind, positions, ids in self.unknown:
+            found = np.fromiter(map(self.ticket_index.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+            if (found >= 0).any():
+                column = np.concatenate(self.arrays[kind]["ticket"])
+                column[positions] = found
+                self.arrays[kind]["ticket"] = [column]
+        n = len(self.ticket_ids)
+        office = self._column("TicketIssued", "office", np.int64, -1)
+        issued = Columns(
+            n, office, np.arange(n, dtype=np.int64), self._column("TicketIssued", "at", np.float64, 0.0),
+            np.arange(n, dtype=np.int64), _none(n), self._column("TicketIssued", "service", np.int64, -1),
+            {
+                "more": self.more,
+                "category": self._column("TicketIssued", "category", np.int64, -1),
+                "channel": self._column("TicketIssued", "channel", np.int64, -1),
+            },
         )
+        ticket_office = np.append(office, -1)  # by ticket index; index -1 (an unknown ticket) gives -1
 
-    finished = ticket_events("ServiceFinished")
-    cols = raw["ServiceFinished"]
-    finished.extra = {
-        "served": _bools([x == "served" for x in cols["outcome"]]),
-        "minutes": _floats(cols["service_min"]),
-        "final": _bools([x is None for x in cols["next_service"]]),
-    }
-    cancelled = ticket_events("TicketCancelled")
-    cancelled.extra = {"day_closed": _bools([x == "day closed" for x in raw["TicketCancelled"]["reason"]])}
-    rated = ticket_events("TicketRated")
-    rated.extra = {"score": Vocab.of(SCORES).codes(raw["TicketRated"]["score"])}
+        def events(kind: str, *extra: tuple[str, type[Any], Any]) -> Columns:
+            return self._columns(kind, extra, ticket_office)
 
-    cols = raw["DeskChanged"]
-    n = len(cols["desk"])
-    desk_changes = Columns(
-        n, vocab_office.codes(cols["office"]), _ints(cols["seq"]), _floats(cols["at"]), _none(n),
-        vocab_desk.codes(cols["desk"]), _none(n), {"status": Vocab.of(DESK_STATUSES).codes(cols["status"])},
-    )
-
-    def bookings(kind: str) -> Columns:
-        cols = raw[kind]
-        n = len(cols["code"])
-        return Columns(
-            n, vocab_office.codes(cols["office"]), np.zeros(n, dtype=np.int64), np.zeros(n), _none(n), _none(n),
-            vocab_service.codes(cols["service"]) if "service" in cols else _none(n),
-            {"code": [str(code) for code in cols["code"]]},
+        # a column read for no row of a type is empty: its length comes from the type's other columns
+        return Extract(
+            period=period, now=now, offices=self.offices, desks=self.desks, services=self.services,
+            categories=self.categories, channels=self.channels, ticket_ids=self.ticket_ids, issued=issued,
+            called=events("TicketCalled"), restored=events("TicketRestored"), no_show=events("TicketNoShow"),
+            finished=events("ServiceFinished", ("served", np.bool_, False), ("minutes", np.float64, np.nan),
+                            ("final", np.bool_, True)),
+            transferred=events("TicketTransferred"), redirected=events("TicketRedirected"),
+            cancelled=events("TicketCancelled", ("day_closed", np.bool_, False)),
+            rated=events("TicketRated", ("score", np.int64, -1)),
+            desk_changes=self._columns("DeskChanged", (("status", np.int64, -1),)),
+            booked=self._columns("AppointmentBooked", (("start", np.float64, 0.0),)),
+            checked_in=self._columns("AppointmentCheckedIn", (("late", np.bool_, False),)),
+            booking_cancelled=self._columns("AppointmentCancelled"),
         )
-
-    booked = bookings("AppointmentBooked")
-    booked.extra["start"] = _floats(raw["AppointmentBooked"]["start"])
-    checked_in = bookings("AppointmentCheckedIn")
-    checked_in.extra["late"] = _bools(raw["AppointmentCheckedIn"]["late"])
-
-    return Extract(
-        period=period, now=now, offices=vocab_office, desks=vocab_desk, services=vocab_service,
-        categories=vocab_category, channels=vocab_channel, ticket_ids=ticket_ids, issued=issued,
-        called=ticket_events("TicketCalled"), restored=ticket_events("TicketRestored"),
-        no_show=ticket_events("TicketNoShow"), finished=finished, transferred=ticket_events("TicketTransferred"),
-        redirected=ticket_events("TicketRedirected"), cancelled=cancelled, rated=rated, desk_changes=desk_changes,
-        booked=booked, checked_in=checked_in, booking_cancelled=bookings("AppointmentCancelled"),
-    )
 
 
 # ------------------------------------------------------------------------------------------------ local time

@@ -219,11 +219,7 @@ def render(report: dict[str, Any], fmt: str) -> bytes:
 
 
 def _csv_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return value
-    return value
+    return "" if value is None else value
 
 
 def to_csv(report: dict[str, Any]) -> str:
@@ -290,6 +286,7 @@ tbody th { text-align: left; font-weight: normal; background: #f4f4f4; }
 .charts { display: flex; flex-wrap: wrap; gap: 1.5rem; }
 figure { margin: .5rem 0; }
 figcaption { font-weight: bold; margin-bottom: .3rem; }
+svg { max-width: 100%; height: auto; }
 svg text { font-family: inherit; fill: #000; }
 .note { font-size: .85rem; }
 a { color: #00387a; }
@@ -297,6 +294,8 @@ a:focus { outline: 3px solid #000; outline-offset: 2px; }
 @page { size: A4; margin: 14mm 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
+  table { font-size: 8pt; }
+  th, td { padding: .15rem .25rem; }
   section.office { break-before: page; }
   table, figure { break-inside: avoid; }
   thead { display: table-header-group; }
