@@ -91,4 +91,4 @@ class RateLimited(ChergaError):
         self.retry_after = retry_after
 
 
-HTTP_STATUS.update({Unauthorized.code: 401, Forbidden.code: 403, RateLimited.code: 429})
+HTTP_STATUS.update({Unauthorized.code: 401, Forbidden.code: 403, RateLimited.code: 429, "report": 400})

@@ -349,6 +349,31 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                 })
         return out
 
+    @app.get("/api/v1/offices/{office}/report", tags=["head"],
+             responses={200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}})
+    async def get_report(
+        office: str, request: Request,
+        fmt: str = Query("json", alias="format", pattern="^(json|csv|html)$"),
+        month: str | None = Query(None, description="YYYY-MM"),
+        quarter: str | None = Query(None, description="YYYY-Qn"),
+        year: str | None = Query(None, description="YYYY"),
+        date_from: str | None = Query(None, alias="from", description="YYYY-MM-DD"),
+        date_to: str | None = Query(None, alias="to", description="YYYY-MM-DD"),
+    ) -> Response:
+        """The standard's report (section II.IV) for this office, as ``cherga report`` makes it."""
+        from cherga.reports.cli import make_report
+
+        S().office(office)
+        S().require(request, (Role.HEAD, Role.PLANNER), office=office)
+        if isinstance(S().host, ClusterHost):
+            raise Conflict("reports read the SQLite journal; on a Redis region run 'cherga report' on an export")
+        payload = await asyncio.to_thread(
+            make_report, S().host.journal_path.parent, S().network, office, fmt,
+            month=month, quarter=quarter, year=year, date_from=date_from, date_to=date_to,
+        )
+        media = {"json": "application/json", "csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"}
+        return Response(payload, media_type=media[fmt])
+
     @app.get("/api/v1/offices/{office}/ratings", response_model=s.Ratings, tags=["ratings"])
     async def get_ratings(office: str) -> dict[str, Any]:
         if office != NETWORK:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from cherga.engine.loader import load_network
+from cherga.engine.model import Network
 from cherga.reports.compute import build_report
 from cherga.reports.extract import Period, ReportError, extract, journal_path
 from cherga.reports.render import render
@@ -50,6 +51,17 @@ def period_of(args: argparse.Namespace) -> Period:
     if args.date_from is None or args.date_to is None:
         raise ReportError("give the period: --from YYYY-MM-DD --to YYYY-MM-DD, or --month, --quarter or --year")
     return Period.days(args.date_from, args.date_to)
+
+
+def make_report(data_dir: Path, network: Network, office: str | None, fmt: str, *, month: str | None = None,
+                quarter: str | None = None, year: str | None = None, date_from: str | None = None,
+                date_to: str | None = None) -> bytes:
+    """The report as bytes in ``fmt``, for the service's head page (the same path as the command)."""
+    args = argparse.Namespace(month=month, quarter=quarter, year=year, date_from=date_from, date_to=date_to)
+    period = period_of(args)
+    offices = [office] if office is not None else None
+    data = extract(journal_path(data_dir), period, network, offices)
+    return render(build_report(data, network, period, offices), fmt)
 
 
 def run(args: argparse.Namespace) -> int:
