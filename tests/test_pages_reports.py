@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from test_pages import Ctx, Net, browser, ctx, demo, head_tokens, run_axe, shot  # noqa: F401 - fixtures
+from test_pages import Ctx, Net, browser, ctx, demo, head_tokens, http, run_axe, shot  # noqa: F401 - fixtures
 
 OFFICE = "vyshenka"
 
 
-def test_reports_page_shows_the_month_and_the_report_passes_axe(ctx: Ctx, demo: Net) -> None:
+def test_reports_page_shows_the_month_and_the_report_passes_axe(ctx: Ctx, demo: Net) -> None:  # noqa: F811
     head = demo.token("head", OFFICE)
     desk = demo.token("desk", OFFICE, "vyshenka-04")
     ticket = demo.issue(OFFICE, "results-issuance")
-    from test_pages import http
-
     assert http(ctx.server, "POST", "/api/v1/desks/vyshenka-04/open", token=desk)[0] == 200
     status, called = http(ctx.server, "POST", "/api/v1/desks/vyshenka-04/call-next", token=desk)
     assert status == 200
