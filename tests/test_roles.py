@@ -1,0 +1,98 @@
+"""Every call × every role: 0 wrong allows, 0 wrong refusals (401 without a token, 403 outside role or scope)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+from server import ServerProcess
+
+ROLES = {
+    "none": None,
+    "kiosk": ("kiosk", "main", None),
+    "desk": ("desk", "main", "main-03"),
+    "other-desk": ("desk", "main", "main-04"),
+    "head": ("head", "main", None),
+    "other-head": ("head", "zamostia", None),
+    "planner": ("planner", None, None),
+}
+EVERYONE = set(ROLES)
+DESK = {"desk", "head"}
+MONTH = dt.date.today().strftime("%Y-%m")
+
+
+def calls(ticket: str, done: str) -> list[tuple[str, str, Any, set[str]]]:
+    """(method, path, body, roles allowed)."""
+    d = "/api/v1/desks/main-03"
+    o = "/api/v1/offices/main"
+    return [
+        ("GET", "/api/v1/offices", None, EVERYONE),
+        ("POST", f"{o}/tickets", {"service": "residence-certificate"}, {"kiosk", "head"}),
+        ("GET", f"/api/v1/tickets/{ticket}", None, EVERYONE),
+        ("GET", d, None, DESK),
+        ("POST", f"{d}/open", None, DESK),
+        ("POST", f"{d}/pause", None, DESK),
+        ("POST", f"{d}/resume", None, DESK),
+        ("POST", f"{d}/call-next", None, DESK),
+        ("POST", f"{d}/recall", None, DESK),
+        ("POST", f"{d}/start", None, DESK),
+        ("POST", f"{d}/no-show", None, DESK),
+        ("POST", f"{d}/finish", {"outcome": "served"}, DESK),
+        ("POST", f"{d}/transfer", {"service": "residence-certificate"}, DESK),
+        ("POST", f"{d}/close", None, DESK),
+        ("GET", f"{d}/last-finished", None, DESK),
+        ("POST", f"/api/v1/tickets/{done}/rating", {"score": "good"}, EVERYONE),
+        ("POST", f"/api/v1/tickets/{ticket}/cancel", None, EVERYONE),
+        ("GET", f"{o}/state", None, EVERYONE),
+        ("GET", f"{o}/policy", None, EVERYONE),
+        ("PUT", f"{o}/policy", {"order": ["vulnerable", "special", "quick", "seasonal", "acceptance", "issuance",
+                                          "consultation"], "max_wait_min": {}}, {"head"}),
+        ("GET", f"{o}/slots", None, EVERYONE),
+        ("POST", f"{o}/appointments", {"service": "residence-registration", "start": "2020-01-01T10:00:00+02:00"},
+         {"none", "head"}),
+        ("POST", f"{o}/check-in", {"code": "AAAAAA"}, {"kiosk", "head"}),
+        ("GET", f"{o}/load", None, {"head", "planner"}),
+        ("POST", f"{o}/redirects", {"ticket": ticket, "office": "zamostia"}, {"head"}),
+        ("GET", f"{o}/report?format=json&month={MONTH}", None, {"head", "planner"}),
+        ("GET", f"{o}/ratings", None, EVERYONE),
+        ("POST", f"{o}/ratings", {"number": "Z999", "score": "good"}, {"kiosk", "head"}),
+    ]
+
+
+@pytest.fixture(scope="module")
+def proc(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    p = ServerProcess(tmp_path_factory.mktemp("roles") / "data").start()
+    yield p
+    p.stop()
+
+
+def test_every_call_by_every_role(proc: ServerProcess) -> None:
+    heads = {name: proc.auth(*spec) if spec else {} for name, spec in ROLES.items()}
+    u = proc.url
+    head = heads["head"]
+    ticket = httpx.post(f"{u}/api/v1/offices/main/tickets", json={"service": "housing-subsidy"}, headers=head).json()
+    httpx.post(f"{u}/api/v1/desks/main-13/open", headers=head)
+    done = httpx.post(f"{u}/api/v1/offices/main/tickets", json={"service": "vehicle-registration"},
+                      headers=head).json()
+    httpx.post(f"{u}/api/v1/desks/main-13/call-next", headers=head)
+    httpx.post(f"{u}/api/v1/desks/main-13/finish", headers=head)
+    wrong: list[str] = []
+    checked = 0
+    with httpx.Client(base_url=u, timeout=30) as http:
+        for method, path, body, allowed in calls(ticket["id"], done["id"]):
+            for role, headers in heads.items():
+                r = http.request(method, path, json=body, headers=headers)
+                refused = r.status_code in (401, 403)
+                checked += 1
+                if role in allowed and refused:
+                    wrong.append(f"wrong refusal: {role} {method} {path} -> {r.status_code} {r.text[:120]}")
+                elif role not in allowed:
+                    want = 401 if role == "none" else 403
+                    if r.status_code != want:
+                        wrong.append(f"wrong allow: {role} {method} {path} -> {r.status_code} (want {want})")
+                    elif not r.json()["error"]["message"]:
+                        wrong.append(f"no message: {role} {method} {path}")
+    assert checked == len(calls("x", "y")) * len(ROLES)
+    assert wrong == [], "\n".join(wrong)
