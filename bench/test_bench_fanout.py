@@ -100,8 +100,9 @@ class ClientsProcess:
                 return None
             if line.startswith(prefix):
                 return line
-            if line == "" and self.proc.poll() is not None:
-                raise RuntimeError(f"the board process exited with {self.proc.returncode}")
+            if line == "":  # the reader's end mark
+                self.lines.put("")
+                raise RuntimeError(f"the board process ended (exit status {self.proc.wait()})")
 
     def ready(self, timeout: float = 120.0) -> int:
         line = self.expect("READY ", timeout)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from server import ServerProcess
@@ -81,3 +84,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+CHROMIUM = os.environ.get("CHERGA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian Chromium for a module's browser tests. Module-scoped: Playwright's sync API allows one running
+    instance and keeps an event loop busy while it runs, which the asyncio tests of other modules need free."""
+    from playwright import sync_api
+
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: run scripts/install-browser.sh"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

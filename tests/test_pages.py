@@ -130,12 +130,6 @@ def demo(server: Any) -> Net:
     return Net(server)
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Ctx:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from test_pages import Ctx, Net, browser, ctx, demo, head_tokens, http, run_axe, shot  # noqa: F401 - fixtures
+from test_pages import Ctx, Net, ctx, demo, head_tokens, http, run_axe, shot  # noqa: F401 - fixtures
 
 OFFICE = "vyshenka"
 

@@ -638,6 +638,38 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         finally:
             sender.cancel()
 
+    async def pump_eager(ws: WebSocket, conn: Connection, on_message: Callable[[dict[str, Any]], None]) -> None:
+        closing = asyncio.create_task(conn.closing.wait())
+        try:
+            while True:
+                receive = asyncio.create_task(ws.receive_text())
+                done, _ = await asyncio.wait({receive, closing}, return_when=asyncio.FIRST_COMPLETED)
+                if closing in done:
+                    receive.cancel()
+                    if conn.task is not None:
+                        conn.task.cancel()
+                    with contextlib.suppress(Exception):
+                        await ws.close(code=1013, reason="too far behind; reconnect for a snapshot")
+                    return
+                text = receive.result()
+                if len(text) > WS_MAX_MESSAGE:
+                    await ws.close(code=1009, reason="message too big")
+                    return
+                try:
+                    msg = json.loads(text)
+                    if not isinstance(msg, dict):
+                        raise ValueError
+                except ValueError:
+                    await ws.close(code=1003, reason="messages must be JSON objects such as {\"type\": \"snapshot\"}")
+                    return
+                on_message(msg)
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            closing.cancel()
+            if conn.task is not None:
+                conn.task.cancel()
+
     @app.websocket("/ws/offices/{office}/board")
     async def board_ws(ws: WebSocket, office: str) -> None:
         if not origin_ok(ws):
@@ -648,14 +680,14 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
             return
         await ws.accept()
         hub = S().hub
-        conn = hub.join_board(office)
+        conn = hub.join_board(office, ws.send_text)
 
         def on_message(msg: dict[str, Any]) -> None:
             if msg.get("type") in ("snapshot", "resync"):
                 hub.resync(office, conn)
 
         try:
-            await pump(ws, conn, on_message)
+            await pump_eager(ws, conn, on_message)
         finally:
             hub.leave_board(office, conn)
 

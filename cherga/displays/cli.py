@@ -107,8 +107,11 @@ def _run(cfg: Any, host: str, port: int, extra: Any = None) -> int:
         extra(app)
     _announce(cfg, host, port)
     uvicorn.run(
-        app, host=host, port=port, ws="websockets", ws_max_size=65536, log_level="warning",
-        lifespan="on", timeout_graceful_shutdown=5,
+        # websockets-sansio: uvicorn's legacy "websockets" protocol is deprecated, and its keepalive ping waits behind
+        # a send blocked by a board that stopped reading, so such a board is never let go; sans-I/O pings on time.
+        # No permessage-deflate: board messages are 50-400 bytes; zlib per board costs more CPU than it saves.
+        app, host=host, port=port, ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=65536,
+        log_level="warning", lifespan="on", timeout_graceful_shutdown=5,
     )
     return 0
 

@@ -47,19 +47,38 @@ def category_queues(engine: CityEngine, office: str, now: float) -> list[dict[st
 
 
 class Connection:
-    """One subscriber: a bounded queue of encoded messages that its own task sends."""
+    """One subscriber: a bounded queue of encoded messages that its own task sends.
 
-    __slots__ = ("dropped", "min_seq", "queue")
+    With ``send`` (an async function sending one text), messages are sent eagerly: ``offer`` runs the send on the
+    spot, and only a send that cannot finish at once (the socket's buffers are full) continues in a task, with the
+    next messages queued behind it. No task switch per board per message.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("closing", "dropped", "min_seq", "queue", "send", "task")
+
+    def __init__(self, send: Callable[[str], Any] | None = None) -> None:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=MAX_BACKLOG)
         self.min_seq = 0  # messages up to this seq are already in the snapshot it got
         self.dropped = False
+        self.send = send
+        self.task: asyncio.Task[None] | None = None
+        self.closing = asyncio.Event()
 
     def offer(self, text: str) -> bool:
         """Queue a message; a full backlog drops the connection. O(1)."""
         if self.dropped:
             return False
+        if self.send is not None and self.task is None and self.queue.empty():
+            coro = self.send(text)
+            try:
+                fut = coro.send(None)
+            except StopIteration:
+                return True
+            except Exception:
+                self.close()
+                return False
+            self.task = asyncio.get_running_loop().create_task(self._finish(coro, fut))
+            return True
         try:
             self.queue.put_nowait(text)
             return True
@@ -67,11 +86,38 @@ class Connection:
             self.close()
             return False
 
+    async def _finish(self, coro: Any, fut: Any) -> None:
+        try:
+            while True:
+                exc: BaseException | None = None
+                try:
+                    if fut is None:
+                        await asyncio.sleep(0)
+                    else:
+                        await fut
+                except BaseException as e:
+                    exc = e
+                try:
+                    fut = coro.throw(exc) if exc is not None else coro.send(None)
+                except StopIteration:
+                    break
+            assert self.send is not None
+            while not self.queue.empty():
+                text = self.queue.get_nowait()
+                if text is None:
+                    return
+                await self.send(text)
+        except Exception:
+            self.close()
+        finally:
+            self.task = None
+
     def close(self) -> None:
         """Tell the sender to close: the board reconnects and resyncs."""
         self.dropped = True
         self._flush()
         self.queue.put_nowait(None)
+        self.closing.set()
 
     def _flush(self) -> None:
         while not self.queue.empty():
@@ -80,7 +126,10 @@ class Connection:
     def restart(self, snapshot: str, seq: int) -> None:
         self._flush()
         self.min_seq = seq
-        self.queue.put_nowait(snapshot)
+        if self.send is not None:
+            self.offer(snapshot)
+        else:
+            self.queue.put_nowait(snapshot)
 
 
 @dataclass
@@ -141,13 +190,24 @@ class Hub:
 
     def _broadcast(self, office: str, events: list[e.BaseEvent]) -> None:
         ch = self.channel(office)
+        msgs: list[tuple[int, str]] = []
         for ev in events:
             msg = self.board_message(ch, ev)
-            if not ch.conns:
-                continue
-            text = dumps(msg)
+            if ch.conns:
+                msgs.append((ev.seq, dumps(msg)))
+        if not msgs:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._fan_out(ch, msgs)
+        else:  # after the command's own answer is written: the desk is not kept waiting by a thousand boards
+            loop.call_soon(self._fan_out, ch, msgs)
+
+    def _fan_out(self, ch: BoardChannel, msgs: list[tuple[int, str]]) -> None:
+        for seq, text in msgs:
             for conn in list(ch.conns):
-                if ev.seq > conn.min_seq:
+                if seq > conn.min_seq:
                     if conn.offer(text):
                         self.sent += 1
                     else:
@@ -176,10 +236,10 @@ class Hub:
 
     # ------------------------------------------------------------------ subscribers
 
-    def join_board(self, office: str) -> Connection:
+    def join_board(self, office: str, send: Callable[[str], Any] | None = None) -> Connection:
         """Subscribe to an office's board: the snapshot first, then every later message. O(1)."""
         ch = self.channel(office)
-        conn = Connection()
+        conn = Connection(send)
         conn.restart(dumps(self.snapshot(office)), ch.seq)
         ch.conns.add(conn)
         return conn
