@@ -2,7 +2,9 @@
 
 A queue whose newcomer would wait past the target, a ticket waiting past its limit, a desk idle while a queue it
 can serve is long (from :func:`cherga.displays.views.alerts`), and an administrator whose ratings are falling.
-Waiting past a limit happens with no event at all, so the watcher also looks again every few seconds.
+Alerts are recomputed off the hot path: events only mark their office, and a once-a-second tick refreshes the
+marked offices that a dashboard watches (and all watched ones every few seconds: waiting past a limit happens
+with no event at all).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from cherga.displays import views
@@ -31,6 +32,8 @@ class AlertWatcher:
         self.subscribers: dict[str, set[Connection]] = {}
         self.staff_scores: dict[tuple[str, str, str], Counter[str]] = {}  # (office, staff, day) -> scores
         self.raised = 0
+        self.dirty: set[str] = set()
+        self._ticks = 0
 
     def reset(self) -> None:
         self.current.clear()
@@ -45,9 +48,7 @@ class AlertWatcher:
                 day = datetime.fromtimestamp(ev.at, ZoneInfo(tz)).date().isoformat()
                 self.staff_scores.setdefault((ev.office, ev.staff, day), Counter())[ev.score] += 1
         if not replay:
-            for office in offices:
-                if self.subscribers.get(office):
-                    self.refresh(office)
+            self.dirty |= offices
 
     def ratings_alerts(self, office: str) -> list[dict[str, str]]:
         engine = self._engine()
@@ -88,10 +89,13 @@ class AlertWatcher:
                     conns.discard(conn)
 
     def tick(self) -> None:
-        """The periodic look: tickets pass their limits without any event."""
+        """Once a second: refresh what changed; every fifth, everything watched (limits pass without events)."""
+        self._ticks += 1
+        every = self._ticks % 5 == 0
         for office in list(self.subscribers):
-            if self.subscribers[office]:
+            if self.subscribers[office] and (every or office in self.dirty):
                 self.refresh(office)
+        self.dirty.clear()
 
     def join(self, office: str) -> Connection:
         conn = Connection()
@@ -103,6 +107,3 @@ class AlertWatcher:
 
     def leave(self, office: str, conn: Connection) -> None:
         self.subscribers.get(office, set()).discard(conn)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {"raised": self.raised}

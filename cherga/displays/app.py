@@ -197,7 +197,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
 
         async def watch_alerts() -> None:
             while True:
-                await asyncio.sleep(5)
+                await asyncio.sleep(1)
                 svc.alerts.tick()
 
         watcher = asyncio.create_task(watch_alerts())
