@@ -605,46 +605,24 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         return origin is None or origin in cfg.allowed_origins
 
     async def pump(ws: WebSocket, conn: Connection, on_message: Callable[[dict[str, Any]], None]) -> None:
-        async def send() -> None:
+        """Read what the client sends until it leaves or is dropped; meanwhile its messages go out.
+
+        A connection with ``send`` sends eagerly by itself (boards); one without is drained by a task here. Either
+        way a dropped connection is closed with 1013, and the client reconnects for a snapshot.
+        """
+        async def drain() -> None:
             while True:
                 text = await conn.queue.get()
                 if text is None:
-                    await ws.close(code=1013, reason="too far behind; reconnect for a snapshot")
                     return
                 await ws.send_text(text)
 
-        sender = asyncio.create_task(send())
+        sender = asyncio.create_task(conn.closing.wait() if conn.send is not None else drain())
         try:
             while True:
                 receive = asyncio.create_task(ws.receive_text())
                 done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
                 if sender in done:
-                    receive.cancel()
-                    return
-                text = receive.result()
-                if len(text) > WS_MAX_MESSAGE:
-                    await ws.close(code=1009, reason="message too big")
-                    return
-                try:
-                    msg = json.loads(text)
-                    if not isinstance(msg, dict):
-                        raise ValueError
-                except ValueError:
-                    await ws.close(code=1003, reason="messages must be JSON objects such as {\"type\": \"snapshot\"}")
-                    return
-                on_message(msg)
-        except (WebSocketDisconnect, RuntimeError):
-            return
-        finally:
-            sender.cancel()
-
-    async def pump_eager(ws: WebSocket, conn: Connection, on_message: Callable[[dict[str, Any]], None]) -> None:
-        closing = asyncio.create_task(conn.closing.wait())
-        try:
-            while True:
-                receive = asyncio.create_task(ws.receive_text())
-                done, _ = await asyncio.wait({receive, closing}, return_when=asyncio.FIRST_COMPLETED)
-                if closing in done:
                     receive.cancel()
                     if conn.task is not None:
                         conn.task.cancel()
@@ -666,7 +644,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
-            closing.cancel()
+            sender.cancel()
             if conn.task is not None:
                 conn.task.cancel()
 
@@ -687,7 +665,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                 hub.resync(office, conn)
 
         try:
-            await pump_eager(ws, conn, on_message)
+            await pump(ws, conn, on_message)
         finally:
             hub.leave_board(office, conn)
 
