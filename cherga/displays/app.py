@@ -298,6 +298,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         host = S().host
         if host.failure is not None:
             return _error(503, "journal", host.failure)
+        if host.last_write_error is not None:
+            return _error(503, "journal", f"the last journal write failed: {host.last_write_error}")
         if isinstance(host, ClusterHost):
             return JSONResponse({"ok": True, "node": host.node, "owned": sorted(host.owned)})
         return JSONResponse({"ok": True})

@@ -60,6 +60,8 @@ class EngineHost:
         self.failure: str | None = None
         self._unpublished: deque[tuple[Future[None], list[e.BaseEvent]]] = deque()
         self._last_now = 0.0
+        self.last_write_error: str | None = None  # cleared by the next write that succeeds
+        self.write_failures = 0
         self.journal, self.engine = self._load()
 
     @property
@@ -113,13 +115,18 @@ class EngineHost:
     async def _commit(self, events: list[e.BaseEvent]) -> None:
         if not events:
             return
-        fut = self.journal.append(events)
+        journal = self.journal
+        fut = journal.append(events)
         self._unpublished.append((fut, events))
         try:
             await asyncio.wrap_future(fut)
         except JournalError as exc:
-            self._recover(str(exc))
+            self.last_write_error = str(exc)
+            self.write_failures += 1
+            if journal is self.journal:  # the first of a failed batch rebuilds; the others find it done
+                self._recover(str(exc))
             raise
+        self.last_write_error = None
         self._drain()
 
     def _drain(self) -> None:

@@ -88,5 +88,7 @@ def render(svc: Service) -> str:
     family("cherga_journal_commit_seconds_total", "counter", "Time spent committing the journal.")
     out.append(f"cherga_journal_commit_seconds_total {j.commit_seconds:.6f}")
     family("cherga_journal_failed", "gauge", "1 while the journal cannot be written.")
-    out.append(f"cherga_journal_failed {1 if svc.host.failure else 0}")
+    out.append(f"cherga_journal_failed {1 if svc.host.failure or svc.host.last_write_error else 0}")
+    family("cherga_journal_write_failures_total", "counter", "Failed journal writes (their commands were refused).")
+    out.append(f"cherga_journal_write_failures_total {svc.host.write_failures}")
     return "\n".join(out) + "\n"
