@@ -83,13 +83,6 @@ class EngineHost:
                 listener.on_events([ev], True)
         return journal, engine
 
-    def follow(self, listener: Listener) -> None:
-        """Feed a new listener every journalled event (as replay), then every durable one as it comes."""
-        listener.reset()
-        for ev in self.journal.read():
-            listener.on_events([ev], True)
-        self.listeners.append(listener)
-
     async def execute(self, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent]:
         """Apply ``cmd`` now; return its events once they are durable. Raises a ChergaError if refused."""
         self._healthy()
