@@ -241,6 +241,8 @@ def test_board_gets_a_snapshot_then_numbered_calls(fresh: ServerProcess) -> None
             assert [m["seq"] for m in got] == list(range(seq + 1, seq + 1 + len(got))), got
             call = got[-1]
             assert (call["ticket"], call["desk"]) == (t["number"], "4")
+            # the call carries the counts: the one waiting ticket is no longer counted
+            assert sum(q["waiting"] for q in call["queues"]) == 0
             for m in (snap, *got):
                 assert not PERSONAL.search(json.dumps(m, ensure_ascii=False).replace("eta_min", ""))
             # asking again gives a snapshot with the latest number and the call in it

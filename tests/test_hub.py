@@ -67,8 +67,8 @@ def check_board_message(msg: Any) -> None:
     kind = msg.get("type")
     expected = {
         "snapshot": {"type", "seq", "calls", "queues"},
-        "called": {"type", "seq", "ticket", "desk"},
-        "recalled": {"type", "seq", "ticket", "desk"},
+        "called": {"type", "seq", "ticket", "desk", "queues"},
+        "recalled": {"type", "seq", "ticket", "desk", "queues"},
         "queue": {"type", "seq", "queues"},
     }
     assert kind in expected, f"unknown board message type: {msg}"
@@ -83,7 +83,7 @@ def check_board_message(msg: Any) -> None:
             assert isinstance(call, dict) and {"ticket", "desk"} <= set(call) <= {"ticket", "desk", "at"}, call
             _check_call(call["ticket"], call["desk"])
             assert "at" not in call or _is_number(call["at"]), call
-    if kind in ("snapshot", "queue"):
+    if kind in ("snapshot", "queue", "called", "recalled"):
         queues = msg["queues"]
         assert isinstance(queues, list), msg
         for q in queues:

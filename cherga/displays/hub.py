@@ -215,10 +215,13 @@ class Hub:
                         ch.conns.discard(conn)
 
     def board_message(self, ch: BoardChannel, ev: e.BaseEvent) -> dict[str, Any]:
+        # a call also changes the counts: it carries them, so the hall never shows one visitor too many
         if isinstance(ev, (e.TicketCalled, e.TicketRestored)):
-            return {"type": "called", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number}
+            return {"type": "called", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number,
+                    "queues": self.queues(ch)}
         if isinstance(ev, e.TicketRecalled):
-            return {"type": "recalled", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number}
+            return {"type": "recalled", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number,
+                    "queues": self.queues(ch)}
         return {"type": "queue", "seq": ev.seq, "queues": self.queues(ch)}
 
     def queues(self, ch: BoardChannel) -> list[dict[str, Any]]:

@@ -226,6 +226,7 @@ function onMessage(msg, ctl) {
     const call = { ticket: msg.ticket, desk: msg.desk, at: Date.now() / 1000, recalled: msg.type === 'recalled' };
     state.calls = [call, ...state.calls.filter((c) => c.ticket !== msg.ticket)].slice(0, MAX_CALLS);
     state.flashTicket = call.ticket;
+    if (msg.queues) state.queues = msg.queues;
     render();
     setTimeout(() => { if (state.flashTicket === call.ticket) state.flashTicket = null; }, 3500);
     announce(call);
