@@ -417,3 +417,19 @@ def test_garbage_values_give_config_error(field: tuple[str, str], value: str) ->
             assert len(message.split(": ", 2)) == 3, message
         else:  # the garbage happened to be a valid value
             assert isinstance(network, Network)
+
+
+def test_appointment_settings_are_read_and_checked(tmp_path: Path) -> None:
+    import shutil
+
+    from cherga.engine.loader import load_network as load
+
+    demo = Path(__file__).parent.parent / "cherga" / "config" / "demo"
+    policy = load().policy
+    assert (policy.appointment_share, policy.booked_window_min, policy.booking_grace_min) == (0.25, 10.0, 15.0)
+    shutil.copy(demo / "services.toml", tmp_path / "services.toml")
+    text = (demo / "network.toml").read_text(encoding="utf-8")
+    (tmp_path / "network.toml").write_text(text.replace("appointment_share = 0.25", "appointment_share = 1.5"),
+                                           encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"network.toml.*policy.appointment_share"):
+        load(tmp_path)

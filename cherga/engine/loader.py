@@ -389,6 +389,10 @@ _POLICY_FIELDS = (
     "no_show_grace_min",
     "aging_min_per_rank",
     "max_wait_min",
+    "appointment_share",
+    "booked_window_min",
+    "booking_grace_min",
+    "booking_days_ahead",
 )
 
 
@@ -460,7 +464,20 @@ def _parse_policy(value: object, targets: Targets) -> PolicyConfig:
         low_open=True,
         unit="minutes",
     )
+    share = _number(f, f"{p}.appointment_share", table.get("appointment_share", default.appointment_share),
+                    low=0.0, high=1.0)
+    window = _number(f, f"{p}.booked_window_min", table.get("booked_window_min", default.booked_window_min),
+                     low=0.0, high=MAX_SERVICE_MIN, unit="minutes")
+    late = _number(f, f"{p}.booking_grace_min", table.get("booking_grace_min", default.booking_grace_min),
+                   low=0.0, high=MAX_SERVICE_MIN, unit="minutes")
+    days = table.get("booking_days_ahead", default.booking_days_ahead)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 366:
+        _fail(f, f"{p}.booking_days_ahead", f"must be a whole number of days from 1 to 366, got {_show(days)}")
     return PolicyConfig(
+        appointment_share=share,
+        booked_window_min=window,
+        booking_grace_min=late,
+        booking_days_ahead=days,
         aging_min_per_rank=aging,
         order=order,
         max_wait_min=max_wait,
