@@ -190,13 +190,9 @@ class Hub:
 
     def _broadcast(self, office: str, events: list[e.BaseEvent]) -> None:
         ch = self.channel(office)
-        msgs: list[tuple[int, str]] = []
-        for ev in events:
-            msg = self.board_message(ch, ev)
-            if ch.conns:
-                msgs.append((ev.seq, dumps(msg)))
-        if not msgs:
+        if not ch.conns:  # no board watches: build nothing (the counts would be computed for nobody)
             return
+        msgs = [(ev.seq, dumps(self.board_message(ch, ev))) for ev in events]
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -48,16 +48,17 @@ def render(svc: Service) -> str:
 
     family("cherga_waiting", "gauge", "Tickets waiting, per office and service.")
     waits: list[str] = []
-    for oid, d in engine.offices.items():
-        for q in forecast.queues(d, now):
+    summaries = {oid: forecast.queues(d, now) for oid, d in engine.offices.items()}
+    for oid, office_queues in summaries.items():
+        for q in office_queues:
             lab = _labels(office=oid, service=q.service)
             out.append(f"cherga_waiting{lab} {q.waiting}")
             waits.append(f"cherga_expected_wait_minutes{lab} {q.eta_min}")
     family("cherga_expected_wait_minutes", "gauge", "Expected wait of a ticket issued now, minutes.")
     out.extend(waits)
     family("cherga_longest_wait_minutes", "gauge", "Longest current wait per office, minutes.")
-    for oid, d in engine.offices.items():
-        longest = max((q.longest_wait_min for q in forecast.queues(d, now)), default=0.0)
+    for oid, office_queues in summaries.items():
+        longest = max((q.longest_wait_min for q in office_queues), default=0.0)
         out.append(f"cherga_longest_wait_minutes{_labels(office=oid)} {longest}")
     family("cherga_calls_total", "counter", "Calls and recalls shown on the boards.")
     for oid in engine.offices:

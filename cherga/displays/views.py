@@ -93,11 +93,13 @@ def policy_json(d: Dispatcher) -> dict[str, Any]:
     }
 
 
-def alerts(engine: CityEngine, d: Dispatcher, now: float) -> list[dict[str, str]]:
+def alerts(engine: CityEngine, d: Dispatcher, now: float,
+           summaries: list[forecast.QueueSummary] | None = None) -> list[dict[str, str]]:
     """What the head must look at now: queues passing the target, tickets past their limit, idle desks."""
     net = engine.network
     out: list[dict[str, str]] = []
-    summaries = forecast.queues(d, now)
+    if summaries is None:
+        summaries = forecast.queues(d, now)
     for q in summaries:
         name = net.services[q.service]
         if q.waiting and q.eta_min > net.targets.target_min:
@@ -130,6 +132,7 @@ def alerts(engine: CityEngine, d: Dispatcher, now: float) -> list[dict[str, str]
 def load_json(engine: CityEngine, d: Dispatcher, now: float) -> dict[str, Any]:
     net = engine.network
     loads = engine.loads(now)
+    summaries = forecast.queues(d, now)
     return {
         "office": d.office.id, "target_min": net.targets.target_min, "limit_min": net.targets.limit_min,
         "desks": [
@@ -139,7 +142,7 @@ def load_json(engine: CityEngine, d: Dispatcher, now: float) -> dict[str, Any]:
         ],
         "queues": [
             {"service": q.service, "waiting": q.waiting, "eta_min": q.eta_min, "longest_wait_min": q.longest_wait_min}
-            for q in forecast.queues(d, now)
+            for q in summaries
         ],
         "offices": [
             {"id": oid, "name": net.offices[oid].name_uk, "name_en": net.offices[oid].name_en, "kind": ld.kind,
@@ -153,5 +156,5 @@ def load_json(engine: CityEngine, d: Dispatcher, now: float) -> dict[str, Any]:
              "saves_min": s.saves_min}
             for s in balancer.suggestions(d, loads, now)
         ],
-        "alerts": alerts(engine, d, now),
+        "alerts": alerts(engine, d, now, summaries),
     }
