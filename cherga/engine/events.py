@@ -10,7 +10,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from cherga.errors import InvalidCommand
 
@@ -202,14 +202,8 @@ Event = (
     | AppointmentCheckedIn
 )
 
-EVENT_TYPES: dict[str, type[BaseEvent]] = {
-    cls.__name__: cls
-    for cls in (
-        DayOpened, TicketIssued, TicketCalled, TicketRecalled, ServiceStarted, ServiceFinished, TicketNoShow,
-        TicketRestored, TicketTransferred, TicketRedirected, TicketCancelled, TicketRated, DeskChanged,
-        PolicyChanged, IssuingStopped, DayClosed, AppointmentBooked, AppointmentCancelled, AppointmentCheckedIn,
-    )
-}
+# derived from the union, so a new event needs naming once
+EVENT_TYPES: dict[str, type[BaseEvent]] = {cls.__name__: cls for cls in get_args(Event)}
 _FIELDS: dict[type[BaseEvent], tuple[str, ...]] = {
     cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in EVENT_TYPES.values()
 }
