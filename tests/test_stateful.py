@@ -46,7 +46,7 @@ def expected_pick(d: Dispatcher, desk: str, now: float) -> set[str]:
         return {min(due, key=lambda t: (t.due_at or 0.0, t.counter)).id}
     if mine:
         cands = [Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1, t.since, t.counter) for t in mine]
-        return {d.rule(cands, now, d.policy).queue.id}  # type: ignore[attr-defined]
+        return {d.rule(cands, now, d.policy).ticket.id}  # type: ignore[attr-defined]
     backup = [t for t in waiting if t.service in spec.backup and t.queue is not None and t.queue.desk is None]
     if not backup:
         return set()

@@ -86,21 +86,26 @@ def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float) -> float:
     desks = _desks_for(d, service)
     if not desks:
         return 0.0
-    work = ahead_in_q * mean_service_min(d, service)
+    means = d.means
+    mean = means.get(service) or mean_service_min(d, service)
+    work = ahead_in_q * mean
     for other, other_service, share in _competitors(d, q):
         if other.live:
-            work += other.live * mean_service_min(d, other_service) * share
+            work += other.live * (means.get(other_service) or mean_service_min(d, other_service)) * share
     free = 0
+    personal = d.personal
+    states = d.desks
     for desk_id in desks:
-        ds = d.desks[desk_id]
-        work += d.personal[desk_id].live * mean_service_min(d, service)
+        ds = states[desk_id]
+        work += personal[desk_id].live * mean
         t = ds.ticket
         if t is None:
             if ds.status is DeskStatus.OPEN:
                 free += 1
             continue
         began = t.started_at if t.started_at is not None else (t.called_at or now)
-        work += max(mean_service_min(d, t.service) - (now - began) / 60.0, 0.5)
+        left = (means.get(t.service) or mean_service_min(d, t.service)) - (now - began) / 60.0
+        work += left if left > 0.5 else 0.5
     if work <= 0.0 and free:
         return 0.0
     return work / len(desks)

@@ -17,6 +17,7 @@ Rules, by name (:data:`RULES`):
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from operator import itemgetter
 from typing import NamedTuple
 
 from cherga.engine.model import Category, PolicyConfig
@@ -26,7 +27,7 @@ from cherga.errors import InvalidCommand
 class Candidate(NamedTuple):
     """The head ticket of one queue, as a rule sees it (a named tuple: built on every call, so it must be cheap)."""
 
-    queue: object  # opaque to the rule; the dispatcher's queue
+    ticket: object  # opaque to the rule: what the dispatcher calls if this candidate wins
     category: Category
     rank: int  # 0 = first in the policy's order
     head: int  # 0 when the ticket was put at the head of its queue (a transfer), else 1
@@ -37,24 +38,42 @@ class Candidate(NamedTuple):
 Rule = Callable[[Sequence[Candidate], float, PolicyConfig], Candidate]
 
 
+_BY_RANK = itemgetter(2, 3, 4, 5)  # rank, head, since, counter
+_BY_WAIT = itemgetter(3, 4, 5)  # head, since, counter
+
+
 def strict(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
     """Category order, then first-in first-out. O(k) for k candidates."""
-    return min(cands, key=lambda c: (c.rank, c.head, c.since, c.counter))
+    return min(cands, key=_BY_RANK)
 
 
 def fifo(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
     """Longest wait first, categories ignored. O(k)."""
-    return min(cands, key=lambda c: (c.head, c.since, c.counter))
+    return min(cands, key=_BY_WAIT)
+
+
+_slack: list[tuple[PolicyConfig, dict[Category, float]]] = [(PolicyConfig(), {})]
+
+
+def _slack_s(policy: PolicyConfig) -> dict[Category, float]:
+    """Each category's limit less the margin, in seconds, for the last policy seen (one entry, read once, so
+    dispatchers in other threads with other policies only cost a recomputation)."""
+    entry = _slack[0]
+    if entry[0] is not policy:
+        margin = policy.margin_min * 60.0
+        entry = (policy, {cat: policy.max_wait_min.get(cat, 15.0) * 60.0 - margin for cat in Category})
+        _slack[0] = entry
+    return entry[1]
 
 
 def limits(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:
     """``strict``, except that tickets nearing their category's limit go first, nearest deadline first. O(k)."""
-    margin = policy.margin_min * 60.0
-    limit = policy.max_wait_min
-    urgent = [c for c in cands if now - c.since >= limit.get(c.category, 15.0) * 60.0 - margin]
+    slack = _slack_s(policy)
+    urgent = [c for c in cands if now - c[4] >= slack[c[1]]]
     if urgent:
+        limit = policy.max_wait_min
         return min(urgent, key=lambda c: (c.since + limit.get(c.category, 15.0) * 60.0, c.rank, c.counter))
-    return strict(cands, now, policy)
+    return min(cands, key=_BY_RANK)
 
 
 def aging(cands: Sequence[Candidate], now: float, policy: PolicyConfig) -> Candidate:

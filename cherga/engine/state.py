@@ -94,12 +94,14 @@ class Queue:
     heap (that would be O(n)); their entries go stale and are dropped when they reach the top.
     """
 
-    __slots__ = ("category", "desk", "heap", "key", "live", "service")
+    __slots__ = ("category", "category_value", "desk", "heap", "key", "live", "rank", "service")
 
     def __init__(self, key: str, service: str | None, category: Category | None, desk: str | None = None) -> None:
         self.key = key
         self.service = service
         self.category = category
+        self.category_value = category.value if category is not None else ""
+        self.rank = 0  # the category's place in the policy's order; the dispatcher keeps it current
         self.desk = desk
         self.heap: list[tuple[int, float, int, int, Ticket]] = []
         self.live = 0
