@@ -93,7 +93,7 @@ def rows(benches: dict[str, Bench]) -> list[tuple[str, str, str]]:
             f"{m.extra.get('refused', '?')} refused)",
             "",
         ))
-    for key, label in (("durable/group-commit", "group commit, asyncio, coalesced wake-ups"),
+    for key, label in (("durable/group-commit", "group commit, asyncio, append_async (as the service)"),
                        ("durable/group-commit-wrap-future", "group commit, asyncio, wrap_future each"),
                        ("durable/group-commit-threads", "group commit, threads under a lock"),
                        ("durable/one-commit-per-command", "one commit per command (anchor)")):

@@ -4,6 +4,7 @@ and ``kill -9`` loses nothing that was acknowledged (DESIGN.md, rule 2).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sqlite3
@@ -14,7 +15,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, wait
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pytest
@@ -312,6 +313,63 @@ def test_closed_journal_refuses(tmp_path: Path) -> None:
     j.close()
     with pytest.raises(JournalError, match="closed"):
         j.append(desk_events("c", 1)).result(timeout=10)
+
+
+def test_coroutines_wait_on_asyncio_futures_completed_a_batch_at_a_time(slow_journal: SqliteJournal) -> None:
+    """``append_async``: many coroutines each await their own write; one loop wake-up completes a whole batch."""
+    journal = slow_journal
+    wakeups = 0
+
+    async def main() -> None:
+        nonlocal wakeups
+        loop = asyncio.get_running_loop()
+        real = loop.call_soon_threadsafe
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal wakeups
+            wakeups += 1
+            return real(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+
+        async def submitter(k: int) -> None:
+            for s in range(1, 21):
+                await journal.append_async(desk_events(f"a{k}", 1, start=s))
+
+        await asyncio.gather(*(submitter(k) for k in range(50)))
+
+    asyncio.run(main())
+    for k in range(50):
+        assert [ev.seq for ev in journal.read(f"a{k}")] == list(range(1, 21))
+    assert journal.commits <= 1000 // 5, f"{journal.commits} commits for 1000 appends"
+    assert wakeups == journal.commits, "one wake-up of the loop per commit, not one per command"
+
+
+def test_async_waiters_learn_of_a_failed_write_and_a_cancelled_one_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    gate = threading.Event()
+
+    def hold_second_write(k: int) -> None:
+        if k == 2:
+            gate.wait(10)
+            raise OSError("disk full")
+
+    async def main() -> None:
+        with SqliteJournal(path, before_write=hold_second_write) as j:
+            await j.append_async(desk_events("f", 1))  # write 1
+            second = j.append_async(desk_events("f", 1, start=2))
+            await asyncio.sleep(0.05)  # the writer holds write 2
+            gone = j.append_async(desk_events("f", 1, start=3))
+            gone.cancel()  # its caller went away: the writer must not trip over it
+            gate.set()
+            with pytest.raises(JournalError, match="disk full"):
+                await second
+            with pytest.raises(JournalError, match="stopped after a failed write"):
+                await j.append_async(desk_events("f", 1, start=2))
+
+    asyncio.run(main())
+    with SqliteJournal(path) as reopened:
+        assert [ev.seq for ev in reopened.read("f")] == [1]
 
 
 # ------------------------------------------------------------------------------------------ kill -9

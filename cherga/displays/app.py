@@ -622,7 +622,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         sender = asyncio.create_task(conn.closing.wait() if conn.send is not None else drain())
         try:
             while True:
-                receive = asyncio.create_task(ws.receive_text())
+                receive = asyncio.create_task(ws.receive())
                 done, _ = await asyncio.wait({receive, sender}, return_when=asyncio.FIRST_COMPLETED)
                 if sender in done:
                     receive.cancel()
@@ -631,7 +631,13 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                     with contextlib.suppress(Exception):
                         await ws.close(code=1013, reason="too far behind; reconnect for a snapshot")
                     return
-                text = receive.result()
+                message = receive.result()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:  # a binary frame
+                    await ws.close(code=1003, reason="messages must be JSON text, not binary")
+                    return
                 if len(text) > WS_MAX_MESSAGE:
                     await ws.close(code=1009, reason="message too big")
                     return
@@ -639,7 +645,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
                     msg = json.loads(text)
                     if not isinstance(msg, dict):
                         raise ValueError
-                except ValueError:
+                except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
                     await ws.close(code=1003, reason="messages must be JSON objects such as {\"type\": \"snapshot\"}")
                     return
                 on_message(msg)

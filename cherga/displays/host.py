@@ -17,7 +17,6 @@ import secrets
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Protocol
 
@@ -58,7 +57,7 @@ class EngineHost:
         self._journal_factory: Callable[[Path], Journal] = journal_factory or (lambda p: SqliteJournal(p))
         self.listeners: list[Listener] = list(listeners or [])
         self.failure: str | None = None
-        self._unpublished: deque[tuple[Future[None], list[e.BaseEvent]]] = deque()
+        self._unpublished: deque[tuple[asyncio.Future[None], list[e.BaseEvent]]] = deque()
         self._last_now = 0.0
         self.last_write_error: str | None = None  # cleared by the next write that succeeds
         self.write_failures = 0
@@ -109,10 +108,11 @@ class EngineHost:
         if not events:
             return
         journal = self.journal
-        fut = journal.append(events)
+        fut = journal.append_async(events)
         self._unpublished.append((fut, events))
         try:
-            await asyncio.wrap_future(fut)
+            # shielded: a client that goes away must not cancel the record of whether its events were written
+            await asyncio.shield(fut)
         except JournalError as exc:
             self.last_write_error = str(exc)
             self.write_failures += 1

@@ -11,12 +11,13 @@ Nothing here names a person: ticket numbers, desk numbers, categories, counts an
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from cherga.engine import events as e
 from cherga.engine import forecast
@@ -30,7 +31,7 @@ RECENT_CALLS = 12
 
 
 def dumps(msg: dict[str, Any]) -> str:
-    return json.dumps(msg, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(msg).decode()
 
 
 def category_queues(engine: CityEngine, office: str, now: float) -> list[dict[str, Any]]:

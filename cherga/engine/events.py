@@ -7,10 +7,11 @@ Every field is a str, int, float, bool, None or a tuple of those, so :func:`enco
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, get_args
+
+import orjson
 
 from cherga.errors import InvalidCommand
 
@@ -257,11 +258,20 @@ MAKERS: dict[type[BaseEvent], Callable[[int, float, str, dict[str, Any]], BaseEv
 }
 
 
+def _dict_maker(cls: type[BaseEvent]) -> Callable[[BaseEvent], dict[str, Any]]:
+    """``to_dict`` for ``cls`` as one generated dict display (a loop of ``getattr`` costs twice as much)."""
+    items = "".join(f", {name!r}: ev.{name}" for name in _FIELDS[cls])
+    namespace: dict[str, Any] = {}
+    exec(f"def as_dict(ev):\n    return {{'type': {cls.__name__!r}{items}}}\n", namespace)
+    as_dict: Callable[[BaseEvent], dict[str, Any]] = namespace["as_dict"]
+    return as_dict
+
+
+_AS_DICT = {cls: _dict_maker(cls) for cls in EVENT_TYPES.values()}
+
+
 def to_dict(event: BaseEvent) -> dict[str, Any]:
-    out: dict[str, Any] = {"type": type(event).__name__}
-    for name in _FIELDS[type(event)]:
-        out[name] = getattr(event, name)
-    return out
+    return _AS_DICT[type(event)](event)
 
 
 def _tuples(value: Any) -> Any:
@@ -280,8 +290,15 @@ def from_dict(data: dict[str, Any]) -> BaseEvent:
 
 
 def encode(event: BaseEvent) -> str:
-    return json.dumps(to_dict(event), ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON, UTF-8 as is. orjson: a journal writes every event, and it is four times faster than json."""
+    return orjson.dumps(_AS_DICT[type(event)](event)).decode()
 
 
 def decode(text: str | bytes) -> BaseEvent:
-    return from_dict(json.loads(text))
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidCommand(f"not an event record: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidCommand(f"not an event record: {str(data)[:200]}")
+    return from_dict(data)

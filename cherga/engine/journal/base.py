@@ -8,6 +8,7 @@ could lose.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from typing import Protocol
@@ -22,6 +23,10 @@ class Journal(Protocol):
 
     def append(self, events: Sequence[BaseEvent]) -> Future[None]:
         """Queue ``events`` for writing; the future completes once they are durable."""
+        ...
+
+    def append_async(self, events: Sequence[BaseEvent]) -> asyncio.Future[None]:
+        """:meth:`append` for coroutines: an asyncio future of the running loop, completed with its whole batch."""
         ...
 
     def read(self, office: str | None = None, after_seq: int = 0) -> Iterator[BaseEvent]:

@@ -8,6 +8,8 @@ events may depend on the lost ones, so the service must rebuild from the journal
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -16,7 +18,19 @@ from concurrent.futures import Future
 from cherga.engine.events import BaseEvent
 from cherga.errors import JournalError
 
-Batch = Sequence[tuple[Sequence[BaseEvent], Future[None]]]
+# who waits for a write: a thread (a concurrent future) or a coroutine (an asyncio future of its loop)
+Waiter = Future[None] | asyncio.Future[None]
+Batch = Sequence[tuple[Sequence[BaseEvent], Waiter]]
+
+
+def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    """In the waiters' event loop: complete a whole batch's coroutines at once."""
+    for w in waiters:
+        if not w.done():  # a caller that gave up (cancelled) is not waiting any more
+            if exc is None:
+                w.set_result(None)
+            else:
+                w.set_exception(exc)
 
 
 class GroupCommit:
@@ -24,7 +38,7 @@ class GroupCommit:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
         self._max_batch = max_batch
-        self._pending: list[tuple[Sequence[BaseEvent], Future[None]]] = []
+        self._pending: list[tuple[Sequence[BaseEvent], Waiter]] = []
         self._cond = threading.Condition()
         self._closing = False
         self._closed = False
@@ -54,18 +68,35 @@ class GroupCommit:
     def append(self, events: Sequence[BaseEvent]) -> Future[None]:
         """Queue ``events``; the future completes when they are durable. O(1) for the caller."""
         fut: Future[None] = Future()
+        refusal = self._queue(events, fut)
+        if refusal is not None:
+            fut.set_exception(refusal)
+        else:
+            fut.set_running_or_notify_cancel()  # queued: the caller can no longer cancel it, only wait
+        return fut
+
+    def append_async(self, events: Sequence[BaseEvent]) -> asyncio.Future[None]:
+        """:meth:`append` for a coroutine: an asyncio future of the running loop. O(1) for the caller.
+
+        The writer completes a whole batch's futures with one wake-up of the loop, where a concurrent future
+        wrapped for asyncio would cost a wake-up (a write to the loop's self-pipe) and a thread lock per command.
+        """
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        refusal = self._queue(events, fut)
+        if refusal is not None:
+            fut.set_exception(refusal)
+        return fut
+
+    def _queue(self, events: Sequence[BaseEvent], waiter: Waiter) -> JournalError | None:
         with self._cond:
             if self.failed is not None:
-                fut.set_exception(JournalError(f"the journal stopped after a failed write ({self.failed}); "
-                                               "restart the service to replay it"))
-                return fut
+                return JournalError(f"the journal stopped after a failed write ({self.failed}); "
+                                    "restart the service to replay it")
             if self._closing:
-                fut.set_exception(JournalError("the journal is closed"))
-                return fut
-            fut.set_running_or_notify_cancel()  # queued: the caller can no longer cancel it, only wait
-            self._pending.append((events, fut))
+                return JournalError("the journal is closed")
+            self._pending.append((events, waiter))
             self._cond.notify()
-        return fut
+        return None
 
     def _run(self) -> None:
         while True:
@@ -84,16 +115,29 @@ class GroupCommit:
                 with self._cond:
                     self.failed = exc
                     rest, self._pending = self._pending, []
-                err = JournalError(self._failure_message(exc))
-                for _, fut in (*batch, *rest):
-                    fut.set_exception(err)
+                self._complete([*batch, *rest], JournalError(self._failure_message(exc)))
                 continue
             if written:
                 self.commits += 1
                 self.commit_seconds += time.perf_counter() - t0
                 self.events_written += written
-            for _, fut in batch:
-                fut.set_result(None)
+            self._complete(batch, None)
+
+    @staticmethod
+    def _complete(batch: Batch, exc: BaseException | None) -> None:
+        """Complete every waiter of ``batch``: threads' futures here, each loop's coroutines in one call."""
+        loops: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for _, waiter in batch:
+            if isinstance(waiter, Future):
+                if exc is None:
+                    waiter.set_result(None)
+                else:
+                    waiter.set_exception(exc)
+            else:
+                loops.setdefault(waiter.get_loop(), []).append(waiter)
+        for loop, waiters in loops.items():
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is left to wait
+                loop.call_soon_threadsafe(_settle, waiters, exc)
 
     def _stop_writer(self) -> bool:
         """Write (or fail) what is queued and stop the writer; False if it was already stopped."""
