@@ -123,14 +123,18 @@ class TokenStore:
 
 
 class RedisTokenStore(TokenStore):
-    """Tokens in Redis (``cherga:tokens``, hash → role, office, desk), shared by every process of a region."""
+    """Tokens in Redis (``cherga:tokens``, hash → role, office, desk), shared by every process of a region.
+
+    Works on one Redis and on a Redis Cluster alike (``redis+cluster://``, or a node that says it is one): every
+    call touches one key.
+    """
 
     KEY = "cherga:tokens"
 
     def __init__(self, url: str) -> None:
-        import redis
+        from cherga.engine.journal.redis import connect
 
-        self._r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        self._r = connect(url, socket_timeout=5, socket_connect_timeout=5)
         self._cache = {}
         self._misses = {}
 

@@ -15,6 +15,17 @@ process can answer reads and feed any board. Writes go to the office's owner onl
   the office's stream: boards always get consecutive numbers.
 * **Safety**: the journal refuses an event whose ``seq`` does not continue the office's stream, so even two
   processes that both believe they own an office (a paused process, a partition) cannot interleave its journal.
+* **Redirects between offices** are a saga of two idempotent steps whenever the two offices' events cannot be
+  written in one atomic write (the offices have different owners, or Redis is a cluster): (1) the target's owner
+  issues the new ticket, and issues at most one per ``origin`` (asked again, it answers with the ticket it already
+  issued); (2) the source's owner marks its ticket ``redirected``. Whoever owns the source office (after a crash or
+  a takeover too) finishes a redirect left after step 1: every process indexes the tickets that name an ``origin``,
+  and about twice a second the owner of an origin's office applies the missing ``Redirect``. If the origin ended
+  some other way meanwhile (served, cancelled, redirected elsewhere), the target's owner cancels the new ticket.
+  So exactly one of the two tickets stays live, whatever dies in between.
+* **Redis Cluster** works as well as one Redis: every key is one office's (hash-tagged) or a single key of its own,
+  the journal writes one script per office (:mod:`cherga.engine.journal.redis`), and pub/sub is broadcast by the
+  cluster to every node, so a process subscribes on any one node.
 """
 
 from __future__ import annotations
@@ -24,7 +35,9 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import secrets
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -36,10 +49,11 @@ from redis.exceptions import RedisError
 from cherga.displays.host import EngineHost, Listener
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal
+from cherga.engine.journal.redis import RedisJournal, connect_async, node_url
+from cherga.engine.lifecycle import Status
 from cherga.engine.model import Network
 from cherga.engine.network import Issued
-from cherga.errors import ChergaError, InvalidCommand, JournalError
+from cherga.errors import ChergaError, Conflict, InvalidCommand, JournalError
 
 log = logging.getLogger("cherga.cluster")
 
@@ -51,6 +65,9 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
+# test-only: SIGKILL this process right after the target office issued a redirected ticket (test_redirect_saga)
+FAULT_AFTER_REDIRECT_ISSUE = "CHERGA_FAULT_AFTER_REDIRECT_ISSUE"
+LIVE = (Status.WAITING, Status.CALLED, Status.SERVING)  # what a redirect may still take away
 
 
 class NotOwner(ChergaError):
@@ -79,6 +96,30 @@ def _weight(node: str, office: str) -> int:
     return int.from_bytes(hashlib.blake2b(f"{node}|{office}".encode(), digest_size=8).digest(), "big")
 
 
+class OriginIndex:
+    """Tickets that continue a ticket of another office (a redirect), by ``(origin, their office)``.
+
+    A listener, so it follows the replay at start, this process's own writes and the replicas of every other office.
+    ``open`` holds the redirects not yet seen finished: :meth:`ClusterHost.settle_redirects` works through it.
+    """
+
+    def __init__(self) -> None:
+        self.tickets: dict[tuple[str, str], str] = {}
+        self.open: set[tuple[str, str]] = set()
+
+    def reset(self) -> None:
+        self.tickets.clear()
+        self.open.clear()
+
+    def on_events(self, events: list[e.BaseEvent], replay: bool) -> None:
+        for ev in events:
+            if isinstance(ev, e.TicketIssued) and ev.origin is not None:
+                key = (ev.origin, ev.office)
+                if key not in self.tickets:
+                    self.tickets[key] = ev.ticket
+                    self.open.add(key)
+
+
 class ClusterHost(EngineHost):
     def __init__(
         self,
@@ -100,13 +141,21 @@ class ClusterHost(EngineHost):
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox: asyncio.Queue[str] | None = None
         self.takeovers = 0
+        self.redirects_settled = 0  # redirects finished (or undone) by settle_redirects, not by their saga
         # set by the app: issues a ticket at an office another process owns, returns its id
         self.forward_issue: Callable[[str, dict[str, Any]], Awaitable[str]] | None = None
+        self.origins = OriginIndex()
+        self._redirecting: set[str] = set()  # source tickets whose saga runs in this process now
+        self._issuing: dict[tuple[str, str], asyncio.Future[None]] = {}  # (origin, office) being issued here now
         super().__init__(
-            network, Path("."), enforce_hours=enforce_hours, clock=clock, listeners=listeners,
+            network, Path("."), enforce_hours=enforce_hours, clock=clock, listeners=[self.origins, *(listeners or [])],
             journal_factory=lambda _: RedisJournal(redis_url, require_fsync=require_fsync),
         )
-        self.r: aioredis.Redis = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
+        journal = self.journal
+        assert isinstance(journal, RedisJournal)
+        self.cluster = journal.cluster  # Redis Cluster: a write spanning two offices is not atomic
+        self.r: Any = connect_async(redis_url, cluster=self.cluster, socket_timeout=5, socket_connect_timeout=5)
+        self._subscribe_to = 0  # cluster: which node the next subscription goes to
 
     # ------------------------------------------------------------------ life
 
@@ -145,16 +194,19 @@ class ClusterHost(EngineHost):
         office = self._office_of(cmd)
         if office not in self.owned:
             raise NotOwner(office)
-        if isinstance(cmd, c.SendToOffice) and cmd.to_office in self.network.offices \
-                and cmd.to_office not in self.owned:
+        if isinstance(cmd, c.SendToOffice) and cmd.to_office in self.network.offices and cmd.to_office != office \
+                and (cmd.to_office not in self.owned or self.cluster):
             return await self._send_across(cmd)
+        # one Redis and both offices ours: the redirect's two events go in one all-or-nothing write
         return await super().execute(cmd)
 
     async def _send_across(self, cmd: c.SendToOffice) -> list[e.BaseEvent]:
-        """A redirect to an office another process owns: its owner issues the new ticket, then we mark ours.
+        """A redirect whose two offices cannot be written atomically: a saga of two idempotent steps.
 
-        Not atomic across the two offices: if this process dies between the two steps, the target office has a
-        ticket whose ``origin`` names a ticket still waiting here; the head sees both and can cancel one.
+        (1) The target's owner issues the new ticket (at most one per origin: asked again, it answers with the same
+        ticket). (2) We mark ours ``redirected``. If this process dies between the two, whoever owns this office
+        next finishes step 2 (:meth:`settle_redirects`); if our ticket ends some other way meanwhile, the target's
+        owner cancels the new one.
         """
         source = self.engine.offices[self._office_of(cmd)]
         ticket_id = cmd.ticket
@@ -165,20 +217,125 @@ class ClusterHost(EngineHost):
             ticket_id = held.id
         assert ticket_id is not None
         t = source.check_redirect(ticket_id, cmd.desk)
-        if self.forward_issue is None:
-            raise JournalError("this process cannot reach the other offices' owners")
-        new_id = await self.forward_issue(cmd.to_office, {
-            "service": t.service, "vulnerable": t.vulnerable, "more_services": list(t.more),
-            "position": cmd.position.value, "origin": t.id,
-        })
-        return await super().execute(
-            c.Redirect(ticket=t.id, to_office=cmd.to_office, new_ticket=new_id, desk=cmd.desk)
-        )
+        if t.id in self._redirecting:
+            raise Conflict(f"ticket {t.number} is being sent to another office already")
+        self._redirecting.add(t.id)
+        try:
+            issue = c.IssueTicket(office=cmd.to_office, service=t.service, vulnerable=t.vulnerable,
+                                  channel="redirect", more_services=t.more, position=cmd.position, origin=t.id)
+            issued: list[e.BaseEvent] = []
+            if cmd.to_office in self.owned:  # ours too, but a cluster cannot write the two offices atomically
+                local = await self.issue(issue)
+                new_id, issued = local.ticket, local.events
+            else:
+                if self.forward_issue is None:
+                    raise JournalError("this process cannot reach the other offices' owners")
+                new_id = await self.forward_issue(cmd.to_office, {
+                    "service": t.service, "vulnerable": t.vulnerable, "more_services": list(t.more),
+                    "position": cmd.position.value, "origin": t.id,
+                })
+            if os.environ.get(FAULT_AFTER_REDIRECT_ISSUE):
+                log.error("%s is set: dying between the two steps of a redirect", FAULT_AFTER_REDIRECT_ISSUE)
+                os.kill(os.getpid(), signal.SIGKILL)
+            if t.status is Status.REDIRECTED and t.new_ticket == new_id:
+                return issued  # finished meanwhile (cannot happen while we hold _redirecting; harmless if it did)
+            if self._office_of(cmd) not in self.owned:
+                raise NotOwner(t.office)  # we lost the office meanwhile: its new owner finishes the redirect
+            try:
+                marked = await super().execute(
+                    c.Redirect(ticket=t.id, to_office=cmd.to_office, new_ticket=new_id, desk=cmd.desk)
+                )
+            except ChergaError as exc:
+                # our ticket changed while the target issued (served, cancelled...): the target's owner
+                # cancels the new ticket (settle_redirects); the caller hears why
+                raise Conflict(f"ticket {t.number} changed while office {cmd.to_office} issued its new ticket "
+                               f"({exc.message}); the new ticket there is withdrawn") from exc
+            return [*issued, *marked]
+        finally:
+            self._redirecting.discard(t.id)
 
     async def issue(self, cmd: c.IssueTicket) -> Issued:
         if cmd.office not in self.owned:
             raise NotOwner(cmd.office)
-        return await super().issue(cmd)
+        if cmd.origin is None:
+            return await super().issue(cmd)
+        # a redirected visitor: one ticket per origin, however often the source asks (its step 1 is idempotent)
+        key = (cmd.origin, cmd.office)
+        while (pending := self._issuing.get(key)) is not None:
+            await asyncio.shield(pending)
+        known = self.origins.tickets.get(key)
+        if known is not None:
+            return Issued(events=[], ticket=known, alternatives=[])
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._issuing[key] = done
+        try:
+            issued = await super().issue(cmd)
+            self.origins.on_events(issued.events, False)  # durable now: a second ask finds it
+            return issued
+        finally:
+            del self._issuing[key]
+            done.set_result(None)
+
+    async def settle_redirects(self) -> int:
+        """Finish or undo every redirect left half done that this process can; returns the commands applied.
+
+        For each ticket that continues another office's ticket (``origin``) and is not yet seen settled:
+        the origin still live (waiting, called, serving) in an office we own → apply its ``Redirect`` here; the
+        origin ended otherwise (served, refused, cancelled, redirected to another ticket) and the new ticket is in
+        an office we own and still waiting or called → cancel it. O(open redirects).
+        """
+        applied = 0
+        for key in list(self.origins.open):
+            if self.failure is not None:
+                break
+            origin, office = key
+            new_id = self.origins.tickets.get(key)
+            source_office = self.engine.ticket_office.get(origin)
+            if new_id is None or office not in self.engine.offices:
+                self.origins.open.discard(key)
+                continue
+            if source_office is None or source_office not in self.engine.offices:
+                continue  # our replica has not seen the origin yet
+            t = self.engine.offices[source_office].tickets.get(origin)
+            if t is None:
+                continue
+            if t.status is Status.REDIRECTED and t.new_ticket == new_id:
+                self.origins.open.discard(key)  # done
+                continue
+            if t.status in LIVE:
+                if source_office in self.owned and origin not in self._redirecting:
+                    try:
+                        await EngineHost.execute(self, c.Redirect(ticket=origin, to_office=office, new_ticket=new_id))
+                    except ChergaError as exc:
+                        log.warning("could not finish the redirect of %s to %s: %s", t.number, office, exc.message)
+                    else:
+                        applied += 1
+                        self.redirects_settled += 1
+                        self.origins.open.discard(key)
+                        log.warning("finished a redirect left half done: %s of office %s continues at office %s",
+                                    t.number, source_office, office)
+                continue
+            if t.status is Status.NO_SHOW:
+                continue  # may be restored to called, then redirected
+            # the origin ended some other way: the new ticket must not stay live
+            new = self.engine.offices[office].tickets.get(new_id)
+            if new is None:
+                continue
+            if new.status not in (Status.WAITING, Status.CALLED):
+                self.origins.open.discard(key)
+                continue
+            if office in self.owned:
+                try:
+                    await EngineHost.execute(self, c.Cancel(ticket=new_id, reason="redirect not completed"))
+                except ChergaError as exc:
+                    log.warning("could not withdraw %s at office %s: %s", new.number, office, exc.message)
+                else:
+                    applied += 1
+                    self.redirects_settled += 1
+                    self.origins.open.discard(key)
+                    log.warning("withdrew %s at office %s: its origin %s ended as %s", new.number, office,
+                                t.number, t.status)
+        return applied
 
     def _drain(self) -> None:
         """Publish durable events to local listeners (the base class) and to every other process."""
@@ -224,6 +381,11 @@ class ClusterHost(EngineHost):
                 await self._lease_round()
             except (RedisError, OSError) as exc:
                 log.warning("lease round failed: %s", exc)
+            if self.origins.open:
+                try:
+                    await self.settle_redirects()
+                except Exception:  # never let one bad redirect stop the leases
+                    log.exception("settling redirects failed")
 
     async def _lease_round(self) -> None:
         now_ms = int(time.time() * 1000)
@@ -281,10 +443,25 @@ class ClusterHost(EngineHost):
             for listener in self.listeners:
                 listener.on_events(applied, False)
 
+    async def _subscriber(self) -> Any:
+        """Where to subscribe: our client, or on a cluster one node's own connection (cluster pub/sub reaches
+        every node), a different node after each failure."""
+        if not self.cluster:
+            return self.r
+        await self.r.initialize()
+        nodes = sorted(self.r.get_nodes(), key=lambda n: n.name)
+        node = nodes[self._subscribe_to % len(nodes)]
+        self._subscribe_to += 1
+        return aioredis.from_url(node_url(self.redis_url, node.host, node.port), socket_timeout=5,
+                                 socket_connect_timeout=5)
+
     async def _follow(self) -> None:
         while True:
-            pubsub = self.r.pubsub()
+            client: Any = None
+            pubsub: Any = None
             try:
+                client = await self._subscriber()
+                pubsub = client.pubsub()
                 await pubsub.subscribe(CHANNEL)
                 for office in self.network.offices:  # whatever was missed while (re)subscribing
                     await self._catch_up(office)
@@ -303,7 +480,11 @@ class ClusterHost(EngineHost):
                 await asyncio.sleep(0.5)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    if pubsub is not None:
+                        await pubsub.aclose()
+                if client is not None and client is not self.r:
+                    with contextlib.suppress(Exception):
+                        await client.aclose()
 
     async def _on_published(self, data: Any) -> None:
         by_office: dict[str, list[e.BaseEvent]] = {}

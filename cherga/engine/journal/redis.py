@@ -16,6 +16,12 @@ does not roll a transaction back, so a refused ``XADD`` in the middle would leav
 explicit ``0-<seq>`` IDs make Redis itself the last guard: a stream never takes an ID at or below its last one, so
 two engines writing one office cannot interleave silently; the second one's batch is refused and its journal stops.
 
+On a Redis Cluster (a ``redis+cluster://`` URL, or a ``redis://`` node that says ``cluster_enabled:1``) one script
+cannot span slots, so the writer sends ONE script PER OFFICE, each to the primary that serves the office's slot, all
+written before any reply is read: still about one round trip per batch. Each office's part is all-or-nothing; the
+batch as a whole is not (see docs/redis.md). The ``offices`` set is then kept in its own call, made once per office
+before that office's first write.
+
 Futures complete after the reply. With ``appendonly yes`` and ``appendfsync always`` Redis fsyncs the AOF before it
 replies, so a completed future is a durable command (docs/redis.md; the constructor checks those settings). With
 ``wait_replicas=n`` the same round trip also sends ``WAIT n``, and a batch that fewer replicas confirmed fails.
@@ -37,7 +43,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
+import redis.asyncio as aioredis
+import redis.asyncio.cluster as aiocluster
 from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.retry import Retry
 
@@ -105,9 +114,14 @@ for i = 1, n do
   pos = pos + 2 * count
   written = written + count
 end
-redis.call('SADD', KEYS[n + 1], unpack(ARGV, 2, 1 + n))
+if #KEYS > n then  -- one Redis: the offices set in the same script; on a cluster it is written on its own
+  redis.call('SADD', KEYS[n + 1], unpack(ARGV, 2, 1 + n))
+end
 return written
 """
+
+# URL schemes that choose Redis Cluster explicitly; the part after "+" is the connection's own scheme
+CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 
 def redacted(url: str) -> str:
@@ -118,6 +132,87 @@ def redacted(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]] | None:
+    """For a ``redis+cluster://[user:password@]host:port[,host:port...][/0]`` URL: a plain URL of its first node
+    (what redis-py's ``from_url`` reads for the password, TLS and options) and every seed node. None for other URLs.
+    """
+    parts = urlsplit(url)
+    scheme = CLUSTER_SCHEMES.get(parts.scheme.lower())
+    if scheme is None:
+        return None
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    seeds: list[tuple[str, int]] = []
+    for item in (x.strip() for x in hosts.split(",")):
+        host, colon, port = item.rpartition(":")
+        if not colon or (host.count(":") and not host.startswith("[")):  # no port (a bare IPv6 address too)
+            host, port = item, "6379"
+        if not host or not port.isdigit():
+            raise JournalError(f"cannot read the cluster node {item!r} in {redacted(url)}: expected host:port")
+        seeds.append((host.strip("[]"), int(port)))
+    if not seeds:
+        raise JournalError(f"no cluster node in {redacted(url)}")
+    first = f"{seeds[0][0]}:{seeds[0][1]}"
+    base = urlunsplit(parts._replace(scheme=scheme, netloc=f"{userinfo}{at}{first}"))
+    return base, seeds
+
+
+def is_cluster(url: str, *, timeout: float = 5.0) -> bool:
+    """Whether ``url`` names a Redis Cluster: by its scheme (``redis+cluster://``), else by asking the node
+    (``INFO cluster`` says ``cluster_enabled:1``). A node that cannot be asked is taken for a single server; the
+    connection that follows reports why it cannot be used."""
+    if cluster_seeds(url) is not None:
+        return True
+    if not urlsplit(url).scheme.lower().startswith("redis"):
+        return False  # unix:// sockets: a single server
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        return int(client.info("cluster").get("cluster_enabled", 0)) == 1
+    except (RedisError, ValueError, TypeError):
+        return False
+    finally:
+        with contextlib.suppress(RedisError):
+            client.close()
+
+
+def connect(url: str, *, cluster: bool | None = None, **kwargs: Any) -> redis.Redis | RedisCluster:
+    """A client for ``url``: a :class:`RedisCluster` for a cluster (see :func:`is_cluster`), else a plain one."""
+    if cluster is None:
+        cluster = is_cluster(url, timeout=float(kwargs.get("socket_connect_timeout") or 5.0))
+    if not cluster:
+        return redis.Redis.from_url(url, **kwargs)
+    seeds = cluster_seeds(url)
+    kwargs.pop("retry_on_timeout", None)
+    if seeds is None:
+        return RedisCluster.from_url(url, **kwargs)
+    base, nodes = seeds
+    return RedisCluster.from_url(base, startup_nodes=[ClusterNode(h, p) for h, p in nodes], **kwargs)  # type: ignore[no-untyped-call]
+
+
+def connect_async(url: str, *, cluster: bool | None = None, **kwargs: Any) -> aioredis.Redis | aiocluster.RedisCluster:
+    """:func:`connect` for asyncio."""
+    if cluster is None:
+        cluster = is_cluster(url, timeout=float(kwargs.get("socket_connect_timeout") or 5.0))
+    if not cluster:
+        return aioredis.from_url(url, **kwargs)
+    seeds = cluster_seeds(url)
+    if seeds is None:
+        return aiocluster.RedisCluster.from_url(url, **kwargs)
+    base, nodes = seeds
+    return aiocluster.RedisCluster.from_url(
+        base, startup_nodes=[aiocluster.ClusterNode(h, p) for h, p in nodes], **kwargs
+    )
+
+
+def node_url(url: str, host: str, port: int) -> str:
+    """``url`` (plain or ``redis+cluster://``) pointed at one node: same credentials, TLS and options."""
+    seeds = cluster_seeds(url)
+    base = seeds[0] if seeds is not None else url
+    parts = urlsplit(base)
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    host_text = f"[{host}]" if ":" in host else host
+    return urlunsplit(parts._replace(netloc=f"{userinfo}{at}{host_text}:{port}"))
 
 
 def _text(value: Any) -> str:
@@ -169,13 +264,16 @@ class RedisJournal(GroupCommit):
         self._wait_timeout_ms = wait_timeout_ms
         self._offices_key = f"{prefix}:offices"
         self._meta_key = f"{prefix}:meta"
+        self.cluster = is_cluster(url, timeout=socket_timeout)
+        self._registered: set[str] = set()  # cluster: offices known to be in the offices set
         # reads may retry once (they change nothing); the writer never does: a write whose reply was lost must fail
-        self._reader: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+        self._reader: redis.Redis | RedisCluster = connect(
+            url, cluster=self.cluster, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 1),
         )
-        self._writer: redis.Redis = redis.Redis.from_url(
-            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
+        # on a cluster the writer's client only maps slots to nodes: writes go out on the nodes' own connections
+        self._writer: redis.Redis | RedisCluster = connect(
+            url, cluster=self.cluster, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
             retry=Retry(NoBackoff(), 0), retry_on_timeout=False,
         )
         try:
@@ -183,6 +281,8 @@ class RedisJournal(GroupCommit):
             if require_fsync:
                 self._check_fsync()
             self._sha = _text(self._writer.script_load(APPEND_SCRIPT))
+            if self.cluster:
+                self._registered = {_text(m) for m in self._reader.smembers(self._offices_key)}
         except RedisError as exc:
             self._close_clients()
             raise JournalError(f"cannot use the Redis journal at {self.url}: {exc}") from exc
@@ -198,23 +298,30 @@ class RedisJournal(GroupCommit):
         return f"{self.prefix}:{{{office}}}:events"
 
     def _check_fsync(self) -> None:
+        if isinstance(self._reader, RedisCluster):  # every primary writes some offices: check each one
+            for node in self._reader.get_primaries():  # type: ignore[no-untyped-call]
+                self._check_fsync_of(node.redis_connection, f"{self.url} (node {node.name})")
+        else:
+            self._check_fsync_of(self._reader, self.url)
+
+    def _check_fsync_of(self, client: redis.Redis, where: str) -> None:
         try:
-            conf = {**self._reader.config_get("append*"), **self._reader.config_get("no-appendfsync-on-rewrite")}
+            conf = {**client.config_get("append*"), **client.config_get("no-appendfsync-on-rewrite")}
         except ResponseError as exc:  # managed Redis often disables CONFIG
             log.warning("cannot check the AOF settings of %s (%s): make sure it runs with appendonly yes and "
-                        "appendfsync always, or acknowledged commands can be lost", self.url, exc)
+                        "appendfsync always, or acknowledged commands can be lost", where, exc)
             return
         values = {_text(k): _text(v) for k, v in conf.items()}
         appendonly, fsync = values.get("appendonly"), values.get("appendfsync")
         if appendonly != "yes" or fsync != "always":
             raise JournalError(
-                f"the Redis at {self.url} runs with appendonly {appendonly} and appendfsync {fsync}: an acknowledged "
+                f"the Redis at {where} runs with appendonly {appendonly} and appendfsync {fsync}: an acknowledged "
                 "command could be lost in a crash. Set 'appendonly yes' and 'appendfsync always' in its redis.conf "
                 "(or CONFIG SET them), or pass require_fsync=False to accept that risk (see docs/redis.md)"
             )
         if values.get("no-appendfsync-on-rewrite") == "yes":
             raise JournalError(
-                f"the Redis at {self.url} runs with no-appendfsync-on-rewrite yes: while it rewrites its AOF it "
+                f"the Redis at {where} runs with no-appendfsync-on-rewrite yes: while it rewrites its AOF it "
                 "replies before the fsync, so an acknowledged command could be lost in a crash. Set "
                 "'no-appendfsync-on-rewrite no', or pass require_fsync=False to accept that risk (see docs/redis.md)"
             )
@@ -233,6 +340,8 @@ class RedisJournal(GroupCommit):
                 per_office.setdefault(ev.office, []).append(ev)
         if not per_office:
             return 0
+        if self.cluster:
+            return self._write_cluster(per_office)
         offices = list(per_office)
         keys = [*(self.stream_key(o) for o in offices), self._offices_key]
         args: list[str | int] = [len(offices), *offices, *(len(per_office[o]) for o in offices)]
@@ -246,6 +355,89 @@ class RedisJournal(GroupCommit):
             if result is None:
                 raise JournalError("Redis lost the append script twice in a row")
         return result
+
+    # ------------------------------------------------------------------ writing to a cluster
+
+    def _write_cluster(self, per_office: dict[str, list[BaseEvent]]) -> int:
+        """One script per office, sent to every primary concerned before any reply is read: one round trip.
+
+        Each office's script is all-or-nothing; if any is refused, the batch fails (and the journal stops) even
+        though the other offices' scripts may have written, exactly as for a write whose reply was lost.
+        """
+        writer = self._writer
+        assert isinstance(writer, RedisCluster)
+        new = [o for o in per_office if o not in self._registered]
+        if new:  # before the streams: an office in the set with no stream yet reads as empty, never the reverse
+            self._reader.sadd(self._offices_key, *new)
+            self._registered.update(new)
+        calls: dict[str, tuple[ClusterNode, list[tuple[str, list[str | int]]]]] = {}
+        for office, events in per_office.items():
+            key = self.stream_key(office)
+            args: list[str | int] = [1, office, len(events)]
+            for ev in events:
+                args += [str(ev.seq), encode(ev)]
+            node = writer.get_node_from_key(key)  # type: ignore[no-untyped-call]
+            calls.setdefault(node.name, (node, []))[1].append((key, args))
+        written = 0
+        errors: list[str] = []
+        for _ in range(2):
+            forgot: dict[str, tuple[ClusterNode, list[tuple[str, list[str | int]]]]] = {}
+            for name, (node, sent), replies in self._round_trip(calls):
+                for (key, args), reply in zip(sent, replies, strict=False):
+                    if isinstance(reply, NoScriptError):  # nothing ran: load the script there and send again
+                        forgot.setdefault(name, (node, []))[1].append((key, args))
+                    elif isinstance(reply, Exception):
+                        errors.append(str(reply).removeprefix("CHERGA "))
+                    else:
+                        written += int(reply)
+                if self._wait_replicas:
+                    acked = replies[-1]
+                    if isinstance(acked, Exception) or int(acked) < self._wait_replicas:
+                        errors.append(f"only {acked} of {self._wait_replicas} replicas of node {name} confirmed the "
+                                      f"write within {self._wait_timeout_ms} ms (it is on the primary, but a failover "
+                                      "could lose it)")
+            if not forgot:
+                break
+            for node, _ in forgot.values():
+                node.redis_connection.script_load(APPEND_SCRIPT)
+            calls = forgot
+        else:
+            errors.append("Redis lost the append script twice in a row")
+        if errors:
+            raise JournalError("; ".join(errors) + (" (this batch's other offices may have been written: replay "
+                                                    "tells)" if len(per_office) > 1 else ""))
+        return written
+
+    def _round_trip(
+        self, calls: dict[str, tuple[ClusterNode, list[tuple[str, list[str | int]]]]]
+    ) -> list[tuple[str, tuple[ClusterNode, list[tuple[str, list[str | int]]]], list[Any]]]:
+        """Write every node's scripts (and ``WAIT``) on one connection each, then read every reply."""
+        taken: list[tuple[str, tuple[ClusterNode, list[tuple[str, list[str | int]]]], Any]] = []
+        out = []
+        try:
+            for name, (node, sent) in calls.items():
+                conn = node.redis_connection.connection_pool.get_connection()
+                taken.append((name, (node, sent), conn))
+                commands: list[tuple[Any, ...]] = [("EVALSHA", self._sha, 1, key, *args) for key, args in sent]
+                if self._wait_replicas:
+                    commands.append(("WAIT", self._wait_replicas, self._wait_timeout_ms))
+                conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            for name, (node, sent), conn in taken:
+                replies: list[Any] = []
+                for _ in range(len(sent) + (1 if self._wait_replicas else 0)):
+                    try:
+                        replies.append(conn.read_response())
+                    except ResponseError as exc:  # an error reply: the connection is still in step
+                        replies.append(exc)
+                out.append((name, (node, sent), replies))
+        except BaseException:
+            for _, _, conn in taken:
+                conn.disconnect()  # a reply may still be on its way: never hand this socket out again
+            raise
+        finally:
+            for _, (node, _), conn in taken:
+                node.redis_connection.connection_pool.release(conn)
+        return out
 
     def _send(self, keys: list[str], args: list[str | int]) -> int | None:
         pipe = self._writer.pipeline(transaction=False)
