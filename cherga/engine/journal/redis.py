@@ -145,16 +145,20 @@ def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]] | None:
     userinfo, at, hosts = parts.netloc.rpartition("@")
     seeds: list[tuple[str, int]] = []
     for item in (x.strip() for x in hosts.split(",")):
-        host, colon, port = item.rpartition(":")
-        if not colon or (host.count(":") and not host.startswith("[")):  # no port (a bare IPv6 address too)
+        if item.startswith("["):  # [IPv6]:port
+            host, _, rest = item[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else "6379"
+        elif item.count(":") == 1:
+            host, _, port = item.partition(":")
+        else:  # no port, or a bare IPv6 address
             host, port = item, "6379"
         if not host or not port.isdigit():
             raise JournalError(f"cannot read the cluster node {item!r} in {redacted(url)}: expected host:port")
-        seeds.append((host.strip("[]"), int(port)))
+        seeds.append((host, int(port)))
     if not seeds:
         raise JournalError(f"no cluster node in {redacted(url)}")
-    first = f"{seeds[0][0]}:{seeds[0][1]}"
-    base = urlunsplit(parts._replace(scheme=scheme, netloc=f"{userinfo}{at}{first}"))
+    first_host = f"[{seeds[0][0]}]" if ":" in seeds[0][0] else seeds[0][0]
+    base = urlunsplit(parts._replace(scheme=scheme, netloc=f"{userinfo}{at}{first_host}:{seeds[0][1]}"))
     return base, seeds
 
 
