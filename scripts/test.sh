@@ -6,4 +6,4 @@ python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 if [ -f scripts/install-browser.sh ]; then bash scripts/install-browser.sh; fi
 python3 -m ruff check cherga tests bench
 python3 -m mypy
-python3 -m pytest "$@"
+CHERGA_EXPECT_COMPILED=1 python3 -m pytest "$@"

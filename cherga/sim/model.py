@@ -70,18 +70,19 @@ def to_seconds(minutes: float) -> float:
     return EPOCH_S + minutes * 60.0
 
 
-class SimDispatcher(Dispatcher):
+def SimDispatcher(network: Network, office: str, *, rule: str | None = None, eta: bool = True) -> Dispatcher:
     """The engine's :class:`Dispatcher`, with two costs the simulation does not need turned off.
 
-    * Ticket ids: the service makes unguessable ids with an HMAC (they are the visitor's secret); the model numbers
-      them. No decision depends on an id.
+    * Ticket ids: the service makes unguessable ids with a keyed hash (they are the visitor's secret); the model
+      numbers them. No decision depends on an id.
     * ``eta=False``: the expected wait written into each ``TicketIssued`` is skipped (``eta_min`` reads 0.0). The
       queue order is untouched.
-    """
 
-    def __init__(self, network: Network, office: str, *, rule: str | None = None, eta: bool = True) -> None:
-        super().__init__(network, office, rule=rule_named(rule) if rule is not None else None, eta=eta,
-                         ids=lambda n: f"{office}-{n}")
+    A function, not a subclass: the engine's classes may be compiled (mypyc), and a compiled class takes no
+    interpreted subclasses.
+    """
+    return Dispatcher(network, office, rule=rule_named(rule) if rule is not None else None, eta=eta,
+                      ids=lambda n: f"{office}-{n}")
 
 
 # ------------------------------------------------------------------------------------------------ visitors

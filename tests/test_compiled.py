@@ -1,0 +1,111 @@
+"""The engine compiled by mypyc (``setup.py``) is the same engine as its Python sources.
+
+* A seeded day of random commands over the whole demo network, refusals included, gives byte-identical events,
+  identical refusal messages and identical state digests compiled and from source (``CHERGA_PURE_PYTHON=1``).
+* Compiled modules older than their sources are never loaded: the engine runs from source and says so.
+
+``scripts/test.sh`` sets ``CHERGA_EXPECT_COMPILED=1``: there the build must have compiled the engine. Elsewhere
+(``CHERGA_PURE_PYTHON=1 pip install -e .``, no C compiler) the comparison has nothing compiled to compare with.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cherga
+import cherga.engine
+
+ROOT = Path(cherga.__file__).parent.parent
+HERE = Path(__file__).parent
+
+DRIVE = r"""
+import hashlib, json, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from crash_writer import RandomDriver, T0, open_all
+import cherga.engine
+from cherga.engine import events as e
+from cherga.engine.loader import load_network
+from cherga.engine.network import CityEngine
+from cherga.errors import ChergaError
+
+engine = CityEngine(load_network(), secret=b"compiled")
+driver = RandomDriver(engine, np.random.default_rng(7))
+h = hashlib.sha256()
+now = T0
+for ev in open_all(engine, now):
+    h.update(e.encode(ev).encode())
+for _ in range(6000):
+    now += float(driver.rng.exponential(4.0))
+    cmd = driver.command(now)
+    try:
+        for ev in engine.apply(cmd, now):
+            h.update(e.encode(ev).encode())
+    except ChergaError as exc:
+        h.update(f"refused {type(exc).__name__}: {exc}".encode())
+for oid in sorted(engine.offices):
+    engine.offices[oid]._check()
+    h.update(json.dumps(engine.offices[oid].digest(), sort_keys=True, default=str).encode())
+print(json.dumps({"compiled": cherga.engine.COMPILED, "file": cherga.engine.dispatcher.__file__,
+                  "digest": h.hexdigest()}))
+"""
+
+
+def _compiled_here() -> bool:
+    return all(
+        any((ROOT / "cherga" / "engine").glob(f"{name}.*.so")) for name in cherga.engine.COMPILED_MODULES
+    )
+
+
+def _need_compiled() -> None:
+    if not _compiled_here():
+        if os.environ.get("CHERGA_EXPECT_COMPILED"):
+            pytest.fail("the build did not compile the engine (see the output of `pip install -e .`)")
+        pytest.skip("this build has no compiled engine to compare (CHERGA_PURE_PYTHON or no C compiler)")
+
+
+def _drive(env: dict[str, str], pythonpath: Path | None = None) -> dict[str, object]:
+    import json
+
+    full = {**os.environ, **env}
+    if pythonpath is not None:
+        full["PYTHONPATH"] = str(pythonpath)
+    out = subprocess.run([sys.executable, "-c", DRIVE, str(HERE)], capture_output=True, text=True, env=full,
+                         cwd=pythonpath or ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    result: dict[str, object] = json.loads(out.stdout)
+    result["stderr"] = out.stderr
+    return result
+
+
+def test_the_compiled_engine_gives_the_same_events_refusals_and_state_as_the_source() -> None:
+    _need_compiled()
+    compiled = _drive({})
+    source = _drive({"CHERGA_PURE_PYTHON": "1"})
+    assert compiled["compiled"] is True and str(compiled["file"]).endswith(".so")
+    assert source["compiled"] is False and str(source["file"]).endswith(".py")
+    assert compiled["digest"] == source["digest"]
+
+
+def test_compiled_modules_older_than_their_sources_are_not_loaded(tmp_path: Path) -> None:
+    _need_compiled()
+    copy = tmp_path / "tree"
+    copy.mkdir()
+    shutil.copytree(ROOT / "cherga", copy / "cherga", ignore=shutil.ignore_patterns("__pycache__"))
+    for lib in ROOT.glob("*__mypyc*.so"):  # the compiled modules' shared library
+        shutil.copy2(lib, copy / lib.name)
+    fresh = _drive({}, copy)
+    assert fresh["compiled"] is True, "the copied tree should load its compiled engine"
+    source = copy / "cherga" / "engine" / "forecast.py"
+    source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # edited after the build
+    stale = _drive({}, copy)
+    assert stale["compiled"] is False and str(stale["file"]).endswith("dispatcher.py")
+    assert "compiled forecast older than the source" in str(stale["stderr"])
+    assert "pip install -e ." in str(stale["stderr"])
+    assert stale["digest"] == fresh["digest"]
