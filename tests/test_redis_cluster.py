@@ -32,7 +32,7 @@ from test_redis_journal import NETWORK, desk_events, drive, wait_all
 
 from cherga.displays.auth import RedisTokenStore, Role
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal, cluster_seeds, is_cluster, node_url, redacted
+from cherga.engine.journal.redis import RedisJournal, cluster_seeds, is_cluster, node_url, redacted, url_options
 from cherga.engine.network import CityEngine
 from cherga.errors import JournalError
 
@@ -83,6 +83,8 @@ def test_urls_choose_cluster_mode(cluster: RedisClusterServers) -> None:
     assert cluster_seeds("redis+cluster://[::1]:7000,[::2]") == ("redis://[::1]:7000", [("::1", 7000), ("::2", 6379)])
     assert node_url("redis+cluster://u:pw@a:7000,b:7001/0?x=1", "c", 7002) == "redis://u:pw@c:7002/0?x=1"
     assert redacted("redis+cluster://u:pw@a:7000,b:7001") == "redis+cluster://u:***@a:7000,b:7001"
+    assert url_options("redis://h:1/0?wait_replicas=1&ssl_cert_reqs=none&wait_timeout_ms=200") == (
+        "redis://h:1/0?ssl_cert_reqs=none", {"wait_replicas": 1, "wait_timeout_ms": 200})
     assert is_cluster(cluster.url) and is_cluster(cluster.plain_url)  # by scheme; by asking the node
     with RedisJournal(cluster.plain_url, prefix=fresh_prefix()) as j:
         assert j.cluster
@@ -176,6 +178,18 @@ def test_every_primary_must_fsync_always(cluster: RedisClusterServers) -> None:
     finally:
         raw.config_set("appendfsync", "always")
         raw.close()
+
+
+def test_wait_replicas_asks_each_primary_that_wrote(cluster: RedisClusterServers) -> None:
+    """``WAIT`` goes on the connection that carried the scripts, to every primary written; these have no replica."""
+    with RedisJournal(cluster.url, prefix=fresh_prefix(), wait_replicas=1, wait_timeout_ms=50) as j:
+        with pytest.raises(JournalError, match=r"only 0 of 1 replicas of node 127.0.0.1:\d+ confirmed"):
+            j.append([*desk_events("main", 1), *desk_events("vyshenka", 1)]).result(timeout=10)
+        assert j.failed is not None
+    # the same told through the URL, as `cherga serve --redis URL` is
+    with RedisJournal(f"{cluster.url}/0?wait_replicas=1&wait_timeout_ms=50", prefix=fresh_prefix()) as j, \
+            pytest.raises(JournalError, match=r"only 0 of 1 replicas .* within 50 ms"):
+        j.append(desk_events("khutory", 1)).result(timeout=10)
 
 
 def test_replay_from_the_cluster_equals_the_live_engine(cluster: RedisClusterServers) -> None:

@@ -40,7 +40,7 @@ import logging
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aioredis
@@ -122,6 +122,8 @@ return written
 
 # URL schemes that choose Redis Cluster explicitly; the part after "+" is the connection's own scheme
 CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+# query parameters of a Redis URL that are cherga's (RedisJournal's), not the connection's: ?wait_replicas=1
+URL_OPTIONS = ("wait_replicas", "wait_timeout_ms")
 
 
 def redacted(url: str) -> str:
@@ -132,6 +134,23 @@ def redacted(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def url_options(url: str) -> tuple[str, dict[str, int]]:
+    """``url`` without cherga's own query parameters (:data:`URL_OPTIONS`), and their values."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url, {}
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    options: dict[str, int] = {}
+    for key, value in pairs:
+        if key in URL_OPTIONS:
+            try:
+                options[key] = int(value)
+            except ValueError:
+                raise JournalError(f"{key} in {redacted(url)} must be a whole number, not {value!r}") from None
+    rest = [(k, v) for k, v in pairs if k not in URL_OPTIONS]
+    return urlunsplit(parts._replace(query=urlencode(rest))), options
 
 
 def cluster_seeds(url: str) -> tuple[str, list[tuple[str, int]]] | None:
@@ -166,6 +185,7 @@ def is_cluster(url: str, *, timeout: float = 5.0) -> bool:
     """Whether ``url`` names a Redis Cluster: by its scheme (``redis+cluster://``), else by asking the node
     (``INFO cluster`` says ``cluster_enabled:1``). A node that cannot be asked is taken for a single server; the
     connection that follows reports why it cannot be used."""
+    url = url_options(url)[0]
     if cluster_seeds(url) is not None:
         return True
     if not urlsplit(url).scheme.lower().startswith("redis"):
@@ -182,6 +202,7 @@ def is_cluster(url: str, *, timeout: float = 5.0) -> bool:
 
 def connect(url: str, *, cluster: bool | None = None, **kwargs: Any) -> redis.Redis | RedisCluster:
     """A client for ``url``: a :class:`RedisCluster` for a cluster (see :func:`is_cluster`), else a plain one."""
+    url = url_options(url)[0]
     if cluster is None:
         cluster = is_cluster(url, timeout=float(kwargs.get("socket_connect_timeout") or 5.0))
     if not cluster:
@@ -196,6 +217,7 @@ def connect(url: str, *, cluster: bool | None = None, **kwargs: Any) -> redis.Re
 
 def connect_async(url: str, *, cluster: bool | None = None, **kwargs: Any) -> aioredis.Redis | aiocluster.RedisCluster:
     """:func:`connect` for asyncio."""
+    url = url_options(url)[0]
     if cluster is None:
         cluster = is_cluster(url, timeout=float(kwargs.get("socket_connect_timeout") or 5.0))
     if not cluster:
@@ -211,6 +233,7 @@ def connect_async(url: str, *, cluster: bool | None = None, **kwargs: Any) -> ai
 
 def node_url(url: str, host: str, port: int) -> str:
     """``url`` (plain or ``redis+cluster://``) pointed at one node: same credentials, TLS and options."""
+    url = url_options(url)[0]
     seeds = cluster_seeds(url)
     base = seeds[0] if seeds is not None else url
     parts = urlsplit(base)
@@ -250,9 +273,11 @@ class RedisJournal(GroupCommit):
         socket_timeout: float = 5.0,
         require_fsync: bool = True,
         wait_replicas: int = 0,
-        wait_timeout_ms: int = 1_000,
+        wait_timeout_ms: int | None = None,
     ) -> None:
-        """Connect to the Redis at ``url`` (``redis://host:port/db``) and start the writer.
+        """Connect to the Redis at ``url`` (``redis://host:port/db``, or a cluster: ``redis+cluster://host:port,…``)
+        and start the writer. The URL may carry ``?wait_replicas=N&wait_timeout_ms=T`` (how ``cherga serve --redis``
+        is told); arguments given here win over them.
 
         ``max_batch`` caps the appends per round trip (the script runs atomically, so a huge one would stall the
         server). ``socket_timeout`` bounds every call: a server that stops answering fails the write instead of
@@ -262,10 +287,11 @@ class RedisJournal(GroupCommit):
         """
         super().__init__(max_batch=max_batch, name="cherga-redis-journal")
         self.url = redacted(url)  # what messages show: never the password
+        url, options = url_options(url)  # ?wait_replicas=N&wait_timeout_ms=T: for `cherga serve --redis URL`
         self.prefix = prefix
         self._socket_timeout = socket_timeout
-        self._wait_replicas = wait_replicas
-        self._wait_timeout_ms = wait_timeout_ms
+        self._wait_replicas = wait_replicas or options.get("wait_replicas", 0)
+        self._wait_timeout_ms = wait_timeout_ms or options.get("wait_timeout_ms", 1_000)
         self._offices_key = f"{prefix}:offices"
         self._meta_key = f"{prefix}:meta"
         self.cluster = is_cluster(url, timeout=socket_timeout)
