@@ -294,6 +294,37 @@ def test_expected_wait_grows_with_the_queue_and_learns_service_times(net: Networ
     assert forecast.ticket_eta(d, d.queues[("residence", False)].ordered()[0], T0 + 43 * MIN)[1] == 1
 
 
+def test_positions_follow_every_change_and_are_the_calling_order(net: Network) -> None:
+    """The phone page's position: 1 + the tickets called before it, after every kind of change to the queue."""
+    d = office(net)
+    d.apply(c.OpenDesk(desk="m2"), T0)
+    d.apply(c.OpenDesk(desk="m3"), T0)
+    now = T0
+
+    def check() -> None:
+        for q in d.queues.values():
+            for place, t in enumerate(q.ordered()):
+                for _ in range(2):  # asked again at the same seq: the cached answer
+                    assert forecast.ticket_eta(d, t, now)[1] == place + 1
+
+    for i in range(12):
+        now += MIN
+        issue(d, ("extract", "residence", "pickup")[i % 3], now, vulnerable=i % 5 == 4)
+        check()
+    for step in range(10):
+        now += MIN
+        if step % 3 == 0:
+            call(d, "m2", now)
+        elif step % 3 == 1:
+            waiting = [t for t in d.tickets.values() if t.status is Status.WAITING]
+            d.apply(c.Cancel(ticket=waiting[len(waiting) // 2].id), now)
+        else:
+            d.apply(c.Transfer(desk="m2", service="extract", position=c.Position.HEAD), now)
+        check()
+    called = [t for t in d.tickets.values() if t.status is not Status.WAITING]
+    assert all(forecast.ticket_eta(d, t, now) == (0.0, 0) for t in called)
+
+
 def test_redirect_to_another_office_and_alternatives_at_issue() -> None:
     net = small_network()
     eng = CityEngine(net, secret=b"t")

@@ -90,6 +90,7 @@ class Dispatcher:
         self.desk_version = 0  # bumped when a desk opens, closes or pauses: forecasts cache on it
         self.desk_sets: dict[tuple[str, int], frozenset[str]] = {}  # forecast's caches
         self.competitors: dict[tuple[str, int], list[tuple[Queue, str, float]]] = {}
+        self.positions: dict[str, tuple[int, dict[str, int]]] = {}  # per queue: (seq, ticket id -> place)
         offered = self.office.services
         for sid in sorted(offered):
             svc = network.services[sid]
