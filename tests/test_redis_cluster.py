@@ -289,6 +289,8 @@ def test_tokens_on_the_cluster(cluster: RedisClusterServers) -> None:
 def owners(procs: list[ServerProcess]) -> dict[str, ServerProcess]:
     out: dict[str, ServerProcess] = {}
     for p in procs:
+        if p.proc is None or p.proc.poll() is not None:
+            continue
         for office in httpx.get(f"{p.url}/healthz", timeout=5).json().get("owned", []):
             assert office not in out, f"office {office} owned twice"
             out[office] = p
@@ -307,8 +309,9 @@ async def _until_called(url: str, number: str, timeout: float = 10.0) -> dict[st
 
 
 def test_two_serve_processes_on_the_cluster(cluster: RedisClusterServers, tmp_path: Path) -> None:
-    a = ServerProcess(tmp_path / "a", redis=cluster.url).start()
-    b = ServerProcess(tmp_path / "b", redis=cluster.url).start()
+    fast = ["--lease-ms", "1500"]
+    a = ServerProcess(tmp_path / "a", redis=cluster.url, extra=fast).start()
+    b = ServerProcess(tmp_path / "b", redis=cluster.url, extra=fast).start()
     try:
         deadline = time.monotonic() + 15
         while set(owners([a, b])) != OFFICES:
@@ -356,6 +359,20 @@ def test_two_serve_processes_on_the_cluster(cluster: RedisClusterServers, tmp_pa
                 time.sleep(0.1)
             assert httpx.get(f"{p.url}/api/v1/tickets/{new_id}").json()["status"] == "waiting"
             assert httpx.get(f"{p.url}/api/v1/tickets/{waiting['id']}").json()["status"] == "redirected"
+
+        # kill -9 the owner: the other takes its offices over by replaying their streams from the cluster
+        victim = owners([a, b])["zamostia"]
+        survivor = b if victim is a else a
+        victim.kill()
+        deadline = time.monotonic() + 15
+        while set(owners([survivor])) != OFFICES:
+            assert time.monotonic() < deadline, "no takeover"
+            time.sleep(0.2)
+        after = httpx.post(f"{survivor.url}/api/v1/offices/zamostia/tickets", json={"service": "housing-subsidy"},
+                           headers=survivor.auth("head", "zamostia"), timeout=20)
+        assert after.status_code == 201, after.text
+        assert after.json()["number"] not in (ticket["number"], waiting["number"])
+        assert int(after.json()["number"][1:]) == int(waiting["number"][1:]) + 1
     finally:
         a.stop()
         b.stop()
