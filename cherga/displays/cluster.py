@@ -237,19 +237,25 @@ class ClusterHost(EngineHost):
             if os.environ.get(FAULT_AFTER_REDIRECT_ISSUE):
                 log.error("%s is set: dying between the two steps of a redirect", FAULT_AFTER_REDIRECT_ISSUE)
                 os.kill(os.getpid(), signal.SIGKILL)
-            if t.status is Status.REDIRECTED and t.new_ticket == new_id:
-                return issued  # finished meanwhile (cannot happen while we hold _redirecting; harmless if it did)
-            if self._office_of(cmd) not in self.owned:
-                raise NotOwner(t.office)  # we lost the office meanwhile: its new owner finishes the redirect
+            if t.office not in self.owned:
+                raise NotOwner(t.office)  # we lost the office meanwhile: its new owner redoes both steps, idempotent
+            now = self.engine.offices[t.office].tickets.get(t.id)  # the engine may have been rebuilt meanwhile
+            if now is not None and now.status is Status.REDIRECTED and now.new_ticket == new_id:
+                return issued  # finished meanwhile (not while we hold _redirecting; harmless if it were)
             try:
                 marked = await super().execute(
                     c.Redirect(ticket=t.id, to_office=cmd.to_office, new_ticket=new_id, desk=cmd.desk)
                 )
+            except JournalError:
+                raise  # not written: settle_redirects finishes it once the journal is back (the origin is live)
             except ChergaError as exc:
-                # our ticket changed while the target issued (served, cancelled...): the target's owner
-                # cancels the new ticket (settle_redirects); the caller hears why
+                # our ticket changed while the target issued: settle_redirects finishes the redirect if the ticket is
+                # still live, else the target's owner withdraws the new ticket; the caller hears why
+                now = self.engine.offices[t.office].tickets.get(t.id)
+                after = ("it will still be sent there" if now is not None and now.status in LIVE
+                         else "the new ticket there is withdrawn")
                 raise Conflict(f"ticket {t.number} changed while office {cmd.to_office} issued its new ticket "
-                               f"({exc.message}); the new ticket there is withdrawn") from exc
+                               f"({exc.message}); {after}") from exc
             return [*issued, *marked]
         finally:
             self._redirecting.discard(t.id)
