@@ -20,9 +20,9 @@ process can answer reads and feed any board. Writes go to the office's owner onl
   issues the new ticket, and issues at most one per ``origin`` (asked again, it answers with the ticket it already
   issued); (2) the source's owner marks its ticket ``redirected``. Whoever owns the source office (after a crash or
   a takeover too) finishes a redirect left after step 1: every process indexes the tickets that name an ``origin``,
-  and about twice a second the owner of an origin's office applies the missing ``Redirect``. If the origin ended
-  some other way meanwhile (served, cancelled, redirected elsewhere), the target's owner cancels the new ticket.
-  So exactly one of the two tickets stays live, whatever dies in between.
+  and after each lease round (every ``lease_ms / 5``) the owner of an origin's office applies the missing
+  ``Redirect``. If the origin ended some other way meanwhile (served, cancelled, redirected elsewhere), the target's
+  owner cancels the new ticket. So exactly one of the two tickets stays live, whatever dies in between.
 * **Redis Cluster** works as well as one Redis: every key is one office's (hash-tagged) or a single key of its own,
   the journal writes one script per office (:mod:`cherga.engine.journal.redis`), and pub/sub is broadcast by the
   cluster to every node, so a process subscribes on any one node.
