@@ -189,3 +189,70 @@ def test_graceful_stop_hands_offices_over_without_losing_their_numbers(
         time.sleep(0.5)
     after = r.json()["number"]
     assert after not in before and int(after[1:]) == int(before[-1][1:]) + 1
+
+
+def test_a_process_that_joins_later_gets_its_share_of_the_offices_and_nothing_answered_is_lost(
+        tmp_path: Path) -> None:
+    """Rendezvous hashing decides who writes each office; a process that starts after the others (a rolling
+    restart) is handed its offices once it has been up two lease periods, while kiosks keep issuing through the
+    first process (forwarded to whoever owns each office at that moment)."""
+    from cherga.displays.cluster import _weight
+
+    redis = RedisServer(tmp_path / "redis").start()
+    lease = ["--lease-ms", "1000"]
+    first = ServerProcess(tmp_path / "first", redis=redis.url, extra=lease)
+    late: ServerProcess | None = None
+    try:
+        first.start()
+        assert set(wait_owned([first])) == OFFICES
+        offices = httpx.get(f"{first.url}/api/v1/offices").json()
+        service = {o["id"]: o["services"][0]["id"] for o in offices}
+        heads = {o: first.auth("head", o) for o in OFFICES}
+        answered: list[dict[str, Any]] = []
+
+        def issue_round(http: httpx.Client) -> None:
+            for office in sorted(OFFICES):
+                while True:  # as a kiosk does: a 503 during a handover says try again
+                    r = http.post(f"{first.url}/api/v1/offices/{office}/tickets",
+                                  json={"service": service[office]}, headers=heads[office])
+                    if r.status_code == 201:
+                        answered.append(r.json())
+                        break
+                    assert r.status_code == 503 and r.json()["error"]["message"], r.text
+                    time.sleep(0.2)
+
+        with httpx.Client(timeout=20) as http:
+            issue_round(http)
+            for _attempt in range(6):  # a new node id each start; it may happen to be preferred for no office
+                late = ServerProcess(tmp_path / f"late{_attempt}", redis=redis.url, extra=lease).start()
+                nodes = {p: httpx.get(f"{p.url}/healthz").json()["node"] for p in (first, late)}
+                prefer = {o: max(nodes.values(), key=lambda n, o=o: _weight(n, o)) for o in OFFICES}
+                if nodes[late] in prefer.values():
+                    break
+                late.stop()
+            else:
+                raise AssertionError("six new processes were all preferred for no office")
+            deadline = time.monotonic() + 20
+            while True:
+                issue_round(http)
+                own = owners([first, late])
+                if set(own) == OFFICES and all(nodes[own[o]] == prefer[o] for o in OFFICES):
+                    break
+                where = sorted((o, p.url) for o, p in own.items())
+                assert time.monotonic() < deadline, f"offices not rebalanced: {where}"
+                time.sleep(0.3)
+            issue_round(http)
+        handed = httpx.get(f"{first.url}/healthz").json()["handovers"]
+        assert handed == sum(1 for o in OFFICES if prefer[o] == nodes[late]) >= 1
+        for office in OFFICES:
+            numbers = [t["number"] for t in answered if t["office"] == office]
+            assert len(numbers) == len(set(numbers)), f"a number repeated at {office} across the handover"
+        for p in (first, late):
+            for t in answered:
+                got = httpx.get(f"{p.url}/api/v1/tickets/{t['id']}")
+                assert got.status_code == 200 and got.json()["number"] == t["number"]
+    finally:
+        for p in (first, late):
+            if p is not None:
+                p.stop()
+        redis.kill()

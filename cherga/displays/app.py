@@ -301,7 +301,8 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         if host.last_write_error is not None:
             return _error(503, "journal", f"the last journal write failed: {host.last_write_error}")
         if isinstance(host, ClusterHost):
-            return JSONResponse({"ok": True, "node": host.node, "owned": sorted(host.owned)})
+            return JSONResponse({"ok": True, "node": host.node, "owned": sorted(host.owned),
+                                 "takeovers": host.takeovers, "handovers": host.handovers})
         return JSONResponse({"ok": True})
 
     @app.get("/metrics", tags=["service"], response_class=PlainTextResponse)

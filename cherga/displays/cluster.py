@@ -138,9 +138,11 @@ class ClusterHost(EngineHost):
         self.lease_ms = lease_ms
         self.owned: set[str] = set()
         self._free_since: dict[str, float] = {}
+        self._node_seen: dict[str, float] = {}  # when each live process was first seen (monotonic)
         self._tasks: list[asyncio.Task[None]] = []
         self._outbox: asyncio.Queue[str] | None = None
         self.takeovers = 0
+        self.handovers = 0  # offices given to the process rendezvous hashing prefers, once it had been up a while
         self.redirects_settled = 0  # redirects finished (or undone) by settle_redirects, not by their saga
         # set by the app: issues a ticket at an office another process owns, returns its id
         self.forward_issue: Callable[[str, dict[str, Any]], Awaitable[str]] | None = None
@@ -398,11 +400,14 @@ class ClusterHost(EngineHost):
         await self.r.hset(NODES, self.node, now_ms + self.lease_ms)
         nodes = {_text(k): int(v) for k, v in (await self.r.hgetall(NODES)).items()}
         alive = sorted(n for n, until in nodes.items() if until > now_ms) or [self.node]
+        mono = time.monotonic()
+        self._node_seen = {n: self._node_seen.get(n, mono) for n in alive}
         for office in list(self.owned):
             kept = await self.r.eval(RENEW, 1, lease_key(office), self.node, self.lease_ms)
             if not kept:
                 log.warning("lost the lease of office %s", office)
                 self.owned.discard(office)
+        await self._rebalance(alive, mono)
         for office in self.network.offices:
             if office in self.owned:
                 continue
@@ -416,6 +421,31 @@ class ClusterHost(EngineHost):
                 continue
             if await self.r.set(lease_key(office), self.node, nx=True, px=self.lease_ms):
                 await self._take_over(office)
+
+    async def _rebalance(self, alive: list[str], mono: float) -> None:
+        """Give each office to the live process rendezvous hashing prefers, once that one has been up for two lease
+        periods (so a process that comes and goes does not make offices flap): a process started later, or
+        restarted, gets its share of the writes instead of forwarding them all to the first one up.
+
+        One office per round, and only when nothing of ours is still being written: the office leaves ``owned``
+        first (its commands are forwarded from then on), then what was already applied is made durable, then the
+        lease is released, and the preferred process takes the office over from the stream.
+        """
+        settled = self.lease_ms / 1000 * 2
+        for office in sorted(self.owned):
+            preferred = max(alive, key=lambda n: _weight(n, office))
+            if preferred == self.node or mono - self._node_seen.get(preferred, mono) < settled:
+                continue
+            if any(self.engine.ticket_office.get(t) == office for t in self._redirecting):
+                continue  # its redirect saga is between its two steps here
+            self.owned.discard(office)
+            if self._unpublished:  # writes complete in order: the last one applied so far covers the office's
+                with contextlib.suppress(Exception):  # a failed write was handled by its own command
+                    await asyncio.shield(self._unpublished[-1][0])
+            await self.r.eval(RELEASE, 1, lease_key(office), self.node)
+            self.handovers += 1
+            log.info("%s hands office %s over to %s", self.node, office, preferred)
+            return
 
     async def _take_over(self, office: str) -> None:
         """Catch the replica up from the stream, then write for the office."""
