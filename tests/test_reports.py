@@ -23,14 +23,19 @@ wrong definition in the code cannot also be the expectation.
     T16     residence-registration             13:00   -                  sent to zamostia 13:05 as T16z
     T16z    residence-registration @zamostia   13:05   13:20 zam.-02 w15  served 13:30
     T17     housing-subsidy (seasonal)         14:00   14:05 main-15 w5   transferred to desk main-10 14:10, called
-                                                                          14:12, served 14:30; good
+                                                                          14:12, served 14:30; good (15:05)
     T13     community-register-extract         23:30   23:50 main-03 w20  served 00:05 the next day (counts: issued D)
     T12     administrator-consultation         23:40   -                  cancelled at closing 00:07 (waited 27)
     T14     community-register-extract walk-in D+1 00:10  00:10 main-03   served 00:15 (issued D+1: not counted)
 
 Desks open at 08:00 (main-02, -03, -04, -10, -15, -16; zamostia-02 13:00-13:40); main-03 pauses 12:30-13:00; the day
-is closed at 00:07 on D+1. Bookings made on D-1: B1 10:00 (checked in), B2 11:00 (never came), B3 15:00 (cancelled
-09:00), B4 D+1 10:00 (outside the day).
+is closed at 00:07 on D+1. Administrators' codes (``OpenDesk(staff=...)``): K-105 main-02, K-101 main-03, main-04
+opened without a code, K-103 main-10, K-102 main-15, K-106 main-16 (all 08:00), K-201 zamostia-02. K-103 closes
+main-10 at 12:00; K-101 leaves main-03 at its pause and reopens main-10 at 12:30 (serves T17 there); Ц-7 reopens
+main-03 at 13:00 (serves T13); K-103 takes main-10 back at 15:00 without closing it. T1, T3, T5, T9 and T17 are rated
+on the desks' tablets (the ticket the desk finished last), T17 after main-10 changed hands; T2 on its own page. On
+D+1 main-03 is opened without a code for T14. Bookings made on D-1: B1 10:00 (checked in), B2 11:00 (never came),
+B3 15:00 (cancelled 09:00), B4 D+1 10:00 (outside the day).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import csv
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -58,7 +64,7 @@ from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
-from cherga.reports.compute import build_report
+from cherga.reports.compute import build_report, group_stats
 from cherga.reports.extract import Period, ReportError, extract, utc_offsets
 from cherga.reports.render import fmt_minutes, fmt_number, fmt_share, parse_csv, render
 
@@ -101,6 +107,12 @@ class Scenario:
     def rate(self, name: str, score: c.Score, when: float) -> None:
         self.do(c.Rate(ticket=self.tickets[name], score=score), when)
 
+    def rate_at_desk(self, desk: str, name: str, score: c.Score, when: float) -> None:
+        """The desk's rating tablet: it rates the ticket the desk finished last (GET .../last-finished)."""
+        last = self.engine.office(self.engine.office_of_desk(desk)).desks[desk].last_finished
+        assert last == self.tickets[name], f"{desk}'s tablet offers another ticket than {name}"
+        self.do(c.Rate(ticket=last, score=score), when)
+
     def book(self, name: str, service: str, start: float, when: float) -> None:
         events = self.do(c.Book(office="main", service=service, start=start), when)
         self.codes[name] = next(ev.code for ev in events if isinstance(ev, e.AppointmentBooked))
@@ -109,6 +121,11 @@ class Scenario:
         for f in self.futures:
             f.result(timeout=60)
         self.journal.close()
+
+
+# who opens each desk at 08:00 (the administrator's code; main-04 is opened without one)
+STAFF: dict[str, str | None] = {"main-02": "K-105", "main-03": "K-101", "main-04": None, "main-10": "K-103",
+                                "main-15": "K-102", "main-16": "K-106"}
 
 
 def play(data: Path) -> Scenario:
@@ -121,8 +138,8 @@ def play(data: Path) -> Scenario:
     s.issue("T0", "residence-certificate", at(23, 50, -1))
     s.do(c.Cancel(ticket=s.tickets["T0"]), at(23, 55, -1))
     # the day
-    for desk in ("main-02", "main-03", "main-04", "main-10", "main-15", "main-16"):
-        s.do(c.OpenDesk(desk=desk), at(8, 0))
+    for desk, staff in STAFF.items():
+        s.do(c.OpenDesk(desk=desk, staff=staff), at(8, 0))
     s.issue("T1", "residence-registration", at(9, 0))
     s.do(c.CancelBooking(office="main", code=s.codes["B3"]), at(9, 0))
     s.issue("T2", "community-register-extract", at(9, 2))
@@ -134,7 +151,7 @@ def play(data: Path) -> Scenario:
     s.issue("T6", "results-issuance", at(9, 15), vulnerable=True)
     s.call("main-02", "T6", at(9, 16))
     s.finish("main-03", at(9, 18))
-    s.rate("T1", c.Score.EXEMPLARY, at(9, 19))
+    s.rate_at_desk("main-03", "T1", c.Score.EXEMPLARY, at(9, 19))
     s.call("main-03", "T2", at(9, 20))
     s.do(c.NoShow(desk="main-02"), at(9, 20))
     s.call("main-16", "T5", at(9, 20))
@@ -143,9 +160,9 @@ def play(data: Path) -> Scenario:
     s.rate("T2", c.Score.GOOD, at(9, 27))
     s.call("main-03", "T3", at(9, 30))
     s.finish("main-16", at(9, 30))
-    s.rate("T5", c.Score.EXEMPLARY, at(9, 31))
+    s.rate_at_desk("main-16", "T5", c.Score.EXEMPLARY, at(9, 31))
     s.finish("main-03", at(9, 35), c.Outcome.REFUSED)
-    s.rate("T3", c.Score.BAD, at(9, 36))
+    s.rate_at_desk("main-03", "T3", c.Score.BAD, at(9, 36))
     s.issue("T7", "results-issuance", at(9, 40))
     s.finish("main-15", at(9, 40))
     s.call("main-02", "T7", at(9, 45))
@@ -161,17 +178,19 @@ def play(data: Path) -> Scenario:
     s.finish("main-03", at(10, 20))
     s.call("main-03", "T9", at(10, 21))
     s.finish("main-03", at(10, 27))
-    s.rate("T9", c.Score.GOOD, at(10, 28))
+    s.rate_at_desk("main-03", "T9", c.Score.GOOD, at(10, 28))
     s.do(c.Cancel(ticket=s.tickets["T8"]), at(10, 30))
     s.issue("T10", "land-consultation", at(11, 0))
     s.call("main-16", "T10", at(11, 20))
     s.do(c.Cancel(ticket=s.tickets["T10"]), at(11, 25))
     s._remember("T11", s.do(c.ServeWalkIn(desk="main-03", service="residence-certificate"), at(12, 0)))
+    s.do(c.CloseDesk(desk="main-10"), at(12, 0))  # K-103 leaves for lunch
     s.finish("main-03", at(12, 7))
     s.do(c.PauseDesk(desk="main-03"), at(12, 30))
-    s.do(c.ResumeDesk(desk="main-03"), at(13, 0))
+    s.do(c.OpenDesk(desk="main-10", staff="K-101"), at(12, 30))  # K-101 moves from main-03 to main-10
+    s.do(c.OpenDesk(desk="main-03", staff="Ц-7"), at(13, 0))  # Ц-7 takes main-03 over from its pause
     s.issue("T16", "residence-registration", at(13, 0))
-    s.do(c.OpenDesk(desk="zamostia-02"), at(13, 0))
+    s.do(c.OpenDesk(desk="zamostia-02", staff="K-201"), at(13, 0))
     events = s.do(c.SendToOffice(ticket=s.tickets["T16"], to_office="zamostia"), at(13, 5))
     s.tickets["T16z"] = next(ev.ticket for ev in events if isinstance(ev, e.TicketIssued))
     s.call("zamostia-02", "T16z", at(13, 20))
@@ -182,7 +201,8 @@ def play(data: Path) -> Scenario:
     s.do(c.Transfer(desk="main-15", to_desk="main-10"), at(14, 10))
     s.call("main-10", "T17", at(14, 12))
     s.finish("main-10", at(14, 30))
-    s.rate("T17", c.Score.GOOD, at(14, 31))
+    s.do(c.OpenDesk(desk="main-10", staff="K-103"), at(15, 0))  # K-103 is back: the desk changes hands, open
+    s.rate_at_desk("main-10", "T17", c.Score.GOOD, at(15, 5))  # still K-101's rating: K-101 finished T17
     s.issue("T13", "community-register-extract", at(23, 30))
     s.issue("T12", "administrator-consultation", at(23, 40))
     s.call("main-03", "T13", at(23, 50))
@@ -248,6 +268,15 @@ def desk(did: str, number: str, served: int = 0, refused: int = 0, marked: int =
     return {"desk": did, "number": number, "served": served, "refused": refused, "no_show_marked": marked,
             "mean_service_min": mean, "open_min": open_min, "paused_min": paused, "busy_min": busy,
             "idle_min": max(0.0, open_min - busy), "ratings": r or ratings()}
+
+
+def admin(staff: str | None, desks: list[str], served: int = 0, refused: int = 0, mean: float | None = None,
+          p90: float | None = None, r: dict[str, int] | None = None, share: float | None = None) -> dict[str, Any]:
+    """A row of the administrators' table; ``desks`` as ids (their numbers follow the configuration)."""
+    numbers = {d.id: d.number for o in NETWORK.offices.values() for d in o.desks}
+    return {"staff": staff, "served": served, "refused": refused, "mean_service_min": mean, "p90_service_min": p90,
+            "ratings": r or ratings(), "share_good_or_exemplary": share,
+            "desks": [{"desk": d, "number": numbers[d]} for d in desks]}
 
 
 def appointments(booked: int = 0, cancelled: int = 0, checked_in: int = 0, late: int = 0, no_show: int = 0,
@@ -347,10 +376,25 @@ EXPECTED_MAIN: dict[str, Any] = {
              r=ratings(bad=1, good=2, exemplary=1)),  # 61 service minutes / 7
         desk("main-04", "4", served=1, mean=12.0, open_min=960.0, busy=12.0),
         *(desk(f"main-{i:02d}", str(i)) for i in range(5, 10)),
-        desk("main-10", "10", served=1, mean=18.0, open_min=960.0, busy=18.0, r=ratings(good=1)),
+        # closed 12:00-12:30 (K-103 out, K-101 reopens it)
+        desk("main-10", "10", served=1, mean=18.0, open_min=930.0, busy=18.0, r=ratings(good=1)),
         *(desk(f"main-{i:02d}", str(i)) for i in range(11, 15)),
         desk("main-15", "15", served=1, mean=15.0, open_min=960.0, busy=20.0),  # T4 15, T17 5 before its transfer
         desk("main-16", "16", served=1, mean=10.0, open_min=960.0, busy=15.0, r=ratings(exemplary=1)),  # T5, T10 5
+    ],
+    # by the code the desk had when each service finished; sorted by code, the services without one last
+    "administrators": [
+        # main-03 until its pause at 12:30 (T1 12, T2 6, T3 5 refused, T9 10 + 6, T11 7), then main-10 (T17 18):
+        # 64 / 7 = 9.143; sorted 5 6 6 7 10 12 18, p90 at 5.4 -> 12 + 0.4 * 6; rated by the desks' tablets
+        # (T17 after K-103 had main-10 back: still K-101's) and T2 on the visitor's page: 4 of 5 good or exemplary
+        admin("K-101", ["main-03", "main-10"], served=6, refused=1, mean=9.143, p90=14.4,
+              r=ratings(bad=1, good=3, exemplary=1), share=0.8),
+        admin("K-102", ["main-15"], served=1, mean=15.0, p90=15.0),  # T4 (T17 only called, then transferred)
+        admin("K-103", ["main-10"]),  # opened main-10 at 08:00 and again at 15:00, finished nothing
+        admin("K-105", ["main-02"], served=1, mean=3.0, p90=3.0),  # T7 (T6 marked a no-show)
+        admin("K-106", ["main-16"], served=1, mean=10.0, p90=10.0, r=ratings(exemplary=1), share=1.0),  # T5
+        admin("Ц-7", ["main-03"], served=1, mean=15.0, p90=15.0),  # main-03 from 13:00: T13 (23:50 to 00:05)
+        admin(None, ["main-04"], served=1, mean=12.0, p90=12.0),  # main-04, opened without a code: T15
     ],
 }
 
@@ -369,12 +413,14 @@ EXPECTED_ZAMOSTIA: dict[str, Any] = {
     "online": {"tickets": 1, "share_of_issued": 1.0, "by_service": [online("residence-registration", 1)]},
     "desks": [desk("zamostia-01", "1"), desk("zamostia-02", "2", served=1, mean=10.0, open_min=40.0, busy=10.0),
               desk("zamostia-03", "3"), desk("zamostia-04", "4")],
+    "administrators": [admin("K-201", ["zamostia-02"], served=1, mean=10.0, p90=10.0)],  # T16z
 }
 
 EXPECTED_NETWORK: dict[str, Any] = {
     "id": "network", "name_uk": NETWORK.name_uk, "name_en": NETWORK.name_en,
     "offices": ["main", "zamostia", "vyshenka", "khutory"],
-    **{k: v for k, v in EXPECTED_MAIN.items() if k not in ("id", "name_uk", "name_en", "timezone", "desks")},
+    **{k: v for k, v in EXPECTED_MAIN.items()
+       if k not in ("id", "name_uk", "name_en", "timezone", "desks", "administrators")},
     "issued": 17, "served": 11, "services_provided": 12,
     "tickets": {"done": 11, "refused": 1, "no_show": 1, "cancelled": 3, "redirected": 1, "open": 0},
     "channels": {"walk_in": 1, "appointment": 1, "redirected_in": 1},
@@ -423,7 +469,8 @@ def test_main_office_every_figure(report: dict[str, Any]) -> None:
 def test_other_offices_every_figure(report: dict[str, Any]) -> None:
     assert report["offices"][1] == EXPECTED_ZAMOSTIA
     for office in report["offices"][2:]:
-        assert office == {**head(office["id"]), **empty_unit(), "desks": idle_desks(office["id"])}
+        assert office == {**head(office["id"]), **empty_unit(), "desks": idle_desks(office["id"]),
+                          "administrators": []}
 
 
 def test_network_every_figure(report: dict[str, Any]) -> None:
@@ -458,6 +505,14 @@ def test_figures_add_up(report: dict[str, Any]) -> None:
     main = report["offices"][0]
     assert sum(d["served"] for d in main["desks"]) == main["services_provided"]
     assert {k: sum(d["ratings"][k] for d in main["desks"]) for k in main["ratings"]} == main["ratings"]
+    for office in report["offices"]:
+        admins = office["administrators"]
+        assert sum(a["served"] for a in admins) == office["services_provided"]
+        assert sum(a["refused"] for a in admins) == office["refused"]
+        assert {k: sum(a["ratings"][k] for a in admins) for k in office["ratings"]} == office["ratings"]
+        own = {d["desk"]: d["number"] for d in office["desks"]}
+        assert all(own[d["desk"]] == d["number"] for a in admins for d in a["desks"])
+        assert [a["staff"] for a in admins if a["staff"] is None] in ([], [None])
 
 
 # ------------------------------------------------------------------------------------------ the period
@@ -469,6 +524,7 @@ def test_period_is_by_local_date_of_issue(day: Path) -> None:
     assert before["issued"] == 1 and before["tickets"]["cancelled"] == 1  # T0
     assert before["cancelled"] == {"before_call": 1, "after_call": 0, "day_closed": 0}
     assert before["appointments"] == appointments()  # bookings are counted on the day of the visit
+    assert before["administrators"] == []  # nothing finished, no desk opened
 
     after = report_of(day, DAY + timedelta(days=1), DAY + timedelta(days=1))["offices"][0]
     assert after["issued"] == 1 and after["served"] == 1  # T14
@@ -480,6 +536,8 @@ def test_period_is_by_local_date_of_issue(day: Path) -> None:
     # desk minutes are time, not tickets: open 00:00-00:07 (until the day was closed) and 00:09-00:16; busy with T13
     # until 00:05 and with T14 00:10-00:15
     assert (main03["open_min"], main03["busy_min"], main03["served"]) == (14.0, 10.0, 1)
+    # T14 at main-03, reopened at 00:09 without a code; T13, finished there by Ц-7 at 00:05, is the day before's
+    assert after["administrators"] == [admin(None, ["main-03"], served=1, mean=5.0, p90=5.0)]
 
     nothing = report_of(day, date(2024, 1, 1), date(2024, 12, 31))
     assert nothing["network"] == {**EXPECTED_NETWORK, **empty_unit()}
@@ -488,6 +546,11 @@ def test_period_is_by_local_date_of_issue(day: Path) -> None:
     three = report_of(day, DAY - timedelta(days=1), DAY + timedelta(days=1))["offices"][0]
     assert three["issued"] == 18
     assert three["appointments"] == appointments(booked=4, cancelled=1, checked_in=1, no_show=1, pending=1)
+    # the day's administrators, and T14 (5 min) joins T15 (12) without a code: p90 at 0.9 -> 5 + 0.9 * 7
+    assert three["administrators"] == [
+        *EXPECTED_MAIN["administrators"][:-1],
+        admin(None, ["main-03", "main-04"], served=2, mean=8.5, p90=11.3),
+    ]
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])
@@ -522,13 +585,59 @@ def test_rows_out_of_time_order(day: Path, report: dict[str, Any], tmp_path: Pat
     assert report_of(tmp_path, DAY, DAY) == report
 
 
+def test_older_journal_without_codes(day: Path, report: dict[str, Any], tmp_path: Path) -> None:
+    """A journal written before administrators' codes (no ``staff`` in any body): every service is "not recorded",
+    and nothing else changes."""
+    import sqlite3
+
+    src = sqlite3.connect(day / "journal.sqlite3")
+    rows = src.execute("SELECT office, seq, at, type, json_remove(body, '$.staff') FROM events ORDER BY rowid")
+    rows = rows.fetchall()
+    src.close()
+    assert not any('"staff"' in r[4] for r in rows)
+    copy = SqliteJournal(tmp_path / "journal.sqlite3")
+    copy.close()
+    dst = sqlite3.connect(tmp_path / "journal.sqlite3")
+    dst.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+    dst.commit()
+    dst.close()
+    old = report_of(tmp_path, DAY, DAY)
+    main = old["offices"][0]
+    # all 12 services finished: 3 5 6 6 7 10 10 12 12 15 15 18 (sum 119 / 12); p90 at 9.9 -> 15; 5 of 6 ratings
+    assert main["administrators"] == [
+        admin(None, ["main-02", "main-03", "main-04", "main-10", "main-15", "main-16"], served=11, refused=1,
+              mean=9.917, p90=15.0, r=ratings(bad=1, good=3, exemplary=2), share=0.8333),
+    ]
+    assert old["offices"][1]["administrators"] == [admin(None, ["zamostia-02"], served=1, mean=10.0, p90=10.0)]
+    strip = [{k: v for k, v in o.items() if k != "administrators"} for o in old["offices"]]
+    assert strip == [{k: v for k, v in o.items() if k != "administrators"} for o in report["offices"]]
+    assert old["network"] == report["network"]
+
+
+def test_group_stats_equal_numpy() -> None:
+    """The administrators' mean and 90th percentile, all groups in one sort, equal numpy's per group."""
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 8))
+        groups = rng.integers(0, n, int(rng.integers(0, 40)))
+        values = np.round(rng.exponential(9.0, groups.size), 3)
+        mean, p90 = group_stats(groups, values, n)
+        for g in range(n):
+            x = values[groups == g]
+            if x.size == 0:
+                assert math.isnan(mean[g]) and math.isnan(p90[g])
+            else:
+                assert mean[g] == pytest.approx(x.mean(), abs=1e-9)
+                assert p90[g] == pytest.approx(np.percentile(x, 90), abs=1e-9)
+
+
 def test_one_office(day: Path, report: dict[str, Any]) -> None:
     only = report_of(day, DAY, DAY, ["main"])
     assert [o["id"] for o in only["offices"]] == ["main"]
     assert only["offices"][0] == report["offices"][0]
     net = {k: v for k, v in only["network"].items() if k not in ("id", "name_uk", "name_en", "offices")}
     assert net == {k: v for k, v in report["offices"][0].items()
-                   if k not in ("id", "name_uk", "name_en", "timezone", "desks")}
+                   if k not in ("id", "name_uk", "name_en", "timezone", "desks", "administrators")}
     with pytest.raises(ReportError, match="unknown office 'nowhere'"):
         report_of(day, DAY, DAY, ["nowhere"])
 
@@ -591,7 +700,8 @@ def test_csv_parses_and_matches(report: dict[str, Any]) -> None:
     text = raw.decode("utf-8-sig")
     assert "Видано талонів / issued" in text
     sections = parse_csv(text)
-    assert list(sections) == ["summary", "by_service", "wait_by_category", "wait_by_hour", "desks", "online"]
+    assert list(sections) == ["summary", "by_service", "wait_by_category", "wait_by_hour", "desks", "administrators",
+                              "online"]
     rows = {r["office"]: r for r in sections["summary"]}
     assert list(rows) == ["network", "main", "zamostia", "vyshenka", "khutory"]
     for unit in [report["network"], *report["offices"]]:
@@ -613,6 +723,21 @@ def test_csv_parses_and_matches(report: dict[str, Any]) -> None:
     assert len(sections["desks"]) == 16 + 4 + 4 + 1
     main03 = next(r for r in sections["desks"] if r["desk"] == "main-03")
     assert (_num(main03["open_min"]), _num(main03["busy_min"]), _num(main03["idle_min"])) == (930.0, 57.0, 873.0)
+    # the administrators' table, cell by cell as a spreadsheet reads it (no code: an empty cell)
+    assert "Код адміністратора / staff" in text
+    cols = ["office", "staff", "served", "refused", "mean_service_min", "p90_service_min", "ratings_bad",
+            "ratings_good", "ratings_exemplary", "share_good_or_exemplary", "desks", "desk_numbers"]
+    assert [list(r) for r in sections["administrators"]] == [cols] * 8
+    assert [list(r.values()) for r in sections["administrators"]] == [
+        ["main", "K-101", "6", "1", "9.143", "14.4", "1", "3", "1", "0.8", "main-03, main-10", "3, 10"],
+        ["main", "K-102", "1", "0", "15.0", "15.0", "0", "0", "0", "", "main-15", "15"],
+        ["main", "K-103", "0", "0", "", "", "0", "0", "0", "", "main-10", "10"],
+        ["main", "K-105", "1", "0", "3.0", "3.0", "0", "0", "0", "", "main-02", "2"],
+        ["main", "K-106", "1", "0", "10.0", "10.0", "0", "0", "1", "1.0", "main-16", "16"],
+        ["main", "Ц-7", "1", "0", "15.0", "15.0", "0", "0", "0", "", "main-03", "3"],
+        ["main", "", "1", "0", "12.0", "12.0", "0", "0", "0", "", "main-04", "4"],
+        ["zamostia", "K-201", "1", "0", "10.0", "10.0", "0", "0", "0", "", "zamostia-02", "2"],
+    ]
     hours = [(r["office"], int(r["hour"]), int(r["issued"])) for r in sections["wait_by_hour"]]
     assert ("main", 23, 2) in hours
     # a spreadsheet sees the same table: plain csv reading keeps every row the same width
@@ -684,6 +809,95 @@ def test_html_is_valid_self_contained_and_holds_the_figures(report: dict[str, An
     assert "погано / bad: 1 (16,7\u00a0%)" in main  # the ratings' shares
     network = html[html.index('id="u-network"'):html.index('id="u-main"')]
     assert 'data-key="issued">17</td>' in network
+
+
+class _TableReader(HTMLParser):
+    """One table of the page by its id: the caption's text, the header cells and the body rows, as
+    (tag, scope, text) with whitespace collapsed."""
+
+    def __init__(self, ident: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ident = ident
+        self.depth = 0  # > 0 inside the table
+        self.caption: list[str] = []
+        self.head: list[tuple[str, str | None, str]] = []
+        self.rows: list[list[tuple[str, str | None, str]]] = []
+        self.part = ""
+        self.cell: tuple[str, str | None] | None = None
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "table" and (self.depth or a.get("id") == self.ident):
+            self.depth += 1
+        if not self.depth:
+            return
+        if tag in ("caption", "thead", "tbody"):
+            self.part = tag
+        elif tag == "tr" and self.part == "tbody":
+            self.rows.append([])
+        elif tag in ("th", "td"):
+            self.cell, self.text = (tag, a.get("scope")), []
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.depth:
+            return
+        if tag == "table":
+            self.depth -= 1
+        elif tag in ("th", "td") and self.cell is not None:
+            cell = (*self.cell, re.sub(r"[ \t\r\n]+", " ", "".join(self.text)).strip())  # no-break spaces kept
+            (self.head if self.part == "thead" else self.rows[-1]).append(cell)
+            self.cell = None
+        elif tag == "caption":
+            self.part = ""
+
+    def handle_data(self, data: str) -> None:
+        if self.depth and self.part == "caption":
+            self.caption.append(data)
+        elif self.depth and self.cell is not None:
+            self.text.append(data)
+
+
+def _read_table(html: str, ident: str) -> _TableReader:
+    reader = _TableReader(ident)
+    reader.feed(html)
+    reader.close()
+    return reader
+
+
+def test_html_administrators_table(report: dict[str, Any]) -> None:
+    """Every figure of the administrators' table as printed: a caption, column headers in Ukrainian with English,
+    each row headed by the code (or "not recorded"); offices only, as the desks."""
+    html = render(report, "html").decode("utf-8")
+    main = _read_table(html, "u-main-administrators")
+    assert " ".join("".join(main.caption).split()) == "Якість роботи адміністраторів Quality of administrators' work"
+    assert main.head == [("th", "col", text) for text in (
+        "Код адміністратора administrator's code", "Надано послуг services provided", "Відмов refusals",
+        "Середній час обслуговування, хв mean service time, min",
+        "90-й процентиль часу обслуговування, хв 90th percentile of service time, min",
+        "Оцінка «погано» rated bad", "Оцінка «добре» rated good", "Оцінка «зразково» rated exemplary",
+        "Частка оцінок «добре» і «зразково» share rated good or exemplary", "Робочі місця (коди) desk ids",
+        "Робочі місця (номери) desk numbers",
+    )]
+    for row in main.rows:
+        assert row[0][:2] == ("th", "row") and all(tag == "td" for tag, _, _ in row[1:])
+    pct = "\u00a0%"
+    assert [[text for _, _, text in row] for row in main.rows] == [
+        ["K-101", "6", "1", "9,1", "14,4", "1", "3", "1", f"80,0{pct}", "main-03, main-10", "3, 10"],
+        ["K-102", "1", "0", "15,0", "15,0", "0", "0", "0", "–", "main-15", "15"],
+        ["K-103", "0", "0", "–", "–", "0", "0", "0", "–", "main-10", "10"],
+        ["K-105", "1", "0", "3,0", "3,0", "0", "0", "0", "–", "main-02", "2"],
+        ["K-106", "1", "0", "10,0", "10,0", "0", "0", "1", f"100,0{pct}", "main-16", "16"],
+        ["Ц-7", "1", "0", "15,0", "15,0", "0", "0", "0", "–", "main-03", "3"],
+        ["не зазначено not recorded", "1", "0", "12,0", "12,0", "0", "0", "0", "–", "main-04", "4"],
+    ]
+    assert 'не зазначено <span class="en" lang="en">not recorded</span>' in html
+    zamostia = _read_table(html, "u-zamostia-administrators")
+    assert [[text for _, _, text in row] for row in zamostia.rows] == [
+        ["K-201", "1", "0", "10,0", "10,0", "0", "0", "0", "–", "zamostia-02", "2"]]
+    empty = _read_table(html, "u-vyshenka-administrators")
+    assert [[text for _, _, text in row] for row in empty.rows] == [["немає даних no data"]]
+    assert 'id="u-network-administrators"' not in html and 'id="u-network-desks"' not in html
 
 
 def test_number_formats() -> None:

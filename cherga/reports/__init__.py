@@ -87,6 +87,35 @@ so the network's ``issued`` counts such a visitor twice (``channels.redirected_i
     the ticket's next event that frees the desk (finish, no-show, transfer, redirect, cancel); idle is open minus
     busy, never below 0.
 
+**Per administrator** (offices only, ``administrators``), for the quality of each administrator's work:
+
+``staff``
+    the administrator's code, given when the desk was opened (``OpenDesk(staff=...)``, journalled on
+    ``DeskChanged`` and on every ``ServiceFinished`` and ``TicketRated``). A code is seen in an office when it
+    finished a service for a cohort ticket there, is named by a rating of one, or opened (or took over) one of the
+    office's desks in the period. Rows are sorted by code; a last row with ``staff`` ``null`` (*not recorded*: a desk
+    opened without a code, or a journal older than the codes) gathers the services finished without one, if any.
+``served``, ``refused``
+    ``ServiceFinished`` of cohort tickets with the code, served or refused: the code the desk had when the service
+    *finished* (a desk that changes hands credits whoever finishes). As per desk, a ticket with two services
+    counts twice; the rows add up to the office's ``services_provided`` and ``refused``.
+``mean_service_min``, ``p90_service_min``
+    the mean and the 90th percentile (linear interpolation, as numpy's default) of those events' ``service_min``,
+    served and refused alike; ``null`` when there are none.
+``ratings``, ``share_good_or_exemplary``
+    ``TicketRated`` of cohort tickets naming the code: that of whoever finished the ticket's last service, whether
+    the visitor rated on the desk's tablet (even after the desk changed hands), at the exit or on the ticket's
+    page. The share is (``good`` + ``exemplary``) over all three, ``null`` without ratings. The rows add up to
+    the office's ``ratings``.
+``desks``
+    ``[{"desk", "number"}]`` in the configuration's order: where the administrator finished a service for a
+    cohort ticket, and the desks their code opened or took over in the period (a ``DeskChanged`` with the code,
+    timed within the period), served there or not. For *not recorded*, only the former.
+
+In CSV (section ``administrators``) an empty ``staff`` is *not recorded*, and the desks are two cells, ``desks``
+(ids) and ``desk_numbers``, each joined by ``, ``; the HTML prints «не зазначено / not recorded». A report, and so
+the codes in it, takes a head's (or the planner's) token; no public screen shows a code.
+
 Minutes are rounded to 3 decimals, shares to 4; a figure over nothing (the mean wait when no ticket was called) is
 ``null``. ``data_until`` is the journal's last event.
 """

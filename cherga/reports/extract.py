@@ -8,8 +8,8 @@ body, an object per field) costs many seconds, so SQLite does the work in C as i
 :data:`CHUNK_ROWS` (the table in its own order, the journal appending in time order), two ranges at a time on
 threads where there are two CPUs: SQLite scans without the GIL while Python turns the previous range into arrays,
 and no more than a few ranges' Python objects are alive at once. Strings (offices, desks, services, categories,
-statuses) become integer codes into :class:`Vocab` lists; ticket ids become indexes into :attr:`Extract.issued`
-(``-1`` for a ticket issued before the rows read).
+statuses, administrators' codes) become integer codes into :class:`Vocab` lists; ticket ids become indexes into
+:attr:`Extract.issued` (``-1`` for a ticket issued before the rows read).
 
 Which rows are read: tickets issued from a day before the period's first local midnight (any office's) up to the
 period's last local midnight; what happened to tickets and desks up to :data:`FOLLOW_DAYS` after it (a ticket
@@ -200,17 +200,18 @@ class Extract:
     services: Vocab
     categories: Vocab
     channels: Vocab
+    staff: Vocab  # administrators' codes (``OpenDesk(staff=...)``), in order of first sight
     ticket_ids: list[str]
     issued: Columns  # extra: category ("vulnerable" for a flagged ticket), channel, more (index -> services)
     called: Columns
     restored: Columns
     no_show: Columns
-    finished: Columns  # extra: served, final, minutes
+    finished: Columns  # extra: served, final, minutes, staff (codes into ``staff``, -1 when not recorded)
     transferred: Columns
     redirected: Columns
     cancelled: Columns  # extra: day_closed
-    rated: Columns  # extra: score (codes into SCORES)
-    desk_changes: Columns  # extra: status (codes into DESK_STATUSES)
+    rated: Columns  # extra: score (codes into SCORES), staff
+    desk_changes: Columns  # extra: status (codes into DESK_STATUSES), staff
     booked: Columns  # extra: code (list), start
     checked_in: Columns  # extra: code (list), late
     booking_cancelled: Columns  # extra: code (list)
@@ -225,12 +226,13 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "TicketCalled": ("seq", "at", "ticket", "desk"),
     "TicketRestored": ("seq", "at", "ticket", "desk"),
     "TicketNoShow": ("seq", "at", "ticket", "desk"),
-    "ServiceFinished": ("seq", "at", "ticket", "desk", "service", "outcome", "service_min", "next_service"),
+    "ServiceFinished": ("seq", "at", "ticket", "desk", "service", "outcome", "service_min", "next_service",
+                        "staff"),
     "TicketTransferred": ("seq", "at", "ticket"),
     "TicketRedirected": ("seq", "at", "ticket"),
     "TicketCancelled": ("seq", "at", "ticket", "reason"),
-    "TicketRated": ("ticket", "desk", "service", "score"),
-    "DeskChanged": ("office", "seq", "at", "desk", "status"),
+    "TicketRated": ("ticket", "desk", "service", "score", "staff"),
+    "DeskChanged": ("office", "seq", "at", "desk", "status", "staff"),
     "AppointmentBooked": ("office", "code", "service", "start"),
     "AppointmentCheckedIn": ("office", "code", "late"),
     "AppointmentCancelled": ("office", "code"),
@@ -481,7 +483,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.offices, self.desks, self.services = Vocab(), Vocab(), Vocab()
-        self.categories, self.channels = Vocab(), Vocab()
+        self.categories, self.channels, self.staff = Vocab(), Vocab(), Vocab()
         self.scores, self.statuses = Vocab.of(SCORES), Vocab.of(DESK_STATUSES)
         self.ticket_ids: list[str] = []
         self.ticket_index: dict[str, int] = {}
@@ -554,6 +556,8 @@ class _Builder:
             put(kind, "score", self.scores.codes(cols["score"]))
         if "status" in cols:
             put(kind, "status", self.statuses.codes(cols["status"]))
+        if "staff" in cols:  # absent from older journals' bodies: null, code -1
+            put(kind, "staff", self.staff.codes(cols["staff"]))
 
     def _column(self, kind: str, name: str, dtype: type[Any], fill: Any) -> npt.NDArray[Any]:
         parts = self.arrays[kind].get(name)
@@ -603,14 +607,15 @@ class _Builder:
         # a column read for no row of a type is empty: its length comes from the type's other columns
         return Extract(
             period=period, now=now, offices=self.offices, desks=self.desks, services=self.services,
-            categories=self.categories, channels=self.channels, ticket_ids=self.ticket_ids, issued=issued,
+            categories=self.categories, channels=self.channels, staff=self.staff, ticket_ids=self.ticket_ids,
+            issued=issued,
             called=events("TicketCalled"), restored=events("TicketRestored"), no_show=events("TicketNoShow"),
             finished=events("ServiceFinished", ("served", np.bool_, False), ("minutes", np.float64, np.nan),
-                            ("final", np.bool_, True)),
+                            ("final", np.bool_, True), ("staff", np.int64, -1)),
             transferred=events("TicketTransferred"), redirected=events("TicketRedirected"),
             cancelled=events("TicketCancelled", ("day_closed", np.bool_, False)),
-            rated=events("TicketRated", ("score", np.int64, -1)),
-            desk_changes=self._columns("DeskChanged", (("status", np.int64, -1),)),
+            rated=events("TicketRated", ("score", np.int64, -1), ("staff", np.int64, -1)),
+            desk_changes=self._columns("DeskChanged", (("status", np.int64, -1), ("staff", np.int64, -1))),
             booked=self._columns("AppointmentBooked", (("start", np.float64, 0.0),)),
             checked_in=self._columns("AppointmentCheckedIn", (("late", np.bool_, False),)),
             booking_cancelled=self._columns("AppointmentCancelled"),

@@ -30,6 +30,7 @@ SCORE_NAMES: dict[str, tuple[str, str]] = {
     "good": ("добре", "good"),
     "exemplary": ("зразково", "exemplary"),
 }
+NOT_RECORDED = ("не зазначено", "not recorded")  # the administrators' row of services finished without a code
 SCORE_COLOURS = {"bad": "#a50021", "good": "#00528a", "exemplary": "#1b5e20"}
 
 # ------------------------------------------------------------------------------------------------ numbers
@@ -82,6 +83,14 @@ def _path(*keys: str) -> Callable[[dict[str, Any]], Any]:
         for k in keys:
             cur = cur.get(k) if isinstance(cur, dict) else None
         return cur
+
+    return get
+
+
+def _joined(key: str) -> Callable[[dict[str, Any]], str]:
+    """An administrator's desks in one cell: their ids or numbers, joined by commas."""
+    def get(row: dict[str, Any]) -> str:
+        return ", ".join(str(d[key]) for d in row.get("desks", []))
 
     return get
 
@@ -193,6 +202,20 @@ def tables(report: dict[str, Any]) -> list[Table]:
         _c("idle_min", "Простій, хв", "idle, min", "min"),
         *_ratings_cols(),
     ), rows("desks", report["offices"])))
+    out.append(Table("administrators", "Якість роботи адміністраторів", "Quality of administrators' work", (
+        office,
+        _c("staff", "Код адміністратора", "administrator's code", "text"),
+        _c("served", "Надано послуг", "services provided"),
+        _c("refused", "Відмов", "refusals"),
+        _c("mean_service_min", "Середній час обслуговування, хв", "mean service time, min", "min"),
+        _c("p90_service_min", "90-й процентиль часу обслуговування, хв", "90th percentile of service time, min",
+           "min"),
+        *_ratings_cols(),
+        _c("share_good_or_exemplary", "Частка оцінок «добре» і «зразково»", "share rated good or exemplary",
+           "share"),
+        _c("desks", "Робочі місця (коди)", "desk ids", "text", _joined("desk")),
+        _c("desk_numbers", "Робочі місця (номери)", "desk numbers", "text", _joined("number")),
+    ), rows("administrators", report["offices"])))
     out.append(Table("online", "Послуги, доступні онлайн, по які прийшли особисто",
                      "Services available online but asked for in person", (
         office,
@@ -314,6 +337,8 @@ def _cell(col: Column, row: dict[str, Any]) -> str:
     if col.key == "category" and isinstance(value, str) and value in CATEGORY_NAMES:
         uk, en = CATEGORY_NAMES[value]
         return f"<td>{_bi(uk, en)}</td>"
+    if col.key == "staff" and value is None:  # services finished at a desk opened without a code
+        return f"<td>{_bi(*NOT_RECORDED)}</td>"
     if col.kind == "text":
         text = "–" if value is None else str(value)
         if col.key == "online_url" and value:
@@ -480,7 +505,7 @@ def _section(unit: dict[str, Any], report: dict[str, Any], all_tables: list[Tabl
         "</div>",
     ]
     for table in all_tables[1:]:
-        if table.key == "desks" and not office:
+        if table.key in ("desks", "administrators") and not office:
             continue
         rows = [r for r in table.rows if r["office"] == unit["id"]]
         out.append(_table(table, table.columns[1:], rows, f"{ident}-{table.key}"))
@@ -494,7 +519,10 @@ DEFINITIONS_UK = (
     "Обслуговано — талони, остання послуга яких завершилася наданням; надано послуг — кожна надана послуга "
     "(талон може мати кілька); відмови — кожна послуга, завершена відмовою. Не з'явилися — талони, "
     "позначені «не з'явився» й не повернені. Граничний час очікування — {limit:g} хв (цілі мережі). "
-    "Простій робочого місця — відкритий час мінус зайнятий (від виклику до завершення)."
+    "Простій робочого місця — відкритий час мінус зайнятий (від виклику до завершення). "
+    "Адміністратор — код, вказаний під час відкриття робочого місця: йому зараховано послуги, завершені, поки "
+    "робоче місце було відкрите під його кодом, і оцінки цих талонів; «не зазначено» — послуги, завершені на "
+    "робочому місці, відкритому без коду."
 )
 DEFINITIONS_EN = (
     "The report covers the tickets issued in the period (by the office's local date of issue) and everything that "
@@ -502,7 +530,9 @@ DEFINITIONS_EN = (
     "whose last service ended as provided; services provided: every service provided (a ticket may have several); "
     "refusals: every service that ended in a refusal. No-shows: tickets marked so and not brought back. The wait "
     "limit is {limit:g} min (the network's targets). A desk's idle time is its open time less its busy time (call "
-    "to finish)."
+    "to finish). An administrator is the code given when the desk was opened: they are credited with the services "
+    "finished while the desk was open under their code, and with those tickets' ratings; \"not recorded\" are the "
+    "services finished at a desk opened without a code."
 )
 
 
