@@ -18,7 +18,6 @@ import asyncio
 import base64
 import json
 import os
-import re
 import resource
 import socket
 import struct
@@ -30,14 +29,12 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from board_schema import check_board_message, check_stream
 from server import ServerProcess
 from websockets.asyncio.client import ClientConnection
 
 OFFICE = "main"
 SERVICE = "community-register-extract"  # quick, letter B; several main desks serve it
-TICKET = re.compile(r"^[A-Z]\d{3,4}$")
-DESK_NUMBER = re.compile(r"^\d+$")
-CATEGORIES = {"vulnerable", "special", "quick", "seasonal", "acceptance", "issuance", "consultation"}
 CLOSE_TOO_FAR_BEHIND = 1013
 
 
@@ -48,63 +45,6 @@ def serve(tmp_path: Path) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
-
-
-# ------------------------------------------------------------------------------------------ the schema
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _is_number(x: object) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool)
-
-
-def check_board_message(msg: Any) -> None:
-    """A board message as API.md has it, and nothing else: no field could carry a person's data."""
-    assert isinstance(msg, dict), msg
-    kind = msg.get("type")
-    expected = {
-        "snapshot": {"type", "seq", "calls", "queues"},
-        "called": {"type", "seq", "ticket", "desk", "queues"},
-        "recalled": {"type", "seq", "ticket", "desk", "queues"},
-        "queue": {"type", "seq", "queues"},
-    }
-    assert kind in expected, f"unknown board message type: {msg}"
-    assert set(msg) == expected[kind], f"keys of a {kind} message: {sorted(msg)}"
-    assert _is_int(msg["seq"]) and msg["seq"] >= 0, msg
-    if kind in ("called", "recalled"):
-        _check_call(msg["ticket"], msg["desk"])
-    if kind == "snapshot":
-        assert isinstance(msg["calls"], list), msg
-        for call in msg["calls"]:
-            # API.md leaves a call's fields to the board; the hub adds "at" (when, a number), which board.js sorts by
-            assert isinstance(call, dict) and {"ticket", "desk"} <= set(call) <= {"ticket", "desk", "at"}, call
-            _check_call(call["ticket"], call["desk"])
-            assert "at" not in call or _is_number(call["at"]), call
-    if kind in ("snapshot", "queue", "called", "recalled"):
-        queues = msg["queues"]
-        assert isinstance(queues, list), msg
-        for q in queues:
-            assert isinstance(q, dict) and set(q) == {"category", "waiting", "eta_min"}, q
-            assert q["category"] in CATEGORIES, q
-            assert _is_int(q["waiting"]) and q["waiting"] >= 0, q
-            assert _is_number(q["eta_min"]) and q["eta_min"] >= 0, q
-        assert len({q["category"] for q in queues}) == len(queues), queues
-
-
-def _check_call(ticket: object, desk: object) -> None:
-    assert isinstance(ticket, str) and TICKET.fullmatch(ticket), ticket
-    assert isinstance(desk, str) and DESK_NUMBER.fullmatch(desk), desk
-
-
-def check_stream(msgs: list[dict[str, Any]]) -> None:
-    """A snapshot, then messages numbered one after another."""
-    assert msgs and msgs[0]["type"] == "snapshot", msgs[:1]
-    seqs = [m["seq"] for m in msgs]
-    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs
-    assert all(m["type"] != "snapshot" for m in msgs[1:])
 
 
 # ------------------------------------------------------------------------------------------ clients
