@@ -325,6 +325,24 @@ def test_positions_follow_every_change_and_are_the_calling_order(net: Network) -
     assert all(forecast.ticket_eta(d, t, now) == (0.0, 0) for t in called)
 
 
+def test_calling_order_holds_when_times_arrive_out_of_order(net: Network) -> None:
+    """Joining a queue is an append while time goes forward; a time from the past (a replayed or skewed clock)
+    still lands in its place: the calling order is (head, waiting since, issue order) whatever the arrival order."""
+    d = office(net)
+    d.apply(c.OpenDesk(desk="m3"), T0)
+    times = [T0 + 50, T0 + 10, T0 + 30, T0 + 10, T0 + 70, T0 + 20]
+    numbers = {issue(d, "extract", at).number: at for at in times}
+    expected = sorted(numbers, key=lambda n: (numbers[n], n))
+    got = []
+    for k in range(len(times)):
+        called = call(d, "m3", T0 + 100 + k)
+        assert called is not None
+        got.append(called.number)
+        d.apply(c.Finish(desk="m3"), T0 + 100 + k)
+        d._check()
+    assert got == expected
+
+
 def test_redirect_to_another_office_and_alternatives_at_issue() -> None:
     net = small_network()
     eng = CityEngine(net, secret=b"t")

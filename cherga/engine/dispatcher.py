@@ -325,12 +325,9 @@ class Dispatcher:
         cands: list[Candidate] = []
         for q in self._own[desk_id]:
             if q.live:
-                entry = q.heap[0]
-                t = entry[4]
-                if t.queue is not q or t.entry != entry[3]:  # a stale entry on top: drop it
-                    t = q.top()  # type: ignore[assignment]  # live > 0, so there is one
-                    entry = q.heap[0]
-                cands.append(_candidate(Candidate, (t, q.category, q.rank, entry[0], t.since, t.counter)))
+                t = q.top()
+                assert t is not None  # live > 0
+                cands.append(_candidate(Candidate, (t, q.category, q.rank, 0 if t.head else 1, t.since, t.counter)))
         if cands:
             return self.rule(cands, now, self.policy).ticket  # type: ignore[return-value]
         # Nothing of its own waits: help with the busiest queue it is skilled for.
@@ -777,7 +774,8 @@ class Dispatcher:
         """Assert every invariant of the state (for the randomised tests). O(n log n)."""
         seen: dict[str, str] = {}
         for q in (*self.queues.values(), *self.personal.values()):
-            live = [entry[4] for entry in q.heap if entry[4].queue is q and entry[4].entry == entry[3]]
+            entries = q.entries()
+            live = [entry[3] for entry in entries if entry[3].queue is q and entry[3].entry == entry[2]]
             assert len(live) == q.live, f"queue {q.key}: live count {q.live} but {len(live)} live entries"
             for t in live:
                 assert t.status is Status.WAITING, f"{t.number} in queue {q.key} but {t.status}"
@@ -785,8 +783,12 @@ class Dispatcher:
                 seen[t.id] = q.key
                 if q.desk is None:
                     assert (t.service, t.vulnerable) == (q.service, q.category is Category.VULNERABLE)
-            for i in range(1, len(q.heap)):
-                assert q.heap[(i - 1) // 2][:4] <= q.heap[i][:4], f"heap order broken in {q.key}"
+            for k, lane in enumerate(q.lanes):
+                run = lane[q.starts[k]:]
+                for i in range(1, len(run)):
+                    assert run[i - 1][:3] < run[i][:3], f"order broken in {q.key}"
+                assert all((entry[3].head is (k == 0)) for entry in run if entry[3].entry == entry[2]), \
+                    f"a ticket in the wrong run of {q.key}"
         at_desk: dict[str, str] = {}
         for ds in self.desks.values():
             if ds.ticket is not None:

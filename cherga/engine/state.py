@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import bisect
 import enum
-import heapq
 
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category, Desk
@@ -86,15 +86,23 @@ class Ticket:
         self.due_at = due_at
 
 
+Entry = tuple[float, int, int, "Ticket"]  # (waiting since, counter, entry token, ticket)
+_COMPACT = 64  # dropped entries a lane keeps before it is compacted
+
+
 class Queue:
     """The waiting tickets of one service and lane (vulnerable or not), or of one desk (tickets sent to it).
 
-    A binary heap of ``(head flag, waiting since, counter, entry token, ticket)``: first-in first-out with ties
-    broken by issue order, and transfers "to the head" ahead of everyone. Leaving tickets are not removed from the
-    heap (that would be O(n)); their entries go stale and are dropped when they reach the top.
+    Calling order is ``(head flag, waiting since, counter)``, as SimPy orders its event heap by a tuple and a
+    counter: first-in first-out with ties broken by issue order, and transfers "to the head" ahead of everyone.
+    It is kept as two runs sorted by ``(waiting since, counter, entry token)``, one for tickets put at the head and
+    one for the rest. A ticket joins with ``since`` = now and the engine's clock only goes forward, so it nearly
+    always sorts last in its run: joining is an append, and calling the first one moves an index, whatever the
+    length (a binary heap would pay O(log n), and a cache miss per level, on a long queue). Leaving tickets are not
+    removed (that would be O(n)); their entries go stale and are skipped when they reach the front.
     """
 
-    __slots__ = ("category", "category_value", "desk", "heap", "key", "live", "rank", "service")
+    __slots__ = ("category", "category_value", "desk", "key", "lanes", "live", "rank", "service", "starts")
 
     def __init__(self, key: str, service: str | None, category: Category | None, desk: str | None = None) -> None:
         self.key = key
@@ -103,36 +111,57 @@ class Queue:
         self.category_value = category.value if category is not None else ""
         self.rank = 0  # the category's place in the policy's order; the dispatcher keeps it current
         self.desk = desk
-        self.heap: list[tuple[int, float, int, int, Ticket]] = []
+        self.lanes: tuple[list[Entry], list[Entry]] = ([], [])  # put at the head; the rest
+        self.starts = [0, 0]  # entries before these are gone
         self.live = 0
 
     def push(self, t: Ticket, token: int) -> None:
-        """O(log n)."""
-        heapq.heappush(self.heap, (0 if t.head else 1, t.since, t.counter, token, t))
+        """O(1) amortised when ``t.since`` is not earlier than the run's last (the clock goes forward); else a
+        binary search and a move of the entries after it, O(n)."""
+        k = 0 if t.head else 1
+        lane = self.lanes[k]
+        entry = (t.since, t.counter, token, t)
+        if lane and entry < lane[-1]:  # tokens are unique: the ticket itself is never compared
+            bisect.insort(lane, entry, lo=self.starts[k])
+        else:
+            lane.append(entry)
         t.entry = token
         t.queue = self
         self.live += 1
 
     def top(self) -> Ticket | None:
-        """The first live ticket, dropping stale entries on the way. Amortised O(log n)."""
-        heap = self.heap
-        while heap:
-            entry = heap[0]
-            t = entry[4]
-            if t.status is Status.WAITING and t.entry == entry[3] and t.queue is self:
-                return t
-            heapq.heappop(heap)
+        """The first live ticket, dropping stale entries on the way. Amortised O(1)."""
+        for k in (0, 1):
+            lane = self.lanes[k]
+            i = self.starts[k]
+            n = len(lane)
+            while i < n:
+                t = lane[i][3]
+                if t.entry == lane[i][2] and t.queue is self and t.status is Status.WAITING:
+                    break
+                i += 1
+            if i > _COMPACT and 2 * i >= n:
+                del lane[:i]
+                i = 0
+                n = len(lane)
+            self.starts[k] = i
+            if i < n:
+                return lane[i][3]
         return None
 
     def leave(self, t: Ticket) -> None:
-        """The ticket stops waiting here; its heap entry goes stale. O(1)."""
+        """The ticket stops waiting here; its entry goes stale. O(1)."""
         t.queue = None
         t.entry = 0
         self.live -= 1
 
+    def entries(self) -> list[Entry]:
+        """Every entry not yet dropped, live or stale, in calling order. O(n): for checks and views."""
+        return [*self.lanes[0][self.starts[0]:], *self.lanes[1][self.starts[1]:]]
+
     def ordered(self) -> list[Ticket]:
-        """The live tickets in calling order. O(n log n): for views, never for the hot path."""
-        return [e[4] for e in sorted(self.heap) if e[4].queue is self and e[4].entry == e[3]]
+        """The live tickets in calling order. O(n): for views, never for the hot path."""
+        return [e[3] for e in self.entries() if e[3].queue is self and e[3].entry == e[2]]
 
 
 class DeskState:
