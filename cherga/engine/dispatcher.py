@@ -310,7 +310,7 @@ class Dispatcher:
     def pick(self, desk_id: str, now: float) -> Ticket | None:
         """The ticket ``desk_id`` would call now, by the policy's rule.
 
-        O(s + log n) for s queues the desk serves (bounded by the catalogue, not by n waiting): the rule sees only
+        O(s) amortised for s queues the desk serves (bounded by the catalogue, not by n waiting): the rule sees only
         each queue's head.
         """
         own = self.personal[desk_id]
@@ -366,7 +366,7 @@ class Dispatcher:
         )
 
     def _call_next(self, cmd: c.CallNext, now: float) -> list[e.BaseEvent]:
-        """O(s + log n): see :meth:`pick`."""
+        """O(s) amortised: see :meth:`pick`."""
         ds = self.desks.get(cmd.desk) or self._desk(cmd.desk)
         if ds.status is not DeskStatus.OPEN or ds.ticket is not None:
             self._ready(ds, "call the next ticket")
@@ -771,7 +771,7 @@ class Dispatcher:
         }
 
     def _check(self) -> None:
-        """Assert every invariant of the state (for the randomised tests). O(n log n)."""
+        """Assert every invariant of the state (for the randomised tests). O(n)."""
         seen: dict[str, str] = {}
         for q in (*self.queues.values(), *self.personal.values()):
             entries = q.entries()

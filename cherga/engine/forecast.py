@@ -120,8 +120,8 @@ def new_ticket_eta(d: Dispatcher, q: Queue, now: float, *, head: bool = False) -
 def _ahead(d: Dispatcher, q: Queue, t: Ticket) -> int:
     """How many tickets of ``q`` are called before ``t``.
 
-    O(n log n) for the first ticket of ``q`` asked about after the office's state changed, O(1) for the others: a
-    thousand phones following their tickets cost one sort per queue per event, not one each.
+    O(n) for the first ticket of ``q`` asked about after the office's state changed, O(1) for the others: a
+    thousand phones following their tickets cost one pass over each queue per event, not one each.
     """
     hit = d.positions.get(q.key)
     if hit is None or hit[0] != d.seq:

@@ -2,8 +2,8 @@
 
 A rule is a plain function (as a queue discipline is in Ciw): given the heads of the queues a desk may call from,
 it returns the one to call. The dispatcher hands it one candidate per non-empty queue, so a rule never sees, and
-never scans, the waiting list. Every rule is first-in first-out inside a queue because each queue is a heap
-ordered by ``(head flag, waiting since, counter)``, as SimPy orders its event heap.
+never scans, the waiting list. Every rule is first-in first-out inside a queue because each queue keeps its
+tickets ordered by ``(head flag, waiting since, counter)``, as SimPy orders its event heap.
 
 Rules, by name (:data:`RULES`):
 
