@@ -49,7 +49,6 @@ import random
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from collections import Counter
@@ -65,6 +64,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import percentile, raise_nofile  # noqa: E402
+from procs import cpu_seconds, read_lines  # noqa: E402
 from server import ServerProcess  # noqa: E402
 
 import cherga.config  # noqa: E402
@@ -159,14 +159,8 @@ class BoardsProcess:
         if throttled:
             cmd += ["--throttled", throttled]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.lines = read_lines(self.proc)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put("")
 
     def expect(self, prefix: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -208,12 +202,6 @@ def rss_mb(pid: int) -> float:
     return math.nan
 
 
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ------------------------------------------------------------------------------------------ desks and kiosks

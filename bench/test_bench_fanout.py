@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import raise_nofile  # noqa: E402
+from procs import cpu_seconds, read_lines  # noqa: E402
 from server import ServerProcess  # noqa: E402
 
 CLIENTS = int(os.environ.get("CHERGA_FANOUT_CLIENTS", "1000"))
@@ -77,15 +77,8 @@ class ClientsProcess:
             [sys.executable, str(HERE / "fanout_clients.py"), "clients", url, "--clients", str(n)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.lines = read_lines(self.proc)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put("")  # end of output
 
     def expect(self, prefix: str, timeout: float) -> str | None:
         """The next line starting with ``prefix``; None when none comes within ``timeout`` seconds."""
@@ -155,13 +148,6 @@ class BareServer:
                 self.proc.wait()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads) so far; NaN where /proc is not there."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass

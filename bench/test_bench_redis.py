@@ -50,7 +50,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +66,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import raise_nofile  # noqa: E402
+from procs import cpu_seconds, read_lines  # noqa: E402
 from redis_engine_worker import BENCH_OFFICES, split  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 from server import ServerProcess  # noqa: E402
@@ -84,13 +84,6 @@ SETTLE_S = 0.2
 ALL_TIMEOUT_S = 10.0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far; NaN where /proc is not there."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return math.nan
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def table(head: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
@@ -323,14 +316,8 @@ class ClientsProcess:
             [sys.executable, str(HERE / "fanout_clients.py"), "clients", url, "--clients", str(n)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
         )
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.lines = read_lines(self.proc)
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put("")
 
     def expect(self, prefix: str, timeout: float) -> str | None:
         deadline = time.monotonic() + timeout

@@ -10,7 +10,6 @@ ends with exactly one live ticket.
 from __future__ import annotations
 
 import asyncio
-import json
 import subprocess
 import sys
 import time
@@ -23,11 +22,11 @@ import httpx
 import numpy as np
 import pytest
 import redis
-import websockets
 from crash_writer import SECRET, RandomDriver
 from redis.crc import key_slot
 from redis_cluster import RedisClusterServers
 from server import ServerProcess
+from test_cluster import _until_called, owners
 from test_redis_journal import NETWORK, desk_events, drive, wait_all
 
 from cherga.displays.auth import RedisTokenStore, Role
@@ -284,28 +283,6 @@ def test_tokens_on_the_cluster(cluster: RedisClusterServers) -> None:
 
 
 # ------------------------------------------------------------------------------------------ two processes
-
-
-def owners(procs: list[ServerProcess]) -> dict[str, ServerProcess]:
-    out: dict[str, ServerProcess] = {}
-    for p in procs:
-        if p.proc is None or p.proc.poll() is not None:
-            continue
-        for office in httpx.get(f"{p.url}/healthz", timeout=5).json().get("owned", []):
-            assert office not in out, f"office {office} owned twice"
-            out[office] = p
-    return out
-
-
-async def _until_called(url: str, number: str, timeout: float = 10.0) -> dict[str, Any]:
-    async with websockets.connect(url) as ws:
-        snap = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if any(c["ticket"] == number for c in snap["calls"]):
-            return snap  # type: ignore[no-any-return]
-        while True:
-            msg = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-            if msg["type"] == "called" and msg["ticket"] == number:
-                return msg  # type: ignore[no-any-return]
 
 
 def test_two_serve_processes_on_the_cluster(cluster: RedisClusterServers, tmp_path: Path) -> None:
