@@ -76,6 +76,7 @@ def _config(args: argparse.Namespace) -> Any:
 
 def _announce(cfg: Any, host: str, port: int) -> None:
     from cherga.displays.auth import RedisTokenStore, Role, TokenStore
+    from cherga.engine import COMPILED
 
     base = f"http://{host}:{port}"
     net = cfg.network
@@ -92,7 +93,9 @@ def _announce(cfg: Any, host: str, port: int) -> None:
             if not store.has_role(Role.HEAD, office.id):
                 token = store.issue(net, "head", office=office.id)
                 print(f"    head token (shown once, keep it): {token}")
-        print(f"  network ratings {base}/ratings/network   API {base}/docs   {base}/openapi.json", flush=True)
+        print(f"  network ratings {base}/ratings/network   API {base}/docs   {base}/openapi.json")
+        print("  engine: " + ("compiled (mypyc)" if COMPILED else
+                              "plain Python (not compiled: see README, 'Two commands')"), flush=True)
     finally:
         store.close()
 
