@@ -331,10 +331,6 @@ class Client:
             on_unknown()
             self.ledger.count(kind, answered=False)
             raise Dead(gone=True) from None
-        if kind == "redirect" and r.status_code == 400 and "has no ticket" in r.text:
-            # the visitor cancelled the called ticket just before: refused, as a 409 would be (API.md asks 409
-            # for a command that does not fit the state; sending an empty desk's ticket away answers 400)
-            r.status_code = 409
         if r.status_code >= 500 or r.status_code in (400, 401, 403, 404, 429):
             self.ledger.fail(f"{self.name}: {kind} answered {r.status_code}: {r.text[:300]}")
             raise Dead

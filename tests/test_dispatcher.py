@@ -368,6 +368,9 @@ def test_redirect_to_another_office_and_alternatives_at_issue() -> None:
     assert (eng.offices["main"].digest(), eng.offices["remote"].digest()) == before
     sugg = eng.suggestions("main", T0 + 23)
     assert all(s.to_office in ("branch", "remote") and s.saves_min > 0 for s in sugg)
+    # a desk with nothing called has nothing to send: a conflict with the state (409), not a malformed command
+    with pytest.raises(Conflict, match="has no ticket to send"):
+        eng.apply(c.SendToOffice(desk="m2", to_office="branch"), T0 + 24)
 
 
 def test_booked_visit_is_called_at_its_slot_ahead_of_walk_ins() -> None:

@@ -53,7 +53,7 @@ from cherga.engine.journal.redis import RedisJournal, connect_async, node_url
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Network
 from cherga.engine.network import Issued
-from cherga.errors import ChergaError, Conflict, InvalidCommand, JournalError
+from cherga.errors import ChergaError, Conflict, JournalError
 
 log = logging.getLogger("cherga.cluster")
 
@@ -215,7 +215,7 @@ class ClusterHost(EngineHost):
         if cmd.desk is not None:
             held = source.desks[cmd.desk].ticket
             if held is None:
-                raise InvalidCommand(f"desk {cmd.desk} has no ticket to send to another office")
+                raise Conflict(f"desk {cmd.desk} has no ticket to send to another office")
             ticket_id = held.id
         assert ticket_id is not None
         t = source.check_redirect(ticket_id, cmd.desk)

@@ -16,7 +16,7 @@ from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.forecast import OfficeLoad
 from cherga.engine.model import Network
 from cherga.engine.policy import Rule
-from cherga.errors import InvalidCommand, NotFound
+from cherga.errors import Conflict, InvalidCommand, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +115,7 @@ class CityEngine:
         if cmd.desk is not None:
             held = source.desks[cmd.desk].ticket
             if held is None:
-                raise InvalidCommand(f"desk {cmd.desk} has no ticket to send to another office")
+                raise Conflict(f"desk {cmd.desk} has no ticket to send to another office")
             ticket_id = held.id
         else:
             assert cmd.ticket is not None
