@@ -90,7 +90,7 @@ def rows(benches: dict[str, Bench]) -> list[tuple[str, str, str]]:
         out.append((
             "mixed day, no journal: commands/s",
             f"{_count(m.extra.get('commands_per_second'))} ({m.extra.get('commands', '?')} commands, "
-            f"{m.extra.get('refused', '?')} refused)",
+            f"{m.extra.get('refused', '?')} refused; engine {m.extra.get('engine', '?')})",
             "",
         ))
     for key, label in (("durable/group-commit", "group commit, asyncio, append_async (as the service)"),

@@ -38,6 +38,7 @@ import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+import cherga.engine
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.dispatcher import Dispatcher
@@ -353,6 +354,7 @@ def test_mixed_workload(benchmark: BenchmarkFixture) -> None:
     benchmark.extra_info["refused"] = refused
     benchmark.extra_info["mix"] = dict(sorted(mix.items(), key=lambda kv: -kv[1]))
     benchmark.extra_info["commands_per_second"] = round(len(commands) / _stats(benchmark).mean)
+    benchmark.extra_info["engine"] = "compiled (mypyc)" if cherga.engine.COMPILED else "plain Python"
     assert refused <= len(commands) // 100
 
 
