@@ -256,3 +256,70 @@ def test_a_process_that_joins_later_gets_its_share_of_the_offices_and_nothing_an
             if p is not None:
                 p.stop()
         redis.kill()
+
+
+def test_alternatives_at_issue_use_the_load_of_offices_another_process_owns(tmp_path: Path) -> None:
+    """The balancer offers remote offices that another process owns, from that office's own load: every process
+    follows every office's events, so the owner of ``main`` sees the queue that another process builds elsewhere."""
+    redis = RedisServer(tmp_path / "redis").start()
+    lease = ["--lease-ms", "1000"]
+    a = ServerProcess(tmp_path / "a", redis=redis.url, extra=lease).start()
+    procs = [a]
+    try:
+        assert set(wait_owned([a])) == OFFICES
+        # a second process, restarted with a new node id until rendezvous gives it an office beside main's owner
+        for attempt in range(6):
+            b = ServerProcess(tmp_path / f"b{attempt}", redis=redis.url, extra=lease).start()
+            procs = [a, b]
+            deadline = time.monotonic() + 6
+            while time.monotonic() < deadline:
+                own = owners(procs)
+                others = sorted(o for o, p in own.items() if set(own) == OFFICES and p is not own["main"])
+                if others:
+                    break
+                time.sleep(0.3)
+            if others:
+                break
+            b.stop()
+        else:
+            raise AssertionError("six new processes never owned an office beside main's owner")
+        here, there = own["main"], own[others[0]]
+        office = others[0]
+        service = "housing-subsidy"  # offered by every office of the demo network
+        head_main, head_there = here.auth("head", "main"), there.auth("head", office)
+
+        def alternatives() -> dict[str, float]:
+            r = httpx.post(f"{here.url}/api/v1/offices/main/tickets", json={"service": service},
+                           headers=head_main, timeout=20)
+            assert r.status_code == 201, r.text
+            return {x["office"]: x["eta_min"] for x in r.json()["alternatives"] or []}
+
+        def eta_there() -> float:
+            state = httpx.get(f"{there.url}/api/v1/offices/{office}/state", timeout=20).json()
+            return float(next(q["eta_min"] for q in state["queues"] if q["service"] == service))
+
+        for _ in range(300):  # main's queue grows past the target
+            if office in (alts := alternatives()):
+                break
+        else:
+            raise AssertionError(f"{office} never offered as an alternative to main")
+        assert alts[office] == eta_there()
+        # the other process's office gets busy: main's owner offers it with that office's longer wait, or not at all
+        before = alts[office]
+        for _ in range(12):
+            r = httpx.post(f"{there.url}/api/v1/offices/{office}/tickets", json={"service": service},
+                           headers=head_there, timeout=20)
+            assert r.status_code == 201, r.text
+        busy = eta_there()
+        assert busy > before
+        deadline = time.monotonic() + 10
+        while True:  # the owner of main hears the other office's events through Redis
+            alts = alternatives()
+            if alts.get(office) == busy or office not in alts:  # too far behind now to be worth the trip
+                break
+            assert time.monotonic() < deadline, f"main's owner still offers {office} at {alts.get(office)}"
+            time.sleep(0.2)
+    finally:
+        for p in procs:
+            p.stop()
+        redis.kill()
