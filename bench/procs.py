@@ -1,13 +1,20 @@
-"""What the benches read of the processes they start: CPU time from /proc, and their output line by line."""
+"""The processes the benches start and what they read of them: CPU time from /proc, output line by line, and the
+boards of ``fanout_clients.py``."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import queue
 import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
+from typing import Any
+
+CLIENTS = Path(__file__).resolve().parent / "fanout_clients.py"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -31,3 +38,58 @@ def read_lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
 
     threading.Thread(target=read, daemon=True).start()
     return lines
+
+
+class ClientsProcess:
+    """``fanout_clients.py clients URL``: N boards in their own process, talked to over its stdin and stdout."""
+
+    def __init__(self, url: str, n: int) -> None:
+        self.n = n
+        self.proc = subprocess.Popen(
+            [sys.executable, str(CLIENTS), "clients", url, "--clients", str(n)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+        )
+        self.lines = read_lines(self.proc)
+
+    def expect(self, prefix: str, timeout: float) -> str | None:
+        """The next line starting with ``prefix``; None when none comes within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                return None
+            if line.startswith(prefix):
+                return line
+            if line == "":  # the reader's end mark
+                self.lines.put("")
+                raise RuntimeError(f"the board process ended (exit status {self.proc.wait()})")
+
+    def ready(self, timeout: float = 120.0) -> int:
+        line = self.expect("READY ", timeout)
+        if line is None:
+            raise RuntimeError(f"{self.n} boards did not connect within {timeout:.0f} s")
+        return int(line.split()[1])
+
+    def finish(self, sent: dict[str, int], timeout: float = 30.0) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"sent": sent}) + "\n")
+        self.proc.stdin.flush()
+        line = self.expect("{", timeout)
+        if line is None:
+            raise RuntimeError("the board process did not report")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()

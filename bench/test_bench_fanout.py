@@ -29,10 +29,8 @@ board has it (from ``/proc``): a figure the shared machine's noise moves much le
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import queue
 import statistics
 import subprocess
 import sys
@@ -53,7 +51,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import raise_nofile  # noqa: E402
-from procs import cpu_seconds, read_lines  # noqa: E402
+from procs import ClientsProcess, cpu_seconds  # noqa: E402
 from server import ServerProcess  # noqa: E402
 
 CLIENTS = int(os.environ.get("CHERGA_FANOUT_CLIENTS", "1000"))
@@ -66,62 +64,6 @@ DESK = "main-05"  # quick services and residence
 SERVICE = "community-register-extract"  # quick, letter B
 GOAL_RATIO = 1.25
 GOAL_P99_MS = 50.0
-
-
-class ClientsProcess:
-    """``fanout_clients.py clients URL``: N boards in their own process, talked to over its stdin and stdout."""
-
-    def __init__(self, url: str, n: int) -> None:
-        self.n = n
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "fanout_clients.py"), "clients", url, "--clients", str(n)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )
-        self.lines = read_lines(self.proc)
-
-
-    def expect(self, prefix: str, timeout: float) -> str | None:
-        """The next line starting with ``prefix``; None when none comes within ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return None
-            if line.startswith(prefix):
-                return line
-            if line == "":  # the reader's end mark
-                self.lines.put("")
-                raise RuntimeError(f"the board process ended (exit status {self.proc.wait()})")
-
-    def ready(self, timeout: float = 120.0) -> int:
-        line = self.expect("READY ", timeout)
-        if line is None:
-            raise RuntimeError(f"{self.n} boards did not connect within {timeout:.0f} s")
-        return int(line.split()[1])
-
-    def finish(self, sent: dict[str, int], timeout: float = 30.0) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"sent": sent}) + "\n")
-        self.proc.stdin.flush()
-        line = self.expect("{", timeout)
-        if line is None:
-            raise RuntimeError("the board process did not report")
-        result: dict[str, Any] = json.loads(line)
-        return result
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class BareServer:

@@ -44,7 +44,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import queue
 import shutil
 import statistics
 import subprocess
@@ -66,7 +65,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import raise_nofile  # noqa: E402
-from procs import cpu_seconds, read_lines  # noqa: E402
+from procs import ClientsProcess, cpu_seconds  # noqa: E402
 from redis_engine_worker import BENCH_OFFICES, split  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 from server import ServerProcess  # noqa: E402
@@ -305,58 +304,6 @@ def wait_owned(procs: list[ServerProcess], offices: set[str], timeout: float = 2
         if time.monotonic() > deadline:
             raise AssertionError(f"offices not all owned: {sorted(own)}")
         time.sleep(0.2)
-
-
-class ClientsProcess:
-    """``fanout_clients.py clients URL``: N boards in their own process, talked to over its stdin and stdout."""
-
-    def __init__(self, url: str, n: int) -> None:
-        self.n = n
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "fanout_clients.py"), "clients", url, "--clients", str(n)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
-        )
-        self.lines = read_lines(self.proc)
-
-
-    def expect(self, prefix: str, timeout: float) -> str | None:
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines.get(timeout=left)
-            except queue.Empty:
-                return None
-            if line.startswith(prefix):
-                return line
-            if line == "" and self.proc.poll() is not None:
-                raise RuntimeError(f"the board process exited with {self.proc.returncode}")
-        return None
-
-    def ready(self, timeout: float = 60.0) -> int:
-        line = self.expect("READY ", timeout)
-        if line is None:
-            raise RuntimeError(f"{self.n} boards did not connect within {timeout:.0f} s")
-        return int(line.split()[1])
-
-    def finish(self, sent: dict[str, int], timeout: float = 30.0) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"sent": sent}) + "\n")
-        self.proc.stdin.flush()
-        line = self.expect("{", timeout)
-        if line is None:
-            raise RuntimeError("the board process did not report")
-        out: dict[str, Any] = json.loads(line)
-        return out
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @dataclass
