@@ -345,15 +345,11 @@ class ClusterHost(EngineHost):
                                 t.number, t.status)
         return applied
 
-    def _drain(self) -> None:
-        """Publish durable events to local listeners (the base class) and to every other process."""
-        while self._unpublished and self._unpublished[0][0].done():
-            fut, events = self._unpublished.popleft()
-            if fut.exception() is None:
-                for listener in self.listeners:
-                    listener.on_events(events, False)
-                if self._outbox is not None:
-                    self._outbox.put_nowait(json.dumps([e.encode(ev) for ev in events]))
+    def _publish(self, events: list[e.BaseEvent]) -> None:
+        """Durable events go to the local listeners (the base class) and to every other process."""
+        super()._publish(events)
+        if self._outbox is not None:
+            self._outbox.put_nowait(json.dumps([e.encode(ev) for ev in events]))
 
     async def _publish_loop(self) -> None:
         assert self._outbox is not None

@@ -127,8 +127,12 @@ class EngineHost:
         while self._unpublished and self._unpublished[0][0].done():
             fut, events = self._unpublished.popleft()
             if fut.exception() is None:
-                for listener in self.listeners:
-                    listener.on_events(events, False)
+                self._publish(events)
+
+    def _publish(self, events: list[e.BaseEvent]) -> None:
+        """Tell the listeners of events now durable."""
+        for listener in self.listeners:
+            listener.on_events(events, False)
 
     def _recover(self, reason: str) -> None:
         """Throw away the state that was never made durable and rebuild from the journal."""
