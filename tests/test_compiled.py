@@ -1,7 +1,8 @@
 """The engine compiled by mypyc (``setup.py``) is the same engine as its Python sources.
 
 * A seeded day of random commands over the whole demo network, refusals included, gives byte-identical events,
-  identical refusal messages and identical state digests compiled and from source (``CHERGA_PURE_PYTHON=1``).
+  identical refusal messages and identical state digests compiled and from source (``CHERGA_PURE_PYTHON=1``); so
+  does a simulated day of the planner's model (compiled with the engine), every kind of visitor included.
 * Compiled modules older than their sources are never loaded: the engine runs from source and says so.
 
 ``scripts/test.sh`` sets ``CHERGA_EXPECT_COMPILED=1``: there the build must have compiled the engine. Elsewhere
@@ -52,15 +53,27 @@ for _ in range(6000):
 for oid in sorted(engine.offices):
     engine.offices[oid]._check()
     h.update(json.dumps(engine.offices[oid].digest(), sort_keys=True, default=str).encode())
+
+# the planner's model on the same engine: a day of the main centre with every kind of visitor
+import cherga.sim.model as m
+from cherga.sim.profile import default_profile
+net = load_network()
+profile = default_profile(net, "main").with_changes(
+    patience_mean_min=12.0, no_show_share=0.1, second_service_share=0.25, booked_share=0.2, vulnerable_share=0.1)
+visitors = m.make_visitors(net, net.offices["main"], profile, 0, m.replication_seeds(np.random.default_rng(5), 1)[0])
+journal = []
+day = m.simulate_day(net, "main", visitors, m.default_schedule(net.offices["main"], 0), day=0, eta=True,
+                     sink=journal.extend)
+for ev in journal:
+    h.update(e.encode(ev).encode())
+h.update(repr((day.wait, day.outcome, day.busy_min, day.duty_min, day.end)).encode())
 print(json.dumps({"compiled": cherga.engine.COMPILED, "file": cherga.engine.dispatcher.__file__,
-                  "digest": h.hexdigest()}))
+                  "model": m.__file__, "digest": h.hexdigest()}))
 """
 
 
 def _compiled_here() -> bool:
-    return all(
-        any((ROOT / "cherga" / "engine").glob(f"{name}.*.so")) for name in cherga.engine.COMPILED_MODULES
-    )
+    return all(cherga.engine._binaries(name) for name in cherga.engine.COMPILED_MODULES)
 
 
 def _need_compiled() -> None:
@@ -89,7 +102,9 @@ def test_the_compiled_engine_gives_the_same_events_refusals_and_state_as_the_sou
     compiled = _drive({})
     source = _drive({"CHERGA_PURE_PYTHON": "1"})
     assert compiled["compiled"] is True and str(compiled["file"]).endswith(".so")
+    assert str(compiled["model"]).endswith(".so")
     assert source["compiled"] is False and str(source["file"]).endswith(".py")
+    assert str(source["model"]).endswith(".py")
     assert compiled["digest"] == source["digest"]
 
 
@@ -106,6 +121,7 @@ def test_compiled_modules_older_than_their_sources_are_not_loaded(tmp_path: Path
     source.write_text(source.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # edited after the build
     stale = _drive({}, copy)
     assert stale["compiled"] is False and str(stale["file"]).endswith("dispatcher.py")
+    assert str(stale["model"]).endswith("model.py"), "the model calls the engine natively: it goes back with it"
     assert "compiled forecast older than the source" in str(stale["stderr"])
     assert "pip install -e ." in str(stale["stderr"])
     assert stale["digest"] == fresh["digest"]

@@ -137,6 +137,51 @@ def test_a_day_is_a_valid_journal_that_replays_to_the_same_state() -> None:
         assert (cat == "vulnerable") == ev.vulnerable
 
 
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_desk_back_from_its_break_first_lets_go_those_whose_patience_ran_out(seed: int) -> None:
+    """One desk whose break stops the office: a visitor who gave up during the break leaves at that moment, before
+    the desk reopens. (The model once reopened first and cancelled after, so the journal went back in time.)"""
+    office = "khutory"
+    events: list[e.BaseEvent] = []
+    d = SimDispatcher(NET, office)
+    v = make_visitors(NET, NET.offices[office], _rich_profile(office), 0, seeds(1, seed)[0])
+    sched = default_schedule(NET.offices[office], 0)
+    assert sched is not None
+    r = simulate_day(NET, office, v, sched, day=0, sink=events.extend, dispatcher=d)
+    assert all(a.at <= b.at for a, b in itertools.pairwise(events)), "time never runs backwards"
+    fresh = SimDispatcher(NET, office)
+    fresh.replay(events)
+    assert fresh.digest() == d.digest()
+    paused, back = [ev.at for ev in events if isinstance(ev, e.DeskChanged)][1:3]
+    gave_up = [ev.at for ev in events if isinstance(ev, e.TicketCancelled) and ev.reason == "visitor"]
+    assert any(paused < at < back for at in gave_up), "this seed has a visitor giving up during the break"
+    assert sum(o == ABANDONED for o in r.outcome) == len(gave_up)
+
+
+def test_arrivals_while_every_desk_is_busy_cost_no_simpy_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every desk busy an arrival is applied, at its own time, before the next command; the waits are still
+    exactly first come, first served (above), and SimPy schedules about one event per visitor, not two."""
+    import simpy
+
+    scheduled = [0]
+    real = simpy.Environment.schedule
+
+    def counting(self: simpy.Environment, *args: object, **kwargs: object) -> None:
+        scheduled[0] += 1
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(simpy.Environment, "schedule", counting)
+    desks = 2
+    net = mmc_network(desks, 10.0)
+    v = mmc_visitors(15.0, 10.0, 8.0, seeds()[0])  # 15 an hour for 2 desks that serve 12: always busy
+    sched = Schedule(0.0, 8 * 60.0, tuple((0.0, k, ON) for k in range(desks)))
+    r = simulate_day(net, MMC_OFFICE, v, sched, day=0)
+    assert r.wait == pytest.approx(fifo_waits(v.t, v.service_min, desks), abs=1e-9)
+    assert len(v) > 100
+    # a service ends with one timeout per visitor; idle spells at the start add a few arrivals and wake-ups
+    assert scheduled[0] < 1.2 * len(v)
+
+
 def test_time_is_simpys_clock_from_a_monday_0800_in_kyiv() -> None:
     local = EPOCH.astimezone(ZoneInfo("Europe/Kyiv"))
     assert (local.weekday(), local.hour, local.minute) == (0, 8, 0)

@@ -1,9 +1,10 @@
 """The engine: a pure, deterministic core (``Dispatcher.apply(command, now) -> events``), no I/O.
 
-Its hot modules may be compiled by mypyc (``setup.py``). A compiled module older than its source would run old
-code, so here, before any of them is imported: if ``CHERGA_PURE_PYTHON`` is set, or any compiled module is older
-than its ``.py``, all of them are loaded from source instead (all, because compiled modules call each other
-directly), with a warning saying how to rebuild. :data:`COMPILED` tells which one is in use.
+Its hot modules, and the planner's model that drives it, may be compiled by mypyc (``setup.py``). A compiled module
+older than its source would run old code, so here, before any of them is imported (``cherga.sim`` imports this
+package first): if ``CHERGA_PURE_PYTHON`` is set, or any compiled module is older than its ``.py``, all of them are
+loaded from source instead (all, because compiled modules call each other directly), with a warning saying how to
+rebuild. :data:`COMPILED` tells which one is in use.
 """
 
 from __future__ import annotations
@@ -18,33 +19,42 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-_HERE = Path(__file__).parent
-COMPILED_MODULES = ("dispatcher", "state", "forecast", "lifecycle")  # the list in setup.py
+_ROOT = Path(__file__).parent.parent.parent  # the directory holding the cherga package
+# the list in setup.py
+COMPILED_MODULES = (
+    "cherga.engine.dispatcher", "cherga.engine.state", "cherga.engine.forecast", "cherga.engine.lifecycle",
+    "cherga.sim.model",
+)
+
+
+def _source(name: str) -> Path:
+    return _ROOT.joinpath(*name.split(".")).with_suffix(".py")
 
 
 def _binaries(name: str) -> list[Path]:
-    return [p for suffix in importlib.machinery.EXTENSION_SUFFIXES if (p := _HERE / f"{name}{suffix}").exists()]
+    stem = _ROOT.joinpath(*name.split("."))
+    found = (stem.with_name(stem.name + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES)
+    return [p for p in found if p.exists()]
 
 
 def _stale() -> list[str]:
     out = []
     for name in COMPILED_MODULES:
-        source = _HERE / f"{name}.py"
+        source = _source(name)
         if any(b.stat().st_mtime < source.stat().st_mtime for b in _binaries(name)):
-            out.append(name)
+            out.append(name.rpartition(".")[2])
     return out
 
 
 class _FromSource(importlib.abc.MetaPathFinder):
-    """Finds the engine's compiled modules as their ``.py`` sources."""
+    """Finds the compiled modules as their ``.py`` sources."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        package, _, name = fullname.rpartition(".")
-        if package != __name__ or name not in COMPILED_MODULES:
+        if fullname not in COMPILED_MODULES:
             return None
-        return importlib.util.spec_from_file_location(fullname, _HERE / f"{name}.py")
+        return importlib.util.spec_from_file_location(fullname, _source(fullname))
 
 
 def _choose() -> bool:

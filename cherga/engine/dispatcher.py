@@ -45,11 +45,11 @@ class Dispatcher:
         rule: Rule | None = None,
         enforce_hours: bool = False,
         eta: bool = True,
-        ids: Callable[[int], str] | None = None,
+        id_prefix: str | None = None,
     ) -> None:
         """``eta=False`` skips the expected wait written into each issued ticket (the planner's model needs none);
-        ``ids`` names tickets by their issue count instead of the unguessable HMAC (the model's visitors need no
-        secret)."""
+        with ``id_prefix`` a ticket's id is the prefix and its issue count instead of the unguessable keyed hash
+        (the model's visitors need no secret)."""
         if office not in network.offices:
             raise NotFound(f"unknown office {office!r}; known: {', '.join(network.offices)}")
         self.network = network
@@ -57,7 +57,7 @@ class Dispatcher:
         self.secret = secret
         self.enforce_hours = enforce_hours
         self.eta = eta
-        self._ids = ids
+        self._id_prefix = id_prefix
         self.policy: PolicyConfig = network.policy
         self._fixed_rule = rule
         self.rule: Rule = rule or rule_named(self.policy.rule)
@@ -245,8 +245,8 @@ class Dispatcher:
     def _new_id(self) -> str:
         """Unguessable: a keyed BLAKE2 MAC of the office and the issue count (BLAKE2 is a MAC when keyed, and
         about three times faster than HMAC-SHA-256 here). 120 bits, 30 hex characters. O(1)."""
-        if self._ids is not None:
-            return self._ids(self.issued_total)
+        if self._id_prefix is not None:
+            return self._id_prefix + str(self.issued_total)
         return hashlib.blake2s(b"%d" % self.issued_total, key=self._id_key, digest_size=15,
                                person=self._id_person).hexdigest()
 

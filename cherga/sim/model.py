@@ -25,6 +25,7 @@ exactly when the dispatcher could first notice them.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import zlib
@@ -82,7 +83,7 @@ def SimDispatcher(network: Network, office: str, *, rule: str | None = None, eta
     interpreted subclasses.
     """
     return Dispatcher(network, office, rule=rule_named(rule) if rule is not None else None, eta=eta,
-                      ids=lambda n: f"{office}-{n}")
+                      id_prefix=f"{office}-")
 
 
 # ------------------------------------------------------------------------------------------------ visitors
@@ -367,7 +368,9 @@ def simulate_day(
     n = len(visitors)
     vt, vsvc, vmin = visitors.t, visitors.service, visitors.service_min
     vpat, vns, v2, v2min = visitors.patience, visitors.no_show, visitors.second, visitors.second_min
+    vvul, vdue = visitors.vulnerable, visitors.due
     nan = math.nan
+    inf = math.inf
     wait = [nan] * n
     outcome = [WAITING] * n
     eta_l = [nan] * n
@@ -396,17 +399,74 @@ def simulate_day(
     on_since: list[float | None] = [None] * nd
     # mutable scalars shared by the processes: [busy desks, woken but not yet running, closed, ended, end time]
     st = [0, 0, False, False, schedule.close]
+    # [the next visitor to arrive, the time of the next arrival or deadline]
+    nxt: list[int] = [0]
+    due: list[float] = [vt[0] if n else inf]
+    arrivals_parked: list[simpy.Event | None] = [None]
     office_cmd_stop = c.StopIssuing(office=office_id)
     no_show_type = e.TicketNoShow
+    issue_cmds: dict[tuple[str, bool], c.IssueTicket] = {}
 
-    def flush(now: float) -> None:
-        """Cancel the tickets of visitors whose patience ran out by ``now``, each at its own deadline."""
-        while deadlines and deadlines[0][0] <= now:
-            t, i = heapq.heappop(deadlines)
-            if outcome[i] == WAITING and wait[i] != wait[i]:  # NaN: never called
-                apply(c.Cancel(ticket=tid_of[i], reason="visitor"), EPOCH_S + t * 60.0)
-                outcome[i] = ABANDONED
-                waited[i] = t - vt[i]
+    def issue(i: int) -> None:
+        """Visitor ``i`` takes a ticket, at their arrival time; an idle desk that serves them is woken."""
+        t = vt[i]
+        s = vsvc[i]
+        s2 = v2[i]
+        booked = vdue[i]
+        if s2 is None and booked is None:
+            cmd = issue_cmds.get((s, vvul[i]))
+            if cmd is None:
+                cmd = issue_cmds[(s, vvul[i])] = c.IssueTicket(office=office_id, service=s, vulnerable=vvul[i])
+        else:
+            cmd = c.IssueTicket(
+                office=office_id, service=s, vulnerable=vvul[i], more_services=() if s2 is None else (s2,),
+                due_at=None if booked is None else EPOCH_S + booked * 60.0, channel="booking" if booked else "kiosk",
+            )
+        ev = apply(cmd, EPOCH_S + t * 60.0)[-1]
+        tid = ev.ticket  # type: ignore[attr-defined]
+        idx_of[tid] = i
+        tid_of[i] = tid
+        eta_l[i] = ev.eta_min  # type: ignore[attr-defined]
+        p = vpat[i]
+        if p != inf:
+            heapq.heappush(deadlines, (t + p, i))
+        if idle:
+            wake_for(s)
+
+    def catch_up(now: float) -> None:
+        """Apply, in time order and each at its own time, the arrivals and patience deadlines due by ``now``.
+
+        Called before every other command: the dispatcher then sees the very sequence it would have seen had each
+        been applied at its own moment, since nothing else was applied in between. A deadline comes before an
+        arrival at the same instant, as it would have in the arrivals process."""
+        while True:
+            td = deadlines[0][0] if deadlines else inf
+            i = nxt[0]
+            ta = vt[i] if i < n else inf
+            if td <= ta:
+                if td > now:
+                    break
+                _, j = heapq.heappop(deadlines)
+                if outcome[j] == WAITING and wait[j] != wait[j]:  # NaN: never called
+                    apply(c.Cancel(ticket=tid_of[j], reason="visitor"), EPOCH_S + td * 60.0)
+                    outcome[j] = ABANDONED
+                    waited[j] = td - vt[j]
+            else:
+                if ta > now:
+                    break
+                nxt[0] = i + 1
+                issue(i)
+        due[0] = min(td, ta)
+
+    def park_idle(k: int) -> simpy.Event:
+        ev = event()
+        parked[k] = ev
+        idle.append(k)
+        waiting = arrivals_parked[0]
+        if waiting is not None:  # the arrivals process must now wake at each arrival, to wake this desk
+            arrivals_parked[0] = None
+            waiting.succeed()
+        return ev
 
     def wake(k: int) -> None:
         ev = parked[k]
@@ -439,7 +499,7 @@ def simulate_day(
         ev.succeed()
 
     def end_day(now: float) -> None:
-        flush(now)
+        catch_up(now)
         for k in range(nd):
             since = on_since[k]
             if since is not None:
@@ -461,13 +521,13 @@ def simulate_day(
         while not st[3]:
             want = duty[k]
             now = env.now
+            if due[0] <= now:
+                catch_up(now)
             if want == ON:
                 if status != ON:
                     apply(c.OpenDesk(desk=did) if status == OFF else c.ResumeDesk(desk=did), EPOCH_S + now * 60.0)
                     status = ON
                     on_since[k] = now
-                if deadlines and deadlines[0][0] <= now:
-                    flush(now)
                 for q in queues:
                     if q.live:
                         evs = apply(call, EPOCH_S + now * 60.0)
@@ -484,23 +544,23 @@ def simulate_day(
                         while True:  # the visitor is not there: recall until the dispatcher says no-show
                             yield timeout(recall_interval_min)
                             t1 = env.now
-                            if deadlines and deadlines[0][0] <= t1:
-                                flush(t1)
+                            if due[0] <= t1:
+                                catch_up(t1)
                             if type(apply(rec, EPOCH_S + t1 * 60.0)[-1]) is no_show_type:
                                 outcome[i] = NO_SHOW
                                 break
                     else:
                         yield timeout(vmin[i] if first else v2min[i])
                         t1 = env.now
-                        if deadlines and deadlines[0][0] <= t1:
-                            flush(t1)
-                        nxt = apply(fin, EPOCH_S + t1 * 60.0)[-1].next_service  # type: ignore[attr-defined]
-                        if nxt is None:
+                        if due[0] <= t1:
+                            catch_up(t1)
+                        nxt_service = apply(fin, EPOCH_S + t1 * 60.0)[-1].next_service  # type: ignore[attr-defined]
+                        if nxt_service is None:
                             outcome[i] = SERVED
                         else:  # the same ticket waits again, at the head, for its next service
                             stage[i] = 1
                             if idle:
-                                wake_for(nxt)
+                                wake_for(nxt_service)
                     st[0] -= 1
                     busy_min[k] += env.now - now
                     continue
@@ -508,10 +568,7 @@ def simulate_day(
                     # closing time, and nobody waits for any desk still on duty: the day is over
                     end_day(now)
                     return
-                ev = event()
-                parked[k] = ev
-                idle.append(k)
-                yield ev
+                yield park_idle(k)
                 st[1] -= 1
             else:
                 if status == ON:
@@ -538,40 +595,26 @@ def simulate_day(
             wake(k)
 
     def arrivals() -> Any:
-        cache: dict[tuple[str, bool], c.IssueTicket] = {}
-        vvul, vdue = visitors.vulnerable, visitors.due
-        for i in range(n):
-            t = vt[i]
+        """Wakes at each arrival only while some desk is idle: with every desk busy, arrivals are applied, each at
+        its own time, by :func:`catch_up` before the next command, so they cost no SimPy event."""
+        while nxt[0] < n:
+            if not idle:
+                ev = event()
+                arrivals_parked[0] = ev
+                yield ev
+                continue
+            t = vt[nxt[0]]
             if t > env.now:
                 yield timeout(t - env.now)
-            if deadlines and deadlines[0][0] <= t:
-                flush(t)
-            s = vsvc[i]
-            s2 = v2[i]
-            due = vdue[i]
-            if s2 is None and due is None:
-                cmd = cache.get((s, vvul[i]))
-                if cmd is None:
-                    cmd = cache[(s, vvul[i])] = c.IssueTicket(office=office_id, service=s, vulnerable=vvul[i])
-            else:
-                cmd = c.IssueTicket(
-                    office=office_id, service=s, vulnerable=vvul[i], more_services=() if s2 is None else (s2,),
-                    due_at=None if due is None else EPOCH_S + due * 60.0, channel="booking" if due else "kiosk",
-                )
-            ev = apply(cmd, EPOCH_S + t * 60.0)[-1]
-            tid = ev.ticket  # type: ignore[attr-defined]
-            idx_of[tid] = i
-            tid_of[i] = tid
-            eta_l[i] = ev.eta_min  # type: ignore[attr-defined]
-            p = vpat[i]
-            if p != math.inf:
-                heapq.heappush(deadlines, (t + p, i))
-            if idle:
-                wake_for(s)
-        if schedule.close > env.now:
-            yield timeout(schedule.close - env.now)
+            catch_up(env.now)
+
+    def closing() -> Any:
+        """The kiosks stop at closing time, or after the last visitor if one comes later."""
+        stop = max(schedule.close, vt[-1] if n else schedule.close)
+        if stop > env.now:
+            yield timeout(stop - env.now)
         now = env.now
-        flush(now)
+        catch_up(now)
         apply(office_cmd_stop, EPOCH_S + now * 60.0)
         st[2] = True
         if st[0] + st[1] == 0:
@@ -579,9 +622,19 @@ def simulate_day(
 
     env.process(manager())
     env.process(arrivals())
+    env.process(closing())
     for k in range(nd):
         env.process(desk_proc(k))
-    env.run()
+    # Nothing the day allocates becomes cyclic garbage before it ends (the dispatcher keeps every ticket of the day,
+    # and a SimPy event's cycle with its process is broken when the event is processed), so the collector's runs
+    # during the day would only scan: they cost about a twentieth of a day's time and free nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        env.run()
+    finally:
+        if collecting:
+            gc.enable()
     return DayResult(day, visitors, wait, outcome, eta_l, waited, busy_min, duty_min, float(st[4]))
 
 
