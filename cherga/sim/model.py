@@ -351,16 +351,14 @@ def simulate_day(
     """
     office = network.offices[office_id]
     d = dispatcher if dispatcher is not None else SimDispatcher(network, office_id, rule=rule, eta=eta)
-    apply: Callable[[c.Command, float], list[e.BaseEvent]] = d.apply
-    if sink is not None:
-        raw_apply, to_sink = d.apply, sink
 
-        def sunk(cmd: c.Command, now: float) -> list[e.BaseEvent]:
-            evs = raw_apply(cmd, now)
-            to_sink(evs)
-            return evs
-
-        apply = sunk
+    def apply(cmd: c.Command, now: float) -> list[e.BaseEvent]:
+        """The dispatcher's own ``apply`` (a direct call when the model is compiled with the engine); the events
+        also go to ``sink``."""
+        evs = d.apply(cmd, now)
+        if sink is not None:
+            sink(evs)
+        return evs
 
     env = simpy.Environment(initial_time=min([schedule.open, *(t for t, _, _ in schedule.changes[:1])]))
     timeout = env.timeout
