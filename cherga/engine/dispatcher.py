@@ -158,7 +158,8 @@ class Dispatcher:
         else:
             out = self._apply_first_of_day(self._decider(command), command, now)
         for ev in out:
-            self._evolve(ev)
+            self._evolve_state(ev)
+        self.seq += len(out)  # the events are numbered on from seq, one by one
         return out
 
     def _decider(self, command: c.Command) -> Callable[[Any, float], list[e.BaseEvent]]:
@@ -201,6 +202,10 @@ class Dispatcher:
         return self.seq + self._pending
 
     def _evolve(self, ev: e.BaseEvent) -> None:
+        self._evolve_state(ev)
+        self.seq = ev.seq
+
+    def _evolve_state(self, ev: e.BaseEvent) -> None:
         if isinstance(ev, _CALLED):
             self._on_TicketCalled(ev)
         elif isinstance(ev, _ISSUED):
@@ -209,7 +214,6 @@ class Dispatcher:
             self._on_ServiceFinished(ev)
         else:
             self._evolvers[type(ev)](ev)
-        self.seq = ev.seq
 
     def _desk(self, desk_id: str) -> DeskState:
         ds = self.desks.get(desk_id)

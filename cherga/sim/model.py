@@ -371,7 +371,8 @@ def simulate_day(
     inf = math.inf
     wait = [nan] * n
     outcome = [WAITING] * n
-    eta_l = [nan] * n
+    with_eta = d.eta
+    eta_l = [nan] * n if with_eta else [0.0] * n  # without the forecast every TicketIssued says 0.0
     waited = [nan] * n
     stage = [0] * n
     tid_of = [""] * n
@@ -424,7 +425,8 @@ def simulate_day(
         tid = ev.ticket  # type: ignore[attr-defined]
         idx_of[tid] = i
         tid_of[i] = tid
-        eta_l[i] = ev.eta_min  # type: ignore[attr-defined]
+        if with_eta:
+            eta_l[i] = ev.eta_min  # type: ignore[attr-defined]
         p = vpat[i]
         if p != inf:
             heapq.heappush(deadlines, (t + p, i))
