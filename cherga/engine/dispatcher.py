@@ -408,8 +408,8 @@ class Dispatcher:
     def _called(self, ds: DeskState, t: Ticket, now: float) -> e.TicketCalled:
         next_status(t.number, t.status, Action.CALL)
         return self._make_called(
-            self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.desk.id,
-            desk_number=ds.desk.number, service=t.service, call_no=1,
+            self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id,
+            desk_number=ds.number, service=t.service, call_no=1,
         )
 
     def _call_next(self, cmd: c.CallNext, now: float) -> list[e.BaseEvent]:
@@ -417,7 +417,7 @@ class Dispatcher:
         ds = self.desks.get(cmd.desk) or self._desk(cmd.desk)
         if ds.status is not DeskStatus.OPEN or ds.ticket is not None:
             self._ready(ds, "call the next ticket")
-        t = self.pick(ds.desk.id, now)
+        t = self.pick(ds.id, now)
         return [] if t is None else [self._called(ds, t, now)]
 
     def _call_ticket(self, cmd: c.CallTicket, now: float) -> list[e.BaseEvent]:
@@ -460,7 +460,7 @@ class Dispatcher:
         minutes = round((now - began) / 0.06) / 1000.0 if began is not None and now > began else 0.0
         return [
             self._make_finished(
-                self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.desk.id,
+                self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id,
                 service=t.service, outcome=cmd.outcome._value_, service_min=minutes, next_service=nxt,
                 staff=ds.staff,
             )
@@ -638,33 +638,37 @@ class Dispatcher:
             if ds.busy_since is not None:
                 ds.busy_since = ev.at
 
+    # The three events of every visitor read each field once: compiled, an event's field is a Python attribute
+    # lookup, a ticket's or a desk's a C field.
     def _on_TicketIssued(self, ev: e.TicketIssued) -> None:
-        letter = ev.number.rstrip("0123456789")
-        self.letters[letter] = int(ev.number[len(letter):])
+        number, at = ev.number, ev.at
+        letter = number.rstrip("0123456789")
+        self.letters[letter] = int(number[len(letter):])
         self.issued_total += 1
         t = Ticket(
-            id=ev.ticket, number=ev.number, office=ev.office, service=ev.service, more=ev.more_services,
-            category=_CATEGORY[ev.category], vulnerable=ev.vulnerable, channel=ev.channel, issued_at=ev.at,
+            id=ev.ticket, number=number, office=ev.office, service=ev.service, more=ev.more_services,
+            category=_CATEGORY[ev.category], vulnerable=ev.vulnerable, channel=ev.channel, issued_at=at,
             counter=self.issued_total, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
         )
         self.tickets[t.id] = t
-        self.numbers[t.number] = t.id
-        self._enqueue(t, ev.at, ev.head)
+        self.numbers[number] = t.id
+        self._enqueue(t, at, ev.head)
 
     def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
         t = self.tickets[ev.ticket]
+        desk, at = ev.desk, ev.at
         if t.queue is not None:
             t.queue.leave(t)
         t.status = Status.CALLED
-        t.desk = ev.desk
+        t.desk = desk
         t.call_no = ev.call_no
-        t.called_at = ev.at
+        t.called_at = at
         t.started_at = None
         if t.first_called_at is None:
-            t.first_called_at = ev.at
-        ds = self.desks[ev.desk]
+            t.first_called_at = at
+        ds = self.desks[desk]
         ds.ticket = t
-        ds.busy_since = ev.at
+        ds.busy_since = at
 
     def _on_TicketRecalled(self, ev: e.TicketRecalled) -> None:
         self.tickets[ev.ticket].call_no = ev.call_no
@@ -676,25 +680,27 @@ class Dispatcher:
 
     def _on_ServiceFinished(self, ev: e.ServiceFinished) -> None:
         t = self.tickets[ev.ticket]
-        st = self.stats.get(ev.service)
+        service, at, nxt = ev.service, ev.at, ev.next_service
+        ds = self.desks[ev.desk]
+        st = self.stats.get(service)
         if st is None:
-            st = self.stats[ev.service] = [0.0, 0.0]
+            st = self.stats[service] = [0.0, 0.0]
         st[0] += 1
         st[1] += ev.service_min
-        self.means.pop(ev.service, None)
-        self.desks[ev.desk].served += 1
-        t.last_service = ev.service
-        self._release(t, ev.at)
-        if ev.next_service is not None:
-            t.service = ev.next_service
+        self.means.pop(service, None)
+        ds.served += 1
+        t.last_service = service
+        self._release(t, at)
+        if nxt is not None:
+            t.service = nxt
             t.more = t.more[1:]
-            t.category = self.category_of(t.service, t.vulnerable)
+            t.category = self.category_of(nxt, t.vulnerable)
             t.call_no = 0
-            self._enqueue(t, ev.at, head=True)
+            self._enqueue(t, at, head=True)
         else:
             t.status = Status.DONE if ev.outcome == _SERVED else Status.REFUSED
             t.staff = ev.staff
-            self.desks[ev.desk].last_finished = t.id
+            ds.last_finished = t.id
 
     def _on_TicketNoShow(self, ev: e.TicketNoShow) -> None:
         t = self.tickets[ev.ticket]

@@ -165,11 +165,13 @@ class Queue:
 
 
 class DeskState:
-    __slots__ = ("busy_s", "busy_since", "desk", "last_finished", "open_s", "opened_at", "served", "staff", "status",
-                 "ticket")
+    __slots__ = ("busy_s", "busy_since", "desk", "id", "last_finished", "number", "open_s", "opened_at", "served",
+                 "staff", "status", "ticket")
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
+        self.id = desk.id  # the desk's id and number, read on every call, are C fields here (compiled)
+        self.number = desk.number
         self.status = DeskStatus.CLOSED
         self.ticket: Ticket | None = None
         self.opened_at: float | None = None

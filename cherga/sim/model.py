@@ -518,9 +518,9 @@ def simulate_day(
         call, fin, rec = c.CallNext(desk=did), c.Finish(desk=did), c.Recall(desk=did)
         queues = work_queues[k]
         status = OFF  # as the dispatcher has the desk: OFF closed, ON open, BREAK paused
+        now = env.now  # read again after each yield, the only place it moves
         while not st[3]:
             want = duty[k]
-            now = env.now
             if due[0] <= now:
                 catch_up(now)
             if want == ON:
@@ -535,6 +535,7 @@ def simulate_day(
                 else:
                     evs = None
                 if evs:
+                    called = now
                     i = idx_of[evs[-1].ticket]  # type: ignore[attr-defined]
                     st[0] += 1
                     first = stage[i] == 0
@@ -543,18 +544,18 @@ def simulate_day(
                     if first and vns[i]:
                         while True:  # the visitor is not there: recall until the dispatcher says no-show
                             yield timeout(recall_interval_min)
-                            t1 = env.now
-                            if due[0] <= t1:
-                                catch_up(t1)
-                            if type(apply(rec, EPOCH_S + t1 * 60.0)[-1]) is no_show_type:
+                            now = env.now
+                            if due[0] <= now:
+                                catch_up(now)
+                            if type(apply(rec, EPOCH_S + now * 60.0)[-1]) is no_show_type:
                                 outcome[i] = NO_SHOW
                                 break
                     else:
                         yield timeout(vmin[i] if first else v2min[i])
-                        t1 = env.now
-                        if due[0] <= t1:
-                            catch_up(t1)
-                        nxt_service = apply(fin, EPOCH_S + t1 * 60.0)[-1].next_service  # type: ignore[attr-defined]
+                        now = env.now
+                        if due[0] <= now:
+                            catch_up(now)
+                        nxt_service = apply(fin, EPOCH_S + now * 60.0)[-1].next_service  # type: ignore[attr-defined]
                         if nxt_service is None:
                             outcome[i] = SERVED
                         else:  # the same ticket waits again, at the head, for its next service
@@ -562,13 +563,14 @@ def simulate_day(
                             if idle:
                                 wake_for(nxt_service)
                     st[0] -= 1
-                    busy_min[k] += env.now - now
+                    busy_min[k] += now - called
                     continue
                 if st[2] and st[0] + st[1] == 0:
                     # closing time, and nobody waits for any desk still on duty: the day is over
                     end_day(now)
                     return
                 yield park_idle(k)
+                now = env.now
                 st[1] -= 1
             else:
                 if status == ON:
@@ -585,6 +587,7 @@ def simulate_day(
                 ev = event()
                 parked[k] = ev
                 yield ev
+                now = env.now
                 st[1] -= 1
 
     def manager() -> Any:
