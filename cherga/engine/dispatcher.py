@@ -145,20 +145,31 @@ class Dispatcher:
         """
         self._pending = 0
         span = self._day_span
-        if span[0] <= now < span[1]:
-            # the commands of every visitor, called without a lookup (a native call when compiled)
-            if isinstance(command, _CALL_NEXT):
-                out = self._call_next(command, now)
-            elif isinstance(command, _ISSUE):
-                out = self._issue(command, now)
-            elif isinstance(command, _FINISH):
-                out = self._finish(command, now)
-            else:
-                out = self._decider(command)(command, now)
-        else:
+        if not span[0] <= now < span[1]:
             out = self._apply_first_of_day(self._decider(command), command, now)
-        for ev in out:
-            self._evolve_state(ev)
+            for ev in out:
+                self._evolve_state(ev)
+        # The commands of every visitor: called without a lookup, and the state changed by the very function that
+        # evolves their event, given the decision's values instead of reading them back from the event.
+        elif isinstance(command, _CALL_NEXT):
+            ds, t = self._next_for(command, now)
+            if t is None:
+                out = []
+            else:
+                out = [self._called(ds, t, now)]
+                self._mark_called(t, ds, 1, now)
+        elif isinstance(command, _ISSUE):
+            issued, t, letter, count = self._decide_issue(command, now)
+            out = [issued]
+            self._admit(t, letter, count)
+        elif isinstance(command, _FINISH):
+            finished, t, ds, nxt = self._decide_finish(command, now)
+            out = [finished]
+            self._mark_finished(t, ds, t.service, finished.service_min, nxt, command.outcome is _SERVED, ds.staff, now)
+        else:
+            out = self._decider(command)(command, now)
+            for ev in out:
+                self._evolve_state(ev)
         self.seq += len(out)  # the events are numbered on from seq, one by one
         return out
 
@@ -263,15 +274,20 @@ class Dispatcher:
         return hashlib.blake2s(b"%d" % self.issued_total, key=self._id_key, digest_size=15,
                                person=self._id_person).hexdigest()
 
-    def _next_number(self, service: str) -> str:
+    def _next_number(self, service: str) -> tuple[str, int]:
+        """The service's letter and the count of its next ticket today: the ticket's number is both, ``A007``."""
         letter = self._letter[service]
-        n = (0 if self._rolling else self.letters.get(letter, 0)) + 1
-        return letter + str(n).zfill(3)  # f"{n:03d}" is six times slower compiled
+        return letter, (0 if self._rolling else self.letters.get(letter, 0)) + 1
 
     # ------------------------------------------------------------------ deciding: one method per command
 
     def _issue(self, cmd: c.IssueTicket, now: float) -> list[e.BaseEvent]:
-        """O(c + desks) for the forecast (c queues sharing the service's desks), O(1) otherwise."""
+        return [self._decide_issue(cmd, now)[0]]
+
+    def _decide_issue(self, cmd: c.IssueTicket, now: float) -> tuple[e.TicketIssued, Ticket, str, int]:
+        """The event, and the ticket, letter and count that :meth:`_admit` takes (nothing changed yet).
+
+        O(c + desks) for the forecast (c queues sharing the service's desks), O(1) otherwise."""
         if cmd.office != self._office_id:
             raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self._office_id!r}")
         q = self.queues.get((cmd.service, cmd.vulnerable))
@@ -289,16 +305,25 @@ class Dispatcher:
         head = cmd.position is _HEAD
         if self.eta:
             eta, position = forecast.new_ticket_eta(self, q, now, head=head)
+            eta = round(eta, 1)
         else:
             eta, position = 0.0, (0 if head else q.live) + 1
-        return [
-            self._make_issued(
-                self._seq_next(), now, self._office_id, ticket=self._new_id(), number=self._next_number(cmd.service),
-                service=cmd.service, more_services=tuple(cmd.more_services), category=q.category_value,
-                vulnerable=cmd.vulnerable, channel=cmd.channel, head=head, eta_min=round(eta, 1) if eta else 0.0,
-                position=position, origin=cmd.origin, due_at=cmd.due_at,
-            )
-        ]
+        letter, count = self._next_number(cmd.service)
+        number = letter + str(count).zfill(3)  # f"{count:03d}" is six times slower compiled
+        ticket_id = self._new_id()
+        more = tuple(cmd.more_services)
+        ev = self._make_issued(
+            self._seq_next(), now, self._office_id, ticket=ticket_id, number=number, service=cmd.service,
+            more_services=more, category=q.category_value, vulnerable=cmd.vulnerable, channel=cmd.channel, head=head,
+            eta_min=eta, position=position, origin=cmd.origin, due_at=cmd.due_at,
+        )
+        t = Ticket(
+            id=ticket_id, number=number, office=self._office_id, service=cmd.service, more=more,
+            category=_CATEGORY[q.category_value], vulnerable=cmd.vulnerable, channel=cmd.channel, issued_at=now,
+            counter=0, eta_min=eta, position=position, origin=cmd.origin, due_at=cmd.due_at,
+        )
+        t.head = head
+        return ev, t, letter, count
 
     def _open(self, cmd: c.OpenDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
@@ -413,12 +438,15 @@ class Dispatcher:
         )
 
     def _call_next(self, cmd: c.CallNext, now: float) -> list[e.BaseEvent]:
-        """O(s) amortised: see :meth:`pick`."""
+        ds, t = self._next_for(cmd, now)
+        return [] if t is None else [self._called(ds, t, now)]
+
+    def _next_for(self, cmd: c.CallNext, now: float) -> tuple[DeskState, Ticket | None]:
+        """The desk and the ticket it would call, if any. O(s) amortised: see :meth:`pick`."""
         ds = self.desks.get(cmd.desk) or self._desk(cmd.desk)
         if ds.status is not DeskStatus.OPEN or ds.ticket is not None:
             self._ready(ds, "call the next ticket")
-        t = self.pick(ds.id, now)
-        return [] if t is None else [self._called(ds, t, now)]
+        return ds, self.pick(ds.id, now)
 
     def _call_ticket(self, cmd: c.CallTicket, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
@@ -448,6 +476,10 @@ class Dispatcher:
         return [self._ev(e.ServiceStarted, now, ticket=t.id, number=t.number, desk=ds.desk.id)]
 
     def _finish(self, cmd: c.Finish, now: float) -> list[e.BaseEvent]:
+        return [self._decide_finish(cmd, now)[0]]
+
+    def _decide_finish(self, cmd: c.Finish, now: float) -> tuple[e.ServiceFinished, Ticket, DeskState, str | None]:
+        """The event, the ticket, its desk and its next service (nothing changed yet). O(1)."""
         ds, t = self._desk_ticket(cmd.desk, "finish")
         nxt = t.more[0] if t.more else None
         action = (
@@ -458,13 +490,11 @@ class Dispatcher:
         began = t.started_at if t.started_at is not None else t.called_at
         # to the thousandth of a minute; round(x, 3) goes through a decimal string, six times slower
         minutes = round((now - began) / 0.06) / 1000.0 if began is not None and now > began else 0.0
-        return [
-            self._make_finished(
-                self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id,
-                service=t.service, outcome=cmd.outcome._value_, service_min=minutes, next_service=nxt,
-                staff=ds.staff,
-            )
-        ]
+        ev = self._make_finished(
+            self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id, service=t.service,
+            outcome=cmd.outcome._value_, service_min=minutes, next_service=nxt, staff=ds.staff,
+        )
+        return ev, t, ds, nxt
 
     def _no_show(self, cmd: c.NoShow, now: float) -> list[e.BaseEvent]:
         ds, t = self._desk_ticket(cmd.desk, "mark a no-show")
@@ -641,32 +671,40 @@ class Dispatcher:
     # The three events of every visitor read each field once: compiled, an event's field is a Python attribute
     # lookup, a ticket's or a desk's a C field.
     def _on_TicketIssued(self, ev: e.TicketIssued) -> None:
-        number, at = ev.number, ev.at
+        number = ev.number
         letter = number.rstrip("0123456789")
-        self.letters[letter] = int(number[len(letter):])
-        self.issued_total += 1
         t = Ticket(
             id=ev.ticket, number=number, office=ev.office, service=ev.service, more=ev.more_services,
-            category=_CATEGORY[ev.category], vulnerable=ev.vulnerable, channel=ev.channel, issued_at=at,
-            counter=self.issued_total, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
+            category=_CATEGORY[ev.category], vulnerable=ev.vulnerable, channel=ev.channel, issued_at=ev.at,
+            counter=0, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
         )
+        t.head = ev.head
+        self._admit(t, letter, int(number[len(letter):]))
+
+    def _admit(self, t: Ticket, letter: str, count: int) -> None:
+        """``TicketIssued``'s change: the new ticket ``t`` (its ``head`` set) joins its queue. ``apply`` calls it with
+        the decision's values, replay with the event's."""
+        self.letters[letter] = count
+        self.issued_total += 1
+        t.counter = self.issued_total
         self.tickets[t.id] = t
-        self.numbers[number] = t.id
-        self._enqueue(t, at, ev.head)
+        self.numbers[t.number] = t.id
+        self._enqueue(t, t.issued_at, t.head)
 
     def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
-        t = self.tickets[ev.ticket]
-        desk, at = ev.desk, ev.at
+        self._mark_called(self.tickets[ev.ticket], self.desks[ev.desk], ev.call_no, ev.at)
+
+    def _mark_called(self, t: Ticket, ds: DeskState, call_no: int, at: float) -> None:
+        """``TicketCalled``'s change, from the decision (``apply``) or the event (replay)."""
         if t.queue is not None:
             t.queue.leave(t)
         t.status = Status.CALLED
-        t.desk = desk
-        t.call_no = ev.call_no
+        t.desk = ds.id
+        t.call_no = call_no
         t.called_at = at
         t.started_at = None
         if t.first_called_at is None:
             t.first_called_at = at
-        ds = self.desks[desk]
         ds.ticket = t
         ds.busy_since = at
 
@@ -679,14 +717,17 @@ class Dispatcher:
         t.started_at = ev.at
 
     def _on_ServiceFinished(self, ev: e.ServiceFinished) -> None:
-        t = self.tickets[ev.ticket]
-        service, at, nxt = ev.service, ev.at, ev.next_service
-        ds = self.desks[ev.desk]
+        self._mark_finished(self.tickets[ev.ticket], self.desks[ev.desk], ev.service, ev.service_min,
+                            ev.next_service, ev.outcome == _SERVED, ev.staff, ev.at)
+
+    def _mark_finished(self, t: Ticket, ds: DeskState, service: str, minutes: float, nxt: str | None, served: bool,
+                       staff: str | None, at: float) -> None:
+        """``ServiceFinished``'s change, from the decision (``apply``) or the event (replay)."""
         st = self.stats.get(service)
         if st is None:
             st = self.stats[service] = [0.0, 0.0]
         st[0] += 1
-        st[1] += ev.service_min
+        st[1] += minutes
         self.means.pop(service, None)
         ds.served += 1
         t.last_service = service
@@ -698,8 +739,8 @@ class Dispatcher:
             t.call_no = 0
             self._enqueue(t, at, head=True)
         else:
-            t.status = Status.DONE if ev.outcome == _SERVED else Status.REFUSED
-            t.staff = ev.staff
+            t.status = Status.DONE if served else Status.REFUSED
+            t.staff = staff
             ds.last_finished = t.id
 
     def _on_TicketNoShow(self, ev: e.TicketNoShow) -> None:
