@@ -4,6 +4,11 @@ Pure and deterministic: no I/O, no clock, no randomness of its own. Each command
 turned into events, nothing changed; a refusal raises a :class:`cherga.errors.CommandError`), then each event is
 *evolved* into the state. Replaying a journal runs only the second half, so replay rebuilds exactly the state that
 was acknowledged.
+
+A visitor's three commands (issue, call next, finish) go the same way with one shortcut: evolving their events is
+:meth:`Dispatcher._admit`, :meth:`Dispatcher._mark_called` and :meth:`Dispatcher._mark_finished`, and ``apply``
+calls these with the decision's values instead of reading the event it just built back field by field. Replay calls
+them with the event's.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ between policies or desk counts are paired.
 
 Speed: desks idle on their own SimPy event and are woken only when a ticket they can serve arrives; a desk asks the
 dispatcher for the next ticket only when one of its queues holds a live ticket (read from the dispatcher's queues,
-never written); reneging costs no SimPy event at all: patience deadlines sit in a heap and the visitors whose time
-has come are cancelled, at their own deadline's time, before the next command reaches the dispatcher, which is
-exactly when the dispatcher could first notice them.
+never written). Arrivals while every desk is busy, and reneging always, cost no SimPy event: they are applied, each
+at its own time, before the next command reaches the dispatcher (:func:`simulate_day`'s ``catch_up``), which is
+exactly when the dispatcher could first notice them, so it sees the same commands at the same times.
 """
 
 from __future__ import annotations
