@@ -1,7 +1,8 @@
 """Print the ratios of one bench run: ``python bench/report.py /tmp/bench.json``.
 
-Reads the file written by ``pytest bench/test_bench_engine.py --benchmark-json=...`` and prints, as a Markdown
-table, every figure BENCHMARKS.md asks cherga to show beside its anchor measured in the same run. Ratios use
+Reads the file written by ``pytest bench/test_bench_engine.py bench/test_bench_sim.py --benchmark-json=...`` and
+prints, as a Markdown table, every figure BENCHMARKS.md asks cherga to show beside its anchor measured in the same
+run. Ratios use
 medians (the machine is shared and noisy; a median shrugs off the odd descheduled round); the ratio of the minima,
 the least disturbed rounds, is shown beside them.
 Nothing here passes or fails: the goals are printed beside the figures for the reader to judge.
@@ -105,6 +106,21 @@ def rows(benches: dict[str, Bench]) -> list[tuple[str, str, str]]:
                 f"{d.extra.get('commands_per_commit', '?')} per commit)",
                 "BENCHMARKS.md: about 3,000 commits/s" if key.endswith("per-command") else "≥ 20,000",
             ))
+    if have("sim-mmc-cherga"):
+        m = benches["sim-mmc-cherga"]
+        per_round = m.extra.get("ratio_vs_ciw_per_round")
+        out.append(("M/M/20 day × 30 through the dispatcher (median)", _time(m.median), ""))
+        if m.extra.get("ratio_vs_ciw") is not None:
+            out.append((
+                "M/M/20 × 30: cherga / Ciw 3.2.7, interleaved",
+                f"{m.extra['ratio_vs_ciw']:.2f}× (Ciw {_time(float(m.extra['ciw_median_s']))}; rounds "
+                + ", ".join(f"{r:.2f}" for r in per_round or []) + ")",
+                "≤ 0.5×",
+            ))
+        out.append(("M/M/20 × 30: cherga / plain SimPy Resource model", f"{m.extra['ratio_vs_simpy']:.2f}×",
+                    "the floor for a SimPy model"))
+    if have("sim-staff-week"):
+        out.append(("office-week staffing plan", _time(benches["sim-staff-week"].median), "≤ 60 s"))
     if have("durable/group-commit", "durable/one-commit-per-command"):
         g = benches["durable/group-commit"].extra.get("commands_per_second")
         o = benches["durable/one-commit-per-command"].extra.get("commands_per_second")
@@ -132,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     lines = rows(benches)
     if not lines:
-        print(f"{args.json} holds none of the engine's benches", file=sys.stderr)
+        print(f"{args.json} holds none of the engine's or the planner's benches", file=sys.stderr)
         return 1
     print(table(lines))
     return 0
