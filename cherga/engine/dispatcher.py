@@ -673,8 +673,8 @@ class Dispatcher:
             if ds.busy_since is not None:
                 ds.busy_since = ev.at
 
-    # The three events of every visitor read each field once: compiled, an event's field is a Python attribute
-    # lookup, a ticket's or a desk's a C field.
+    # The three events of every visitor: each _on_ reads its event once and hands the values to the state change
+    # that apply also calls (compiled, an event's field is a Python attribute lookup, a ticket's or a desk's a C field).
     def _on_TicketIssued(self, ev: e.TicketIssued) -> None:
         number = ev.number
         letter = number.rstrip("0123456789")
