@@ -109,7 +109,8 @@ def rows(benches: dict[str, Bench]) -> list[tuple[str, str, str]]:
     if have("sim-mmc-cherga"):
         m = benches["sim-mmc-cherga"]
         per_round = m.extra.get("ratio_vs_ciw_per_round")
-        out.append(("M/M/20 day × 30 through the dispatcher (median)", _time(m.median), ""))
+        out.append(("M/M/20 day × 30 through the dispatcher (median)",
+                    f"{_time(m.median)} (engine and model {m.extra.get('engine', '?')})", ""))
         if m.extra.get("ratio_vs_ciw") is not None:
             out.append((
                 "M/M/20 × 30: cherga / Ciw 3.2.7, interleaved",

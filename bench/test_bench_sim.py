@@ -27,6 +27,7 @@ import pytest
 import simpy
 from pytest_benchmark.fixture import BenchmarkFixture
 
+import cherga.engine
 from cherga.engine.loader import load_network
 from cherga.sim.mmc import OFFICE, mmc_network, mmc_visitors
 from cherga.sim.model import ON, Schedule, replication_seeds, simulate_day
@@ -130,6 +131,7 @@ def test_mmc20_day_cherga(benchmark: BenchmarkFixture) -> None:
     ours = _median(benchmark)
     info = benchmark.extra_info
     info["key"] = "sim-mmc-cherga"
+    info["engine"] = "compiled (mypyc)" if cherga.engine.COMPILED else "plain Python"
     info["mean_wait_min"] = round(mean_wait, 4)
     info["simpy_median_s"] = round(statistics.median(anchors["simpy"]), 4)
     info["ratio_vs_simpy"] = round(ours / statistics.median(anchors["simpy"]), 3)
