@@ -39,6 +39,7 @@ def test_illegal_transitions_say_why(status: Status, action: Action) -> None:
 
 def test_fast_event_constructors_build_the_same_frozen_events() -> None:
     import dataclasses
+    import pickle
 
     from cherga.engine import events as e
 
@@ -46,7 +47,8 @@ def test_fast_event_constructors_build_the_same_frozen_events() -> None:
         values = {f.name: (1 if f.type in ("int", "float") else None) for f in dataclasses.fields(cls)}
         rest = {k: v for k, v in values.items() if k not in ("seq", "at", "office")}
         built, made = cls(**values), make(values["seq"], values["at"], values["office"], **rest)
-        assert built == made and type(made) is cls
+        assert built == made and type(made) is cls and hash(built) == hash(made)
+        assert pickle.loads(pickle.dumps(made)) == made and repr(made) == repr(built)
         with pytest.raises(dataclasses.FrozenInstanceError):
             made.seq = 2  # type: ignore[misc]
         with pytest.raises(TypeError, match="surname"):
