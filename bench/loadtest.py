@@ -64,7 +64,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import percentile, raise_nofile  # noqa: E402
-from procs import cpu_seconds, read_lines  # noqa: E402
+from procs import cpu_seconds, read_lines, stop_on_eof  # noqa: E402
 from server import ServerProcess  # noqa: E402
 
 import cherga.config  # noqa: E402
@@ -181,15 +181,7 @@ class BoardsProcess:
         self.proc.stdin.flush()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError):
-                if self.proc.stdin is not None:
-                    self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_on_eof(self.proc, timeout=20)
 
 
 def rss_mb(pid: int) -> float:

@@ -3,6 +3,7 @@ boards of ``fanout_clients.py``."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -24,6 +25,19 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return math.nan
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop_on_eof(proc: subprocess.Popen[str], timeout: float = 10.0) -> None:
+    """End a helper process that exits when its standard input closes; kill it if it has not within ``timeout``."""
+    if proc.poll() is None:
+        with contextlib.suppress(OSError):  # it may have gone already
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def read_lines(proc: subprocess.Popen[str]) -> queue.Queue[str]:
@@ -85,11 +99,4 @@ class ClientsProcess:
         return result
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_on_eof(self.proc)

@@ -51,7 +51,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE))
 
 from fanout_clients import raise_nofile  # noqa: E402
-from procs import ClientsProcess, cpu_seconds  # noqa: E402
+from procs import ClientsProcess, cpu_seconds, stop_on_eof  # noqa: E402
 from server import ServerProcess  # noqa: E402
 
 CLIENTS = int(os.environ.get("CHERGA_FANOUT_CLIENTS", "1000"))
@@ -80,14 +80,7 @@ class BareServer:
         self.loop = line.split()[2]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            if self.proc.stdin is not None:
-                self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_on_eof(self.proc)
 
 
 
