@@ -38,13 +38,10 @@ _CATEGORY: Final = {cat.value: cat for cat in Category}
 _HEAD: Final = c.Position.HEAD
 _SERVED: Final = c.Outcome.SERVED
 _candidate: Final = tuple.__new__  # builds a Candidate without the named tuple's Python-level __new__
-# the commands and events of every visitor
+# the commands of every visitor
 _ISSUE: Final = c.IssueTicket
 _CALL_NEXT: Final = c.CallNext
 _FINISH: Final = c.Finish
-_ISSUED: Final = e.TicketIssued
-_CALLED: Final = e.TicketCalled
-_FINISHED: Final = e.ServiceFinished
 
 
 class Dispatcher:
@@ -222,14 +219,7 @@ class Dispatcher:
         self.seq = ev.seq
 
     def _evolve_state(self, ev: e.BaseEvent) -> None:
-        if isinstance(ev, _CALLED):
-            self._on_TicketCalled(ev)
-        elif isinstance(ev, _ISSUED):
-            self._on_TicketIssued(ev)
-        elif isinstance(ev, _FINISHED):
-            self._on_ServiceFinished(ev)
-        else:
-            self._evolvers[type(ev)](ev)
+        self._evolvers[type(ev)](ev)
 
     def _desk(self, desk_id: str) -> DeskState:
         ds = self.desks.get(desk_id)
