@@ -41,7 +41,10 @@ import simpy
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
+from cherga.engine.balancer import alternatives
 from cherga.engine.dispatcher import Dispatcher
+from cherga.engine.forecast import new_ticket_eta
+from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category, Network, Office
 from cherga.engine.policy import RULES, rule_named
 from cherga.sim.profile import Profile, hour_overlap
@@ -53,8 +56,10 @@ DAY_MIN: Final = 1440.0
 _MIDNIGHT0: Final = -480.0
 
 # outcomes of a ticket
-WAITING, SERVED, NO_SHOW, ABANDONED, UNSERVED = 0, 1, 2, 3, 4
-OUTCOMES: Final = {SERVED: "served", NO_SHOW: "no_show", ABANDONED: "abandoned", UNSERVED: "unserved"}
+WAITING, SERVED, NO_SHOW, ABANDONED, UNSERVED, REDIRECTED = 0, 1, 2, 3, 4, 5
+OUTCOMES: Final = {
+    SERVED: "served", NO_SHOW: "no_show", ABANDONED: "abandoned", UNSERVED: "unserved", REDIRECTED: "redirected",
+}
 # a desk's duty
 OFF, ON, BREAK = 0, 1, 2
 
@@ -103,9 +108,18 @@ class Visitors:
     second: list[str | None] = field(default_factory=list)
     second_min: list[float] = field(default_factory=list)
     due: list[float | None] = field(default_factory=list)  # booked slot, env minutes
+    # goes to another office when the kiosk shows one faster (empty: nobody does)
+    travels: list[bool] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.t)
+
+    def copy(self) -> Visitors:
+        return Visitors(
+            list(self.t), list(self.service), list(self.category), list(self.vulnerable), list(self.service_min),
+            list(self.patience), list(self.no_show), list(self.second), list(self.second_min), list(self.due),
+            list(self.travels),
+        )
 
 
 def stream(ss: np.random.SeedSequence, *key: int) -> np.random.Generator:
@@ -116,6 +130,11 @@ def stream(ss: np.random.SeedSequence, *key: int) -> np.random.Generator:
 def service_key(service: str) -> int:
     """A stable number for a service id, so adding a service does not move the other services' streams."""
     return zlib.crc32(service.encode())
+
+
+def office_seed(ss: np.random.SeedSequence, office_id: str) -> np.random.SeedSequence:
+    """The seed of one office's visitors in a network run: offices of one replication draw unrelated visitors."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, service_key(office_id)))
 
 
 def replication_seeds(rng: np.random.Generator, n: int) -> list[np.random.SeedSequence]:
@@ -200,8 +219,10 @@ def make_visitors(
         g6 = stream(ss, day, key, 6)
         booked = g6.random(n) < profile.booked_share
         early = g6.uniform(profile.booked_early_min[0], profile.booked_early_min[1], n)
+        # drawn only when someone may go: the other streams never move
+        travels = stream(ss, day, key, 7).random(n) < profile.redirect_share if profile.redirect_share > 0 else None
         chunks.append((t, sid, {"svc": svc, "pat": pat, "ns": no_show, "vul": vul, "sec": sec, "sec_min": sec_min,
-                                "booked": booked, "early": early}))
+                                "booked": booked, "early": early, "travels": travels}))
     if not chunks:
         return out
     t_all = np.concatenate([ch[0] for ch in chunks])
@@ -228,6 +249,8 @@ def make_visitors(
     b = booked_all[order].tolist()
     ea = early_all[order].tolist()
     out.due = [t + x if bk else None for t, x, bk in zip(out.t, ea, b, strict=True)]
+    if profile.redirect_share > 0:
+        out.travels = [bool(x) for x in cat("travels")[order].tolist()]
     return out
 
 
@@ -329,6 +352,28 @@ class DayResult:
     busy_min: list[float]  # per desk
     duty_min: list[float]  # per desk
     end: float  # env minutes when the last desk closed
+    # network days: visitor -> (the office they went to, minutes on the road); and, for a ticket that a visitor
+    # from another office took here, its row -> (that office, the visitor's row there). Rows of the second kind
+    # follow the day's own visitors in :attr:`visitors`, with their arrival here as their time.
+    moved: dict[int, tuple[str, float]] = field(default_factory=dict)
+    came_from: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+
+def _first_time(schedule: Schedule) -> float:
+    return min([schedule.open, *(t for t, _, _ in schedule.changes[:1])])
+
+
+def _run(env: simpy.Environment) -> None:
+    # Nothing the day allocates becomes cyclic garbage before it ends (the dispatcher keeps every ticket of the day,
+    # and a SimPy event's cycle with its process is broken when the event is processed), so the collector's runs
+    # during the day would only scan: they cost about a twentieth of a day's time and free nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        env.run()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def simulate_day(
@@ -349,8 +394,55 @@ def simulate_day(
     ``dispatcher``: carry one on from the previous day (its day was closed; a journal of several days then numbers
     its events without a gap), else a fresh :class:`SimDispatcher` with ``rule`` and ``eta``.
     """
-    office = network.offices[office_id]
     d = dispatcher if dispatcher is not None else SimDispatcher(network, office_id, rule=rule, eta=eta)
+    env = simpy.Environment(initial_time=_first_time(schedule))
+    o = _office_day(env, network, office_id, visitors, schedule, d, day, recall_interval_min, sink, None)
+    _run(env)
+    return o.result()
+
+
+class _Office:
+    """One office of a day, as the other offices of a network day see it (:func:`simulate_network_day`)."""
+
+    def __init__(
+        self,
+        d: Dispatcher,
+        visitors: Visitors,
+        schedule: Schedule,
+        catch_up: Callable[[float], None],
+        leave: Callable[[int, str, float], None],
+        admit: Callable[[str, str, int, Visitors, float], None],
+        ticket_of: Callable[[int], str],
+        ended: Callable[[], bool],
+        result: Callable[[], DayResult],
+    ) -> None:
+        self.d = d
+        self.visitors = visitors
+        self.schedule = schedule
+        self.catch_up = catch_up  # apply the arrivals and give-ups due by then, each at its own time
+        self.leave = leave  # visitor i leaves for another office
+        self.admit = admit  # a visitor from another office took ticket ``tid`` here
+        self.ticket_of = ticket_of
+        self.ended = ended
+        self.result = result
+
+
+def _office_day(
+    env: simpy.Environment,
+    network: Network,
+    office_id: str,
+    visitors: Visitors,
+    schedule: Schedule,
+    d: Dispatcher,
+    day: int,
+    recall_interval_min: float,
+    sink: EventSink | None,
+    hub: _Hub | None,
+) -> _Office:
+    """Set up one office's processes in ``env``; the day runs with ``env.run()``, then ``result()`` reads it."""
+    office = network.offices[office_id]
+    if hub is not None:
+        visitors = visitors.copy()  # visitors from other offices join the lists
 
     def apply(cmd: c.Command, now: float) -> list[e.BaseEvent]:
         """The dispatcher's own ``apply`` (a direct call when the model is compiled with the engine); the events
@@ -360,13 +452,22 @@ def simulate_day(
             sink(evs)
         return evs
 
-    env = simpy.Environment(initial_time=min([schedule.open, *(t for t, _, _ in schedule.changes[:1])]))
     timeout = env.timeout
     event = env.event
     n = len(visitors)
     vt, vsvc, vmin = visitors.t, visitors.service, visitors.service_min
     vpat, vns, v2, v2min = visitors.patience, visitors.no_show, visitors.second, visitors.second_min
     vvul, vdue = visitors.vulnerable, visitors.due
+    vcat = visitors.category
+    # Someone here may go elsewhere: each arrival is then applied at its own time by the arrivals process, since
+    # the choice reads the other offices' queues, which are only current at the present instant.
+    travels = visitors.travels if hub is not None and any(visitors.travels) else None
+    lazy = travels is None
+    target_min = network.targets.target_min
+    # not there when called: a no-show, or gone to another office
+    absent = list(vns) if travels is not None else vns
+    moved: dict[int, tuple[str, float]] = {}
+    came_from: dict[int, tuple[str, int]] = {}
     nan = math.nan
     inf = math.inf
     wait = [nan] * n
@@ -430,6 +531,48 @@ def simulate_day(
         p = vpat[i]
         if p != inf:
             heapq.heappush(deadlines, (t + p, i))
+        if travels is not None and travels[i] and ev.eta_min > target_min:  # type: ignore[attr-defined]
+            assert hub is not None
+            hub.offer(office_id, i, s, ev.eta_min, t)  # type: ignore[attr-defined]
+        if idle:
+            wake_for(s)
+
+    def leave(i: int, to_office: str, travel: float) -> None:
+        absent[i] = True
+        outcome[i] = REDIRECTED  # whatever their ticket here comes to, their visit goes on there
+        moved[i] = (to_office, travel)
+
+    def admit(tid: str, origin: str, oi: int, src: Visitors, now: float) -> None:
+        """Visitor ``oi`` of office ``origin`` (their visitors ``src``) took ticket ``tid`` here at ``now``."""
+        j = len(vt)
+        s = src.service[oi]
+        vt.append(now)
+        vsvc.append(s)
+        vcat.append(src.category[oi])
+        vvul.append(src.vulnerable[oi])
+        vmin.append(src.service_min[oi])
+        p = src.patience[oi]
+        vpat.append(p)
+        vns.append(False)
+        v2.append(src.second[oi])
+        v2min.append(src.second_min[oi])
+        vdue.append(None)
+        if visitors.travels:
+            visitors.travels.append(False)
+        if absent is not vns:
+            absent.append(False)
+        wait.append(nan)
+        outcome.append(WAITING)
+        eta_l.append(d.tickets[tid].eta_min if with_eta else 0.0)
+        waited.append(nan)
+        stage.append(0)
+        tid_of.append(tid)
+        idx_of[tid] = j
+        came_from[j] = (origin, oi)
+        if p != inf:
+            heapq.heappush(deadlines, (now + p, j))
+            if now + p < due[0]:
+                due[0] = now + p
         if idle:
             wake_for(s)
 
@@ -541,14 +684,15 @@ def simulate_day(
                     first = stage[i] == 0
                     if first and wait[i] != wait[i]:  # NaN: the first call
                         wait[i] = now - vt[i]
-                    if first and vns[i]:
+                    if first and absent[i]:
                         while True:  # the visitor is not there: recall until the dispatcher says no-show
                             yield timeout(recall_interval_min)
                             now = env.now
                             if due[0] <= now:
                                 catch_up(now)
                             if type(apply(rec, EPOCH_S + now * 60.0)[-1]) is no_show_type:
-                                outcome[i] = NO_SHOW
+                                if outcome[i] == WAITING:
+                                    outcome[i] = NO_SHOW
                                 break
                     else:
                         yield timeout(vmin[i] if first else v2min[i])
@@ -601,7 +745,7 @@ def simulate_day(
         """Wakes at each arrival only while some desk is idle: with every desk busy, arrivals are applied, each at
         its own time, by :func:`catch_up` before the next command, so they cost no SimPy event."""
         while nxt[0] < n:
-            if not idle:
+            if lazy and not idle:
                 ev = event()
                 arrivals_parked[0] = ev
                 yield ev
@@ -613,7 +757,7 @@ def simulate_day(
 
     def closing() -> Any:
         """The kiosks stop at closing time, or after the last visitor if one comes later."""
-        stop = max(schedule.close, vt[-1] if n else schedule.close)
+        stop = max(schedule.close, vt[n - 1] if n else schedule.close)
         if stop > env.now:
             yield timeout(stop - env.now)
         now = env.now
@@ -623,22 +767,123 @@ def simulate_day(
         if st[0] + st[1] == 0:
             end_day(now)
 
+    def result() -> DayResult:
+        return DayResult(day, visitors, wait, outcome, eta_l, waited, busy_min, duty_min, float(st[4]), moved,
+                         came_from)
+
     env.process(manager())
     env.process(arrivals())
     env.process(closing())
     for k in range(nd):
         env.process(desk_proc(k))
-    # Nothing the day allocates becomes cyclic garbage before it ends (the dispatcher keeps every ticket of the day,
-    # and a SimPy event's cycle with its process is broken when the event is processed), so the collector's runs
-    # during the day would only scan: they cost about a twentieth of a day's time and free nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        env.run()
-    finally:
-        if collecting:
-            gc.enable()
-    return DayResult(day, visitors, wait, outcome, eta_l, waited, busy_min, duty_min, float(st[4]))
+    return _Office(d, visitors, schedule, catch_up, leave, admit, tid_of.__getitem__, lambda: bool(st[3]), result)
+
+
+# ------------------------------------------------------------------------------------------------ a network day
+
+
+class _Hub:
+    """The offices of one network day, and the visitors on the road between them.
+
+    A visitor who may travel (:attr:`Visitors.travels`) and is told at the kiosk to expect a wait over the target
+    is shown the faster offices by :func:`cherga.engine.balancer.alternatives`, from each other office's expected
+    wait for a new ticket at that moment, as :meth:`cherga.engine.network.CityEngine.issue` shows them; offices
+    that are not yet open, have stopped issuing, close before the visitor could get there, or do not offer every
+    service of the visit are left out. The
+    visitor goes to the first. Their ticket here stays valid (the kiosk says so) until they get there; then
+    :class:`~cherga.engine.commands.SendToOffice` (the same command a head's redirect is) gives them a ticket at
+    the end of that office's line, and the one here reads ``redirected``. If their ticket here was called while
+    they were on the road, it ends as a no-show here and they take a new ticket there, which names the old one.
+    """
+
+    def __init__(self, network: Network, env: simpy.Environment, sink: EventSink | None) -> None:
+        from cherga.engine.network import CityEngine  # the router over dispatchers; imported late to stay light
+
+        self.network = network
+        self.env = env
+        self.sink = sink
+        self.offices: dict[str, _Office] = {}
+        self.city = CityEngine(network, offices=())
+
+    def add(self, office_id: str, o: _Office) -> None:
+        self.offices[office_id] = o
+        self.city.offices[office_id] = o.d
+
+    def offer(self, origin: str, i: int, service: str, eta_here: float, now: float) -> None:
+        """Visitor ``i`` of ``origin`` was told ``eta_here`` minutes: send them on if another office is faster."""
+        etas: dict[str, float] = {}
+        network = self.network
+        more = self.offices[origin].visitors.second[i]
+        for oid, o in self.offices.items():
+            if oid == origin or o.ended():
+                continue
+            d = o.d
+            if more is not None and more not in d.office.services:  # the whole visit must be had there
+                continue
+            q = d.queues.get((service, False))
+            travel = network.travel(origin, oid)
+            if q is None or d.issuing_stopped or travel is None:
+                continue
+            if not o.schedule.open <= now < o.schedule.close - travel:
+                continue
+            o.catch_up(now)
+            etas[oid] = round(new_ticket_eta(d, q, to_seconds(now))[0], 1)
+        best = alternatives(network, origin, eta_here, etas)
+        if best:
+            alt = best[0]
+            self.offices[origin].leave(i, alt.office, alt.travel_min)
+            self.env.process(self._travel(origin, i, alt.office, alt.travel_min))
+
+    def _travel(self, origin: str, i: int, target: str, travel: float) -> Any:
+        yield self.env.timeout(travel)
+        now = self.env.now
+        a, b = self.offices[origin], self.offices[target]
+        a.catch_up(now)
+        b.catch_up(now)
+        old = a.ticket_of(i)
+        at = to_seconds(now)
+        if not a.ended() and a.d.tickets[old].status is Status.WAITING:
+            self.city.ticket_office[old] = origin
+            evs = self.city.apply(c.SendToOffice(ticket=old, to_office=target, position=c.Position.END), at)
+        else:
+            v = a.visitors
+            s2 = v.second[i]
+            evs = b.d.apply(
+                c.IssueTicket(office=target, service=v.service[i], vulnerable=v.vulnerable[i], channel="redirect",
+                              more_services=() if s2 is None else (s2,), origin=old),
+                at,
+            )
+        if self.sink is not None:
+            self.sink(evs)
+        new = next(ev for ev in evs if type(ev) is e.TicketIssued)
+        b.admit(new.ticket, origin, i, a.visitors, now)
+
+
+def simulate_network_day(
+    network: Network,
+    visitors: Mapping[str, Visitors],
+    schedules: Mapping[str, Schedule],
+    dispatchers: Mapping[str, Dispatcher],
+    *,
+    day: int,
+    recall_interval_min: Mapping[str, float] | None = None,
+    sink: EventSink | None = None,
+) -> dict[str, DayResult]:
+    """The offices with a schedule, one day, in one SimPy environment: visitors may go from one to another.
+
+    Each office runs as in :func:`simulate_day`, on its own dispatcher; see :class:`_Hub` for the journeys. With
+    nobody willing to travel, each office's day is exactly its :func:`simulate_day`.
+    """
+    ids = [oid for oid in schedules if oid in visitors]
+    env = simpy.Environment(initial_time=min(_first_time(schedules[oid]) for oid in ids) if ids else 0.0)
+    hub = _Hub(network, env, sink)
+    recall = recall_interval_min or {}
+    for oid in ids:
+        o = _office_day(env, network, oid, visitors[oid], schedules[oid], dispatchers[oid], day,
+                        recall.get(oid, 1.0), sink, hub)
+        hub.add(oid, o)
+    _run(env)
+    return {oid: hub.offices[oid].result() for oid in ids}
 
 
 def rule_names() -> tuple[str, ...]:

@@ -62,6 +62,9 @@ class Profile:
     second_services: Mapping[str, float] = field(default_factory=dict)
     booked_share: float = defaults.BOOKED_SHARE
     booked_early_min: tuple[float, float] = defaults.BOOKED_EARLY_MIN
+    # share of visitors who, shown a faster office at the kiosk (waiting there plus the road), go there; only a
+    # network run (:func:`cherga.sim.runner.run_network`) can send them anywhere
+    redirect_share: float = 0.0
     source: str = "default"
 
     def multiplier(self, service: str, category: str) -> float:
@@ -195,6 +198,7 @@ def profile_to_dict(p: Profile) -> dict[str, Any]:
         "second_services": {k: round(v, 6) for k, v in sorted(p.second_services.items())},
         "booked_share": p.booked_share,
         "booked_early_min": list(p.booked_early_min),
+        "redirect_share": p.redirect_share,
     }
 
 
@@ -280,6 +284,7 @@ def profile_from_dict(data: Mapping[str, Any], network: Network, where: str = "p
             second_services=second,
             booked_share=_num(f"{where}: booked_share", data.get("booked_share", 0.0), 0.0, 1.0),
             booked_early_min=(min(lo, hi), max(lo, hi)),
+            redirect_share=_num(f"{where}: redirect_share", data.get("redirect_share", 0.0), 0.0, 1.0),
             source=str(data.get("source", "file")),
         )
     except KeyError as exc:

@@ -13,7 +13,7 @@ Mean, 90th percentile and maximum waits are over tickets called (issue to first 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +23,7 @@ from cherga.engine.model import Category, Network, Targets
 from cherga.sim.model import (
     ABANDONED,
     NO_SHOW,
+    REDIRECTED,
     SERVED,
     UNSERVED,
     DayResult,
@@ -31,7 +32,9 @@ from cherga.sim.model import (
     SimDispatcher,
     default_schedule,
     make_visitors,
+    office_seed,
     simulate_day,
+    simulate_network_day,
 )
 from cherga.sim.profile import Profile
 from cherga.sim.stats import Estimate, mean_estimate, percentile, ratio_estimate
@@ -78,6 +81,50 @@ def run_office(
     return out
 
 
+def run_network(
+    network: Network,
+    profiles: Mapping[str, Profile],
+    *,
+    days: Sequence[int],
+    seeds: Sequence[np.random.SeedSequence],
+    schedule_for: Callable[[str, int], Schedule | None] | None = None,
+    rule: str | None = None,
+    sink: EventSink | None = None,
+    progress: Progress | None = None,
+) -> dict[str, list[list[DayResult]]]:
+    """The offices of ``profiles`` simulated together, so visitors can go where it is faster (``redirect_share``).
+
+    ``{office: [replication][day]}``. Each office draws its visitors from its own child of the replication's seed
+    (:func:`office_seed`), so an office's visitors do not depend on which other offices run beside it.
+    """
+    ids = list(profiles)
+    offices = network.offices
+
+    def default(oid: str, day: int) -> Schedule | None:
+        return default_schedule(offices[oid], day)
+
+    sched_of = schedule_for or default
+    out: dict[str, list[list[DayResult]]] = {oid: [] for oid in ids}
+    recall = {oid: profiles[oid].recall_interval_min for oid in ids}
+    for ss in seeds:
+        # the kiosk's expected wait decides who goes elsewhere, so the dispatchers compute it
+        ds = {oid: SimDispatcher(network, oid, rule=rule, eta=True) for oid in ids}
+        reps: dict[str, list[DayResult]] = {oid: [] for oid in ids}
+        for day in days:
+            schedules = {oid: s for oid in ids if (s := sched_of(oid, day)) is not None}
+            visitors = {
+                oid: make_visitors(network, offices[oid], profiles[oid], day, office_seed(ss, oid)) for oid in schedules
+            }
+            for oid, r in simulate_network_day(network, visitors, schedules, ds, day=day, recall_interval_min=recall,
+                                               sink=sink).items():
+                reps[oid].append(r)
+            if progress is not None:
+                progress(1)
+        for oid in ids:
+            out[oid].append(reps[oid])
+    return out
+
+
 @dataclass(slots=True)
 class Tally:
     """Counts and sums of one group of tickets (a category, or all) in one replication."""
@@ -88,6 +135,7 @@ class Tally:
     abandoned: int = 0
     no_show: int = 0
     unserved: int = 0
+    redirected: int = 0
     wait_sum: float = 0.0
     waits: list[float] = field(default_factory=list)
     within: dict[float, int] = field(default_factory=dict)  # minutes -> tickets called within them
@@ -95,6 +143,9 @@ class Tally:
 
     def add(self, wait: float, outcome: int, waited: float, limits: Iterable[float]) -> None:
         self.issued += 1
+        if outcome == REDIRECTED:  # their wait is counted where they went, on the ticket they took there
+            self.redirected += 1
+            return
         if outcome == SERVED:
             self.served += 1
         elif outcome == NO_SHOW:
@@ -145,6 +196,7 @@ class GroupSummary:
     no_show: Estimate
     unserved: Estimate
     utilisation: Estimate | None = None
+    redirected: Estimate | None = None
 
     def meets(self, targets: Targets) -> bool | None:
         w = self.within.get(targets.target_min)
@@ -174,6 +226,8 @@ class GroupSummary:
         }
         if self.utilisation is not None:
             out["utilisation"] = r(self.utilisation.value)
+        if self.redirected is not None:
+            out["redirected"] = r(self.redirected.value)
         ci: dict[str, Any] = {
             "served": self.served.ci(2), "mean_wait_min": self.mean_wait.ci(3), "p90_wait_min": self.p90_wait.ci(3),
             "share_within_15": within15.ci(), "share_within_20": within20.ci(), "abandonment": self.abandonment.ci(),
@@ -228,6 +282,8 @@ def summarise_group(tallies: Sequence[Tally], limits: Sequence[float]) -> GroupS
         abandonment=ratio_estimate([float(t.abandoned) for t in tallies], n),
         no_show=ratio_estimate([float(t.no_show) for t in tallies], n),
         unserved=ratio_estimate([float(t.unserved) for t in tallies], n),
+        redirected=ratio_estimate([float(t.redirected) for t in tallies], n) if any(t.redirected for t in tallies)
+        else None,
     )
 
 
@@ -246,10 +302,103 @@ def summarise(results: Sequence[Sequence[DayResult]], targets: Targets) -> Summa
     ])
     overall = GroupSummary(
         overall.issued, overall.served, overall.mean_wait, overall.p90_wait, overall.max_wait, overall.within,
-        overall.abandonment, overall.no_show, overall.unserved, util,
+        overall.abandonment, overall.no_show, overall.unserved, util, overall.redirected,
     )
     ndays = max((len(rep) for rep in results), default=0)
     return Summary(overall, categories, len(results), ndays, targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Journeys:
+    """The visitors who went to another office, per replication: how many, the road, the wait there."""
+
+    moved: Estimate  # visitors per replication
+    travel_min: Estimate  # mean minutes on the road
+    wait_there_min: Estimate  # mean minutes from their ticket there to its first call
+    total_min: Estimate  # the two together: from leaving the first office to the call at the second
+    routes: dict[str, float]  # "from→to": visitors per replication
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(x: float, d: int = 3) -> float | None:
+            return round(x, d) if math.isfinite(x) else None
+
+        return {
+            "moved": r(self.moved.value, 2), "travel_min": r(self.travel_min.value),
+            "wait_there_min": r(self.wait_there_min.value), "total_min": r(self.total_min.value),
+            "routes": {k: round(v, 2) for k, v in sorted(self.routes.items())},
+            "ci95": {"moved": self.moved.ci(2), "wait_there_min": self.wait_there_min.ci(), "total_min":
+                     self.total_min.ci()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSummary:
+    offices: dict[str, Summary]  # each office's tickets, those that came from elsewhere included
+    overall: GroupSummary  # every visitor once, where their visit ended
+    journeys: Journeys
+    targets: Targets
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "offices": {k: v.to_dict() for k, v in self.offices.items()},
+            "overall": self.overall.to_dict(self.targets),
+            "journeys": self.journeys.to_dict(),
+        }
+
+
+def summarise_network(results: Mapping[str, Sequence[Sequence[DayResult]]], targets: Targets) -> NetworkSummary:
+    """Each office's summary, the network's visitors each counted once, and the journeys between offices."""
+    limits = _limits(targets)
+    offices = {oid: summarise(reps, targets) for oid, reps in results.items()}
+    nreps = max((len(reps) for reps in results.values()), default=0)
+    overall: list[Tally] = []
+    moved: list[float] = []
+    travel: list[float] = []
+    travel_n: list[float] = []
+    wait_sum: list[float] = []
+    total_sum: list[float] = []
+    called_n: list[float] = []
+    routes: dict[str, float] = {}
+    for k in range(nreps):
+        t = Tally()
+        m = tr = wn = ws = ts = 0.0
+        for oid, reps in results.items():
+            if k >= len(reps):
+                continue
+            for r in reps[k]:
+                for w, o, wd in zip(r.wait, r.outcome, r.waited, strict=True):
+                    if o != REDIRECTED:  # the visit goes on, and is counted, where they went
+                        t.add(w, o, wd, limits)
+                for j, (origin, oi) in r.came_from.items():
+                    road = _road(results[origin][k], r.day, oi)
+                    m += 1
+                    tr += road
+                    routes[f"{origin}→{oid}"] = routes.get(f"{origin}→{oid}", 0.0) + 1.0 / nreps
+                    w = r.wait[j]
+                    if w == w:
+                        wn += 1
+                        ws += w
+                        ts += road + w
+        overall.append(t)
+        moved.append(m)
+        travel.append(tr)
+        travel_n.append(m)
+        wait_sum.append(ws)
+        total_sum.append(ts)
+        called_n.append(wn)
+    journeys = Journeys(
+        moved=mean_estimate(moved), travel_min=ratio_estimate(travel, travel_n),
+        wait_there_min=ratio_estimate(wait_sum, called_n), total_min=ratio_estimate(total_sum, called_n),
+        routes=routes,
+    )
+    return NetworkSummary(offices, summarise_group(overall, limits), journeys, targets)
+
+
+def _road(days: Sequence[DayResult], day: int, row: int) -> float:
+    for r in days:
+        if r.day == day:
+            return r.moved[row][1]
+    raise KeyError(f"no day {day} at the office a visitor came from")
 
 
 def compare_rules(
