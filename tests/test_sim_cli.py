@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -102,3 +103,45 @@ def test_the_installed_command_prints_json_only() -> None:
         capture_output=True, text=True, timeout=120, check=True,
     )
     assert json.loads(proc.stdout)["office"] == "khutory"
+
+
+def test_run_with_redirects_sends_visitors_of_an_overloaded_office_elsewhere(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # two desks for the main centre's Monday: the kiosk tells most visitors to wait long past the target
+    plan = tmp_path / "plan.json"
+    rows = [{"day": "mon", "hour": h, "desks": 2, "arrivals_per_hour": 40.0, "mean_service_min": 9.0}
+            for h in range(8, 20)]
+    plan.write_text(json.dumps({"office": "main", "plan": rows, "desk_hours": 24.0}), encoding="utf-8")
+    data = run_json(capsys, "sim", "run", "--office", "main", "--plan", str(plan), "--redirects", "0.5", "--days", "1",
+                    "--reps", "2", "--seed", "3", "--json")
+    # the office's figures as without --redirects, and the network's beside them
+    assert {"overall", "categories", "replications", "days", "targets", "office", "network"} <= set(data)
+    assert data["office"] == "main" and data["replications"] == 2 and data["days"] == 1
+    overall = data["overall"]
+    assert isinstance(overall, dict) and overall["redirected"] > 0
+    network = data["network"]
+    assert isinstance(network, dict)
+    assert set(network["offices"]) == {"main", "zamostia", "vyshenka", "khutory"}
+    assert network["offices"]["main"]["overall"] == overall
+    journeys = network["journeys"]
+    assert journeys["moved"] > 0 and journeys["travel_min"] > 0
+    routes = journeys["routes"]
+    assert routes and any(r.startswith("main→") for r in routes)
+    assert sum(n for r, n in routes.items() if r.startswith("main→")) >= 0.9 * journeys["moved"]
+    # every visitor counted once in the network: those who moved are not counted twice
+    issued = sum(o["overall"]["issued"] for o in network["offices"].values())
+    assert network["overall"]["issued"] == pytest.approx(issued - journeys["moved"], abs=0.02)
+    # and the tables for people
+    assert main(["sim", "run", "--office", "main", "--plan", str(plan), "--redirects", "0.5", "--days", "1",
+                 "--reps", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "main→" in out and "zamostia" in out and "redirected" in out
+
+
+@pytest.mark.parametrize("share", ["1.5", "-0.1", "nan"])
+def test_redirects_outside_zero_to_one_is_a_clear_error(capsys: pytest.CaptureFixture[str], share: str) -> None:
+    assert main(["sim", "run", "--office", "main", "--redirects", share, "--days", "1", "--reps", "1", "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "--redirects" in captured.err and "between 0 and 1" in captured.err
+    assert "Traceback" not in captured.err and captured.out == ""

@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,21 @@ from cherga.errors import ConfigError
 from cherga.sim.accuracy import forecast_accuracy
 from cherga.sim.calibrate import calibrate, read_journal
 from cherga.sim.mmc import simulate_mmc
-from cherga.sim.model import replication_seeds
+from cherga.sim.model import Schedule, default_schedule, replication_seeds
 from cherga.sim.plan import Plan, load_plan, save_plan
 from cherga.sim.plot import chart_path, plot_staffing
 from cherga.sim.profile import WEEKDAYS, profile_to_dict, resolve_profile, save_profile
-from cherga.sim.runner import OVERALL, ScheduleFor, Summary, compare_rules, run_office, summarise
+from cherga.sim.runner import (
+    OVERALL,
+    NetworkSummary,
+    ScheduleFor,
+    Summary,
+    compare_rules,
+    run_network,
+    run_office,
+    summarise,
+    summarise_network,
+)
 from cherga.sim.staffing import StaffingResult, abandonment_erlang_a, hour_shares, plan_week
 
 STDERR = Console(stderr=True)
@@ -75,6 +86,9 @@ def register(sub: Any) -> None:
     p.add_argument("--days", type=int, default=7, help="days from a Monday (default 7)")
     p.add_argument("--reps", type=int, default=10, help="replications (default 10)")
     p.add_argument("--rule", choices=sorted(RULES), default=None, help="priority rule (default: the policy's)")
+    p.add_argument("--redirects", type=float, default=None, metavar="SHARE",
+                   help="simulate the whole network together: this share (0..1) of the visitors told at the kiosk "
+                        "to wait past the target go to a faster office (default: this office alone)")
     p.set_defaults(run=_run)
 
     p = cmds.add_parser("compare", help="the priority rules side by side on the same visitors")
@@ -122,6 +136,11 @@ def _network(args: argparse.Namespace) -> Network:
 def _positive(name: str, value: int) -> None:
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}")
+
+
+def _share(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:  # NaN fails too
+        raise ConfigError(f"{name} must be a share between 0 and 1, got {value:g}")
 
 
 @contextmanager
@@ -275,6 +294,9 @@ def _run(args: argparse.Namespace) -> int:
     net = _network(args)
     _positive("--days", args.days)
     _positive("--reps", args.reps)
+    if args.redirects is not None:
+        _share("--redirects", args.redirects)
+        return _run_network(args, net)
     profile = resolve_profile(net, args.office, args.profile, args.month)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
@@ -291,6 +313,73 @@ def _run(args: argparse.Namespace) -> int:
     _summary_table(summary, f"{net.offices[args.office].name_en}: {args.days} days × {args.reps} replications "
                             f"(rule: {data['rule']}{', plan ' + str(args.plan) if args.plan else ''})")
     return 0
+
+
+def _run_network(args: argparse.Namespace, net: Network) -> int:
+    """``run --redirects SHARE``: every office of the network together, visitors free to go where it is faster.
+
+    The ``--office`` office runs with ``--profile``/``--plan``; the others with their default profile (``--month``)
+    and every desk on duty. Each office's profile is given ``redirect_share=SHARE``.
+    """
+    share = args.redirects
+    office_id = args.office
+    profiles = {
+        oid: replace(resolve_profile(net, oid, args.profile if oid == office_id else None, args.month),
+                     redirect_share=share)
+        for oid in net.offices
+    }
+    office_schedule, _ = _schedule(net, office_id, args.plan)
+
+    def schedule_for(oid: str, day: int) -> Schedule | None:
+        if oid == office_id and office_schedule is not None:
+            return office_schedule(day)
+        return default_schedule(net.offices[oid], day)
+
+    seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
+    with _progress("simulating the network", args.reps * args.days) as advance:
+        results = run_network(net, profiles, days=range(args.days), seeds=seeds, schedule_for=schedule_for,
+                              rule=args.rule, progress=advance)
+    network = summarise_network(results, net.targets)
+    summary = network.offices[office_id]
+    data = summary.to_dict()
+    data.update({"office": office_id, "seed": args.seed, "rule": args.rule or net.policy.rule,
+                 "plan": str(args.plan) if args.plan else None, "profile": profiles[office_id].source,
+                 "redirects": share, "network": network.to_dict()})
+    if args.json:
+        _print_json(data)
+        return 0
+    _summary_table(summary, f"{net.offices[office_id].name_en}: {args.days} days × {args.reps} replications "
+                            f"(rule: {data['rule']}{', plan ' + str(args.plan) if args.plan else ''}; "
+                            f"the network together, {_pct(share)} may go elsewhere)")
+    _network_tables(network, net, args.days)
+    return 0
+
+
+def _network_tables(ns: NetworkSummary, net: Network, days: int) -> None:
+    out = _out()
+    j = ns.journeys.to_dict()
+    t = Table(title="visitors who went to another office (per replication; the road, then the wait there)")
+    for col in ("route", "visitors", "a day", "road, min", "wait there, min", "in all, min"):
+        t.add_column(col, justify="right" if col != "route" else "left")
+    for route, n in j["routes"].items():
+        a, _, b = route.partition("→")
+        t.add_row(route, f"{n:.1f}", f"{n / days:.1f}", _min(net.travel(a, b)), "", "")
+    t.add_row("all", _min(j["moved"]), _min(None if j["moved"] is None else j["moved"] / days),
+              _min(j["travel_min"]), _min(j["wait_there_min"]), _min(j["total_min"]))
+    out.print(t)
+    o = Table(title=f"the offices (tickets from elsewhere included; {OVERALL}: every visitor once, where the visit "
+                    "ended)")
+    for col in ("office", "issued", "mean wait", "≤15 min", "redirected", "targets"):
+        o.add_column(col, justify="right" if col != "office" else "left")
+    rows = [(oid, s.overall.to_dict(ns.targets)) for oid, s in ns.offices.items()]
+    rows.append((OVERALL, ns.overall.to_dict(ns.targets)))
+    for name, g in rows:
+        meets = g["meets_targets"]
+        mark = "—" if meets is None else ("[green]✓[/]" if meets else "[red]✗[/]")
+        redirected = g.get("redirected", 0.0) if name != OVERALL else None
+        o.add_row(name, _min(g["issued"]), _min(g["mean_wait_min"]), _pct(g["share_within_15"]), _pct(redirected),
+                  mark)
+    out.print(o)
 
 
 def _summary_table(summary: Summary, title: str) -> None:
