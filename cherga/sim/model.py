@@ -21,6 +21,9 @@ dispatcher for the next ticket only when one of its queues holds a live ticket (
 never written). Arrivals while every desk is busy, and reneging always, cost no SimPy event: they are applied, each
 at its own time, before the next command reaches the dispatcher (:func:`simulate_day`'s ``catch_up``), which is
 exactly when the dispatcher could first notice them, so it sees the same commands at the same times.
+
+Network days (:func:`simulate_network_day`): the offices share one environment, each on its own dispatcher, and a
+visitor willing to travel may leave for an office the kiosk shows to be faster; see :class:`_Hub`.
 """
 
 from __future__ import annotations
@@ -838,8 +841,9 @@ class _Hub:
         yield self.env.timeout(travel)
         now = self.env.now
         a, b = self.offices[origin], self.offices[target]
-        a.catch_up(now)
-        b.catch_up(now)
+        if not a.ended():
+            a.catch_up(now)
+        b.catch_up(now)  # open until after they arrive: offices closing sooner were not offered
         old = a.ticket_of(i)
         at = to_seconds(now)
         if not a.ended() and a.d.tickets[old].status is Status.WAITING:
