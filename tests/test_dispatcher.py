@@ -373,6 +373,19 @@ def test_redirect_to_another_office_and_alternatives_at_issue() -> None:
         eng.apply(c.SendToOffice(desk="m2", to_office="branch"), T0 + 24)
 
 
+def test_alternatives_at_issue_offer_only_offices_with_every_service_of_the_visit() -> None:
+    net = small_network()
+    eng = CityEngine(net, secret=b"t")
+    for desk in ("m2", "b1", "r1"):
+        eng.apply(c.OpenDesk(desk=desk), T0)
+    for i in range(8):
+        plain = eng.issue(c.IssueTicket(office="main", service="residence"), T0 + i).alternatives
+    assert {a.office for a in plain} == {"branch", "remote"}
+    # the remote workplace offers residence but not advice: a visitor who needs both is not sent there
+    both = eng.issue(c.IssueTicket(office="main", service="residence", more_services=("advice",)), T0 + 9)
+    assert [a.office for a in both.alternatives] == ["branch"]
+
+
 def test_booked_visit_is_called_at_its_slot_ahead_of_walk_ins() -> None:
     d = Dispatcher(small_network(PolicyConfig()), "main")
     d.apply(c.OpenDesk(desk="m2"), T0)

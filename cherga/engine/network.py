@@ -95,7 +95,11 @@ class CityEngine:
         issued = next(ev for ev in events if isinstance(ev, e.TicketIssued))
         alts: list[balancer.Alternative] = []
         if issued.eta_min > self.network.targets.target_min:  # only then is a move worth offering
-            alts = balancer.alternatives(self.network, cmd.office, issued.eta_min, self.service_etas(cmd.service, now))
+            etas = self.service_etas(cmd.service, now)
+            if cmd.more_services:  # the whole visit must be had there, or the visitor comes back
+                offices = self.network.offices
+                etas = {o: x for o, x in etas.items() if offices[o].services.issuperset(cmd.more_services)}
+            alts = balancer.alternatives(self.network, cmd.office, issued.eta_min, etas)
         return Issued(events=events, ticket=issued.ticket, alternatives=alts)
 
     def service_etas(self, service: str, now: float) -> dict[str, float]:
