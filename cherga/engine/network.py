@@ -95,10 +95,7 @@ class CityEngine:
         issued = next(ev for ev in events if isinstance(ev, e.TicketIssued))
         alts: list[balancer.Alternative] = []
         if issued.eta_min > self.network.targets.target_min:  # only then is a move worth offering
-            etas = self.service_etas(cmd.service, now)
-            if cmd.more_services:  # the whole visit must be had there, or the visitor comes back
-                offices = self.network.offices
-                etas = {o: x for o, x in etas.items() if offices[o].services.issuperset(cmd.more_services)}
+            etas = self.visit_etas(cmd.service, cmd.more_services, now)
             alts = balancer.alternatives(self.network, cmd.office, issued.eta_min, etas)
         return Issued(events=events, ticket=issued.ticket, alternatives=alts)
 
@@ -110,6 +107,15 @@ class CityEngine:
             if q is not None and not d.issuing_stopped:
                 out[oid] = round(forecast.new_ticket_eta(d, q, now)[0], 1)
         return out
+
+    def visit_etas(self, service: str, more_services: tuple[str, ...], now: float) -> dict[str, float]:
+        """:meth:`service_etas` of the offices that offer every service of the visit: there, or the visitor comes
+        back. O(offices × queues)."""
+        etas = self.service_etas(service, now)
+        if more_services:
+            offices = self.network.offices
+            etas = {o: x for o, x in etas.items() if offices[o].services.issuperset(more_services)}
+        return etas
 
     def _send(self, cmd: c.SendToOffice, now: float) -> list[e.BaseEvent]:
         source = self.office(self.route(cmd))

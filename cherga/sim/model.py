@@ -46,9 +46,9 @@ from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.balancer import alternatives
 from cherga.engine.dispatcher import Dispatcher
-from cherga.engine.forecast import new_ticket_eta
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category, Network, Office
+from cherga.engine.network import CityEngine
 from cherga.engine.policy import RULES, rule_named
 from cherga.sim.profile import Profile, hour_overlap
 
@@ -800,8 +800,6 @@ class _Hub:
     """
 
     def __init__(self, network: Network, env: simpy.Environment, sink: EventSink | None) -> None:
-        from cherga.engine.network import CityEngine  # the router over dispatchers; imported late to stay light
-
         self.network = network
         self.env = env
         self.sink = sink
@@ -814,23 +812,19 @@ class _Hub:
 
     def offer(self, origin: str, i: int, service: str, eta_here: float, now: float) -> None:
         """Visitor ``i`` of ``origin`` was told ``eta_here`` minutes: send them on if another office is faster."""
-        etas: dict[str, float] = {}
         network = self.network
-        more = self.offices[origin].visitors.second[i]
-        for oid, o in self.offices.items():
-            if oid == origin or o.ended():
-                continue
-            d = o.d
-            if more is not None and more not in d.office.services:  # the whole visit must be had there
-                continue
-            q = d.queues.get((service, False))
+        offices = self.offices
+        for oid, o in offices.items():  # their queues as they are now, for the kiosk's forecast
+            if oid != origin and not o.ended():
+                o.catch_up(now)
+        more = offices[origin].visitors.second[i]
+        etas: dict[str, float] = {}
+        for oid, eta in self.city.visit_etas(service, () if more is None else (more,), to_seconds(now)).items():
+            o = offices[oid]
             travel = network.travel(origin, oid)
-            if q is None or d.issuing_stopped or travel is None:
-                continue
-            if not o.schedule.open <= now < o.schedule.close - travel:
-                continue
-            o.catch_up(now)
-            etas[oid] = round(new_ticket_eta(d, q, to_seconds(now))[0], 1)
+            if not o.ended() and travel is not None and (
+                    o.schedule.open <= now < o.schedule.close - travel):
+                etas[oid] = eta
         best = alternatives(network, origin, eta_here, etas)
         if best:
             alt = best[0]
