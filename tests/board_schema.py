@@ -29,20 +29,24 @@ def check_board_message(msg: Any) -> None:
         "called": {"type", "seq", "ticket", "desk", "queues"},
         "recalled": {"type", "seq", "ticket", "desk", "queues"},
         "queue": {"type", "seq", "queues"},
+        "ended": {"type", "seq", "ticket", "desk", "queues"},  # the call is over: the visitor came, or the ticket left
     }
     assert kind in expected, f"unknown board message type: {msg}"
     assert set(msg) == expected[kind], f"keys of a {kind} message: {sorted(msg)}"
     assert _is_int(msg["seq"]) and msg["seq"] >= 0, msg
-    if kind in ("called", "recalled"):
+    if kind in ("called", "recalled", "ended"):
         _check_call(msg["ticket"], msg["desk"])
     if kind == "snapshot":
         assert isinstance(msg["calls"], list), msg
         for call in msg["calls"]:
-            # API.md leaves a call's fields to the board; the hub adds "at" (when, a number), which board.js sorts by
-            assert isinstance(call, dict) and {"ticket", "desk"} <= set(call) <= {"ticket", "desk", "at"}, call
+            # API.md leaves a call's fields to the board; the hub adds "at" (when, a number), which board.js sorts by,
+            # and "pending" (whether the hall still expects this call: the latest call of a ticket not yet at a desk)
+            assert isinstance(call, dict), call
+            assert {"ticket", "desk"} <= set(call) <= {"ticket", "desk", "at", "pending"}, call
             _check_call(call["ticket"], call["desk"])
             assert "at" not in call or _is_number(call["at"]), call
-    if kind in ("snapshot", "queue", "called", "recalled"):
+            assert "pending" not in call or isinstance(call["pending"], bool), call
+    if kind in ("snapshot", "queue", "called", "recalled", "ended"):
         queues = msg["queues"]
         assert isinstance(queues, list), msg
         for q in queues:

@@ -28,6 +28,9 @@ log = logging.getLogger("cherga.hub")
 
 MAX_BACKLOG = 64  # messages a board may fall behind before it is dropped
 RECENT_CALLS = 12
+# what ends a call the hall still expects: the visitor reached the desk, or the ticket left the call
+CALL_ENDS = (e.ServiceStarted, e.ServiceFinished, e.TicketNoShow, e.TicketTransferred, e.TicketRedirected,
+             e.TicketCancelled)
 
 
 def dumps(msg: dict[str, Any]) -> str:
@@ -138,6 +141,8 @@ class BoardChannel:
     office: str
     seq: int = 0
     calls: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=RECENT_CALLS))
+    # the calls still expected (called, the visitor not yet at the desk), by ticket number: the latest call of each
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     conns: set[Connection] = field(default_factory=set)
     queues: list[dict[str, Any]] | None = None  # cached payload; None = recompute
 
@@ -158,6 +163,7 @@ class Hub:
         for ch in self.boards.values():
             ch.seq = 0
             ch.calls.clear()
+            ch.pending.clear()
             ch.queues = None
             for conn in ch.conns:  # they reconnect and get the rebuilt state
                 conn.close()
@@ -173,27 +179,33 @@ class Hub:
 
     def on_events(self, events: list[e.BaseEvent], replay: bool) -> None:
         touched: dict[str, list[e.BaseEvent]] = {}
+        ended: dict[int, dict[str, Any]] = {}  # seq -> the call that event ended
         for ev in events:
             ch = self.channel(ev.office)
             ch.seq = ev.seq
             ch.queues = None
             if isinstance(ev, (e.TicketCalled, e.TicketRestored, e.TicketRecalled)):
-                ch.calls.appendleft({"ticket": ev.number, "desk": ev.desk_number, "at": ev.at})
+                call = {"ticket": ev.number, "desk": ev.desk_number, "at": ev.at}
+                ch.calls.appendleft(call)
+                ch.pending[ev.number] = call
             elif isinstance(ev, e.DayOpened):
                 ch.calls.clear()
+                ch.pending.clear()
+            elif isinstance(ev, CALL_ENDS) and ev.number in ch.pending:
+                ended[ev.seq] = ch.pending.pop(ev.number)
             touched.setdefault(ev.office, []).append(ev)
         if replay:
             return
         for office, evs in touched.items():
-            self._broadcast(office, evs)
+            self._broadcast(office, evs, ended)
         if self.watchers:
             self._notify_watchers(touched)
 
-    def _broadcast(self, office: str, events: list[e.BaseEvent]) -> None:
+    def _broadcast(self, office: str, events: list[e.BaseEvent], ended: dict[int, dict[str, Any]]) -> None:
         ch = self.channel(office)
         if not ch.conns:  # no board watches: build nothing (the counts would be computed for nobody)
             return
-        msgs = [(ev.seq, dumps(self.board_message(ch, ev))) for ev in events]
+        msgs = [(ev.seq, dumps(self.board_message(ch, ev, ended.get(ev.seq)))) for ev in events]
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -211,13 +223,16 @@ class Hub:
                         self.dropped += 1
                         ch.conns.discard(conn)
 
-    def board_message(self, ch: BoardChannel, ev: e.BaseEvent) -> dict[str, Any]:
+    def board_message(self, ch: BoardChannel, ev: e.BaseEvent, ended: dict[str, Any] | None = None) -> dict[str, Any]:
         # a call also changes the counts: it carries them, so the hall never shows one visitor too many
         if isinstance(ev, (e.TicketCalled, e.TicketRestored)):
             return {"type": "called", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number,
                     "queues": self.queues(ch)}
         if isinstance(ev, e.TicketRecalled):
             return {"type": "recalled", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number,
+                    "queues": self.queues(ch)}
+        if ended is not None:  # the hall stops expecting this call: its tile leaves the board
+            return {"type": "ended", "seq": ev.seq, "ticket": ended["ticket"], "desk": ended["desk"],
                     "queues": self.queues(ch)}
         return {"type": "queue", "seq": ev.seq, "queues": self.queues(ch)}
 
@@ -232,7 +247,19 @@ class Hub:
 
     def snapshot(self, office: str) -> dict[str, Any]:
         ch = self.channel(office)
-        return {"type": "snapshot", "seq": ch.seq, "calls": list(ch.calls), "queues": self.queues(ch)}
+        return {"type": "snapshot", "seq": ch.seq, "calls": self.snapshot_calls(ch), "queues": self.queues(ch)}
+
+    @staticmethod
+    def snapshot_calls(ch: BoardChannel) -> list[dict[str, Any]]:
+        """The recent calls, newest first, each marked ``pending`` when it is the latest call of a ticket the hall
+        still expects; then the calls still expected that are older than the recent ones. O(recent + pending)."""
+        out = []
+        for call in ch.calls:
+            out.append({**call, "pending": ch.pending.get(call["ticket"]) is call})
+        shown = {c["ticket"] for c in out if c["pending"]}
+        older = [c for n, c in ch.pending.items() if n not in shown]
+        older.sort(key=lambda c: -c["at"])
+        return out + [{**c, "pending": True} for c in older]
 
     # ------------------------------------------------------------------ subscribers
 
