@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo
 import httpx
 from fastapi import FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -56,6 +57,8 @@ from cherga.errors import (
 
 log = logging.getLogger("cherga.app")
 PAGES = Path(__file__).parent / "pages"
+# Swagger UI for /docs, shipped in the package: an office LAN often has no internet (vendor/swagger-ui/README.md)
+VENDOR = Path(__file__).parent / "vendor"
 WS_MAX_MESSAGE = 4096
 
 
@@ -215,6 +218,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         description="The electronic queue of a centre of administrative services (ЦНАП). See API.md.",
         lifespan=lifespan, responses={400: {"model": s.Error}, 401: {"model": s.Error}, 403: {"model": s.Error},
                                       404: {"model": s.Error}, 409: {"model": s.Error}},
+        docs_url=None, redoc_url=None,  # FastAPI's own load Swagger UI and ReDoc from a CDN: /docs is served below
     )
 
     def S() -> Service:
@@ -730,28 +734,70 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
 
     # ------------------------------------------------------------------ pages
 
-    def page(name: str) -> Callable[..., Awaitable[FileResponse]]:
-        async def serve(key: str) -> FileResponse:
-            path = PAGES / f"{name}.html"
-            if not path.exists():
-                raise StarletteHTTPException(404, f"page {name} is not installed")
-            return FileResponse(path, media_type="text/html; charset=utf-8",
-                                headers={"Cache-Control": "no-cache"})
+    def html_page(name: str, status: int = 200) -> HTMLResponse:
+        path = PAGES / f"{name}.html"
+        if not path.exists():
+            raise StarletteHTTPException(404, f"page {name} is not installed")
+        text = path.read_text(encoding="utf-8")
+        if 'rel="icon"' not in text:  # one place gives every page its favicon link
+            text = text.replace("</title>", f"</title>\n{ICON_LINK}", 1)
+        return HTMLResponse(text, status_code=status, headers={"Cache-Control": "no-cache"})
+
+    def page(name: str) -> Callable[..., Awaitable[HTMLResponse]]:
+        async def serve(key: str) -> HTMLResponse:
+            return html_page(name)
 
         serve.__name__ = f"page_{name}"
         return serve
 
     for route, name in (("board", "board"), ("display", "display"), ("kiosk", "kiosk"), ("desk", "desk"),
-                        ("head", "head"), ("ratings", "ratings"), ("t", "ticket"), ("book", "book"),
+                        ("head", "head"), ("ratings", "ratings"), ("book", "book"),
                         ("operator", "book"), ("rate/desk", "rate-desk"), ("rate/exit", "rate-exit"),
                         ("reports", "reports")):
         app.get(f"/{route}/{{key}}", include_in_schema=False)(page(name))
+
+    @app.get("/t/{key}", include_in_schema=False)
+    async def page_ticket(key: str) -> HTMLResponse:
+        # an id nobody issued gets a 404 page that says so, not a ticket page that cannot load
+        if key not in S().host.engine.ticket_office:
+            return html_page("unknown-ticket", 404)
+        return html_page("ticket")
+
+    @app.get("/", include_in_schema=False)
+    async def page_index() -> HTMLResponse:
+        return html_page("index")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        return FileResponse(PAGES / "favicon.ico", media_type="image/x-icon",
+                            headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/favicon.svg", include_in_schema=False)
+    async def favicon_svg() -> FileResponse:
+        return FileResponse(PAGES / "favicon.svg", media_type="image/svg+xml",
+                            headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        ui = get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="cherga — API",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/favicon.ico",
+            swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from the online validator
+        )
+        body = bytes(ui.body).replace(b"<html>", b'<html lang="en">', 1)  # the API is described in English
+        return HTMLResponse(body, headers={"Cache-Control": "no-cache"})
+
     if PAGES.exists():
         app.mount("/static", StaticFiles(directory=PAGES), name="static")
+    if VENDOR.exists():
+        app.mount("/vendor", StaticFiles(directory=VENDOR), name="vendor")
 
     return app
 
 
+ICON_LINK = '<link rel="icon" href="/favicon.svg" type="image/svg+xml">'
 FORWARDED = "x-cherga-forwarded-by"
 CLUSTER_SECRET = "x-cherga-cluster"
 
