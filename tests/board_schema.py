@@ -30,9 +30,14 @@ def check_board_message(msg: Any) -> None:
         "recalled": {"type", "seq", "ticket", "desk", "queues"},
         "queue": {"type", "seq", "queues"},
         "ended": {"type", "seq", "ticket", "desk", "queues"},  # the call is over: the visitor came, or the ticket left
+        "journal": {"type", "available", "since"},  # the journal stopped or resumed taking writes: no seq
     }
     assert kind in expected, f"unknown board message type: {msg}"
     assert set(msg) == expected[kind], f"keys of a {kind} message: {sorted(msg)}"
+    if kind == "journal":
+        assert isinstance(msg["available"], bool), msg
+        assert msg["since"] is None or (_is_number(msg["since"]) and not msg["available"]), msg
+        return
     assert _is_int(msg["seq"]) and msg["seq"] >= 0, msg
     if kind in ("called", "recalled", "ended"):
         _check_call(msg["ticket"], msg["desk"])
@@ -63,7 +68,8 @@ def _check_call(ticket: object, desk: object) -> None:
 
 
 def check_stream(msgs: list[dict[str, Any]]) -> None:
-    """A snapshot, then messages numbered one after another."""
+    """A snapshot, then messages numbered one after another (journal notices, which carry no number, aside)."""
+    msgs = [m for m in msgs if m.get("type") != "journal"]
     assert msgs and msgs[0]["type"] == "snapshot", msgs[:1]
     seqs = [m["seq"] for m in msgs]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), seqs

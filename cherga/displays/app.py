@@ -300,10 +300,13 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
     @app.get("/healthz", tags=["service"])
     async def healthz() -> JSONResponse:
         host = S().host
-        if host.failure is not None:
-            return _error(503, "journal", host.failure)
-        if host.last_write_error is not None:
-            return _error(503, "journal", f"the last journal write failed: {host.last_write_error}")
+        if host.journal_down:  # 503 with the reason, since when, and when the next attempt is (the host heals)
+            message = host.failure or f"the last journal write failed: {host.last_write_error}"
+            since = host.outage_since
+            when = None if since is None else datetime.fromtimestamp(since).astimezone().isoformat("T", "seconds")
+            return JSONResponse({"error": {
+                "code": "journal", "message": message, "since": when, "retry_in_s": round(host.retry_in(), 2),
+            }}, status_code=503, headers={"Retry-After": str(max(1, round(host.retry_in())))})
         if isinstance(host, ClusterHost):
             return JSONResponse({"ok": True, "node": host.node, "owned": sorted(host.owned),
                                  "takeovers": host.takeovers, "handovers": host.handovers})

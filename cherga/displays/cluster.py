@@ -121,6 +121,8 @@ class OriginIndex:
 
 
 class ClusterHost(EngineHost):
+    reopen_inline = False  # reopening Redis may wait for a socket timeout: the healer does it off the loop
+
     def __init__(
         self,
         network: Network,
@@ -160,6 +162,11 @@ class ClusterHost(EngineHost):
         self._subscribe_to = 0  # cluster: which node the next subscription goes to
 
     # ------------------------------------------------------------------ life
+
+    async def _after_reopen(self) -> None:
+        """Before serving again: renew what is still ours, drop what lapsed (another process may have taken it
+        over meanwhile), take what nobody holds. An office is resumed or taken over, never left without an owner."""
+        await self._lease_round(force=True)
 
     async def start(self) -> None:
         self._outbox = asyncio.Queue()
@@ -391,19 +398,30 @@ class ClusterHost(EngineHost):
                 except Exception:  # never let one bad redirect stop the leases
                     log.exception("settling redirects failed")
 
-    async def _lease_round(self) -> None:
+    async def _lease_round(self, *, force: bool = False) -> None:
+        """Renew our leases, hand over, take free offices. While our journal is down (and not ``force``, the
+        healer's round) nothing is taken, and leases held through an outage longer than a lease period are given up
+        so that a process whose journal works takes those offices over."""
         now_ms = int(time.time() * 1000)
         await self.r.hset(NODES, self.node, now_ms + self.lease_ms)
         nodes = {_text(k): int(v) for k, v in (await self.r.hgetall(NODES)).items()}
         alive = sorted(n for n, until in nodes.items() if until > now_ms) or [self.node]
         mono = time.monotonic()
         self._node_seen = {n: self._node_seen.get(n, mono) for n in alive}
+        down = self.failure is not None and not force
+        if down and self._outage_mono is not None and time.monotonic() - self._outage_mono > self.lease_ms / 1000:
+            for office in sorted(self.owned):
+                self.owned.discard(office)
+                await self.r.eval(RELEASE, 1, lease_key(office), self.node)
+                log.warning("gave up office %s: our journal has been down for over a lease period", office)
         for office in list(self.owned):
             kept = await self.r.eval(RENEW, 1, lease_key(office), self.node, self.lease_ms)
             if not kept:
                 log.warning("lost the lease of office %s", office)
                 self.owned.discard(office)
         await self._rebalance(alive, mono)
+        if down:
+            return  # we could not serve what we took
         for office in self.network.offices:
             if office in self.owned:
                 continue

@@ -158,6 +158,7 @@ class Hub:
         self.ticket_view: Callable[[str], dict[str, Any]] | None = None
         self.sent = 0
         self.dropped = 0
+        self.journal_notice: str | None = None  # while the journal is down: the message every new subscriber gets
 
     def reset(self) -> None:
         for ch in self.boards.values():
@@ -168,6 +169,16 @@ class Hub:
             for conn in ch.conns:  # they reconnect and get the rebuilt state
                 conn.close()
             ch.conns.clear()
+
+    def on_journal(self, available: bool, since: float | None) -> None:
+        """The journal stopped (or resumed) taking writes: tell every board and ticket page. No seq (it is no event),
+        nothing about a person: whether, and since when (wall time, seconds)."""
+        self.journal_notice = None if available else dumps({"type": "journal", "available": False, "since": since})
+        text = self.journal_notice or dumps({"type": "journal", "available": True, "since": None})
+        for conns in [*(ch.conns for ch in self.boards.values()), *self.watchers.values()]:
+            for conn in list(conns):
+                if not conn.offer(text):
+                    conns.discard(conn)
 
     def channel(self, office: str) -> BoardChannel:
         ch = self.boards.get(office)
@@ -268,6 +279,8 @@ class Hub:
         ch = self.channel(office)
         conn = Connection(send)
         conn.restart(dumps(self.snapshot(office)), ch.seq)
+        if self.journal_notice is not None:
+            conn.offer(self.journal_notice)
         ch.conns.add(conn)
         return conn
 
@@ -280,6 +293,8 @@ class Hub:
     def join_ticket(self, ticket: str, first: dict[str, Any]) -> Connection:
         conn = Connection()
         conn.restart(dumps(first), 0)
+        if self.journal_notice is not None:
+            conn.offer(self.journal_notice)
         self.watchers.setdefault(ticket, set()).add(conn)
         return conn
 

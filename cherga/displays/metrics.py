@@ -92,4 +92,15 @@ def render(svc: Service) -> str:
     out.append(f"cherga_journal_failed {1 if svc.host.failure or svc.host.last_write_error else 0}")
     family("cherga_journal_write_failures_total", "counter", "Failed journal writes (their commands were refused).")
     out.append(f"cherga_journal_write_failures_total {svc.host.write_failures}")
+    host = svc.host
+    family("cherga_journal_down", "gauge", "1 while the journal does not take writes (the service is healing).")
+    out.append(f"cherga_journal_down {1 if host.journal_down else 0}")
+    family("cherga_journal_outages_total", "counter", "Times the journal stopped taking writes.")
+    out.append(f"cherga_journal_outages_total {host.outages}")
+    family("cherga_journal_outage_seconds_total", "counter", "Seconds without journal writes (ongoing too).")
+    out.append(f"cherga_journal_outage_seconds_total {host.outage_seconds:.3f}")
+    family("cherga_journal_reopen_failures_total", "counter", "Failed attempts to reopen or probe the journal.")
+    out.append(f"cherga_journal_reopen_failures_total {host.reopen_attempts}")
+    family("cherga_journal_recoveries_total", "counter", "Outages healed without a restart.")
+    out.append(f"cherga_journal_recoveries_total {host.recoveries}")
     return "\n".join(out) + "\n"

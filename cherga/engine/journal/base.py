@@ -37,4 +37,9 @@ class Journal(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
+    def probe(self) -> None:
+        """A small durable write beside the events: raises unless the journal takes writes now (how a host that
+        lost its journal learns that it is back). Blocking."""
+        ...
+
     def close(self) -> None: ...

@@ -576,6 +576,11 @@ class RedisJournal(GroupCommit):
         except RedisError as exc:
             raise JournalError(f"could not write {key!r} to Redis at {self.url}: {exc}") from exc
 
+    def probe(self) -> None:
+        """An ``HSET`` of the meta hash: Redis answers it only once it takes writes (and, with ``appendfsync
+        always``, has fsynced it)."""
+        self.set_meta("probe", repr(time.time()))
+
     # ------------------------------------------------------------------ closing
 
     def _close_clients(self) -> None:

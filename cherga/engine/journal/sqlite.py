@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -103,6 +104,18 @@ class SqliteJournal(GroupCommit):
         conn = connect(self.path)
         try:
             conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        finally:
+            conn.close()
+
+    def probe(self) -> None:
+        """A write as the writer makes them (through the fault-injection hook too), on a connection of its own."""
+        if self._before_write is not None:
+            self._before_write(0)
+        conn = connect(self.path)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('probe', ?)", (repr(time.time()),))
+            conn.execute("COMMIT")
         finally:
             conn.close()
 
