@@ -213,7 +213,7 @@ def test_transfer_to_head_or_end_and_to_a_desk(net: Network) -> None:
         d.apply(c.Transfer(desk="m3", to_desk="m1"), T0 + 9)
 
 
-def test_idle_desk_takes_backup_work_from_the_busiest_queue(net: Network) -> None:
+def test_idle_desk_helps_with_backup_work_only_when_its_own_is_done(net: Network) -> None:
     d = office(net)
     d.apply(c.OpenDesk(desk="m3"), T0)  # own: extract, pickup; backup: residence
     r = issue(d, "residence", T0)
@@ -224,6 +224,64 @@ def test_idle_desk_takes_backup_work_from_the_busiest_queue(net: Network) -> Non
     q = issue(d, "pickup", T0 + 4)
     t = call(d, "m3", T0 + 5)  # its own work first
     assert t is not None and t.ticket == q.ticket
+
+
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_a_desk_helping_with_a_queue_calls_by_the_policy_not_by_queue_length(net: Network, rule: str) -> None:
+    """The bug found from outside: only a desk that serves residence as backup is open; two regular tickets came
+    first, a person with a disability second. The busier (regular) lane used to win."""
+    d = office(net, rule=RULES[rule])
+    d.apply(c.OpenDesk(desk="m3"), T0)
+    first = issue(d, "residence", T0)
+    issue(d, "residence", T0 + 1)
+    v = issue(d, "residence", T0 + 2, vulnerable=True)
+    t = call(d, "m3", T0 + 3)
+    assert t is not None and t.ticket == (first.ticket if rule == "fifo" else v.ticket)  # fifo ignores categories
+
+
+def test_a_vulnerable_visitor_in_a_helped_queue_goes_before_the_desks_own_regular_work(net: Network) -> None:
+    d = office(net)
+    d.apply(c.OpenDesk(desk="m3"), T0)
+    own = issue(d, "pickup", T0)
+    helped = issue(d, "residence", T0 + 1)  # regular: waits while the desk has work of its own
+    v = issue(d, "residence", T0 + 2, vulnerable=True)
+    t = call(d, "m3", T0 + 3)
+    assert t is not None and t.ticket == v.ticket
+    d.apply(c.Finish(desk="m3"), T0 + 2 * MIN)
+    t = call(d, "m3", T0 + 3 * MIN)
+    assert t is not None and t.ticket == own.ticket
+    d.apply(c.Finish(desk="m3"), T0 + 4 * MIN)
+    t = call(d, "m3", T0 + 5 * MIN)
+    assert t is not None and t.ticket == helped.ticket
+
+
+def test_a_ticket_sent_to_a_desk_keeps_the_order_of_the_standard(net: Network) -> None:
+    d = office(net, rule=RULES["strict"])
+    d.apply(c.OpenDesk(desk="m2"), T0)
+    d.apply(c.OpenDesk(desk="m3"), T0)
+    sent = issue(d, "pickup", T0)
+    call(d, "m2", T0 + 1)
+    d.apply(c.Transfer(desk="m2", to_desk="m3"), T0 + 2)  # sent to m3 in person
+    regular = issue(d, "pickup", T0 + 3)
+    v = issue(d, "pickup", T0 + 4, vulnerable=True)
+    t = call(d, "m3", T0 + 5)
+    assert t is not None and t.ticket == v.ticket  # a vulnerable visitor first, as everywhere
+    d.apply(c.Finish(desk="m3"), T0 + 6)
+    t = call(d, "m3", T0 + 7)
+    assert t is not None and t.ticket == sent.ticket  # then the one sent here, ahead of its rank's queue
+    d.apply(c.Finish(desk="m3"), T0 + 8)
+    t = call(d, "m3", T0 + 9)
+    assert t is not None and t.ticket == regular.ticket
+
+
+def test_limits_sees_a_long_wait_behind_a_ticket_put_at_the_head(net: Network) -> None:
+    """``limits`` must see the longest-waiting ticket of a queue even when one put at its head sits before it."""
+    d = office(net)
+    d.apply(c.OpenDesk(desk="m3"), T0)
+    old = issue(d, "pickup", T0)
+    issue(d, "pickup", T0 + 13 * MIN, position=c.Position.HEAD)  # as a transfer to the head would put it
+    t = call(d, "m3", T0 + 14 * MIN)
+    assert t is not None and t.ticket == old.ticket  # 14 min of its 15 waited (margin 3): it goes first
 
 
 def test_rating_once_per_finished_ticket(net: Network) -> None:
@@ -387,16 +445,24 @@ def test_alternatives_at_issue_offer_only_offices_with_every_service_of_the_visi
 
 
 def test_booked_visit_is_called_at_its_slot_ahead_of_walk_ins() -> None:
-    d = Dispatcher(small_network(PolicyConfig()), "main")
+    d = Dispatcher(small_network(PolicyConfig(rule="strict")), "main")
     d.apply(c.OpenDesk(desk="m2"), T0)
-    issue(d, "extract", T0)
+    issue(d, "advice", T0)
     booked = issue(d, "advice", T0 + 1, due_at=T0 + 30 * MIN)
-    t = call(d, "m2", T0 + 2)
+    issue(d, "advice", T0 + 2)
+    t = call(d, "m2", T0 + 3)
     assert t is not None and t.ticket != booked.ticket  # before its slot it waits like anyone
-    d.apply(c.Finish(desk="m2"), T0 + 3)
-    issue(d, "extract", T0 + 4)
+    d.apply(c.Finish(desk="m2"), T0 + 4)
     t = call(d, "m2", T0 + 30 * MIN)
-    assert t is not None and t.ticket == booked.ticket
+    assert t is not None and t.ticket == booked.ticket  # at its slot, ahead of the walk-in who came first
+    d.apply(c.Finish(desk="m2"), T0 + 31 * MIN)
+    booked2 = issue(d, "advice", T0 + 32 * MIN, due_at=T0 + 40 * MIN)
+    v = issue(d, "pickup", T0 + 33 * MIN, vulnerable=True)
+    t = call(d, "m2", T0 + 40 * MIN)
+    assert t is not None and t.ticket == v.ticket  # a vulnerable visitor still goes first
+    d.apply(c.Finish(desk="m2"), T0 + 41 * MIN)
+    t = call(d, "m2", T0 + 41 * MIN)
+    assert t is not None and t.ticket == booked2.ticket
 
 
 def test_a_late_close_after_midnight_closes_the_day_that_ended(net: Network) -> None:

@@ -19,57 +19,73 @@ from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.lifecycle import Status
-from cherga.engine.model import Category
+from cherga.engine.model import Category, Desk, Network, Office, OfficeKind, PolicyConfig, Targets
 from cherga.engine.network import CityEngine
 from cherga.engine.policy import RULES, Candidate
 from cherga.errors import ChergaError
 
-NET = small_network()
-DESKS = [d.id for o in NET.offices.values() for d in o.desks]
-OFFICES = list(NET.offices)
 SERVICE_IDS = sorted(SERVICES)
+DESK = st.integers(0, 99)  # an index into the network's desks, drawn with the network
+OFFICE = st.integers(0, 9)
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> Network:
+    """The hand-made network, or a generated one: one to three offices of one to four desks, each with its own
+    services and some it only helps with (backup), so every way a desk may call is exercised."""
+    if draw(st.integers(0, 3)) == 0:
+        return small_network()
+    offices = {}
+    names = ["main", "branch", "remote"][: draw(st.integers(1, 3))]
+    for oid in names:
+        desks = []
+        for k in range(draw(st.integers(1, 4))):
+            own = draw(st.sets(st.sampled_from(SERVICE_IDS), min_size=1, max_size=4))
+            backup = draw(st.sets(st.sampled_from(SERVICE_IDS), max_size=3)) - own
+            desks.append(Desk(id=f"{oid[0]}{k + 1}", office=oid, number=str(k + 1), services=frozenset(own),
+                              backup=frozenset(backup), special="passport" in own))
+        offices[oid] = Office(id=oid, name_uk=oid, name_en=oid,
+                              kind=OfficeKind.MAIN if oid == "main" else OfficeKind.SUBDIVISION, desks=tuple(desks))
+    travel = {(a, b): 10.0 + 5 * i for i, (a, b) in enumerate((a, b) for a in names for b in names if a < b)}
+    return Network(offices=offices, services=SERVICES, travel_min=travel, targets=Targets(), policy=PolicyConfig())
 
 
 def expected_pick(d: Dispatcher, desk: str, now: float) -> set[str]:
-    """Every ticket the policy allows ``desk`` to call now, by scanning all waiting tickets (no heads)."""
+    """The ticket the policy has ``desk`` call now, found by scanning all waiting tickets (no queue heads).
+
+    What the desk may call: the tickets sent to it (as put at the head), the waiting tickets of its own services,
+    the vulnerable ones of the services it helps with, and, when nothing of its own waits, every ticket of the
+    services it helps with; a booked visitor whose slot has come counts also as put at the head, waiting since the
+    slot. The policy's rule picks among them all."""
+    spec = d.desks[desk].desk
     waiting = [t for t in d.tickets.values() if t.status is Status.WAITING]
     personal = [t for t in waiting if t.queue is d.personal[desk]]
-    if personal:
-        best = min(personal, key=lambda t: (0 if t.head else 1, t.since, t.counter))
-        return {best.id}
-    own = d.network.offices[d.office.id].desks
-    spec = next(x for x in own if x.id == desk)
-    mine = [t for t in waiting if t.service in spec.services and t.queue is not None and t.queue.desk is None]
+    queued = [t for t in waiting if t.queue is not None and t.queue.desk is None]
+    own = [t for t in queued if t.service in spec.services]
+    helps = [t for t in queued if t.service in spec.backup and t.service not in spec.services]
+    pool = own + [t for t in helps if t.vulnerable] if personal or own else helps
     window = d.policy.booked_window_min * 60
-    due = [t for t in mine if t.due_at is not None and t.due_at <= now <= t.due_at + window]
-    if due:
-        return {min(due, key=lambda t: (t.due_at or 0.0, t.counter)).id}
-    if mine:
-        cands = [Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1, t.since, t.counter) for t in mine]
-        return {d.rule(cands, now, d.policy).ticket.id}  # type: ignore[attr-defined]
-    backup = [t for t in waiting if t.service in spec.backup and t.queue is not None and t.queue.desk is None]
-    if not backup:
+    cands = [Candidate(t, t.category, d.rank(t.category), 0, t.since, t.counter) for t in personal]
+    for t in pool:
+        cands.append(Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1, t.since, t.counter))
+        if t.due_at is not None and t.due_at <= now <= t.due_at + window:
+            cands.append(Candidate(t, t.category, d.rank(t.category), 0, t.due_at, t.counter))
+    if not cands:
         return set()
-    sizes: dict[tuple[str, bool], int] = {}
-    for t in backup:
-        sizes[(t.service, t.vulnerable)] = sizes.get((t.service, t.vulnerable), 0) + 1
-    top = max(sizes.values())
-    # any of the busiest queues' first tickets
-    return {
-        min((t for t in backup if (t.service, t.vulnerable) == k), key=lambda t: (0 if t.head else 1, t.since,
-                                                                                     t.counter)).id
-        for k, n in sizes.items() if n == top
-    }
+    return {d.rule(cands, now, d.policy).ticket.id}  # type: ignore[attr-defined]
 
 
 class EngineMachine(RuleBasedStateMachine):
-    @initialize(rule_name=st.sampled_from(sorted(RULES)))
-    def setup(self, rule_name: str) -> None:
-        self.engine = CityEngine(NET, secret=b"stateful", rule=RULES[rule_name])
+    @initialize(net=networks(), rule_name=st.sampled_from(sorted(RULES)))
+    def setup(self, net: Network, rule_name: str) -> None:
+        self.net = net
+        self.desks = [d.id for o in net.offices.values() for d in o.desks]
+        self.offices = list(net.offices)
+        self.engine = CityEngine(net, secret=b"stateful", rule=RULES[rule_name])
         self.now = T0
         self.log: list[e.BaseEvent] = []
         self.steps = 0
-        for desk in DESKS:
+        for desk in self.desks:
             self._apply(c.OpenDesk(desk=desk))
 
     def _apply(self, cmd: Any) -> list[e.BaseEvent]:
@@ -83,6 +99,12 @@ class EngineMachine(RuleBasedStateMachine):
             return []
         self.log.extend(evs)
         return evs
+
+    def _desk(self, k: int) -> str:
+        return self.desks[k % len(self.desks)]
+
+    def _office(self, k: int) -> str:
+        return self.offices[k % len(self.offices)]
 
     def _busy(self, desk: str, pick: int) -> str:
         """Mostly a desk that has a ticket, so desk actions get exercised; sometimes ``desk`` as drawn."""
@@ -101,31 +123,46 @@ class EngineMachine(RuleBasedStateMachine):
         if dice == 0:  # rare, or nothing would ever be called
             self.now += hours * 3600
 
-    @rule(office=st.sampled_from(OFFICES), service=st.sampled_from([*SERVICE_IDS, "unknown"]),
+    def _service(self, office: str, k: int) -> str:
+        """Mostly a service the office offers (a generated office offers few), sometimes any, or an unknown one."""
+        offered = sorted(self.net.offices[office].services)
+        if k % 10 == 9:
+            return "unknown"
+        return offered[k % len(offered)] if k % 10 else SERVICE_IDS[k % len(SERVICE_IDS)]
+
+    @rule(office_k=OFFICE, service_k=st.integers(0, 999),
           vulnerable=st.booleans(), more=st.lists(st.sampled_from(SERVICE_IDS), max_size=2),
           head=st.booleans(), due=st.none() | st.floats(min_value=0, max_value=60))
-    def issue(self, office: str, service: str, vulnerable: bool, more: list[str], head: bool,
+    def issue(self, office_k: int, service_k: int, vulnerable: bool, more: list[str], head: bool,
               due: float | None) -> None:
-        self._apply(c.IssueTicket(office=office, service=service, vulnerable=vulnerable, more_services=tuple(more),
-                                  position=c.Position.HEAD if head else c.Position.END,
+        office = self._office(office_k)
+        self._apply(c.IssueTicket(office=office, service=self._service(office, service_k), vulnerable=vulnerable,
+                                  more_services=tuple(more), position=c.Position.HEAD if head else c.Position.END,
                                   due_at=None if due is None else self.now + due * 60))
 
-    @rule(desk=st.sampled_from(DESKS), kind=st.sampled_from([c.OpenDesk, c.CloseDesk, c.PauseDesk, c.ResumeDesk]),
+    @rule(desk_k=DESK, kind=st.sampled_from([c.OpenDesk, c.CloseDesk, c.PauseDesk, c.ResumeDesk]),
           dice=st.integers(0, 3))
-    def desk_state(self, desk: str, kind: type, dice: int) -> None:
+    def desk_state(self, desk_k: int, kind: type, dice: int) -> None:
+        desk = self._desk(desk_k)
         if dice == 0 or kind in (c.OpenDesk, c.ResumeDesk):
             self._apply(kind(desk=desk))
 
-    @rule(office=st.sampled_from(OFFICES), service=st.sampled_from(SERVICE_IDS), vulnerable=st.booleans())
-    def issue_plain(self, office: str, service: str, vulnerable: bool) -> None:
-        self._apply(c.IssueTicket(office=office, service=service, vulnerable=vulnerable))
+    @rule(office_k=OFFICE, service_k=st.integers(0, 999), vulnerable=st.booleans())
+    def issue_plain(self, office_k: int, service_k: int, vulnerable: bool) -> None:
+        office = self._office(office_k)
+        self._apply(c.IssueTicket(office=office, service=self._service(office, service_k), vulnerable=vulnerable))
 
-    @rule(desk=st.sampled_from(DESKS))
-    def call_next_again(self, desk: str) -> None:
-        self.call_next(desk)
+    @rule(office_k=OFFICE, service_k=st.integers(0, 999), vulnerable=st.booleans())
+    def issue_another(self, office_k: int, service_k: int, vulnerable: bool) -> None:
+        self.issue_plain(office_k, service_k, vulnerable)
 
-    @rule(desk=st.sampled_from(DESKS))
-    def call_next(self, desk: str) -> None:
+    @rule(desk_k=DESK)
+    def call_next_again(self, desk_k: int) -> None:
+        self.call_next(desk_k)
+
+    @rule(desk_k=DESK)
+    def call_next(self, desk_k: int) -> None:
+        desk = self._desk(desk_k)
         d = self.engine.offices[self.engine.office_of_desk(desk)]
         allowed = expected_pick(d, desk, self.now)
         evs = self._apply(c.CallNext(desk=desk))
@@ -135,36 +172,44 @@ class EngineMachine(RuleBasedStateMachine):
         elif d.desks[desk].status.value == "open" and d.desks[desk].ticket is None:
             assert not allowed, f"desk {desk} called nothing though {allowed} wait"
 
-    @rule(desk=st.sampled_from(DESKS), pick=st.integers(min_value=0, max_value=10_000))
-    def call_ticket(self, desk: str, pick: int) -> None:
+    @rule(desk_k=DESK, pick=st.integers(min_value=0, max_value=10_000))
+    def call_ticket(self, desk_k: int, pick: int) -> None:
+        desk = self._desk(desk_k)
         ts = self._tickets()
         self._apply(c.CallTicket(desk=desk, ticket=ts[pick % len(ts)] if ts else "none"))
 
-    @rule(desk=st.sampled_from(DESKS), pick=st.integers(0, 99),
+    @rule(desk_k=DESK, pick=st.integers(0, 99),
           kind=st.sampled_from([c.Recall, c.Start, c.NoShow]))
-    def desk_action(self, desk: str, pick: int, kind: type) -> None:
+    def desk_action(self, desk_k: int, pick: int, kind: type) -> None:
+        desk = self._desk(desk_k)
         self._apply(kind(desk=self._busy(desk, pick)))
 
-    @rule(desk=st.sampled_from(DESKS), pick=st.integers(0, 99), outcome=st.sampled_from(list(c.Outcome)))
-    def finish(self, desk: str, pick: int, outcome: c.Outcome) -> None:
+    @rule(desk_k=DESK, pick=st.integers(0, 99), outcome=st.sampled_from(list(c.Outcome)))
+    def finish(self, desk_k: int, pick: int, outcome: c.Outcome) -> None:
+        desk = self._desk(desk_k)
         self._apply(c.Finish(desk=self._busy(desk, pick), outcome=outcome))
 
-    @rule(desk=st.sampled_from(DESKS), pick=st.integers(min_value=0, max_value=10_000))
-    def restore(self, desk: str, pick: int) -> None:
+    @rule(desk_k=DESK, pick=st.integers(min_value=0, max_value=10_000))
+    def restore(self, desk_k: int, pick: int) -> None:
+        desk = self._desk(desk_k)
         gone = sorted(t.id for d in self.engine.offices.values() for t in d.tickets.values()
                       if t.status is Status.NO_SHOW)
         ts = gone or self._tickets()
         self._apply(c.Restore(desk=desk, ticket=ts[pick % len(ts)] if ts else "none"))
 
-    @rule(desk=st.sampled_from(DESKS), pick=st.integers(0, 99), service=st.none() | st.sampled_from(SERVICE_IDS),
-          to_desk=st.none() | st.sampled_from(DESKS), head=st.booleans())
-    def transfer(self, desk: str, pick: int, service: str | None, to_desk: str | None, head: bool) -> None:
+    @rule(desk_k=DESK, pick=st.integers(0, 99), service=st.none() | st.sampled_from(SERVICE_IDS),
+          to_desk_k=st.none() | DESK, head=st.booleans())
+    def transfer(self, desk_k: int, pick: int, service: str | None, to_desk_k: int | None, head: bool) -> None:
+        desk = self._desk(desk_k)
+        to_desk = None if to_desk_k is None else self._desk(to_desk_k)
         self._apply(c.Transfer(desk=self._busy(desk, pick), service=service, to_desk=to_desk,
                                position=c.Position.HEAD if head else c.Position.END))
 
-    @rule(pick=st.integers(min_value=0, max_value=10_000), desk=st.none() | st.sampled_from(DESKS),
-          office=st.sampled_from(OFFICES))
-    def send_to_office(self, pick: int, desk: str | None, office: str) -> None:
+    @rule(pick=st.integers(min_value=0, max_value=10_000), desk_k=st.none() | DESK,
+          office_k=OFFICE)
+    def send_to_office(self, pick: int, desk_k: int | None, office_k: int) -> None:
+        desk = None if desk_k is None else self._desk(desk_k)
+        office = self._office(office_k)
         ts = self._tickets()
         ticket = None if desk is not None else (ts[pick % len(ts)] if ts else "none")
         self._apply(c.SendToOffice(ticket=ticket, desk=desk, to_office=office))
@@ -181,21 +226,24 @@ class EngineMachine(RuleBasedStateMachine):
         ts = done if done and pick % 4 else self._tickets()
         self._apply(c.Rate(ticket=ts[pick % len(ts)] if ts else "none", score=score))
 
-    @rule(office=st.sampled_from(OFFICES), order=st.permutations(list(Category)),
+    @rule(office_k=OFFICE, order=st.permutations(list(Category)),
           limits=st.dictionaries(st.sampled_from(list(Category)), st.floats(min_value=-5, max_value=30), max_size=3),
           rule_name=st.none() | st.sampled_from([*RULES, "bogus"]))
-    def set_policy(self, office: str, order: list[Category], limits: dict[Category, float],
+    def set_policy(self, office_k: int, order: list[Category], limits: dict[Category, float],
                    rule_name: str | None) -> None:
+        office = self._office(office_k)
         self._apply(c.SetPolicy(office=office, order=tuple(order), max_wait_min=tuple(limits.items()),
                                 rule=rule_name))
 
-    @rule(office=st.sampled_from(OFFICES), kind=st.sampled_from([c.StopIssuing, c.CloseDay]), dice=st.integers(0, 9))
-    def closing(self, office: str, kind: type, dice: int) -> None:
+    @rule(office_k=OFFICE, kind=st.sampled_from([c.StopIssuing, c.CloseDay]), dice=st.integers(0, 9))
+    def closing(self, office_k: int, kind: type, dice: int) -> None:
+        office = self._office(office_k)
         if dice == 0:
             self._apply(kind(office=office))
 
-    @rule(desk=st.sampled_from(DESKS), service=st.sampled_from(SERVICE_IDS), vulnerable=st.booleans())
-    def walk_in(self, desk: str, service: str, vulnerable: bool) -> None:
+    @rule(desk_k=DESK, service=st.sampled_from(SERVICE_IDS), vulnerable=st.booleans())
+    def walk_in(self, desk_k: int, service: str, vulnerable: bool) -> None:
+        desk = self._desk(desk_k)
         self._apply(c.ServeWalkIn(desk=desk, service=service, vulnerable=vulnerable))
 
     @invariant()
@@ -211,7 +259,7 @@ class EngineMachine(RuleBasedStateMachine):
     def replay_equals_live(self) -> None:
         if self.steps % 7:
             return
-        fresh = CityEngine(NET, secret=b"stateful", rule=self.engine.offices["main"]._fixed_rule)
+        fresh = CityEngine(self.net, secret=b"stateful", rule=self.engine.offices["main"]._fixed_rule)
         fresh.replay(e.decode(e.encode(x)) for x in self.log)
         for oid, d in self.engine.offices.items():
             assert fresh.offices[oid].digest() == d.digest(), f"replay differs in {oid}"
@@ -219,5 +267,5 @@ class EngineMachine(RuleBasedStateMachine):
 
 TestEngine = EngineMachine.TestCase
 TestEngine.settings = settings(
-    max_examples=100, stateful_step_count=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=150, stateful_step_count=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )

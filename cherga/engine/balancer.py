@@ -1,9 +1,9 @@
 """Redirects: to a less-busy office of the network, with the travel there counted.
 
 Inside an office balancing needs no moves: every desk calls from all the queues it serves, and a desk with nothing
-of its own takes the busiest queue it is skilled for as backup (:meth:`Dispatcher.pick`). Across offices the
-visitor must travel, so the engine offers, and the head applies, a move only when travel plus the wait there beats
-the wait here and the wait here passes the target.
+of its own helps with the queues it is skilled for as backup, by the same rule (:meth:`Dispatcher.pick`). Across
+offices the visitor must travel, so the engine offers, and the head applies, a move only when travel plus the wait
+there beats the wait here and the wait here passes the target.
 """
 
 from __future__ import annotations

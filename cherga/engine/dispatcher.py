@@ -92,7 +92,7 @@ class Dispatcher:
         self.numbers: dict[str, str] = {}  # today's number -> ticket id
         self.queues: dict[tuple[str, bool], Queue] = {}
         self.personal: dict[str, Queue] = {}
-        # booked visits by slot time, per service: (due_at, counter, entry token, ticket)
+        # booked visits by slot time, per queue key: (due_at, counter, entry token, ticket)
         self.due: dict[str, list[tuple[float, int, int, Ticket]]] = {}
         self.desks: dict[str, DeskState] = {}
         self.stats: dict[str, list[float]] = {}  # service -> [finished today, minutes in all]
@@ -114,13 +114,17 @@ class Dispatcher:
                 self.queues[(sid, vul)] = Queue(f"{sid}{'+v' if vul else ''}", sid, cat)
         self._set_ranks()
         self._own: dict[str, list[Queue]] = {}
-        self._backup: dict[str, list[Queue]] = {}
+        self._backup: dict[str, list[Queue]] = {}  # the queues a desk helps with
+        self._takes: dict[str, list[Queue]] = {}  # its own, and the vulnerable lanes of those it helps with
         for d in self.office.desks:
             self.desks[d.id] = DeskState(d)
             self.personal[d.id] = Queue(f"desk:{d.id}", None, None, desk=d.id)
             self._own[d.id] = [q for (sid, _), q in self.queues.items() if sid in d.services]
             self._backup[d.id] = [
                 q for (sid, _), q in self.queues.items() if sid in d.backup and sid not in d.services
+            ]
+            self._takes[d.id] = self._own[d.id] + [
+                q for q in self._backup[d.id] if q.category is Category.VULNERABLE
             ]
         self._deciders: dict[type, Callable[[Any, float], list[e.BaseEvent]]] = {
             c.IssueTicket: self._issue, c.OpenDesk: self._open, c.CloseDesk: self._close,
@@ -368,62 +372,83 @@ class Dispatcher:
             )
 
     def pick(self, desk_id: str, now: float) -> Ticket | None:
-        """The ticket ``desk_id`` would call now, by the policy's rule.
+        """The ticket ``desk_id`` would call now: one decision, by the policy's rule, among all it may call.
 
-        O(s) amortised for s queues the desk serves (bounded by the catalogue, not by n waiting): the rule sees only
-        each queue's head.
+        The rule is given, as candidates: every ticket sent to this desk (as put at the head); for each queue the
+        desk may take from, the first ticket of each of its two runs (put at the head; the rest) and the booked
+        visitor whose slot has come first (as put at the head, waiting since the slot). The desk takes from its
+        own queues; from the queues it only helps with (``backup``) when none of its own has anyone waiting,
+        except their vulnerable lanes, which it always takes from: the standard serves those visitors first
+        wherever they can be served. So a rule never sees, and never scans, the waiting list.
+
+        O(s + p) amortised for s queues the desk may serve (bounded by the catalogue, not by n waiting) and p
+        tickets sent to this desk; with a single queue waiting and nothing sent or booked, the rule is not asked.
         """
-        own = self.personal[desk_id]
-        if own.live:
-            personal = own.top()
-            if personal is not None:
-                return personal
-        if self.due:  # only once someone has booked
-            booked = self._due_now(desk_id, now)
-            if booked is not None:
-                return booked
-        # A rule returns one of its candidates, so with one queue waiting it is not asked (nor candidates built).
-        first: Queue | None = None
-        cands: list[Candidate] | None = None
-        for q in self._own[desk_id]:
+        personal = self.personal[desk_id]
+        own_live = personal.live > 0
+        if not own_live:
+            for q in self._own[desk_id]:
+                if q.live:
+                    own_live = True
+                    break
+        pool = self._takes[desk_id] if own_live else self._backup[desk_id]
+        single: Queue | None = None
+        n = 0
+        for q in pool:
             if q.live:
-                if first is None:
-                    first = q
-                    continue
-                if cands is None:
-                    cands = [_head_candidate(first)]
-                cands.append(_head_candidate(q))
-        if cands is not None:
-            return self.rule(cands, now, self.policy).ticket  # type: ignore[return-value]
-        if first is not None:
-            return first.top()
-        # Nothing of its own waits: help with the busiest queue it is skilled for.
-        best: Queue | None = None
-        for q in self._backup[desk_id]:
-            if q.live and (best is None or q.live > best.live):
-                best = q
-        return best.top() if best is not None else None
+                n += 1
+                single = q
+        if not personal.live:
+            if n == 0:
+                return None
+            if n == 1 and not self.due and single is not None and single.head_live in (0, single.live):
+                return single.top()
+        cands: list[Candidate] = []
+        if personal.live:
+            rank = self._rank
+            for t in personal.ordered():
+                cands.append(_candidate(Candidate, (t, t.category, rank[t.category], 0, t.since, t.counter)))
+        for q in pool:
+            if q.live:
+                self._heads(q, now, cands)
+        if len(cands) == 1:
+            return cands[0][0]  # type: ignore[return-value]
+        return self.rule(cands, now, self.policy).ticket  # type: ignore[return-value]
 
-    def _due_now(self, desk_id: str, now: float) -> Ticket | None:
-        """The booked visit whose slot has come, earliest first, among the desk's own services.
+    def _heads(self, q: Queue, now: float, cands: list[Candidate]) -> None:
+        """Append ``q``'s candidates to ``cands`` (see :meth:`pick`). O(1) amortised."""
+        t = q.top()
+        assert t is not None  # the queue has a live ticket
+        cat = q.category
+        rank = q.rank
+        cands.append(_candidate(Candidate, (t, cat, rank, 0 if t.head else 1, t.since, t.counter)))
+        if t.head and q.head_live < q.live:
+            rest = q.top_rest()
+            if rest is not None:
+                cands.append(_candidate(Candidate, (rest, cat, rank, 1, rest.since, rest.counter)))
+        if self.due:
+            booked = self._due_now(q, now)
+            if booked is not None:
+                cands.append(_candidate(Candidate, (booked, cat, rank, 0, booked.due_at, booked.counter)))
+
+    def _due_now(self, q: Queue, now: float) -> Ticket | None:
+        """The booked visitor of ``q`` whose slot has come, earliest slot first.
 
         A booked visitor is due from the slot's start for ``booked_window_min``; after that they wait like anyone
-        (their entry here is dropped for good, as time only goes forward). O(s + log n) amortised.
+        (their entry here is dropped for good, as time only goes forward). O(log n) amortised.
         """
+        heap = self.due.get(q.key)
+        if not heap:
+            return None
         window = self.policy.booked_window_min * 60.0
-        best: Ticket | None = None
-        for service in self.desks[desk_id].desk.services:
-            heap = self.due.get(service)
-            while heap:
-                due_at, _, token, t = heap[0]
-                if t.status is Status.WAITING and t.entry == token and due_at + window >= now:
-                    break
-                heapq.heappop(heap)
-            if heap and heap[0][0] <= now:
-                t = heap[0][3]
-                if best is None or (t.due_at or 0.0, t.counter) < (best.due_at or 0.0, best.counter):
-                    best = t
-        return best
+        while heap:
+            due_at, _, token, t = heap[0]
+            if t.status is Status.WAITING and t.entry == token and t.queue is q and due_at + window >= now:
+                break
+            heapq.heappop(heap)
+        if heap and heap[0][0] <= now:
+            return heap[0][3]
+        return None
 
     def _called(self, ds: DeskState, t: Ticket, now: float) -> e.TicketCalled:
         next_status(t.number, t.status, Action.CALL)
@@ -628,7 +653,7 @@ class Dispatcher:
         q = self.personal[to_desk] if to_desk is not None else self.queues[(t.service, t.vulnerable)]
         q.push(t, self._token)
         if t.due_at is not None and to_desk is None:
-            heapq.heappush(self.due.setdefault(t.service, []), (t.due_at, t.counter, self._token, t))
+            heapq.heappush(self.due.setdefault(q.key, []), (t.due_at, t.counter, self._token, t))
 
     def _leave_queue(self, t: Ticket) -> None:
         if t.queue is not None:
@@ -868,6 +893,8 @@ class Dispatcher:
             entries = q.entries()
             live = [entry[3] for entry in entries if entry[3].queue is q and entry[3].entry == entry[2]]
             assert len(live) == q.live, f"queue {q.key}: live count {q.live} but {len(live)} live entries"
+            heads = sum(1 for t in live if t.head)
+            assert heads == q.head_live, f"queue {q.key}: {q.head_live} counted at the head but {heads} there"
             for t in live:
                 assert t.status is Status.WAITING, f"{t.number} in queue {q.key} but {t.status}"
                 assert t.id not in seen, f"{t.number} in two queues: {seen[t.id]} and {q.key}"
@@ -900,12 +927,6 @@ class Dispatcher:
                 assert t.id not in at_desk
         numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
-
-
-def _head_candidate(q: Queue) -> Candidate:
-    t = q.top()
-    assert t is not None  # the queue has a live ticket
-    return _candidate(Candidate, (t, q.category, q.rank, 0 if t.head else 1, t.since, t.counter))
 
 
 def _local_day(now: float, timezone: str) -> tuple[str, tuple[float, float]]:

@@ -102,7 +102,8 @@ class Queue:
     removed (that would be O(n)); their entries go stale and are skipped when they reach the front.
     """
 
-    __slots__ = ("category", "category_value", "desk", "key", "lanes", "live", "rank", "service", "starts")
+    __slots__ = ("category", "category_value", "desk", "head_live", "key", "lanes", "live", "rank", "service",
+                 "starts")
 
     def __init__(self, key: str, service: str | None, category: Category | None, desk: str | None = None) -> None:
         self.key = key
@@ -114,6 +115,7 @@ class Queue:
         self.lanes: tuple[list[Entry], list[Entry]] = ([], [])  # put at the head; the rest
         self.starts = [0, 0]  # entries before these are gone
         self.live = 0
+        self.head_live = 0  # of ``live``, those in the run put at the head
 
     def push(self, t: Ticket, token: int) -> None:
         """O(1) amortised when ``t.since`` is not earlier than the run's last (the clock goes forward); else a
@@ -128,32 +130,45 @@ class Queue:
         t.entry = token
         t.queue = self
         self.live += 1
+        if k == 0:
+            self.head_live += 1
 
     def top(self) -> Ticket | None:
         """The first live ticket, dropping stale entries on the way. Amortised O(1)."""
-        for k in (0, 1):
-            lane = self.lanes[k]
-            i = self.starts[k]
+        if self.head_live:
+            t = self._first(0)
+            if t is not None:
+                return t
+        return self._first(1)
+
+    def top_rest(self) -> Ticket | None:
+        """The first live ticket of the run not put at the head (a rule other than ``strict`` may prefer it to
+        :meth:`top`: it may have waited longer). Amortised O(1)."""
+        return self._first(1)
+
+    def _first(self, k: int) -> Ticket | None:
+        lane = self.lanes[k]
+        i = self.starts[k]
+        n = len(lane)
+        while i < n:
+            t = lane[i][3]
+            if t.entry == lane[i][2] and t.queue is self and t.status is Status.WAITING:
+                break
+            i += 1
+        if i > _COMPACT and 2 * i >= n:
+            del lane[:i]
+            i = 0
             n = len(lane)
-            while i < n:
-                t = lane[i][3]
-                if t.entry == lane[i][2] and t.queue is self and t.status is Status.WAITING:
-                    break
-                i += 1
-            if i > _COMPACT and 2 * i >= n:
-                del lane[:i]
-                i = 0
-                n = len(lane)
-            self.starts[k] = i
-            if i < n:
-                return lane[i][3]
-        return None
+        self.starts[k] = i
+        return lane[i][3] if i < n else None
 
     def leave(self, t: Ticket) -> None:
         """The ticket stops waiting here; its entry goes stale. O(1)."""
         t.queue = None
         t.entry = 0
         self.live -= 1
+        if t.head:
+            self.head_live -= 1
 
     def entries(self) -> list[Entry]:
         """Every entry not yet dropped, live or stale, in calling order. O(n): for checks and views."""
