@@ -239,6 +239,15 @@ class EngineHost:
         return self._last_now
 
     def _healthy(self) -> None:
+        if self.failure is not None and self.reopen_inline and not self._closed:
+            # a local journal is tried again by every command (a failing open is cheap): a freed disk serves at once
+            try:
+                self._install(self._open())
+            except Exception as exc:
+                self.failure = str(exc)
+            else:
+                self.failure = None
+                log.warning("the journal is open again; the engine is rebuilt from it")
         if self.failure is not None:
             self._start_healer()  # a host built outside a loop starts healing with the first command
             raise JournalError(f"the journal cannot be written ({self.failure}); commands are refused until it can, "
