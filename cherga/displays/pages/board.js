@@ -7,7 +7,6 @@ import {
 import { has, onLangChange } from './i18n.js';
 
 const office = pathId();
-const MAX_CALLS = 9;
 
 const shell = mountShell({ titleKey: 'board.title', dark: true });
 const main = document.getElementById('main');
@@ -26,12 +25,14 @@ const soundBtn = h('button', { type: 'button', class: 'sound-btn', id: 'sound-en
 shell.slot.append(clock, soundBtn);
 
 const live = h('div', { class: 'sr-only', 'aria-live': 'assertive', 'aria-atomic': 'true', id: 'board-live' });
-const nowBox = h('div', { id: 'call-now' });
+// the calls still expected (called, the visitor not yet at the desk): the newest first, highlighted
+const nowBox = h('div', { id: 'call-now', class: 'call-now-box' });
 const earlierHead = h('h3', { class: 'sr-only', id: 'earlier-h' });
 const list = h('ol', { class: 'call-list', id: 'call-list', 'aria-labelledby': 'earlier-h' });
+const more = h('p', { class: 'call-more', id: 'call-more', hidden: true });
 const callsHead = h('h2', { id: 'calls-h' });
 const queuesHead = h('h2', { id: 'queues-h' });
-const queuesBox = h('div', { id: 'queues' });
+const queuesBox = h('div', { id: 'queues', class: 'queues-box' });
 const hint = h('p', { class: 'board-hint' });
 
 const pageHeading = h('h1', { class: 'sr-only', id: 'board-h' });
@@ -39,8 +40,9 @@ main.replaceChildren(
   pageHeading,
   live,
   h('div', { class: 'board-layout' },
-    h('section', { class: 'panel', 'aria-labelledby': 'calls-h' }, callsHead, nowBox, earlierHead, list),
-    h('section', { class: 'panel', 'aria-labelledby': 'queues-h' }, queuesHead, queuesBox, hint)),
+    h('section', { class: 'panel calls-panel', 'aria-labelledby': 'calls-h' }, callsHead,
+      h('div', { class: 'call-tiles' }, nowBox, earlierHead, list), more, hint),
+    h('section', { class: 'panel queues-panel', 'aria-labelledby': 'queues-h' }, queuesHead, queuesBox)),
 );
 
 function tickClock() {
@@ -57,20 +59,57 @@ function shortCat(cat) {
   return has(key) ? t(key) : catName(cat);
 }
 
+/** "≈ 12 хв", "менше 1 хв", or "немає відкритих вікон" when no open desk serves it (eta_min null). */
+function etaText(q) {
+  if (q.eta_min === null || q.eta_min === undefined) return t('wait.no_open_desk');
+  return fmtWait(q.eta_min);
+}
+
 function callNode(call, big) {
   const parts = [
     h('span', { class: 'ticket-no' }, call.ticket),
-    h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→'),
     h('span', { class: 'sr-only' }, ', '),
-    h('span', { class: 'desk-word' }, t('board.desk', { desk: call.desk })),
+    h('span', { class: 'desk-word' }, h('span', { class: 'arrow', 'aria-hidden': 'true' }, '→ '), t('board.desk', { desk: call.desk })),
   ];
   if (call.recalled) parts.push(h('span', { class: 'tag' }, t('board.recalled')));
   if (big) {
-    const box = h('p', { class: 'call-now', id: 'call-now-text' }, ...parts);
+    const box = h('p', { class: 'call-now', id: 'call-now-text', dataset: { ticket: call.ticket } }, ...parts);
     if (state.flashTicket === call.ticket) box.classList.add('flash');
     return box;
   }
-  return h('li', {}, ...parts);
+  return h('li', { dataset: { ticket: call.ticket } }, ...parts);
+}
+
+// More categories than the panel holds at a size read from 5 m: they take turns, a page every 8 s, never cut off.
+const paging = { size: Infinity, page: 0, pages: 1 };
+function pageOf(rows) {
+  paging.pages = Math.max(1, Math.ceil(rows.length / paging.size));
+  if (paging.page >= paging.pages) paging.page = 0;
+  return Number.isFinite(paging.size) ? rows.slice(paging.page * paging.size, (paging.page + 1) * paging.size) : rows;
+}
+function fitQueues(shown) {
+  const rows = [...queuesBox.querySelectorAll('.queue-row')];
+  const limit = queuesBox.getBoundingClientRect().bottom;
+  const fit = rows.filter((r) => r.getBoundingClientRect().bottom <= limit + 1).length;
+  if (rows.length && fit < rows.length && Math.max(1, fit) < paging.size) {
+    paging.size = Math.max(1, fit);
+    render();
+    return;
+  }
+  queuesBox.dataset.pages = String(paging.pages);
+  queuesBox.dataset.shown = String(shown);
+}
+setInterval(() => {
+  if (paging.pages > 1) {
+    paging.page = (paging.page + 1) % paging.pages;
+    render();
+  }
+}, 8000);
+window.addEventListener('resize', () => { paging.size = Infinity; });
+
+/** As many tiles as the screen holds: 8 in landscape (two columns), 6 in portrait. */
+function maxTiles() {
+  return window.innerHeight > window.innerWidth ? 6 : 8;
 }
 
 function render() {
@@ -80,7 +119,8 @@ function render() {
   hint.textContent = t('board.hint');
   soundBtn.lastChild.textContent = t('board.sound');
   clock.setAttribute('aria-label', t('board.clock'));
-  const [first, ...rest] = state.calls;
+  const shown = state.calls.slice(0, maxTiles());
+  const [first, ...rest] = shown;
   if (first) {
     nowBox.replaceChildren(h('h3', { class: 'sr-only' }, t('board.now')), callNode(first, true));
   } else {
@@ -88,20 +128,23 @@ function render() {
   }
   list.replaceChildren(...rest.map((c) => callNode(c, false)));
   list.hidden = rest.length === 0;
-  if (state.queues.length === 0) {
-    queuesBox.replaceChildren(h('p', { class: 'empty-calls' }, t('board.noqueue')));
+  const hidden = state.calls.length - shown.length;
+  more.hidden = hidden <= 0;
+  more.textContent = hidden > 0 ? t('board.more', { n: hidden }) : '';
+  // only the categories someone waits in: no "0 waiting, ≈ 20 min"
+  const busy = pageOf(state.queues.filter((q) => (q.waiting ?? 0) > 0));
+  if (busy.length === 0) {
+    queuesBox.replaceChildren(h('p', { class: 'empty-calls', id: 'queue-empty' }, t('board.noqueue')));
   } else {
-    queuesBox.replaceChildren(h('table', { class: 'queue-table', id: 'queue-table' },
-      h('thead', {}, h('tr', {},
-        h('th', { scope: 'col' }, t('board.cat')),
-        h('th', { scope: 'col', class: 'num' }, t('board.waiting')),
-        h('th', { scope: 'col', class: 'num' }, t('board.eta')))),
-      h('tbody', {}, state.queues.map((q) => h('tr', { dataset: { category: q.category } },
-        h('td', {}, shortCat(q.category)),
-        h('td', { class: 'num' }, String(q.waiting ?? 0)),
-        h('td', { class: 'num' }, fmtWait(q.eta_min))))),
-    ));
+    queuesBox.replaceChildren(h('ul', { class: 'queue-rows', id: 'queue-table' },
+      busy.map((q) => h('li', { class: 'queue-row', dataset: { category: q.category } },
+        h('span', { class: 'q-cat' }, shortCat(q.category)),
+        h('span', { class: 'q-facts' },
+          h('span', { class: 'q-count' }, t('board.in_queue', { n: q.waiting })),
+          h('span', { class: 'sr-only' }, `, ${t('board.eta')}: `),
+          h('span', { class: q.eta_min === null || q.eta_min === undefined ? 'q-eta q-nodesk' : 'q-eta' }, etaText(q)))))));
   }
+  fitQueues(busy.length);
   const name = state.office ? nameOf(state.office) : office;
   shell.title.textContent = `${t('board.title')} · ${name}`;
   pageHeading.textContent = `${t('board.title')}: ${name}`;
@@ -207,10 +250,23 @@ async function drain() {
 }
 
 // ------------------------------------------------------------------------------------------ the feed
+/** The calls a snapshot says the hall still expects, newest first, one per ticket. A call without `pending`
+ * (an older server) counts as expected. */
+function pendingCalls(calls) {
+  const seen = new Set();
+  const out = [];
+  for (const c of [...(calls || [])].sort((a, b) => (b.at ?? 0) - (a.at ?? 0))) {
+    if (seen.has(c.ticket)) continue;
+    seen.add(c.ticket);
+    if (c.pending !== false) out.push({ ticket: c.ticket, desk: c.desk, at: c.at });
+  }
+  return out;
+}
+
 function onMessage(msg, ctl) {
   if (msg.type === 'snapshot') {
     state.seq = msg.seq;
-    state.calls = [...(msg.calls || [])].sort((a, b) => (b.at ?? 0) - (a.at ?? 0)).slice(0, MAX_CALLS);
+    state.calls = pendingCalls(msg.calls);
     state.queues = msg.queues || [];
     state.flashTicket = null;
     render();
@@ -223,19 +279,27 @@ function onMessage(msg, ctl) {
     state.seq = msg.seq;
   }
   if (msg.type === 'called' || msg.type === 'recalled') {
+    // a recall is the same call again: its tile moves to the front, never a second tile
     const call = { ticket: msg.ticket, desk: msg.desk, at: Date.now() / 1000, recalled: msg.type === 'recalled' };
-    state.calls = [call, ...state.calls.filter((c) => c.ticket !== msg.ticket)].slice(0, MAX_CALLS);
+    state.calls = [call, ...state.calls.filter((c) => c.ticket !== msg.ticket)];
     state.flashTicket = call.ticket;
     if (msg.queues) state.queues = msg.queues;
     render();
     setTimeout(() => { if (state.flashTicket === call.ticket) state.flashTicket = null; }, 3500);
     announce(call);
+  } else if (msg.type === 'ended') {
+    // the visitor reached the desk (or the ticket left the call): the tile leaves
+    state.calls = state.calls.filter((c) => c.ticket !== msg.ticket);
+    if (msg.queues) state.queues = msg.queues;
+    render();
   } else if (msg.type === 'queue') {
     state.queues = msg.queues || [];
     render();
   }
   // other types (e.g. "desk") carry nothing the board shows; their seq is tracked above
 }
+
+window.addEventListener('resize', () => render());
 
 onLangChange(render);
 render();

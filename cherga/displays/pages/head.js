@@ -44,6 +44,27 @@ function assess(min, load) {
   return h('span', { class: 'badge ok' }, t('head.ok'));
 }
 
+/** A measured wait: "менше 1 хв" or "3 хв" (no "≈": it is no estimate). */
+function measured(min) {
+  return min < 1 ? t('lt1') : fmtMin(min);
+}
+
+/** The forecast, or "немає відкритих вікон" when no open desk serves the queue (eta_min null). */
+function etaText(eta) {
+  return eta === null || eta === undefined ? t('wait.no_open_desk') : fmtWait(eta);
+}
+
+/** A queue's state: the measured longest wait against the target and the category's limit, the forecast against the
+ * target, and a queue that no open desk serves. The same rules as the server's alerts. */
+function queueBadge(q, L) {
+  const target = L.target_min ?? 15;
+  const limit = q.limit_min ?? L.limit_min ?? 20;
+  if (q.waiting > 0 && (q.eta_min === null || q.eta_min === undefined)) return h('span', { class: 'badge bad' }, t('wait.no_open_desk'));
+  if ((q.longest_wait_min || 0) > limit) return h('span', { class: 'badge bad' }, t('head.bad', { l: limit }));
+  if ((q.longest_wait_min || 0) > target || (q.waiting > 0 && (q.eta_min || 0) > target)) return h('span', { class: 'badge warn' }, t('head.warn', { t: target }));
+  return h('span', { class: 'badge ok' }, t('head.ok'));
+}
+
 function table(id, cols, rows, labelledby) {
   // focusable, so a keyboard can scroll it when it is wider than the screen
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': labelledby }, h('table', { id },
@@ -81,25 +102,42 @@ function render() {
   const qs = L.queues || [];
   const ds = L.desks || [];
   const totalWaiting = qs.reduce((a, q) => a + (q.waiting || 0), 0);
-  const maxEta = qs.reduce((a, q) => Math.max(a, q.eta_min || 0), 0);
-  const openDesks = ds.filter((d) => d.status !== 'closed').length;
+  const openDesks = ds.filter((d) => d.status !== 'closed' && d.status !== 'paused').length;
+  // the headline: the longest wait of anyone waiting now, measured; the forecast beside it, labelled as one
+  const lw = L.longest_wait;
+  const fc = L.forecast || {};
+  const longestTile = h('div', { class: 'stat headline', id: 'longest-now' },
+    h('div', { class: 'k' }, t('head.longest_now'), ' ', h('span', { class: 'badge neutral' }, t('head.measured'))),
+    h('div', { class: 'v', id: 'longest-value' }, lw ? measured(lw.wait_min) : t('none')),
+    lw ? h('div', { class: 'k' }, lw.desk
+      ? t('head.longest_desk', { n: lw.number, desk: lw.desk })
+      : t('head.longest_who', { n: lw.number, service: serviceName(lw.service) })) : h('div', { class: 'k' }, t('head.nobody')),
+    lw ? queueBadge(lw.desk ? { waiting: 1, eta_min: 0, longest_wait_min: lw.wait_min, limit_min: lw.limit_min }
+      : { ...(qs.find((q) => q.service === lw.service) || {}), longest_wait_min: lw.wait_min, limit_min: lw.limit_min }, L) : null);
+  const noDesk = (fc.no_open_desk || []).length;
+  const forecastTile = h('div', { class: 'stat forecast', id: 'forecast-now' },
+    h('div', { class: 'k' }, t('head.forecast'), ' ', h('span', { class: 'badge info' }, t('head.forecast_tag'))),
+    h('div', { class: 'v', id: 'forecast-value' }, fc.eta_min === null || fc.eta_min === undefined ? t('none') : fmtWait(fc.eta_min)),
+    h('div', { class: 'k' }, fc.service ? t('head.forecast_of', { service: serviceName(fc.service) })
+      : (noDesk ? t('wait.no_open_desk') : t('head.forecast_none'))),
+    noDesk ? h('div', { class: 'k no-desk', id: 'forecast-nodesk' }, t('head.no_desk_n', { n: noDesk })) : null);
   summary.replaceChildren(
     h('h2', { id: 'summary-h', class: 'sr-only' }, t('head.summary')),
     h('div', { class: 'tiles-summary' },
+      longestTile, forecastTile,
       h('div', { class: 'stat' }, h('div', { class: 'v', id: 'total-waiting' }, String(totalWaiting)), h('div', { class: 'k' }, t('head.total_waiting'))),
-      h('div', { class: 'stat' }, h('div', { class: 'v' }, `${openDesks} / ${ds.length}`), h('div', { class: 'k' }, t('head.open_desks'))),
-      h('div', { class: 'stat' }, h('div', { class: 'v' }, fmtWait(maxEta)), h('div', { class: 'k' }, t('head.max_eta')), assess(maxEta, L)),
-      h('div', { class: 'stat' }, h('div', { class: 'k' }, t('head.target', { t: L.target_min, l: L.limit_min })))));
+      h('div', { class: 'stat' }, h('div', { class: 'v' }, `${openDesks} / ${ds.length}`), h('div', { class: 'k' }, t('head.open_desks')),
+        h('div', { class: 'k' }, t('head.target', { t: L.target_min, l: L.limit_min })))));
 
   const al = L.alerts || [];
-  alerts.replaceChildren(h('h2', { id: 'alerts-h' }, t('head.alerts')),
+  alerts.replaceChildren(h('h2', { id: 'alerts-h' }, al.length ? t('head.alerts_n', { n: al.length }) : t('head.alerts')),
     al.length
-      ? h('ul', { class: 'alerts', id: 'alert-list' }, al.map((a) => h('li', {}, getLang() === 'en' ? a.message_en || a.message_uk : a.message_uk)))
-      : h('p', { class: 'muted' }, t('head.noalerts')));
+      ? h('ul', { class: 'alerts', id: 'alert-list' }, al.map((a) => h('li', { dataset: { kind: a.kind } }, getLang() === 'en' ? a.message_en || a.message_uk : a.message_uk)))
+      : h('p', { class: 'muted', id: 'no-alerts' }, t('head.noalerts')));
 
   // the queues that have someone waiting, longest wait first; the empty ones on request
   const active = qs.filter((q) => (q.waiting || 0) > 0)
-    .sort((a, b) => Math.max(b.eta_min || 0, b.longest_wait_min || 0) - Math.max(a.eta_min || 0, a.longest_wait_min || 0));
+    .sort((a, b) => (b.longest_wait_min || 0) - (a.longest_wait_min || 0));
   const shown = state.allQueues ? [...active, ...qs.filter((q) => !(q.waiting > 0))] : active;
   const toggle = h('div', { class: 'check' },
     h('input', {
@@ -112,9 +150,9 @@ function render() {
       [t('head.col.longest'), 'num'], [t('head.col.state')]], shown.map((q) => h('tr', {},
       h('td', {}, serviceName(q.service)),
       h('td', { class: 'num' }, String(q.waiting ?? 0)),
-      h('td', { class: 'num' }, fmtWait(q.eta_min)),
-      h('td', { class: 'num' }, fmtWait(q.longest_wait_min)),
-      h('td', {}, assess(Math.max(q.eta_min || 0, q.longest_wait_min || 0), L)))), 'queues-h')
+      h('td', { class: 'num' }, q.waiting > 0 || q.eta_min === null || q.eta_min === undefined ? etaText(q.eta_min) : fmtWait(q.eta_min)),
+      h('td', { class: 'num' }, q.waiting > 0 ? measured(q.longest_wait_min) : t('none')),
+      h('td', {}, queueBadge(q, L)))), 'queues-h')
       : h('p', { class: 'muted' }, t('head.noqueues')),
     toggle));
 

@@ -230,12 +230,25 @@ function viewService() {
         type: 'button', class: 'tile', dataset: { service: s.id }, onclick: () => pickService(s.id),
       },
       h('span', {}, nameOf(s)),
-      h('span', { class: 'sub' }, t('kiosk.service.queue', { n: q ? q.waiting : 0, eta: fmtWait(q ? q.eta_min : 0) })),
+      h('span', { class: 'sub' }, queueText(q)),
       s.online_url ? h('span', { class: 'online' }, `✓ ${t('kiosk.online')}`) : null));
     })),
     nav(),
     idleNote(IDLE_MS),
   ];
+}
+
+/** The expected wait, or "немає відкритих вікон" when no open desk serves the service (eta_min null). */
+function etaText(eta) {
+  return eta === null || eta === undefined ? t('wait.no_open_desk') : fmtWait(eta);
+}
+
+/** What a service's tile says of its queue: no wait figure beside an empty queue unless the desks are busy. */
+function queueText(q) {
+  if (!q) return '';
+  if (q.eta_min === null || q.eta_min === undefined) return t('kiosk.service.nodesk', { n: q.waiting ?? 0 });
+  if (!q.waiting) return q.eta_min < 1 ? t('kiosk.service.free') : t('kiosk.service.busy', { eta: fmtWait(q.eta_min) });
+  return t('kiosk.service.queue', { n: q.waiting, eta: fmtWait(q.eta_min) });
 }
 
 function onlineCard(svc, { big = false } = {}) {
@@ -311,7 +324,7 @@ function viewTicket() {
     tk.vulnerable ? h('p', {}, h('span', { class: 'badge info priority' }, t('kiosk.priority'))) : null,
     h('dl', { class: 'facts' },
       h('div', {}, h('dt', {}, t('kiosk.position')), h('dd', { id: 'ticket-position' }, String(tk.position ?? '—'))),
-      h('div', {}, h('dt', {}, t('kiosk.eta')), h('dd', { id: 'ticket-eta' }, fmtWait(tk.eta_min)))),
+      h('div', {}, h('dt', {}, t('kiosk.eta')), h('dd', { id: 'ticket-eta' }, etaText(tk.eta_min)))),
     h('p', {}, t('kiosk.watch')),
     h('div', { class: 'qr-box' },
       qrSvg(ticketUrl(tk), { label: t('kiosk.phone.qr') }),
@@ -348,7 +361,7 @@ function buildPrintArea(tk, svc) {
     h('div', { class: 'p-service' }, svc ? nameOf(svc) : tk.service),
     tk.vulnerable ? h('div', { class: 'p-small' }, t('kiosk.priority')) : null,
     h('div', { class: 'p-facts' }, `${t('kiosk.position')}: ${tk.position ?? '—'}`, h('br'),
-      `${t('kiosk.eta')}: ${fmtWait(tk.eta_min)}`),
+      `${t('kiosk.eta')}: ${etaText(tk.eta_min)}`),
     h('div', { class: 'p-small' }, t('kiosk.watch')),
     h('hr'),
     qrSvg(ticketUrl(tk), { ecl: 'M' }),
