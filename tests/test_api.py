@@ -55,7 +55,11 @@ def test_issuing_needs_a_kiosk_or_head_token_of_that_office(server: ServerProces
     assert re.fullmatch(r"T\d{3}", t["number"]) and len(t["id"]) >= 20
     assert (t["office"], t["service"], t["category"], t["status"]) == ("main", "vehicle-registration", "acceptance",
                                                                         "waiting")
-    assert t["position"] >= 1 and t["eta_min"] >= 0 and isinstance(t["alternatives"], list)
+    assert t["position"] >= 1 and isinstance(t["alternatives"], list)
+    if t["eta_min"] is None:  # API 1.1: no open desk serves it (the shared server may have opened some)
+        assert t["eta_reason"] == "no_open_desk", t
+    else:
+        assert t["eta_min"] >= 0 and t["eta_reason"] is None, t
     assert httpx.post(url, json=body, headers=server.auth("head", "main")).status_code == 201
 
 

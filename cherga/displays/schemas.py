@@ -78,7 +78,8 @@ class Ticket(BaseModel):
     vulnerable: bool
     status: Literal["waiting", "called", "serving", "done", "refused", "no_show", "redirected", "cancelled"]
     position: int = Field(description="1 = next; 0 when not waiting")
-    eta_min: float
+    eta_min: float | None = Field(description="expected wait in minutes; null when no open desk can serve it")
+    eta_reason: Literal["no_open_desk"] | None = None
     desk: str | None = None
     desk_number: str | None = None
     more_services: list[str] = []
@@ -93,7 +94,8 @@ class Ticket(BaseModel):
 class QueueLine(BaseModel):
     service: str
     waiting: int
-    eta_min: float
+    eta_min: float | None
+    eta_reason: Literal["no_open_desk"] | None = None
 
 
 class Desk(BaseModel):
@@ -116,7 +118,8 @@ class StateDesk(BaseModel):
 class StateQueue(BaseModel):
     service: str
     waiting: int
-    eta_min: float
+    eta_min: float | None = Field(description="for a regular ticket issued now; null when no open desk serves it")
+    eta_reason: Literal["no_open_desk"] | None = None
     longest_wait_min: float
 
 

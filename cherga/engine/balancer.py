@@ -84,7 +84,9 @@ def suggestions(
             continue
         etas = etas_from_loads(loads, service)
         for ahead, t in enumerate(q.ordered()):
-            eta_here = forecast.wait_min(d, q, ahead, now)
+            eta_here = forecast.wait_min(d, q, ahead, now, since=t.since)
+            if eta_here is None:  # nobody here can serve it now: the head sees that as an alert, not a saving
+                continue
             best = alternatives(network, d.office.id, eta_here, etas)
             if best:
                 alt = best[0]

@@ -103,9 +103,12 @@ class Dispatcher:
         self._pending = 0
         self._rolling = False  # a new day opens with the command being decided
         self.desk_version = 0  # bumped when a desk opens, closes or pauses: forecasts cache on it
-        self.desk_sets: dict[tuple[str, int], frozenset[str]] = {}  # forecast's caches
-        self.competitors: dict[tuple[str, int], list[tuple[Queue, str, float]]] = {}
+        self.desk_sets: dict[tuple[str, int], Any] = {}  # forecast's caches
+        self.competitors: dict[tuple[str, int], Any] = {}
         self.positions: dict[str, tuple[int, dict[str, int]]] = {}  # per queue: (seq, ticket id -> place)
+        # tickets issued today per queue key, and when the day opened: the forecast's arrival rates
+        self.arrivals: dict[str, int] = {}
+        self.day_started = 0.0
         offered = self.office.services
         for sid in sorted(offered):
             svc = network.services[sid]
@@ -304,9 +307,9 @@ class Dispatcher:
         head = cmd.position is _HEAD
         if self.eta:
             eta, position = forecast.new_ticket_eta(self, q, now, head=head)
-            eta = round(eta, 1)
+            eta = forecast.rounded(eta)
         else:
-            eta, position = 0.0, (0 if head else q.live) + 1
+            eta, position = 0.0, (q.head_live if head else q.live) + 1
         letter, count = self._next_number(cmd.service)
         number = letter + str(count).zfill(3)  # f"{count:03d}" is six times slower compiled
         ticket_id = self._new_id()
@@ -678,6 +681,8 @@ class Dispatcher:
         self.issuing_stopped = False
         self.stats.clear()
         self.means.clear()
+        self.arrivals.clear()
+        self.day_started = ev.at
         self._day_span = _local_day(ev.at, self.office.timezone)[1]
         for ds in self.desks.values():
             ds.open_s = 0.0
@@ -710,6 +715,10 @@ class Dispatcher:
         self.tickets[t.id] = t
         self.numbers[t.number] = t.id
         self._enqueue(t, t.issued_at, t.head)
+        q = t.queue
+        if q is not None:
+            arrivals = self.arrivals
+            arrivals[q.key] = arrivals.get(q.key, 0) + 1
 
     def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
         self._mark_called(self.tickets[ev.ticket], self.desks[ev.desk], ev.call_no, ev.at)

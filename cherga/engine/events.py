@@ -38,7 +38,7 @@ class TicketIssued(BaseEvent):
     vulnerable: bool
     channel: str
     head: bool
-    eta_min: float
+    eta_min: float | None  # None: no open desk could serve it when it was issued
     position: int
     origin: str | None
     due_at: float | None

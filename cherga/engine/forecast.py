@@ -1,24 +1,43 @@
-"""Expected waits and loads, read from a dispatcher's state (never written).
+"""Expected waits and loads, read from a dispatcher's state (never written). One forecast for every screen.
 
-The expected wait of a ticket is the work ahead of it divided among the desks that can serve it: every waiting
-ticket of an equal or higher rank that shares those desks (its share of them), plus what is still left of the
-visits under way, at each service's mean time. The means are learned from the day's finished services, starting
-from the configured ones (a prior worth ``PRIOR_WEIGHT`` visits), so a slow morning lengthens the afternoon's
-forecasts.
+The wait of a ticket is found as a fluid of work poured into the desks that may call it:
+
+* **the desks**: the open desks that serve its service as their own, and those that help with it (``backup``;
+  they take a vulnerable lane always, the rest only once their own work is done). Each becomes free for this queue
+  at its *availability*: what is left of the visit under way (at the service's mean, learned today), plus what was
+  sent to that desk in person, plus, for a helping desk and a regular lane, its share of its own queues. A paused
+  or closed desk serves nobody: with no open desk the wait is *unknown* (``None``, :data:`NO_OPEN_DESK`), never 0;
+* **the work ahead**: the tickets before it in its queue, and every ticket of an equal or higher rank waiting in
+  queues that share those desks (their share of them), each at its service's mean;
+* **the overtaking**: tickets of a higher rank keep arriving while it waits, and are called first. Their work
+  arrives at ``r`` desk-minutes a minute: each queue's arrivals today (``Dispatcher.arrivals``) over the time the
+  day has run, at its mean, its share;
+* the wait ``T`` is where the desks' capacity, as each becomes free, has done the work ahead and what overtook it:
+  ``sum(max(0, T - a_i)) = B + r T``. With nothing ahead it is when the first desk frees; with a long queue it
+  tends to ``(B + sum a) / (c - r)``.
+
+Means are learned from the day's finished services, starting from the configured ones (a prior worth
+``PRIOR_WEIGHT`` visits), so a slow morning lengthens the afternoon's forecasts.
 """
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from cherga.engine.lifecycle import Status
-from cherga.engine.state import DeskStatus, Queue, Ticket
+from cherga.engine.model import Category
+from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
 
 if TYPE_CHECKING:
     from cherga.engine.dispatcher import Dispatcher
 
 PRIOR_WEIGHT = 5.0
+NO_OPEN_DESK = "no_open_desk"  # the reason given with an unknown wait: no open desk can serve the service
+MIN_RATE_WINDOW_MIN = 60.0  # arrival rates are counted over at least this long (one early ticket is not a rush)
+MAX_OVERTAKING = 0.9  # of the desks' capacity: past that, higher ranks would starve a queue for good
+LEFT_MIN = 0.5  # a visit past its mean is taken to end in this many minutes
 
 
 def mean_service_min(d: Dispatcher, service: str) -> float:
@@ -31,89 +50,159 @@ def mean_service_min(d: Dispatcher, service: str) -> float:
     return mean
 
 
-def _desks_for(d: Dispatcher, service: str) -> frozenset[str]:
-    """Open desks that take ``service`` as their own; if none is open, every desk that does (it will open)."""
-    cache = d.desk_sets
-    key = (service, d.desk_version)
-    hit = cache.get(key)
+def _mean(d: Dispatcher, service: str) -> float:
+    return d.means.get(service) or mean_service_min(d, service)
+
+
+def _desks_for(d: Dispatcher, q: Queue) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The open desks that call from ``q``: (its own, those that help with it). Cached on ``desk_version``."""
+    key = (q.key, d.desk_version)
+    hit = d.desk_sets.get(key)
     if hit is not None:
-        return hit
-    own = [ds for ds in d.desks.values() if service in ds.desk.services]
-    if not own:
-        own = [ds for ds in d.desks.values() if service in ds.desk.backup]
-    open_ = frozenset(ds.desk.id for ds in own if ds.status is DeskStatus.OPEN)
-    result = open_ or frozenset(ds.desk.id for ds in own)
-    if len(cache) > 4096:
-        cache.clear()
-    cache[key] = result
+        return hit  # type: ignore[no-any-return]
+    service = q.service
+    own = tuple(ds.id for ds in d.desks.values() if ds.status is DeskStatus.OPEN and service in ds.desk.services)
+    helps = tuple(ds.id for ds in d.desks.values() if ds.status is DeskStatus.OPEN
+                  and service in ds.desk.backup and service not in ds.desk.services)
+    if len(d.desk_sets) > 4096:
+        d.desk_sets.clear()
+    result = (own, helps)
+    d.desk_sets[key] = result
     return result
 
 
-def _competitors(d: Dispatcher, q: Queue) -> list[tuple[Queue, str, float]]:
-    """Queues served before or with ``q`` on desks it shares, with the share of their work falling on those desks.
+@dataclass(frozen=True, slots=True)
+class _Rival:
+    """A queue whose tickets go before (``equal`` False) or with (True) those of another on the desks they share."""
 
-    Cached until a desk opens, closes or pauses, or the policy changes (``desk_version``).
-    """
+    queue: Queue
+    service: str
+    share: float  # of its work that falls on the shared desks
+    equal: bool
+
+
+def _rivals(d: Dispatcher, q: Queue) -> list[_Rival]:
+    """Queues served before or with ``q`` on desks it shares. Cached until a desk or the policy changes."""
     key = (q.key, d.desk_version)
     hit = d.competitors.get(key)
     if hit is not None:
-        return hit
-    assert q.service is not None
-    desks = _desks_for(d, q.service)
-    rank = d.rank(q.category) if q.category is not None else 0
+        return hit  # type: ignore[no-any-return]
+    own, helps = _desks_for(d, q)
+    mine = set(own) | set(helps)
+    rank = q.rank
     out = []
     for other in d.queues.values():
-        if other is q or other.category is None or d.rank(other.category) > rank:
+        if other is q or other.rank > rank or other.service is None:
             continue
-        assert other.service is not None
-        theirs = _desks_for(d, other.service)
-        shared = len(desks & theirs)
+        o_own, o_helps = _desks_for(d, other)
+        theirs = set(o_own) | set(o_helps)
+        shared = len(mine & theirs)
         if shared:
-            out.append((other, other.service, shared / len(theirs)))
+            out.append(_Rival(other, other.service, shared / len(theirs), other.rank == rank))
     if len(d.competitors) > 4096:
         d.competitors.clear()
     d.competitors[key] = out
     return out
 
 
-def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float) -> float:
-    """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called.
+def _left(d: Dispatcher, ds: DeskState, now: float) -> float:
+    """Minutes until the desk's visit under way ends (0 when it has none)."""
+    t = ds.ticket
+    if t is None:
+        return 0.0
+    began = t.started_at if t.started_at is not None else (t.called_at or now)
+    left = _mean(d, t.service) - (now - began) / 60.0
+    return left if left > LEFT_MIN else LEFT_MIN
 
-    O(c + desks) for the c queues sharing its desks (cached), not a scan of the waiting tickets.
+
+def _rate(d: Dispatcher, q: Queue, now: float) -> float:
+    """Tickets a minute that joined ``q`` today."""
+    n = d.arrivals.get(q.key, 0)
+    if not n:
+        return 0.0
+    elapsed = (now - d.day_started) / 60.0
+    return n / (elapsed if elapsed > MIN_RATE_WINDOW_MIN else MIN_RATE_WINDOW_MIN)
+
+
+def _ahead_of(other: Queue, since: float | None) -> int:
+    """How many of ``other``'s tickets have waited longer than one waiting since ``since`` (all, for a newcomer).
+    O(log n): counted in the sorted run, stale entries included, so at most ``other.live``."""
+    if since is None:
+        return other.live
+    lane = other.lanes[1]
+    k = bisect.bisect_left(lane, (since,), lo=other.starts[1]) - other.starts[1]
+    k += other.head_live
+    return k if k < other.live else other.live
+
+
+def _level(avail: list[float], work: float, rate: float) -> float:
+    """The ``T`` with ``sum(max(0, T - a)) = work + rate * T`` over the sorted availabilities. O(c)."""
+    c = len(avail)
+    rate = min(rate, MAX_OVERTAKING * c)
+    total = 0.0
+    for k in range(1, c + 1):
+        total += avail[k - 1]
+        if k <= rate:
+            continue
+        t = (work + total) / (k - rate)
+        if k == c or t <= avail[k]:
+            return t if t > avail[k - 1] else avail[k - 1]
+    return (work + total) / (c - rate)  # not reached: k = c returns
+
+
+def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float, since: float | None = None) -> float | None:
+    """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called; ``None`` when no open desk can.
+
+    ``since``: when that ticket started waiting (``None`` for one joining now), so that only rivals of its rank
+    that came before it count as ahead. O(r log n + c log c) for r rival queues and c desks (caches as above).
     """
     service = q.service
     assert service is not None
-    desks = _desks_for(d, service)
-    if not desks:
-        return 0.0
-    means = d.means
-    mean = means.get(service) or mean_service_min(d, service)
-    work = ahead_in_q * mean
-    for other, other_service, share in _competitors(d, q):
-        if other.live:
-            work += other.live * (means.get(other_service) or mean_service_min(d, other_service)) * share
-    free = 0
-    personal = d.personal
+    own, helps = _desks_for(d, q)
+    if not own and not helps:
+        return None
     states = d.desks
-    for desk_id in desks:
+    personal = d.personal
+    vulnerable = q.category is Category.VULNERABLE
+    avail = []
+    for desk_id in own:
         ds = states[desk_id]
-        work += personal[desk_id].live * mean
-        t = ds.ticket
-        if t is None:
-            if ds.status is DeskStatus.OPEN:
-                free += 1
-            continue
-        began = t.started_at if t.started_at is not None else (t.called_at or now)
-        left = (means.get(t.service) or mean_service_min(d, t.service)) - (now - began) / 60.0
-        work += left if left > 0.5 else 0.5
-    if work <= 0.0 and free:
-        return 0.0
-    return work / len(desks)
+        a = _left(d, ds, now)
+        p = personal[desk_id]
+        if p.live:
+            a += p.live * _mean(d, service)
+        avail.append(a)
+    for desk_id in helps:
+        ds = states[desk_id]
+        a = _left(d, ds, now)
+        p = personal[desk_id]
+        if p.live:
+            a += p.live * _mean(d, service)
+        if not vulnerable:  # a helping desk takes a regular lane once its own work is done
+            for oq in d._own[desk_id]:
+                if oq.live:
+                    a += oq.live * _mean(d, oq.service or service) / max(1, len(_desks_for(d, oq)[0]))
+        avail.append(a)
+    avail.sort()
+    work = ahead_in_q * _mean(d, service)
+    rate = 0.0
+    for r in _rivals(d, q):
+        other = r.queue
+        m = _mean(d, r.service)
+        if r.equal:
+            if other.live:
+                work += _ahead_of(other, since) * m * r.share
+        else:
+            if other.live:
+                work += other.live * m * r.share
+            rate += _rate(d, other, now) * m * r.share
+    return _level(avail, work, rate)
 
 
-def new_ticket_eta(d: Dispatcher, q: Queue, now: float, *, head: bool = False) -> tuple[float, int]:
-    """Expected wait (minutes) and position (1 = next) of a ticket about to join ``q``. O(queues + desks)."""
-    ahead = 0 if head else q.live
+def new_ticket_eta(d: Dispatcher, q: Queue, now: float, *, head: bool = False) -> tuple[float | None, int]:
+    """Expected wait (minutes; ``None`` when no open desk serves it) and position (1 = next) of a ticket about to
+    join ``q``. O(r log n + c log c): see :func:`wait_min`."""
+    ahead = q.head_live if head else q.live
     return wait_min(d, q, ahead, now), ahead + 1
 
 
@@ -129,17 +218,19 @@ def _ahead(d: Dispatcher, q: Queue, t: Ticket) -> int:
     return hit[1][t.id]
 
 
-def ticket_eta(d: Dispatcher, t: Ticket, now: float) -> tuple[float, int]:
-    """Expected wait and position of a waiting ticket. See :func:`_ahead` for the cost."""
+def ticket_eta(d: Dispatcher, t: Ticket, now: float) -> tuple[float | None, int]:
+    """Expected wait and position of a waiting ticket (``None`` wait when no open desk can call it). See
+    :func:`_ahead` for the cost."""
     q = t.queue
     if t.status is not Status.WAITING or q is None:
         return 0.0, 0
     ahead = _ahead(d, q, t)
     if q.desk is not None:
         ds = d.desks[q.desk]
-        mean = mean_service_min(d, t.service)
-        return ahead * mean + (mean / 2 if ds.ticket is not None else 0.0), ahead + 1
-    return wait_min(d, q, ahead, now), ahead + 1
+        if ds.status is not DeskStatus.OPEN:
+            return None, ahead + 1
+        return _left(d, ds, now) + ahead * _mean(d, t.service), ahead + 1
+    return wait_min(d, q, ahead, now, since=t.since), ahead + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +238,14 @@ class QueueSummary:
     service: str
     waiting: int
     vulnerable_waiting: int
-    eta_min: float  # for a ticket joining now
+    eta_min: float | None  # for a regular ticket joining now; None when no open desk serves the service
     longest_wait_min: float
+    eta_reason: str | None = None  # why eta_min is None
+
+
+def rounded(eta: float | None) -> float | None:
+    """The figure every screen shows: minutes to one decimal."""
+    return None if eta is None else round(eta, 1)
 
 
 def queues(d: Dispatcher, now: float) -> list[QueueSummary]:
@@ -163,10 +260,11 @@ def queues(d: Dispatcher, now: float) -> list[QueueSummary]:
             top = qq.top()
             if top is not None:
                 longest = max(longest, (now - top.since) / 60.0)
+        eta = rounded(new_ticket_eta(d, q, now)[0])
         out.append(
             QueueSummary(
                 service=service, waiting=q.live + vq.live, vulnerable_waiting=vq.live,
-                eta_min=round(wait_min(d, q, q.live, now), 1), longest_wait_min=round(longest, 1),
+                eta_min=eta, longest_wait_min=round(longest, 1), eta_reason=NO_OPEN_DESK if eta is None else None,
             )
         )
     return out
@@ -211,14 +309,14 @@ class OfficeLoad:
     waiting: int
     open_desks: int
     busy_desks: int
-    eta_by_service: dict[str, float]
+    eta_by_service: dict[str, float]  # services some open desk serves
     max_eta_min: float
     issuing: bool
 
 
 def office_load(d: Dispatcher, now: float) -> OfficeLoad:
     summaries = queues(d, now)
-    eta = {s.service: s.eta_min for s in summaries}
+    eta = {s.service: s.eta_min for s in summaries if s.eta_min is not None}
     open_desks = sum(1 for ds in d.desks.values() if ds.status is not DeskStatus.CLOSED)
     busy = sum(1 for ds in d.desks.values() if ds.ticket is not None)
     return OfficeLoad(

@@ -6,6 +6,7 @@ one marked ``redirected``), the offices' loads and the alternatives offered at i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -94,9 +95,10 @@ class CityEngine:
         events = self.apply(cmd, now)
         issued = next(ev for ev in events if isinstance(ev, e.TicketIssued))
         alts: list[balancer.Alternative] = []
-        if issued.eta_min > self.network.targets.target_min:  # only then is a move worth offering
+        eta = issued.eta_min
+        if eta is None or eta > self.network.targets.target_min:  # only then is a move worth offering
             etas = self.visit_etas(cmd.service, cmd.more_services, now)
-            alts = balancer.alternatives(self.network, cmd.office, issued.eta_min, etas)
+            alts = balancer.alternatives(self.network, cmd.office, math.inf if eta is None else eta, etas)
         return Issued(events=events, ticket=issued.ticket, alternatives=alts)
 
     def service_etas(self, service: str, now: float) -> dict[str, float]:
@@ -105,7 +107,9 @@ class CityEngine:
         for oid, d in self.offices.items():
             q = d.queues.get((service, False))
             if q is not None and not d.issuing_stopped:
-                out[oid] = round(forecast.new_ticket_eta(d, q, now)[0], 1)
+                eta = forecast.new_ticket_eta(d, q, now)[0]
+                if eta is not None:  # no open desk there: not an offer
+                    out[oid] = round(eta, 1)
         return out
 
     def visit_etas(self, service: str, more_services: tuple[str, ...], now: float) -> dict[str, float]:

@@ -51,7 +51,7 @@ class Ticket:
 
     def __init__(
         self, *, id: str, number: str, office: str, service: str, more: tuple[str, ...], category: Category,
-        vulnerable: bool, channel: str, issued_at: float, counter: int, eta_min: float, position: int,
+        vulnerable: bool, channel: str, issued_at: float, counter: int, eta_min: float | None, position: int,
         origin: str | None, due_at: float | None,
     ) -> None:
         self.id = id

@@ -360,6 +360,11 @@ class DayResult:
     # follow the day's own visitors in :attr:`visitors`, with their arrival here as their time.
     moved: dict[int, tuple[str, float]] = field(default_factory=dict)
     came_from: dict[int, tuple[str, int]] = field(default_factory=dict)
+    # with the forecast on: the textbook's predictors of each visitor's wait at issue, on the same tickets as ``eta``
+    # (Ibrahim and Whitt): "queue_length" (position / desks serving the queue x mean service), "les" (the wait of
+    # the last ticket of the queue called before this one was issued), "hol" (how long the queue's first ticket
+    # had waited); NaN where there was none
+    baselines: dict[str, list[float]] = field(default_factory=dict)
 
 
 def _first_time(schedule: Schedule) -> float:
@@ -509,6 +514,27 @@ def _office_day(
     office_cmd_stop = c.StopIssuing(office=office_id)
     no_show_type = e.TicketNoShow
     issue_cmds: dict[tuple[str, bool], c.IssueTicket] = {}
+    bl_ql = [nan] * n if with_eta else []
+    bl_les = [nan] * n if with_eta else []
+    bl_hol = [nan] * n if with_eta else []
+    last_wait: dict[tuple[str, bool], float] = {}  # per queue: the first-call wait of the last ticket called
+
+    def baselines_at_issue(i: int, s: str, tid: str, position: int, now_min: float) -> None:
+        """The textbook's predictors for visitor ``i``, from the state just after its ticket joined."""
+        q = d.queues[(s, vvul[i])]
+        serving = 0
+        helping = 0
+        for ds in d.desks.values():
+            if ds.status.value == "open":
+                if s in ds.desk.services:
+                    serving += 1
+                elif s in ds.desk.backup:
+                    helping += 1
+        desks_n = serving or helping or 1
+        bl_ql[i] = position / desks_n * network.services[s].mean_service_min
+        bl_les[i] = last_wait.get((s, vvul[i]), 0.0)
+        top = q.top()
+        bl_hol[i] = 0.0 if top is None or top.id == tid else now_min - (top.since - EPOCH_S) / 60.0
 
     def issue(i: int) -> None:
         """Visitor ``i`` takes a ticket, at their arrival time; an idle desk that serves them is woken."""
@@ -529,14 +555,16 @@ def _office_day(
         tid = ev.ticket  # type: ignore[attr-defined]
         idx_of[tid] = i
         tid_of[i] = tid
+        eta = ev.eta_min  # type: ignore[attr-defined]
         if with_eta:
-            eta_l[i] = ev.eta_min  # type: ignore[attr-defined]
+            eta_l[i] = nan if eta is None else eta  # None: no open desk served it then
+            baselines_at_issue(i, s, tid, ev.position, t)  # type: ignore[attr-defined]
         p = vpat[i]
         if p != inf:
             heapq.heappush(deadlines, (t + p, i))
-        if travels is not None and travels[i] and ev.eta_min > target_min:  # type: ignore[attr-defined]
+        if travels is not None and travels[i] and (eta is None or eta > target_min):
             assert hub is not None
-            hub.offer(office_id, i, s, ev.eta_min, t)  # type: ignore[attr-defined]
+            hub.offer(office_id, i, s, inf if eta is None else eta, t)
         if idle:
             wake_for(s)
 
@@ -566,7 +594,12 @@ def _office_day(
             absent.append(False)
         wait.append(nan)
         outcome.append(WAITING)
-        eta_l.append(d.tickets[tid].eta_min if with_eta else 0.0)
+        told = d.tickets[tid].eta_min
+        eta_l.append((nan if told is None else told) if with_eta else 0.0)
+        if with_eta:
+            bl_ql.append(nan)
+            bl_les.append(nan)
+            bl_hol.append(nan)
         waited.append(nan)
         stage.append(0)
         tid_of.append(tid)
@@ -687,6 +720,8 @@ def _office_day(
                     first = stage[i] == 0
                     if first and wait[i] != wait[i]:  # NaN: the first call
                         wait[i] = now - vt[i]
+                        if with_eta:
+                            last_wait[(vsvc[i], vvul[i])] = wait[i]
                     if first and absent[i]:
                         while True:  # the visitor is not there: recall until the dispatcher says no-show
                             yield timeout(recall_interval_min)
@@ -771,8 +806,9 @@ def _office_day(
             end_day(now)
 
     def result() -> DayResult:
+        bl = {"queue_length": bl_ql, "les": bl_les, "hol": bl_hol} if with_eta else {}
         return DayResult(day, visitors, wait, outcome, eta_l, waited, busy_min, duty_min, float(st[4]), moved,
-                         came_from)
+                         came_from, bl)
 
     env.process(manager())
     env.process(arrivals())
