@@ -55,10 +55,13 @@ def check_board_message(msg: Any) -> None:
         queues = msg["queues"]
         assert isinstance(queues, list), msg
         for q in queues:
-            assert isinstance(q, dict) and set(q) == {"category", "waiting", "eta_min"}, q
+            assert isinstance(q, dict) and set(q) == {"category", "waiting", "eta_min", "eta_reason"}, q
             assert q["category"] in CATEGORIES, q
             assert _is_int(q["waiting"]) and q["waiting"] >= 0, q
-            assert _is_number(q["eta_min"]) and q["eta_min"] >= 0, q
+            if q["eta_min"] is None:  # API 1.1: an unknown wait says why
+                assert q["eta_reason"] == "no_open_desk", q
+            else:
+                assert _is_number(q["eta_min"]) and q["eta_min"] >= 0 and q["eta_reason"] is None, q
         assert len({q["category"] for q in queues}) == len(queues), queues
 
 

@@ -45,8 +45,11 @@ def category_queues(engine: CityEngine, office: str, now: float) -> list[dict[st
         queues = [q for q in d.queues.values() if q.category is cat]
         waiting = sum(q.live for q in queues)
         busy = [q for q in queues if q.live] or queues
-        eta = max((forecast.new_ticket_eta(d, q, now)[0] for q in busy), default=0.0)
-        out.append({"category": cat.value, "waiting": waiting, "eta_min": round(eta)})
+        # the same figure as the kiosk's and the state's for the slowest of its services, or none if no open desk
+        etas = [x for x in (forecast.new_ticket_eta(d, q, now)[0] for q in busy) if x is not None]
+        eta = forecast.rounded(max(etas)) if etas else None
+        out.append({"category": cat.value, "waiting": waiting, "eta_min": eta,
+                    "eta_reason": forecast.NO_OPEN_DESK if eta is None else None})
     return out
 
 
@@ -253,7 +256,7 @@ class Hub:
             if ch.office in engine.offices:
                 ch.queues = category_queues(engine, ch.office, self._clock())
             else:
-                ch.queues = [{"category": c.value, "waiting": 0, "eta_min": 0} for c in Category]
+                ch.queues = [{"category": c.value, "waiting": 0, "eta_min": 0, "eta_reason": None} for c in Category]
         return ch.queues
 
     def snapshot(self, office: str) -> dict[str, Any]:

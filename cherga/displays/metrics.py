@@ -53,7 +53,8 @@ def render(svc: Service) -> str:
         for q in office_queues:
             lab = _labels(office=oid, service=q.service)
             out.append(f"cherga_waiting{lab} {q.waiting}")
-            waits.append(f"cherga_expected_wait_minutes{lab} {q.eta_min}")
+            if q.eta_min is not None:  # no open desk serves it: no figure (NaN would read as a number)
+                waits.append(f"cherga_expected_wait_minutes{lab} {q.eta_min}")
     family("cherga_expected_wait_minutes", "gauge", "Expected wait of a ticket issued now, minutes.")
     out.extend(waits)
     family("cherga_longest_wait_minutes", "gauge", "Longest current wait per office, minutes.")

@@ -43,7 +43,8 @@ def ticket_json(d: Dispatcher, t: Ticket, now: float) -> dict[str, Any]:
     return {
         "id": t.id, "number": t.number, "office": d.office.id, "service": t.service,
         "category": svc.category.value, "vulnerable": t.vulnerable, "status": t.status.value,
-        "position": position, "eta_min": round(eta, 1),
+        "position": position, "eta_min": forecast.rounded(eta),
+        "eta_reason": forecast.NO_OPEN_DESK if eta is None else None,
         "desk": desk_id, "desk_number": d.desks[desk_id].desk.number if desk_id else None,
         "more_services": list(t.more), "issued_at": iso(t.issued_at, d.office.timezone),
         "new_ticket": t.new_ticket, "rating": t.rating, "online_url": svc.online_url,
@@ -63,7 +64,8 @@ def desk_json(d: Dispatcher, ds: DeskState, now: float) -> dict[str, Any]:
     waiting = []
     for s in forecast.queues(d, now):
         if ds.desk.serves(s.service):
-            waiting.append({"service": s.service, "waiting": s.waiting, "eta_min": s.eta_min})
+            waiting.append({"service": s.service, "waiting": s.waiting, "eta_min": s.eta_min,
+                            "eta_reason": s.eta_reason})
     return {
         "id": ds.desk.id, "number": ds.desk.number, "office": d.office.id, "status": desk_status(ds),
         "ticket": ticket_json(d, ds.ticket, now) if ds.ticket is not None else None,
@@ -80,7 +82,8 @@ def state_json(d: Dispatcher, seq: int, now: float) -> dict[str, Any]:
             for ds in d.desks.values()
         ],
         "queues": [
-            {"service": q.service, "waiting": q.waiting, "eta_min": q.eta_min, "longest_wait_min": q.longest_wait_min}
+            {"service": q.service, "waiting": q.waiting, "eta_min": q.eta_min, "eta_reason": q.eta_reason,
+             "longest_wait_min": q.longest_wait_min}
             for q in forecast.queues(d, now)
         ],
     }

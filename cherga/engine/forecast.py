@@ -257,9 +257,9 @@ def queues(d: Dispatcher, now: float) -> list[QueueSummary]:
         vq = d.queues[(service, True)]
         longest = 0.0
         for qq in (q, vq):
-            top = qq.top()
-            if top is not None:
-                longest = max(longest, (now - top.since) / 60.0)
+            for top in (qq.top(), qq.top_rest()):  # the first of each run: a ticket put at the head came later
+                if top is not None:
+                    longest = max(longest, (now - top.since) / 60.0)
         eta = rounded(new_ticket_eta(d, q, now)[0])
         out.append(
             QueueSummary(

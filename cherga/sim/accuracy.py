@@ -25,7 +25,6 @@ from cherga.sim.profile import Profile
 from cherga.sim.runner import OVERALL, Progress, ScheduleFor, run_office
 from cherga.sim.stats import Estimate, ratio_estimate
 
-
 BASELINES = ("queue_length", "les", "hol", "zero")
 UNDER_MIN = 5.0  # told this many minutes too little: the visitor who steps out and misses the call
 
