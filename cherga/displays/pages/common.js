@@ -1,7 +1,7 @@
 // What every page shares: the API helper, device tokens, the websocket that reconnects by itself,
 // the page shell (skip link, header, language switch) and small formatting helpers.
 
-import { applyI18n, getLang, mountLangSwitch, t } from './i18n.js';
+import { applyI18n, getLang, mountLangSwitch, onLangChange, t } from './i18n.js';
 
 export { t, getLang, applyI18n };
 
@@ -69,6 +69,7 @@ export async function api(method, path, { body, token, signal } = {}) {
   }
   if (!res.ok) {
     const err = (data && data.error) || {};
+    if (res.status === 503 && err.code === 'journal') journalDown(err.since ? new Date(err.since) : null);
     throw new ApiError(res.status, err.code || String(res.status), err.message || t('err.http', { status: res.status }),
       res.headers.get('Retry-After'));
   }
@@ -202,10 +203,12 @@ export function liveSocket(path, { onMessage, onStatus } = {}) {
     },
     close() {
       stopped = true;
+      sockets.delete(ctl);
       clearTimeout(timer);
       if (ws) ws.close();
     },
   };
+  sockets.add(ctl); // resynced when the journal is back
   function connect() {
     let sock;
     try {
@@ -224,6 +227,11 @@ export function liveSocket(path, { onMessage, onStatus } = {}) {
       try {
         msg = JSON.parse(ev.data);
       } catch {
+        return;
+      }
+      if (msg && msg.type === 'journal') { // the service's own notice, not the page's: no seq, nothing to show
+        if (msg.available) checkJournal();
+        else journalDown(typeof msg.since === 'number' ? new Date(msg.since * 1000) : null);
         return;
       }
       onMessage?.(msg, ctl);
@@ -249,7 +257,7 @@ export function liveSocket(path, { onMessage, onStatus } = {}) {
  * The shared header: skip link, brand, page title, a slot for page widgets, the language switch.
  * Returns {header, title, slot, status} — `status` shows the connection state when a page sets it.
  */
-export function mountShell({ titleKey, dark = false } = {}) {
+export function mountShell({ titleKey, dark = false, journal: kind = 'visitor' } = {}) {
   if (dark) document.body.classList.add('dark');
   const skip = h('a', { class: 'skip', href: '#main', 'data-i18n': 'skip' }, t('skip'));
   const title = h('span', { class: 'page-title' });
@@ -269,6 +277,12 @@ export function mountShell({ titleKey, dark = false } = {}) {
   document.body.prepend(skip, header);
   mountLangSwitch(langBox);
   applyI18n();
+  journal.kind = kind;
+  if (journal.box) header.after(journal.box);
+  if (kind === 'staff') { // staff watch the journal even when they send nothing (the head's dashboard only reads)
+    journal.watch = true;
+    checkJournal();
+  }
   return { header, title, slot, status, setConn: (state) => setConn(status, state) };
 }
 
@@ -390,3 +404,116 @@ export function poll(fn, everyMs) {
   run();
   return { now: run, stop: () => { stopped = true; clearTimeout(timer); } };
 }
+
+// ------------------------------------------------------------------------------------------ the journal paused
+// While the service's journal takes no writes it refuses commands (503, code "journal") and heals by itself. Pages say
+// so calmly — visitors: "service paused, your place is kept"; staff (mountShell({journal: 'staff'})): "journal
+// unavailable since 10:42" — from api() seeing such a 503, from a {"type": "journal"} websocket notice, or from a
+// staff page's watch of /healthz. When /healthz answers 200 again the notice goes and every live socket resyncs (a
+// fresh snapshot), so no page needs a reload. The texts live here, beside the only code that shows them.
+
+const PAUSE_TEXT = {
+  uk: {
+    visitor: 'Обслуговування призупинено, ваше місце збережено',
+    visitor_more: 'Зачекайте, будь ласка: черга продовжиться сама за кілька секунд.',
+    staff: 'Журнал недоступний з {time}',
+    staff_more: 'Команди не виконуються; сервіс сам повторює спроби й відновиться без перезапуску.',
+  },
+  en: {
+    visitor: 'Service paused, your place is kept',
+    visitor_more: 'Please wait: the queue goes on by itself in a few seconds.',
+    staff: 'Journal unavailable since {time}',
+    staff_more: 'Commands are not carried out; the service keeps retrying and recovers without a restart.',
+  },
+};
+
+const PAUSE_CSS = `
+.journal-paused { display: flex; flex-wrap: wrap; align-items: baseline; gap: .25rem 1rem; margin: 0;
+  padding: .85rem 1.25rem; background: #0b3a75; color: #fff; border-bottom: 4px solid #ffd500; font-size: 1.1rem; }
+.journal-paused strong { font-size: 1.35rem; }
+.journal-paused .jp-mark { font-weight: 700; letter-spacing: -.1em; }
+.journal-paused[data-kind="staff"] { background: #fff1cc; color: #4a2c00; border-bottom-color: #7a4a00; }
+.journal-paused[hidden] { display: none; }
+`;
+
+const journal = { down: false, since: null, kind: 'visitor', watch: false, box: null, timer: null, checking: false };
+const sockets = new Set();
+
+function pauseText(key, vars = {}) {
+  let text = PAUSE_TEXT[getLang() === 'en' ? 'en' : 'uk'][key];
+  for (const [name, value] of Object.entries(vars)) text = text.replace(`{${name}}`, value);
+  return text;
+}
+
+function renderJournal() {
+  if (!journal.box) {
+    if (!journal.down) return;
+    const style = document.createElement('style');
+    style.id = 'journal-style';
+    style.textContent = PAUSE_CSS;
+    document.head.append(style);
+    journal.box = h('div', { class: 'journal-paused', id: 'journal-paused', role: 'status', 'aria-live': 'polite' });
+    const bar = document.querySelector('header.bar');
+    if (bar) bar.after(journal.box);
+    else document.body.prepend(journal.box);
+  }
+  const box = journal.box;
+  box.hidden = !journal.down;
+  box.dataset.kind = journal.kind;
+  document.body.classList.toggle('journal-down', journal.down);
+  if (!journal.down) {
+    box.replaceChildren();
+    return;
+  }
+  const staff = journal.kind === 'staff';
+  const time = fmtTime(journal.since || new Date());
+  box.replaceChildren(
+    h('span', { class: 'jp-mark', 'aria-hidden': 'true' }, '❚❚'),
+    h('strong', {}, staff ? pauseText('staff', { time }) : pauseText('visitor')),
+    h('span', {}, pauseText(staff ? 'staff_more' : 'visitor_more')),
+  );
+}
+
+onLangChange(renderJournal);
+
+/** The journal takes no writes (since `since`, a Date, if known): show the paused state, and watch /healthz. */
+export function journalDown(since = null) {
+  const changed = !journal.down || (since && String(since) !== String(journal.since));
+  journal.down = true;
+  if (since && !Number.isNaN(since.getTime())) journal.since = since;
+  else if (!journal.since) journal.since = new Date();
+  if (changed) renderJournal();
+  if (!journal.timer && !journal.checking) journal.timer = setTimeout(checkJournal, 1000);
+}
+
+function journalUp() {
+  if (!journal.down) return;
+  journal.down = false;
+  journal.since = null;
+  renderJournal();
+  for (const ctl of sockets) ctl.resync(); // a fresh snapshot of the rebuilt state
+  window.dispatchEvent(new CustomEvent('cherga:journal', { detail: { available: true } }));
+}
+
+/** Ask /healthz now; again every 2 s while the journal is down (every 10 s on a staff page while it is up). */
+export async function checkJournal() {
+  clearTimeout(journal.timer);
+  journal.timer = null;
+  if (journal.checking) return;
+  journal.checking = true;
+  try {
+    const res = await fetch('/healthz', { cache: 'no-store' });
+    if (res.ok) journalUp();
+    else if (res.status === 503) {
+      const err = ((await res.json().catch(() => null)) || {}).error || {};
+      if (err.code === 'journal') journalDown(err.since ? new Date(err.since) : null);
+    }
+  } catch {
+    /* the service itself is unreachable: the page's own connection state says so */
+  } finally {
+    journal.checking = false;
+    if (journal.down || journal.watch) journal.timer = setTimeout(checkJournal, journal.down ? 2000 : 10000);
+  }
+}
+
+window.chergaJournal = journal; // for the tests: the state the page shows

@@ -9,7 +9,7 @@ import { onLangChange } from './i18n.js';
 
 const deskId = pathId();
 const device = new Device('desk', deskId);
-const shell = mountShell({ titleKey: 'desk.title' });
+const shell = mountShell({ titleKey: 'desk.title', journal: 'staff' }); // the journal's outage shown to staff
 const main = document.getElementById('main');
 
 const state = { desk: null, offices: [], services: new Map(), busy: false, loaded: false };

@@ -10,7 +10,7 @@ import { onLangChange } from './i18n.js';
 
 const office = pathId();
 const device = new Device('head', office);
-const shell = mountShell({ titleKey: 'head.title' });
+const shell = mountShell({ titleKey: 'head.title', journal: 'staff' }); // "журнал недоступний з …" at the top
 const main = document.getElementById('main');
 
 const state = { load: null, offices: [], services: new Map(), policy: null, draft: null, dirty: false, allQueues: false };
