@@ -14,7 +14,10 @@ The wait of a ticket is found as a fluid of work poured into the desks that may 
   day has run, at its mean, its share;
 * the wait ``T`` is where the desks' capacity, as each becomes free, has done the work ahead and what overtook it:
   ``sum(max(0, T - a_i)) = B + r T``. With nothing ahead it is when the first desk frees; with a long queue it
-  tends to ``(B + sum a) / (c - r)``.
+  tends to ``(B + sum a) / (c - r)``;
+* the rule in force says who is ahead (:func:`wait_min`): under the default ``limits`` a low rank is not
+  overtaken for ever, it is called about when it reaches its limit, and lower ranks reaching theirs first go
+  before a higher one.
 
 Means are learned from the day's finished services, starting from the configured ones (a prior worth
 ``PRIOR_WEIGHT`` visits), so a slow morning lengthens the afternoon's forecasts.
@@ -23,9 +26,11 @@ Means are learned from the day's finished services, starting from the configured
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from cherga.engine import policy
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category
 from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
@@ -73,16 +78,17 @@ def _desks_for(d: Dispatcher, q: Queue) -> tuple[tuple[str, ...], tuple[str, ...
 
 @dataclass(frozen=True, slots=True)
 class _Rival:
-    """A queue whose tickets go before (``equal`` False) or with (True) those of another on the desks they share."""
+    """A queue sharing desks with another: its tickets go before (``order`` -1), with (0) or after (1) the other's
+    by rank alone."""
 
     queue: Queue
     service: str
     share: float  # of its work that falls on the shared desks
-    equal: bool
+    order: int
 
 
 def _rivals(d: Dispatcher, q: Queue) -> list[_Rival]:
-    """Queues served before or with ``q`` on desks it shares. Cached until a desk or the policy changes."""
+    """Queues sharing desks with ``q``. Cached until a desk or the policy changes (``desk_version``)."""
     key = (q.key, d.desk_version)
     hit = d.competitors.get(key)
     if hit is not None:
@@ -92,13 +98,14 @@ def _rivals(d: Dispatcher, q: Queue) -> list[_Rival]:
     rank = q.rank
     out = []
     for other in d.queues.values():
-        if other is q or other.rank > rank or other.service is None:
+        if other is q or other.service is None:
             continue
         o_own, o_helps = _desks_for(d, other)
         theirs = set(o_own) | set(o_helps)
         shared = len(mine & theirs)
         if shared:
-            out.append(_Rival(other, other.service, shared / len(theirs), other.rank == rank))
+            order = -1 if other.rank < rank else (0 if other.rank == rank else 1)
+            out.append(_Rival(other, other.service, shared / len(theirs), order))
     if len(d.competitors) > 4096:
         d.competitors.clear()
     d.competitors[key] = out
@@ -124,14 +131,11 @@ def _rate(d: Dispatcher, q: Queue, now: float) -> float:
     return n / (elapsed if elapsed > MIN_RATE_WINDOW_MIN else MIN_RATE_WINDOW_MIN)
 
 
-def _ahead_of(other: Queue, since: float | None) -> int:
-    """How many of ``other``'s tickets have waited longer than one waiting since ``since`` (all, for a newcomer).
+def _before(other: Queue, at: float) -> int:
+    """How many of ``other``'s tickets have waited since before ``at`` (those put at the head always count).
     O(log n): counted in the sorted run, stale entries included, so at most ``other.live``."""
-    if since is None:
-        return other.live
     lane = other.lanes[1]
-    k = bisect.bisect_left(lane, (since,), lo=other.starts[1]) - other.starts[1]
-    k += other.head_live
+    k = bisect.bisect_left(lane, (at,), lo=other.starts[1]) - other.starts[1] + other.head_live
     return k if k < other.live else other.live
 
 
@@ -153,8 +157,16 @@ def _level(avail: list[float], work: float, rate: float) -> float:
 def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float, since: float | None = None) -> float | None:
     """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called; ``None`` when no open desk can.
 
-    ``since``: when that ticket started waiting (``None`` for one joining now), so that only rivals of its rank
-    that came before it count as ahead. O(r log n + c log c) for r rival queues and c desks (caches as above).
+    ``since``: when that ticket started waiting (``None`` for one joining now): rivals that came before it are
+    ahead of it where the rule orders by waiting time. The rule decides how ranks mix (see the module docstring):
+
+    * ``strict``: higher ranks first, those waiting and those still to come;
+    * ``fifo``: everyone who came before;
+    * ``limits``: as ``strict``, and lower ranks that reach their limit before it is called go first; once it
+      nears its own limit it goes in the order of waiting (so a low rank waits about its limit, not for ever);
+    * ``aging``: each ``aging_min_per_rank`` minutes of waiting make up one rank.
+
+    O(r log n + c log c) for r queues sharing its desks and c desks (caches as above).
     """
     service = q.service
     assert service is not None
@@ -184,19 +196,73 @@ def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float, since: float 
                     a += oq.live * _mean(d, oq.service or service) / max(1, len(_desks_for(d, oq)[0]))
         avail.append(a)
     avail.sort()
-    work = ahead_in_q * _mean(d, service)
-    rate = 0.0
-    for r in _rivals(d, q):
-        other = r.queue
-        m = _mean(d, r.service)
-        if r.equal:
+    at = math.inf if since is None else since  # a newcomer: everyone waiting came before
+    waited = 0.0 if since is None else (now - since) / 60.0
+    own_work = ahead_in_q * _mean(d, service)
+    rule = d.rule
+    rivals = _rivals(d, q)
+    if rule is policy.fifo:
+        return _level(avail, own_work + _fifo_work(d, rivals, at), 0.0)
+    if rule is policy.aging:
+        step = d.policy.aging_min_per_rank
+        work = own_work
+        for r in rivals:
+            other = r.queue
+            m = _mean(d, r.service)
+            lead = (q.rank - other.rank) * step  # minutes of waiting its rank is worth against ours
             if other.live:
-                work += _ahead_of(other, since) * m * r.share
+                work += _before(other, at + lead * 60.0) * m * r.share
+            if lead > 0:  # those of a higher rank arriving within ``lead`` minutes after it still overtake it
+                work += _rate(d, other, now) * m * r.share * lead
+        return _level(avail, work, 0.0)
+    work = own_work
+    rate = 0.0
+    for r in rivals:
+        other = r.queue
+        if r.order > 0:
+            continue
+        m = _mean(d, r.service)
+        if r.order == 0:
+            if other.live:
+                work += _before(other, at) * m * r.share
         else:
             if other.live:
                 work += other.live * m * r.share
             rate += _rate(d, other, now) * m * r.share
-    return _level(avail, work, rate)
+    t = _level(avail, work, rate)
+    if rule is not policy.limits:
+        return t
+    slack = _slack_min(d)
+    extra = 0.0  # lower ranks that reach their limit before it is called go first
+    for r in rivals:
+        other = r.queue
+        if r.order > 0 and other.live and other.category is not None:
+            urgent_from = now + (t - slack[other.category]) * 60.0  # waiting since before this, urgent by then
+            n = _before(other, urgent_from)
+            if n:
+                extra += n * _mean(d, r.service) * r.share
+    if extra:
+        t = _level(avail, work + extra, rate)
+    left = slack[q.category] - waited if q.category is not None else t
+    if t > left:  # it reaches its own limit first: from then on, the order of waiting
+        fifo = _level(avail, own_work + _fifo_work(d, rivals, at), 0.0)
+        t = min(t, max(left, fifo))
+    return t
+
+
+def _fifo_work(d: Dispatcher, rivals: list[_Rival], at: float) -> float:
+    """The work of the rivals' tickets waiting since before ``at``."""
+    work = 0.0
+    for r in rivals:
+        if r.queue.live:
+            work += _before(r.queue, at) * _mean(d, r.service) * r.share
+    return work
+
+
+def _slack_min(d: Dispatcher) -> dict[Category, float]:
+    """Minutes of waiting after which a ticket of each category is urgent under ``limits``."""
+    p = d.policy
+    return {cat: p.max_wait_min.get(cat, 15.0) - p.margin_min for cat in Category}
 
 
 def new_ticket_eta(d: Dispatcher, q: Queue, now: float, *, head: bool = False) -> tuple[float | None, int]:

@@ -1,0 +1,64 @@
+"""The forecast against the textbook (issue 13.3): the engine's ``eta_min`` at issue against the predictors of
+Ibrahim and Whitt on the same tickets, on a quiet day (the demo's main office as configured, load about 0.36)
+and on a busy one (its arrivals scaled to a load of 0.9). Timed once each; the figures go to ``extra_info``.
+
+Goals: on a quiet day never worse than saying "no wait", and a mean absolute error of at most 2 minutes where the
+mean wait is under 15; on a busy day an RMSE at most 0.7 of the best baseline's (not met yet: see the xfail).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
+from cherga.engine.loader import load_network
+from cherga.sim.accuracy import forecast_accuracy
+from cherga.sim.model import replication_seeds
+from cherga.sim.profile import WEEKDAYS, Profile, default_profile
+
+OFFICE = "main"
+
+
+def _load(net: Any, p: Profile) -> float:
+    """Offered work over desk time across the weekdays' open hours."""
+    desks = len(net.offices[OFFICE].desks)
+    work = hours = 0.0
+    for w in range(5):
+        for sid, row in p.rates(net, w).items():
+            work += sum(row) * net.services[sid].mean_service_min / 60.0
+        hours += sum(1 for x in p.hourly.get(WEEKDAYS[w], ()) if x > 0)
+    return work / (hours * desks)
+
+
+def _run(benchmark: BenchmarkFixture, load: float | None) -> dict[str, Any]:
+    net = load_network()
+    p = default_profile(net, OFFICE)
+    if load is not None:
+        k = load / _load(net, p)
+        p = p.with_changes(hourly={d: tuple(x * k for x in row) for d, row in p.hourly.items()})
+    seeds = replication_seeds(np.random.default_rng(7), 3)
+    out: dict[str, Any] = benchmark.pedantic(
+        lambda: forecast_accuracy(net, OFFICE, p, days=list(range(5)), seeds=seeds), rounds=1, iterations=1)
+    o = out["overall"]
+    benchmark.extra_info.update({"load": round(_load(net, p), 3), "forecast": {k: o[k] for k in (
+        "tickets", "mae_min", "rmse_min", "bias_min", "under_5_share")}, "baselines": out["baselines"]})
+    return out
+
+
+def test_forecast_quiet_day(benchmark: BenchmarkFixture) -> None:
+    out = _run(benchmark, None)
+    o, zero = out["overall"], out["baselines"]["zero"]
+    assert o["mae_min"] <= zero["mae_min"] and o["rmse_min"] <= zero["rmse_min"], (o, zero)
+    assert o["mae_min"] <= 2.0, o
+
+
+@pytest.mark.xfail(strict=True, reason="busy day (load 0.9): measured RMSE 14.4 against LES 11.9 (1.21 of the best "
+                                       "baseline, goal 0.7); the forecast over-predicts (bias +7.9): abandonment "
+                                       "and no-shows ahead are not yet in it")
+def test_forecast_busy_day(benchmark: BenchmarkFixture) -> None:
+    out = _run(benchmark, 0.9)
+    best = min(b["rmse_min"] for b in out["baselines"].values())
+    assert out["overall"]["rmse_min"] <= 0.7 * best, (out["overall"], out["baselines"])
