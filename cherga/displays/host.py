@@ -328,7 +328,12 @@ class EngineHost:
                         opened[0].close()
                         return
                     self._install(opened)
-                    await self._after_reopen()
+                    try:
+                        await self._after_reopen()
+                    except BaseException:
+                        with contextlib.suppress(Exception):  # the next attempt opens a fresh one: this one must go
+                            opened[0].close()
+                        raise
                     self.failure = None
                     log.warning("the journal is open again; the engine is rebuilt from it")
                 await asyncio.to_thread(self._probe)
