@@ -348,5 +348,5 @@ def test_the_sim_dispatcher_decides_exactly_as_the_engines_own() -> None:
     with_eta = simulate_day(NET, office, v, sched, day=0, eta=True)
     assert fast.wait == pytest.approx(real.wait, nan_ok=True)
     assert fast.outcome == real.outcome == with_eta.outcome
-    assert with_eta.eta == real.eta
+    assert with_eta.eta == pytest.approx(real.eta, nan_ok=True)  # NaN: no open desk when it was issued
     assert all(x == 0.0 for x in fast.eta) and any(x > 0.0 for x in real.eta)
