@@ -33,7 +33,9 @@ def test_run_prints_overall_and_categories_with_intervals(
     # a live progress bar (stderr made a terminal) must not reach standard output
     err = io.StringIO()
     monkeypatch.setattr(sim_cli, "STDERR", Console(file=err, force_terminal=True, width=100))
-    data = run_json(capsys, "sim", "run", "--office", "vyshenka", "--days", "6", "--reps", "3", "--seed", "5", "--json")
+    monkeypatch.setattr(sim_cli, "PROGRESS_AFTER_S", 0.0)
+    data = run_json(capsys, "sim", "run", "--office", "vyshenka", "--days", "6", "--reps", "3", "--seed", "5", "--json",
+                    "--lang", "en")
     assert "simulating" in err.getvalue()
     overall = data["overall"]
     assert isinstance(overall, dict)
@@ -54,7 +56,7 @@ def test_run_prints_overall_and_categories_with_intervals(
 
 
 def test_run_tables_for_people(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sim", "run", "--office", "khutory", "--days", "2", "--reps", "2"]) == 0
+    assert main(["sim", "run", "--office", "khutory", "--days", "2", "--reps", "2", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "overall" in out and "utilisation" in out
 
@@ -134,7 +136,7 @@ def test_run_with_redirects_sends_visitors_of_an_overloaded_office_elsewhere(
     assert network["overall"]["issued"] == pytest.approx(issued - journeys["moved"], abs=0.02)
     # and the tables for people
     assert main(["sim", "run", "--office", "main", "--plan", str(plan), "--redirects", "0.5", "--days", "1",
-                 "--reps", "1"]) == 0
+                 "--reps", "1", "--lang", "en"]) == 0
     out = capsys.readouterr().out
     assert "main→" in out and "zamostia" in out and "redirected" in out
 

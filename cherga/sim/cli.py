@@ -1,7 +1,8 @@
 """``cherga sim ...``: the planner's commands (see API.md and docs/planner.md).
 
-Every command prints a table for people, or with ``--json`` only JSON on standard output; progress bars go to
-standard error, and only when it is a terminal.
+Every command prints a table for people, in Ukrainian (``--lang en``: English), or with ``--json`` only JSON on
+standard output, the same in either language. Progress bars (rich) go to standard error, only when it is a terminal,
+only once a run has taken a second, and never with ``--quiet``.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,6 +26,7 @@ from cherga.engine.loader import load_network
 from cherga.engine.model import Category, Network
 from cherga.engine.policy import RULES
 from cherga.errors import ConfigError
+from cherga.lang import DAYS, DESK_HOURS, DESKS, HOURS, REPLICATIONS, TICKETS, VISITORS, count
 from cherga.sim.accuracy import forecast_accuracy
 from cherga.sim.calibrate import calibrate, read_journal
 from cherga.sim.mmc import simulate_mmc
@@ -43,8 +46,10 @@ from cherga.sim.runner import (
     summarise_network,
 )
 from cherga.sim.staffing import StaffingResult, abandonment_erlang_a, hour_shares, plan_week
+from cherga.sim.texts import category_name, group_name, office_name, overall_name, tr, weekday_name
 
 STDERR = Console(stderr=True)
+PROGRESS_AFTER_S = 1.0  # a bar that would flash for a moment is only noise
 
 
 def _out() -> Console:
@@ -68,6 +73,7 @@ def register(sub: Any) -> None:
     p.add_argument("--patience-min", type=float, default=None,
                    help="mean (exponential) patience: M/M/c+M, and Erlang A beside the figures")
     p.add_argument("--json", action="store_true")
+    _common_args(p)
     p.set_defaults(run=_mmc)
 
     p = cmds.add_parser("staff", help="desks per hour that meet the wait targets at the fewest desk-hours")
@@ -105,6 +111,7 @@ def register(sub: Any) -> None:
     p.add_argument("--office", required=True)
     p.add_argument("--out", type=Path, default=None, help="profile file to write (default: print it)")
     p.add_argument("--json", action="store_true")
+    _common_args(p)
     p.set_defaults(run=_calibrate)
 
     p = cmds.add_parser("forecast", help="the engine's expected waits against the waits that followed")
@@ -123,6 +130,13 @@ def _office_args(p: argparse.ArgumentParser) -> None:
                    help="month for the seasonal multipliers (default profile: 11)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
+    _common_args(p)
+
+
+def _common_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["uk", "en"], default="uk",
+                   help="language of the tables for people (default uk; --json is the same in both)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars on standard error")
 
 
 def _network(args: argparse.Namespace) -> Network:
@@ -144,15 +158,41 @@ def _share(name: str, value: float) -> None:
 
 
 @contextmanager
-def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
-    """A progress bar on standard error when it is a terminal; never on standard output."""
+def _progress(args: argparse.Namespace, label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error (never standard output) when it is a terminal and not ``--quiet``.
+
+    It appears once the run has taken ``PROGRESS_AFTER_S``, counting what was done before, and goes when done."""
+    quiet = bool(getattr(args, "quiet", False)) or not STDERR.is_terminal
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=STDERR, transient=True, disable=not STDERR.is_terminal,
+        console=STDERR, transient=True, disable=quiet,
     )
-    with bar:
-        task = bar.add_task(label, total=total)
+    task = bar.add_task(tr(_lang(args), label), total=total)
+    lock = threading.Lock()
+    state = {"done": False, "shown": False}
+
+    def show() -> None:
+        with lock:
+            if not state["done"]:
+                bar.start()
+                state["shown"] = True
+
+    timer = threading.Timer(PROGRESS_AFTER_S, show)
+    timer.daemon = True
+    if not quiet:
+        timer.start()
+    try:
         yield lambda n: bar.advance(task, n)
+    finally:
+        timer.cancel()
+        with lock:
+            state["done"] = True
+            if state["shown"]:
+                bar.stop()
+
+
+def _lang(args: argparse.Namespace) -> str:
+    return str(getattr(args, "lang", "uk"))
 
 
 def _print_json(data: Any) -> None:
@@ -174,24 +214,28 @@ def _mmc(args: argparse.Namespace) -> int:
     _positive("--desks", args.desks)
     _positive("--reps", args.reps)
     try:
-        res = simulate_mmc(args.arrivals_per_hour, args.mean_service_min, args.desks, args.hours,
-                           np.random.default_rng(args.seed), replications=args.reps, warmup_hours=args.warmup_hours,
-                           patience_min=args.patience_min)
+        with _progress(args, "simulating M/M/c", None):
+            res = simulate_mmc(args.arrivals_per_hour, args.mean_service_min, args.desks, args.hours,
+                               np.random.default_rng(args.seed), replications=args.reps,
+                               warmup_hours=args.warmup_hours, patience_min=args.patience_min)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     data = res.to_dict()
     if args.json:
         _print_json(data)
         return 0
+    lang = _lang(args)
     sim, ec = data["simulated"], data.get("erlang_a", data["erlang_c"])
-    model = "Erlang A" if "erlang_a" in data else "Erlang C"
-    t = Table(title=f"M/M/{args.desks}: λ = {args.arrivals_per_hour:g}/h, S = {args.mean_service_min:g} min, "
-                    f"{res.customers} visitors counted over {args.reps} × {args.hours:g} h")
-    for col in ("", "simulated", "± 95 %", model):
+    model = tr(lang, "Erlang A" if "erlang_a" in data else "Erlang C")
+    t = Table(title=tr(lang, "M/M/{c}: λ = {lam}/h, S = {s} min, {visitors} counted over {reps} × {hours} h",
+                       c=args.desks, lam=f"{args.arrivals_per_hour:g}", s=f"{args.mean_service_min:g}",
+                       visitors=count(res.customers, lang, VISITORS), reps=args.reps, hours=f"{args.hours:g}"))
+    for col in ("", tr(lang, "simulated"), "± 95 %", model):
         t.add_column(col, justify="right")
     rows = [("mean_wait_min", "mean wait, min"), ("p_wait", "P(wait > 0)"), ("p_wait_over_15", "P(wait > 15 min)")]
     if "p_abandon" in sim:
         rows.append(("p_abandon", "P(gives up)"))
+    rows = [(key, tr(lang, label)) for key, label in rows]
     for key, label in rows:
         ci = sim["ci95"][key]
         half = "—" if ci[0] is None else f"{(ci[1] - ci[0]) / 2:.4f}"
@@ -208,31 +252,59 @@ def _staff(args: argparse.Namespace) -> int:
     _positive("--reps", args.reps)
     profile = resolve_profile(net, args.office, args.profile, args.month)
     open_days = len(net.offices[args.office].hours.by_weekday)
-    with _progress("planning the week", open_days) as advance:
+    with _progress(args, "planning the week", open_days) as advance:
         res = plan_week(net, args.office, profile, np.random.default_rng(args.seed), replications=args.reps,
                         rule=args.rule, simulate=not args.erlang_only, workers=args.workers, progress=advance)
+    lang = _lang(args)
     data = save_plan(res.plan, net, args.out)
-    chart = plot_staffing(res, net, chart_path(args.out))
+    chart = plot_staffing(res, net, chart_path(args.out), lang=lang)
     if args.json:
         _print_json(data)
         return 0
-    _staff_tables(res, net)
+    _staff_tables(res, net, lang)
     out = _out()
-    out.print(f"desk-hours: [bold]{res.desk_hours(net):g}[/] a week "
-              f"(Erlang C alone, capped at the desks there are: {res.erlang_desk_hours():g}); "
-              f"{res.replications} replications per day, {res.seconds:.1f} s")
-    out.print(f"plan: {args.out}   chart: {chart}")
+    out.print(tr(lang, "[bold]{n}[/] a week (Erlang C alone, capped at the desks there are: {ec}); "
+                       "{reps} per day, {s} s",
+                 n=count(res.desk_hours(net), lang, DESK_HOURS), ec=f"{res.erlang_desk_hours():g}",
+                 reps=count(res.replications, lang, REPLICATIONS), s=f"{res.seconds:.1f}"))
+    short = _erlang_short_line(res, net, lang)
+    if short:
+        out.print(short, style="red", soft_wrap=True, markup=False)  # one line, however long
+    out.print(tr(lang, "plan: {plan}   chart: {chart}", plan=args.out, chart=chart))
     return 0
 
 
-def _staff_tables(res: StaffingResult, net: Network) -> None:
+def _erlang_short_line(res: StaffingResult, net: Network, lang: str) -> str | None:
+    """One line when Erlang C asks for more desks than a skill group has: no plan can give them."""
+    office = net.offices[res.plan.office]
+    need = have = 0
+    names: list[str] = []
+    slots: set[tuple[int, int]] = set()
+    for g in res.groups:
+        hours = [(dp, h) for dp in res.days for h in dp.erlang_short.get(g.id, ())]
+        if not hours:
+            continue
+        names.append(group_name(g, office, net, lang))
+        need += max(dp.erlang[g.id][h] for dp, h in hours)
+        have += len(g.desks)
+        slots |= {(dp.weekday, h) for dp, h in hours}
+    if not slots:
+        return None
+    return tr(lang, "Not enough desks: Erlang C asks for {need}, the office has {have} ({groups}); for {hours} "
+                    "over {days} no plan can reach its count.",
+              need=count(need, lang, DESKS), groups="; ".join(names),
+              have=have, hours=count(len(slots), lang, HOURS), days=count(len({d for d, _ in slots}), lang, DAYS))
+
+
+def _staff_tables(res: StaffingResult, net: Network, lang: str) -> None:
     out = _out()
     office = net.offices[res.plan.office]
     hours = sorted({h for dp in res.days for h in dp.hours})
-    t = Table(title=f"{office.name_en}: desks on duty per hour (Erlang C's count in brackets)")
-    t.add_column("hour", justify="right")
+    t = Table(title=tr(lang, "{office}: desks on duty per hour (Erlang C's count in brackets)",
+                       office=office_name(office, lang)))
+    t.add_column(tr(lang, "hour"), justify="right")
     for dp in res.days:
-        t.add_column(WEEKDAYS[dp.weekday], justify="right")
+        t.add_column(weekday_name(WEEKDAYS[dp.weekday], lang), justify="right")
     for h in hours:
         cells = []
         for dp in res.days:
@@ -244,13 +316,14 @@ def _staff_tables(res: StaffingResult, net: Network) -> None:
             short = any(h in dp.short.get(g.id, ()) for g in res.groups)
             cells.append(f"{'[red]' if short else ''}{n} ({ec}){'[/]' if short else ''}")
         t.add_row(f"{h:02d}:00", *cells)
-    t.add_row("desk-h", *[str(sum(dp.counts[g.id][h] for g in res.groups for h in dp.hours)) for dp in res.days])
+    t.add_row(tr(lang, "desk-h"),
+              *[str(sum(dp.counts[g.id][h] for g in res.groups for h in dp.hours)) for dp in res.days])
     out.print(t)
     if any(dp.checks for dp in res.days):
-        t2 = Table(title="simulated: share of visitors called within 15 min / past 20 min, by hour of issue")
-        t2.add_column("hour", justify="right")
+        t2 = Table(title=tr(lang, "simulated: share of visitors called within 15 min / past 20 min, by hour of issue"))
+        t2.add_column(tr(lang, "hour"), justify="right")
         for dp in res.days:
-            t2.add_column(WEEKDAYS[dp.weekday], justify="right")
+            t2.add_column(weekday_name(WEEKDAYS[dp.weekday], lang), justify="right")
         for h in hours:
             row = []
             for dp in res.days:
@@ -262,18 +335,19 @@ def _staff_tables(res: StaffingResult, net: Network) -> None:
                 row.append(f"{'' if ok else '[yellow]'}{_pct(w)} / {_pct(o)}{'' if ok else '[/]'}")
             t2.add_row(f"{h:02d}:00", *row)
         out.print(t2)
-    g = Table(title="skill groups (desks open in this order)")
-    for col in ("group", "desks", "services", "Erlang A: gave up at peak", "short (hours)"):
-        g.add_column(col)
+    g = Table(title=tr(lang, "skill groups (desks open in this order)"))
+    for col in ("group", "services", "Erlang A: gave up at peak", "short (hours)"):
+        g.add_column(tr(lang, col))
     for grp in res.groups:
-        shorts = sorted({f"{WEEKDAYS[dp.weekday]} {h:02d}" for dp in res.days for h in dp.short.get(grp.id, ())})
+        shorts = sorted({f"{weekday_name(WEEKDAYS[dp.weekday], lang)} {h:02d}"
+                         for dp in res.days for h in dp.short.get(grp.id, ())})
         peak = max(((dp, h) for dp in res.days for h in dp.hours),
                    key=lambda x: x[0].demand[grp.id][x[1]].load, default=None)
         aband = "—"
         if peak is not None:
             dp, h = peak
             aband = _pct(abandonment_erlang_a(dp.demand[grp.id][h], dp.counts[grp.id][h], res.patience_mean_min))
-        g.add_row(grp.id, " ".join(office.desks[k].number for k in grp.desks), str(len(grp.services)), aband,
+        g.add_row(group_name(grp, office, net, lang), str(len(grp.services)), aband,
                   ", ".join(shorts[:6]) + (" …" if len(shorts) > 6 else ""))
     out.print(g)
 
@@ -300,7 +374,7 @@ def _run(args: argparse.Namespace) -> int:
     profile = resolve_profile(net, args.office, args.profile, args.month)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
-    with _progress("simulating", args.reps * args.days) as advance:
+    with _progress(args, "simulating", args.reps * args.days) as advance:
         results = run_office(net, args.office, profile, days=range(args.days), seeds=seeds, schedule_for=schedule_for,
                              rule=args.rule, progress=advance)
     summary = summarise(results, net.targets)
@@ -310,9 +384,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
         return 0
-    _summary_table(summary, f"{net.offices[args.office].name_en}: {args.days} days × {args.reps} replications "
-                            f"(rule: {data['rule']}{', plan ' + str(args.plan) if args.plan else ''})")
+    lang = _lang(args)
+    _summary_table(summary, _run_title(args, net, data["rule"]), lang)
     return 0
+
+
+def _run_title(args: argparse.Namespace, net: Network, rule: str, extra: str = "") -> str:
+    lang = _lang(args)
+    plan = tr(lang, ", plan ") + str(args.plan) if args.plan else ""
+    return tr(lang, "{office}: {days} × {reps} (rule: {rule}{plan})",
+              office=office_name(net.offices[args.office], lang), days=count(args.days, lang, DAYS),
+              reps=count(args.reps, lang, REPLICATIONS), rule=rule,
+              plan=plan + extra)
 
 
 def _run_network(args: argparse.Namespace, net: Network) -> int:
@@ -336,7 +419,7 @@ def _run_network(args: argparse.Namespace, net: Network) -> int:
         return default_schedule(net.offices[oid], day)
 
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
-    with _progress("simulating the network", args.reps * args.days) as advance:
+    with _progress(args, "simulating the network", args.reps * args.days) as advance:
         results = run_network(net, profiles, days=range(args.days), seeds=seeds, schedule_for=schedule_for,
                               rule=args.rule, progress=advance)
     network = summarise_network(results, net.targets)
@@ -348,56 +431,58 @@ def _run_network(args: argparse.Namespace, net: Network) -> int:
     if args.json:
         _print_json(data)
         return 0
-    _summary_table(summary, f"{net.offices[office_id].name_en}: {args.days} days × {args.reps} replications "
-                            f"(rule: {data['rule']}{', plan ' + str(args.plan) if args.plan else ''}; "
-                            f"the network together, {_pct(share)} may go elsewhere)")
-    _network_tables(network, net, args.days)
+    lang = _lang(args)
+    _summary_table(summary, _run_title(args, net, data["rule"], tr(lang, "; the network together, {share} may go "
+                                                                         "elsewhere", share=_pct(share))), lang)
+    _network_tables(network, net, args.days, lang)
     return 0
 
 
-def _network_tables(ns: NetworkSummary, net: Network, days: int) -> None:
+def _network_tables(ns: NetworkSummary, net: Network, days: int, lang: str) -> None:
     out = _out()
     j = ns.journeys.to_dict()
-    t = Table(title="visitors who went to another office (per replication; the road, then the wait there)")
+    t = Table(title=tr(lang, "visitors who went to another office (per replication; the road, then the wait there)"))
     for col in ("route", "visitors", "a day", "road, min", "wait there, min", "in all, min"):
-        t.add_column(col, justify="right" if col != "route" else "left")
+        t.add_column(tr(lang, col), justify="right" if col != "route" else "left")
     for route, n in j["routes"].items():
         a, _, b = route.partition("→")
         t.add_row(route, f"{n:.1f}", f"{n / days:.1f}", _min(net.travel(a, b)), "", "")
-    t.add_row("all", _min(j["moved"]), _min(None if j["moved"] is None else j["moved"] / days),
+    t.add_row(tr(lang, "all"), _min(j["moved"]), _min(None if j["moved"] is None else j["moved"] / days),
               _min(j["travel_min"]), _min(j["wait_there_min"]), _min(j["total_min"]))
     out.print(t)
-    o = Table(title=f"the offices (tickets from elsewhere included; {OVERALL}: every visitor once, where the visit "
-                    "ended)")
+    o = Table(title=tr(lang, "the offices (tickets from elsewhere included; {overall}: every visitor once, where the "
+                             "visit ended)", overall=overall_name(lang)))
     for col in ("office", "issued", "mean wait", "≤15 min", "redirected", "targets"):
-        o.add_column(col, justify="right" if col != "office" else "left")
+        o.add_column(tr(lang, col), justify="right" if col != "office" else "left")
     rows = [(oid, s.overall.to_dict(ns.targets)) for oid, s in ns.offices.items()]
     rows.append((OVERALL, ns.overall.to_dict(ns.targets)))
     for name, g in rows:
         meets = g["meets_targets"]
         mark = "—" if meets is None else ("[green]✓[/]" if meets else "[red]✗[/]")
         redirected = g.get("redirected", 0.0) if name != OVERALL else None
-        o.add_row(name, _min(g["issued"]), _min(g["mean_wait_min"]), _pct(g["share_within_15"]), _pct(redirected),
+        o.add_row(overall_name(lang) if name == OVERALL else name, _min(g["issued"]), _min(g["mean_wait_min"]),
+                  _pct(g["share_within_15"]), _pct(redirected),
                   mark)
     out.print(o)
 
 
-def _summary_table(summary: Summary, title: str) -> None:
+def _summary_table(summary: Summary, title: str, lang: str) -> None:
     d = summary.to_dict()
     t = Table(title=title)
     for col in ("category", "issued", "served", "mean wait", "p90", "max", "≤15 min", "≤20 min", "gave up",
                 "targets"):
-        t.add_column(col, justify="right" if col != "category" else "left")
+        t.add_column(tr(lang, col), justify="right" if col != "category" else "left")
     rows = [*d["categories"].items(), (OVERALL, d["overall"])]
     for name, g in rows:
         meets = g["meets_targets"]
         mark = "—" if meets is None else ("[green]✓[/]" if meets else "[red]✗[/]")
-        t.add_row(name, _min(g["issued"]), _min(g["served"]), _min(g["mean_wait_min"]), _min(g["p90_wait_min"]),
+        label = overall_name(lang) if name == OVERALL else category_name(name, lang)
+        t.add_row(label, _min(g["issued"]), _min(g["served"]), _min(g["mean_wait_min"]), _min(g["p90_wait_min"]),
                   _min(g["max_wait_min"]), _pct(g["share_within_15"]), _pct(g["share_within_20"]),
                   _pct(g["abandonment"]), mark)
     _out().print(t)
     util = d["overall"].get("utilisation")
-    _out().print(f"desk utilisation: {_pct(util)}; figures per replication, ±95 % intervals in --json")
+    _out().print(tr(lang, "desk utilisation: {u}; figures per replication, ±95 % intervals in --json", u=_pct(util)))
 
 
 # ------------------------------------------------------------------------------------------------ compare
@@ -414,7 +499,7 @@ def _compare(args: argparse.Namespace) -> int:
     profile = resolve_profile(net, args.office, args.profile, args.month)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
-    with _progress("comparing rules", len(rules) * args.reps * args.days) as advance:
+    with _progress(args, "comparing rules", len(rules) * args.reps * args.days) as advance:
         res = compare_rules(net, args.office, profile, rules=rules, days=range(args.days), seeds=seeds,
                             schedule_for=schedule_for, progress=advance)
     data = {
@@ -424,9 +509,11 @@ def _compare(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
         return 0
-    t = Table(title=f"{net.offices[args.office].name_en}: priority rules on the same visitors "
-                    f"({args.days} days × {args.reps} replications) — mean wait, share within 15 min, past 20 min")
-    t.add_column("category")
+    lang = _lang(args)
+    t = Table(title=tr(lang, "{office}: priority rules on the same visitors ({days} × {reps}) — mean wait, share "
+                             "within 15 min, past 20 min", office=office_name(net.offices[args.office], lang),
+                       days=count(args.days, lang, DAYS), reps=count(args.reps, lang, REPLICATIONS)))
+    t.add_column(tr(lang, "category"))
     for rule in rules:
         t.add_column(rule, justify="right")
     cats = [c.value for c in Category if any(c.value in s.categories for s in res.values())]
@@ -441,9 +528,9 @@ def _compare(args: argparse.Namespace) -> int:
             gd = g.to_dict(s.targets)
             meets = gd["meets_targets"]
             colour = "green" if meets else "red"
-            cells.append(f"[{colour}]{_min(gd['mean_wait_min'])} min · {_pct(gd['share_within_15'])} · "
+            cells.append(f"[{colour}]{_min(gd['mean_wait_min'])} {tr(lang, 'min')} · {_pct(gd['share_within_15'])} · "
                          f"{_pct(None if gd['share_within_20'] is None else 1 - gd['share_within_20'])}[/]")
-        t.add_row(cat, *cells)
+        t.add_row(overall_name(lang) if cat == OVERALL else category_name(cat, lang), *cells)
     _out().print(t)
     return 0
 
@@ -453,8 +540,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     net = _network(args)
-    events = read_journal(args.data, args.office)
-    cal = calibrate(net, args.office, events)
+    with _progress(args, "reading the journal", None):
+        events = read_journal(args.data, args.office)
+        cal = calibrate(net, args.office, events)
     prof = profile_to_dict(cal.profile)
     if args.out is not None:
         save_profile(cal.profile, args.out)
@@ -465,15 +553,20 @@ def _calibrate(args: argparse.Namespace) -> int:
         _print_json(prof)
         return 0
     rep = cal.report()
-    t = Table(title=f"{args.office}: {rep['tickets']} tickets, {rep['from']} .. {rep['to']}")
+    lang = _lang(args)
+    t = Table(title=tr(lang, "{office}: {tickets}, {start} .. {end}",
+                       office=office_name(net.offices[args.office], lang),
+                       tickets=count(rep["tickets"], lang, TICKETS), start=rep["from"], end=rep["to"]))
     for col in ("service", "samples", "mean, min", "CV", "fitted"):
-        t.add_column(col, justify="right" if col != "service" else "left")
+        t.add_column(tr(lang, col), justify="right" if col != "service" else "left")
     for f in rep["services"]:
-        t.add_row(f["service"], str(f["samples"]), f"{f['mean_min']:.2f}", f"{f['cv']:.2f}",
-                  "yes" if f["fitted"] else "catalogue")
+        svc = net.services.get(f["service"])
+        name = f["service"] if svc is None else (svc.name_uk if lang == "uk" else svc.name_en)
+        t.add_row(name, str(f["samples"]), f"{f['mean_min']:.2f}", f"{f['cv']:.2f}",
+                  tr(lang, "yes" if f["fitted"] else "catalogue"))
     _out().print(t)
-    _out().print(f"patience: {rep['patience_mean_min'] or '—'} min mean; no-shows {_pct(rep['no_show_share'])}; "
-                    f"profile written to {args.out}")
+    _out().print(tr(lang, "patience: {p} min mean; no-shows {ns}; profile written to {out}",
+                    p=rep["patience_mean_min"] or "—", ns=_pct(rep["no_show_share"]), out=args.out))
     return 0
 
 
@@ -487,20 +580,23 @@ def _forecast(args: argparse.Namespace) -> int:
     profile = resolve_profile(net, args.office, args.profile, args.month)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
-    with _progress("simulating with forecasts", args.reps * args.days) as advance:
+    with _progress(args, "simulating with forecasts", args.reps * args.days) as advance:
         data = forecast_accuracy(net, args.office, profile, days=range(args.days), seeds=seeds,
                                  schedule_for=schedule_for, progress=advance)
     if args.json:
         _print_json(data)
         return 0
-    t = Table(title=f"{args.office}: expected wait at issue against the wait that followed "
-                    f"({args.days} days × {args.reps} replications)")
+    lang = _lang(args)
+    t = Table(title=tr(lang, "{office}: expected wait at issue against the wait that followed ({days} × {reps})",
+                       office=office_name(net.offices[args.office], lang), days=count(args.days, lang, DAYS),
+                       reps=count(args.reps, lang, REPLICATIONS)))
     for col in ("category", "tickets", "MAE, min", "bias, min", "RMSE, min"):
-        t.add_column(col, justify="right" if col != "category" else "left")
+        t.add_column(tr(lang, col), justify="right" if col != "category" else "left")
     rows: Sequence[tuple[str, Any]] = [*data["categories"].items(), (OVERALL, data["overall"])]
     for name, a in rows:
         if a is None:
             continue
-        t.add_row(name, str(a["tickets"]), _min(a["mae_min"]), _min(a["bias_min"]), _min(a["rmse_min"]))
+        label = overall_name(lang) if name == OVERALL else category_name(name, lang)
+        t.add_row(label, str(a["tickets"]), _min(a["mae_min"]), _min(a["bias_min"]), _min(a["rmse_min"]))
     _out().print(t)
     return 0
