@@ -11,6 +11,7 @@ const deskId = pathId();
 const device = new Device('desk', deskId);
 const shell = mountShell({ titleKey: 'desk.title', journal: 'staff' }); // the journal's outage shown to staff
 const main = document.getElementById('main');
+main.classList.add('wide'); // a landscape desk screen: the queue table gets the width, not a scroll
 
 const state = { desk: null, offices: [], services: new Map(), busy: false, loaded: false };
 
@@ -180,8 +181,15 @@ function render() {
       h('tbody', {}, rows.map((q) => h('tr', {},
         h('td', {}, serviceName(q.service)),
         h('td', { class: 'num' }, String(q.waiting ?? 0)),
-        h('td', { class: 'num' }, fmtWait(q.eta_min))))))));
+        h('td', { class: 'num' }, etaText(q))))))));
   }
+}
+
+/** The forecast, or "немає відкритих вікон" when no open desk serves the queue (eta_min null): never "менше 1 хв".
+ * People waiting that nobody serves are marked as on the head's dashboard; an empty queue's line stays quiet. */
+function etaText(q) {
+  if (q.eta_min !== null && q.eta_min !== undefined) return fmtWait(q.eta_min);
+  return q.waiting > 0 ? h('span', { class: 'badge bad' }, t('wait.no_open_desk')) : h('span', { class: 'muted' }, t('wait.no_open_desk'));
 }
 
 // a re-render replaces the buttons: keep the keyboard user's place (or the nearest enabled button)

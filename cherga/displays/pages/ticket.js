@@ -62,7 +62,7 @@ function render({ focus = null } = {}) {
     parts.push(h('section', { class: 'card', 'aria-label': t('ticket.status') },
       h('dl', { class: 'facts' },
         h('div', {}, h('dt', {}, t('ticket.position')), h('dd', { id: 'ticket-position' }, String(tk.position ?? '—'))),
-        h('div', {}, h('dt', {}, t('ticket.eta')), h('dd', { id: 'ticket-eta' }, fmtWait(tk.eta_min)))),
+        h('div', {}, h('dt', {}, t('ticket.eta')), h('dd', { id: 'ticket-eta' }, etaText(tk.eta_min)))),
       h('p', { class: 'muted' }, t('ticket.live'))));
     parts.push(cancelBox());
   } else if (s === 'called') {
@@ -83,6 +83,11 @@ function render({ focus = null } = {}) {
   }
   body.replaceChildren(...parts.filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
+}
+
+/** The expected wait, or "немає відкритих вікон" when no open desk can call it (eta_min null): never "0 хв". */
+function etaText(eta) {
+  return eta === null || eta === undefined ? t('wait.no_open_desk') : fmtWait(eta);
 }
 
 function cancelBox() {
