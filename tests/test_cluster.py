@@ -287,6 +287,12 @@ def test_alternatives_at_issue_use_the_load_of_offices_another_process_owns(tmp_
         office = others[0]
         service = "housing-subsidy"  # offered by every office of the demo network
         head_main, head_there = here.auth("head", "main"), there.auth("head", office)
+        # one desk of each office open for the service: with none open a wait is unknown and nothing is offered
+        listing = {o["id"]: o for o in httpx.get(f"{here.url}/api/v1/offices", timeout=20).json()}
+        for oid, proc, auth in (("main", here, head_main), (office, there, head_there)):
+            desk = next(d["id"] for d in listing[oid]["desks"] if service in d["services"])
+            r = httpx.post(f"{proc.url}/api/v1/desks/{desk}/open", headers=auth, timeout=20)
+            assert r.status_code == 200, r.text
 
         def alternatives() -> dict[str, float]:
             r = httpx.post(f"{here.url}/api/v1/offices/main/tickets", json={"service": service},
