@@ -363,7 +363,9 @@ def _table(table: Table, columns: Sequence[Column], rows: Sequence[dict[str, Any
     if not body:
         body.append(f'<tr><td colspan="{len(columns)}">немає даних <span class="en" lang="en">no data</span></td></tr>')
     return (
-        f'<div class="wide"><table id="{escape(ident)}"><caption>{_bi(table.uk, table.en)}</caption>'
+        # a table wider than the screen scrolls: focusable and named, so a keyboard can scroll it too
+        f'<div class="wide" tabindex="0" aria-labelledby="{escape(ident)}-caption">'
+        f'<table id="{escape(ident)}"><caption id="{escape(ident)}-caption">{_bi(table.uk, table.en)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
     )
 
