@@ -25,9 +25,9 @@ from cherga.engine import bookings, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.lifecycle import Action, Status, next_status
-from cherga.engine.model import Category, Network, PolicyConfig
+from cherga.engine.model import Category, Network
 from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy
-from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
+from cherga.engine.state import DeskState, DeskStatus, OfficeState, Queue, Ticket
 from cherga.errors import Conflict, InvalidCommand, IssuingClosed, NotFound
 
 E = TypeVar("E", bound=e.BaseEvent)
@@ -44,7 +44,7 @@ _CALL_NEXT: Final = c.CallNext
 _FINISH: Final = c.Finish
 
 
-class Dispatcher:
+class Dispatcher(OfficeState):
     """One office's queue. See the module docstring; hot-path methods state their cost."""
 
     def __init__(
@@ -69,9 +69,9 @@ class Dispatcher:
         self.enforce_hours = enforce_hours
         self.eta = eta
         self._id_prefix = id_prefix
-        self.policy: PolicyConfig = network.policy
+        self.policy = network.policy
         self._fixed_rule = rule
-        self.rule: Rule = rule or rule_named(self.policy.rule)
+        self.rule = rule or rule_named(self.policy.rule)
         self._rank = {cat: i for i, cat in enumerate(self.policy.order)}
         self._office_id = office
         self._letter = {sid: svc.letter for sid, svc in network.services.items()}
@@ -90,24 +90,23 @@ class Dispatcher:
         self.issued_total = 0
         self.tickets: dict[str, Ticket] = {}
         self.numbers: dict[str, str] = {}  # today's number -> ticket id
-        self.queues: dict[tuple[str, bool], Queue] = {}
-        self.personal: dict[str, Queue] = {}
+        self.queues = {}
+        self.personal = {}
         # booked visits by slot time, per queue key: (due_at, counter, entry token, ticket)
         self.due: dict[str, list[tuple[float, int, int, Ticket]]] = {}
-        self.desks: dict[str, DeskState] = {}
-        self.stats: dict[str, list[float]] = {}  # service -> [finished today, minutes in all]
-        self.means: dict[str, float] = {}  # forecast's learned means, dropped when stats change
+        self.desks = {}
+        self.stats = {}
+        self.means = {}
         self.ratings: dict[str, int] = {"bad": 0, "good": 0, "exemplary": 0}
         self.bookings: dict[str, bookings.Booking] = {}
         self._token = 0
         self._pending = 0
         self._rolling = False  # a new day opens with the command being decided
-        self.desk_version = 0  # bumped when a desk opens, closes or pauses: forecasts cache on it
-        self.desk_sets: dict[tuple[str, int], Any] = {}  # forecast's caches
-        self.competitors: dict[tuple[str, int], Any] = {}
-        self.positions: dict[str, tuple[int, dict[str, int]]] = {}  # per queue: (seq, ticket id -> place)
-        # tickets issued today per queue key, and when the day opened: the forecast's arrival rates
-        self.arrivals: dict[str, int] = {}
+        self.desk_version = 0
+        self.desk_sets = {}
+        self.competitors = {}
+        self.positions = {}
+        self.arrivals = {}
         self.day_started = 0.0
         offered = self.office.services
         for sid in sorted(offered):
@@ -116,7 +115,7 @@ class Dispatcher:
                 cat = Category.VULNERABLE if vul else svc.category
                 self.queues[(sid, vul)] = Queue(f"{sid}{'+v' if vul else ''}", sid, cat)
         self._set_ranks()
-        self._own: dict[str, list[Queue]] = {}
+        self._own = {}
         self._backup: dict[str, list[Queue]] = {}  # the queues a desk helps with
         self._takes: dict[str, list[Queue]] = {}  # its own, and the vulnerable lanes of those it helps with
         for d in self.office.desks:
@@ -867,10 +866,6 @@ class Dispatcher:
             self.issuing_stopped = True
 
     # ------------------------------------------------------------------ reading
-
-    def waiting(self) -> int:
-        """Tickets waiting in the office. O(queues)."""
-        return sum(q.live for q in self.queues.values()) + sum(q.live for q in self.personal.values())
 
     def by_number(self, number: str) -> Ticket | None:
         tid = self.numbers.get(number)

@@ -10,7 +10,7 @@ The wait of a ticket is found as a fluid of work poured into the desks that may 
 * **the work ahead**: the tickets before it in its queue, and every ticket of an equal or higher rank waiting in
   queues that share those desks (their share of them), each at its service's mean;
 * **the overtaking**: tickets of a higher rank keep arriving while it waits, and are called first. Their work
-  arrives at ``r`` desk-minutes a minute: each queue's arrivals today (``Dispatcher.arrivals``) over the time the
+  arrives at ``r`` desk-minutes a minute: each queue's arrivals today (``OfficeState.arrivals``) over the time the
   day has run, at its mean, its share;
 * the wait ``T`` is where the desks' capacity, as each becomes free, has done the work ahead and what overtook it:
   ``sum(max(0, T - a_i)) = B + r T``. With nothing ahead it is when the first desk frees; with a long queue it
@@ -28,15 +28,11 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from cherga.engine import policy
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category
-from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
-
-if TYPE_CHECKING:
-    from cherga.engine.dispatcher import Dispatcher
+from cherga.engine.state import DeskState, DeskStatus, OfficeState, Queue, Ticket
 
 PRIOR_WEIGHT = 5.0
 NO_OPEN_DESK = "no_open_desk"  # the reason given with an unknown wait: no open desk can serve the service
@@ -45,7 +41,7 @@ MAX_OVERTAKING = 0.9  # of the desks' capacity: past that, higher ranks would st
 LEFT_MIN = 0.5  # a visit past its mean is taken to end in this many minutes
 
 
-def mean_service_min(d: Dispatcher, service: str) -> float:
+def mean_service_min(d: OfficeState, service: str) -> float:
     """The configured mean, pulled towards the day's observed mean. O(1)."""
     mean = d.means.get(service)
     if mean is None:
@@ -55,11 +51,11 @@ def mean_service_min(d: Dispatcher, service: str) -> float:
     return mean
 
 
-def _mean(d: Dispatcher, service: str) -> float:
+def _mean(d: OfficeState, service: str) -> float:
     return d.means.get(service) or mean_service_min(d, service)
 
 
-def _desks_for(d: Dispatcher, q: Queue) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _desks_for(d: OfficeState, q: Queue) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The open desks that call from ``q``: (its own, those that help with it). Cached on ``desk_version``."""
     key = (q.key, d.desk_version)
     hit = d.desk_sets.get(key)
@@ -87,7 +83,7 @@ class _Rival:
     order: int
 
 
-def _rivals(d: Dispatcher, q: Queue) -> list[_Rival]:
+def _rivals(d: OfficeState, q: Queue) -> list[_Rival]:
     """Queues sharing desks with ``q``. Cached until a desk or the policy changes (``desk_version``)."""
     key = (q.key, d.desk_version)
     hit = d.competitors.get(key)
@@ -112,7 +108,7 @@ def _rivals(d: Dispatcher, q: Queue) -> list[_Rival]:
     return out
 
 
-def _left(d: Dispatcher, ds: DeskState, now: float) -> float:
+def _left(d: OfficeState, ds: DeskState, now: float) -> float:
     """Minutes until the desk's visit under way ends (0 when it has none)."""
     t = ds.ticket
     if t is None:
@@ -122,7 +118,7 @@ def _left(d: Dispatcher, ds: DeskState, now: float) -> float:
     return left if left > LEFT_MIN else LEFT_MIN
 
 
-def _rate(d: Dispatcher, q: Queue, now: float) -> float:
+def _rate(d: OfficeState, q: Queue, now: float) -> float:
     """Tickets a minute that joined ``q`` today."""
     n = d.arrivals.get(q.key, 0)
     if not n:
@@ -154,7 +150,7 @@ def _level(avail: list[float], work: float, rate: float) -> float:
     return (work + total) / (c - rate)  # not reached: k = c returns
 
 
-def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float, since: float | None = None) -> float | None:
+def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float | None = None) -> float | None:
     """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called; ``None`` when no open desk can.
 
     ``since``: when that ticket started waiting (``None`` for one joining now): rivals that came before it are
@@ -250,7 +246,7 @@ def wait_min(d: Dispatcher, q: Queue, ahead_in_q: int, now: float, since: float 
     return t
 
 
-def _fifo_work(d: Dispatcher, rivals: list[_Rival], at: float) -> float:
+def _fifo_work(d: OfficeState, rivals: list[_Rival], at: float) -> float:
     """The work of the rivals' tickets waiting since before ``at``."""
     work = 0.0
     for r in rivals:
@@ -259,20 +255,20 @@ def _fifo_work(d: Dispatcher, rivals: list[_Rival], at: float) -> float:
     return work
 
 
-def _slack_min(d: Dispatcher) -> dict[Category, float]:
+def _slack_min(d: OfficeState) -> dict[Category, float]:
     """Minutes of waiting after which a ticket of each category is urgent under ``limits``."""
     p = d.policy
     return {cat: p.max_wait_min.get(cat, 15.0) - p.margin_min for cat in Category}
 
 
-def new_ticket_eta(d: Dispatcher, q: Queue, now: float, *, head: bool = False) -> tuple[float | None, int]:
+def new_ticket_eta(d: OfficeState, q: Queue, now: float, *, head: bool = False) -> tuple[float | None, int]:
     """Expected wait (minutes; ``None`` when no open desk serves it) and position (1 = next) of a ticket about to
     join ``q``. O(r log n + c log c): see :func:`wait_min`."""
     ahead = q.head_live if head else q.live
     return wait_min(d, q, ahead, now), ahead + 1
 
 
-def _ahead(d: Dispatcher, q: Queue, t: Ticket) -> int:
+def _ahead(d: OfficeState, q: Queue, t: Ticket) -> int:
     """How many tickets of ``q`` are called before ``t``.
 
     O(n) for the first ticket of ``q`` asked about after the office's state changed, O(1) for the others: a
@@ -284,7 +280,7 @@ def _ahead(d: Dispatcher, q: Queue, t: Ticket) -> int:
     return hit[1][t.id]
 
 
-def ticket_eta(d: Dispatcher, t: Ticket, now: float) -> tuple[float | None, int]:
+def ticket_eta(d: OfficeState, t: Ticket, now: float) -> tuple[float | None, int]:
     """Expected wait and position of a waiting ticket (``None`` wait when no open desk can call it). See
     :func:`_ahead` for the cost."""
     q = t.queue
@@ -314,7 +310,7 @@ def rounded(eta: float | None) -> float | None:
     return None if eta is None else round(eta, 1)
 
 
-def queues(d: Dispatcher, now: float) -> list[QueueSummary]:
+def queues(d: OfficeState, now: float) -> list[QueueSummary]:
     """One line per service offered, vulnerable lane included. O(queues × (queues + desks))."""
     out = []
     for (service, vul), q in d.queues.items():
@@ -347,7 +343,7 @@ class DeskLoad:
     waiting_for_it: int  # tickets in the queues it serves as its own
 
 
-def desks(d: Dispatcher, now: float) -> list[DeskLoad]:
+def desks(d: OfficeState, now: float) -> list[DeskLoad]:
     out = []
     for ds in d.desks.values():
         open_s = ds.open_s + (now - ds.opened_at if ds.opened_at is not None else 0.0)
@@ -380,7 +376,7 @@ class OfficeLoad:
     issuing: bool
 
 
-def office_load(d: Dispatcher, now: float) -> OfficeLoad:
+def office_load(d: OfficeState, now: float) -> OfficeLoad:
     summaries = queues(d, now)
     eta = {s.service: s.eta_min for s in summaries if s.eta_min is not None}
     open_desks = sum(1 for ds in d.desks.values() if ds.status is not DeskStatus.CLOSED)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import bisect
 import enum
+from typing import Any
 
 from cherga.engine.lifecycle import Status
-from cherga.engine.model import Category, Desk
+from cherga.engine.model import Category, Desk, Network, Office, PolicyConfig
+from cherga.engine.policy import Rule
 
 
 class DeskStatus(enum.StrEnum):
@@ -196,3 +198,33 @@ class DeskState:
         self.served = 0
         self.staff: str | None = None
         self.last_finished: str | None = None  # the ticket the desk finished last: the desk tablet rates it
+
+
+class OfficeState:
+    """One office's state as its readers see it (the forecast, the views, the metrics), declared apart from the
+    :class:`cherga.engine.dispatcher.Dispatcher` that writes it (a subclass, the only writer), so that a reader
+    depends on the state and not on the state machine: the dispatcher imports the forecast, never the reverse."""
+
+    network: Network
+    office: Office
+    policy: PolicyConfig
+    rule: Rule
+    seq: int
+    issuing_stopped: bool
+    queues: dict[tuple[str, bool], Queue]
+    personal: dict[str, Queue]  # per desk: the tickets sent to it
+    desks: dict[str, DeskState]
+    _own: dict[str, list[Queue]]  # per desk: the queues of its own services
+    stats: dict[str, list[float]]  # service -> [finished today, minutes in all]
+    means: dict[str, float]  # the forecast's learned means, dropped when stats change
+    arrivals: dict[str, int]  # tickets issued today per queue key
+    day_started: float  # when the day opened
+    desk_version: int  # bumped when a desk opens, closes or pauses, or the policy changes
+    # what readers derive and keep: valid while desk_version (positions: seq) is unchanged
+    desk_sets: dict[tuple[str, int], Any]
+    competitors: dict[tuple[str, int], Any]
+    positions: dict[str, tuple[int, dict[str, int]]]
+
+    def waiting(self) -> int:
+        """Tickets waiting in the office. O(queues)."""
+        return sum(q.live for q in self.queues.values()) + sum(q.live for q in self.personal.values())
