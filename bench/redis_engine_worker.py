@@ -33,12 +33,12 @@ from typing import Any
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal
 from cherga.engine.lifecycle import Status
 from cherga.engine.loader import load_network
 from cherga.engine.model import ALWAYS_OPEN, Network, Office
 from cherga.engine.network import CityEngine
 from cherga.errors import ChergaError
+from cherga.journal.redis import RedisJournal
 
 T0 = 1_795_417_200.0  # Monday 2026-11-23 09:00 in Kyiv, as the engine benches
 BENCH_OFFICES = 20

@@ -42,13 +42,13 @@ import cherga.engine
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.dispatcher import Dispatcher
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.lifecycle import Status
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
 from cherga.engine.state import DeskStatus
 from cherga.errors import ChergaError
+from cherga.journal.sqlite import SqliteJournal
 
 # Monday 2026-11-23 09:00 in Kyiv (UTC+2), as tests/conftest.py's T0
 T0 = 1_795_417_200.0

@@ -30,9 +30,9 @@ import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
 from cherga.engine import events as e
-from cherga.engine.journal.sqlite import SCHEMA
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
+from cherga.journal.sqlite import SCHEMA
 from cherga.reports.compute import build_report
 from cherga.reports.extract import Period, extract
 from cherga.reports.render import render

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from cherga.engine import forecast, lifecycle
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.network import CityEngine
+from cherga.journal.sqlite import SqliteJournal
 
 
 def register(sub: Any) -> None:

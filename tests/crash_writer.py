@@ -2,7 +2,7 @@
 
 It builds a :class:`~cherga.engine.network.CityEngine` over the demo network, replays the journal in ``DATA_DIR``
 (``journal.db``) if there is one, then applies random legal commands forever, appending each command's events to
-the :class:`~cherga.engine.journal.sqlite.SqliteJournal` with a few commands in flight (so group commit batches
+the :class:`~cherga.journal.sqlite.SqliteJournal` with a few commands in flight (so group commit batches
 them). Once a command's future completes, and only then, it prints ``ACK <office> <seq>`` (the office and ``seq``
 of the command's last event) and flushes: a printed ACK is an acknowledged, so durable, command.
 
@@ -24,7 +24,6 @@ import numpy as np
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.dispatcher import Dispatcher
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.lifecycle import Status
 from cherga.engine.loader import load_network
 from cherga.engine.model import Category
@@ -32,6 +31,7 @@ from cherga.engine.network import CityEngine
 from cherga.engine.policy import RULES
 from cherga.engine.state import DeskState, DeskStatus, Ticket
 from cherga.errors import ChergaError
+from cherga.journal.sqlite import SqliteJournal
 
 # Monday 2026-11-23 09:00 in Kyiv (UTC+2), as tests/conftest.py's T0
 T0 = 1_795_417_200.0

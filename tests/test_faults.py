@@ -13,10 +13,10 @@ import pytest
 
 from cherga.displays.host import EngineHost
 from cherga.engine import commands as c
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.network import CityEngine
 from cherga.errors import ChergaError, JournalError
+from cherga.journal.sqlite import SqliteJournal
 
 NET = load_network()
 WORKLOAD: list[c.Command] = [

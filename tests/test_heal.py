@@ -41,10 +41,10 @@ from server import ServerProcess
 
 from cherga.displays.host import Backoff
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.network import CityEngine
+from cherga.journal.redis import RedisJournal
+from cherga.journal.sqlite import SqliteJournal
 
 NET = load_network()
 CAP = Backoff().cap_s

@@ -22,11 +22,11 @@ import pytest
 from crash_writer import JOURNAL_FILE, SECRET, T0, RandomDriver, open_all
 
 from cherga.engine import events as e
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
 from cherga.errors import JournalError
+from cherga.journal.sqlite import SqliteJournal
 
 NETWORK: Network = load_network()
 CRASH_WRITER = Path(__file__).with_name("crash_writer.py")

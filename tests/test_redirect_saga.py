@@ -28,13 +28,13 @@ from cherga.displays.cluster import FAULT_AFTER_REDIRECT_ISSUE, ClusterHost, _we
 from cherga.displays.host import EngineHost
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.lifecycle import Status
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
 from cherga.errors import Conflict
+from cherga.journal.redis import RedisJournal
+from cherga.journal.sqlite import SqliteJournal
 
 NETWORK: Network = load_network()
 T0 = 1_795_417_200.0  # Monday 2026-11-23 09:00 in Kyiv

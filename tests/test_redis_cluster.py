@@ -31,9 +31,9 @@ from test_redis_journal import NETWORK, desk_events, drive, wait_all
 
 from cherga.displays.auth import RedisTokenStore, Role
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal, cluster_seeds, is_cluster, node_url, redacted, url_options
 from cherga.engine.network import CityEngine
 from cherga.errors import JournalError
+from cherga.journal.redis import RedisJournal, cluster_seeds, is_cluster, node_url, redacted, url_options
 
 OFFICES = set(NETWORK.offices)
 

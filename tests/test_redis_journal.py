@@ -21,12 +21,12 @@ from redis.crc import key_slot
 from redis_server import RedisServer, free_port
 
 from cherga.engine import events as e
-from cherga.engine.journal.base import Journal
-from cherga.engine.journal.redis import RedisJournal, redacted
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
 from cherga.errors import JournalError
+from cherga.journal.base import Journal
+from cherga.journal.redis import RedisJournal, redacted
 
 NETWORK: Network = load_network()
 
@@ -141,7 +141,7 @@ def test_long_streams_are_read_in_pages(journal: RedisJournal) -> None:
 def test_reading_every_office_holds_a_page_per_office(
     journal: RedisJournal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cherga.engine.journal.redis as module
+    import cherga.journal.redis as module
 
     monkeypatch.setattr(module, "MERGE_HELD", 50)  # 20 offices: pages of 10 entries
     wait_all([journal.append(desk_events(f"o{k:02}", 37)) for k in range(20)])

@@ -60,10 +60,10 @@ import pytest
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
+from cherga.journal.sqlite import SqliteJournal
 from cherga.reports.compute import build_report, group_stats
 from cherga.reports.extract import Period, ReportError, extract, utc_offsets
 from cherga.reports.render import fmt_minutes, fmt_number, fmt_share, parse_csv, render

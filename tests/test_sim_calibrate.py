@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from cherga.cli import main
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.errors import ConfigError
+from cherga.journal.sqlite import SqliteJournal
 from cherga.sim.calibrate import calibrate, lognormal_fit, read_journal
 from cherga.sim.model import replication_seeds
 from cherga.sim.profile import Profile, default_profile, load_profile

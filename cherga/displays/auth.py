@@ -132,7 +132,7 @@ class RedisTokenStore(TokenStore):
     KEY = "cherga:tokens"
 
     def __init__(self, url: str) -> None:
-        from cherga.engine.journal.redis import connect
+        from cherga.journal.redis import connect
 
         self._r = connect(url, socket_timeout=5, socket_connect_timeout=5)
         self._cache = {}

@@ -24,7 +24,7 @@ process can answer reads and feed any board. Writes go to the office's owner onl
   ``Redirect``. If the origin ended some other way meanwhile (served, cancelled, redirected elsewhere), the target's
   owner cancels the new ticket. So exactly one of the two tickets stays live, whatever dies in between.
 * **Redis Cluster** works as well as one Redis: every key is one office's (hash-tagged) or a single key of its own,
-  the journal writes one script per office (:mod:`cherga.engine.journal.redis`), and pub/sub is broadcast by the
+  the journal writes one script per office (:mod:`cherga.journal.redis`), and pub/sub is broadcast by the
   cluster to every node, so a process subscribes on any one node.
 """
 
@@ -49,11 +49,11 @@ from redis.exceptions import RedisError
 from cherga.displays.host import EngineHost, Listener
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.journal.redis import RedisJournal, connect_async, node_url
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Network
 from cherga.engine.network import Issued
 from cherga.errors import ChergaError, Conflict, JournalError
+from cherga.journal.redis import RedisJournal, connect_async, node_url
 
 log = logging.getLogger("cherga.cluster")
 

@@ -30,11 +30,11 @@ from typing import Protocol
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.journal.base import Journal
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine, Issued
 from cherga.errors import JournalError
+from cherga.journal.base import Journal
+from cherga.journal.sqlite import SqliteJournal
 
 log = logging.getLogger("cherga.host")
 

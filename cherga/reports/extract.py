@@ -37,9 +37,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
-from cherga.engine.journal.sqlite import connect
 from cherga.engine.model import Network
 from cherga.errors import ChergaError
+from cherga.journal.sqlite import connect
 
 __all__ = [
     "BOOKING_LOOKBACK_DAYS",

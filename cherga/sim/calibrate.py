@@ -31,9 +31,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cherga.engine import events as e
-from cherga.engine.journal.sqlite import SqliteJournal
 from cherga.engine.model import Network
 from cherga.errors import ConfigError
+from cherga.journal.sqlite import SqliteJournal
 from cherga.sim import defaults
 from cherga.sim.profile import WEEKDAYS, Profile, ServiceTime
 

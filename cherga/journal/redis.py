@@ -51,9 +51,9 @@ from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.retry import Retry
 
 from cherga.engine.events import BaseEvent, decode, encode
-from cherga.engine.journal.base import Journal
-from cherga.engine.journal.writer import Batch, GroupCommit
 from cherga.errors import JournalError
+from cherga.journal.base import Journal
+from cherga.journal.writer import Batch, GroupCommit
 
 log = logging.getLogger(__name__)
 

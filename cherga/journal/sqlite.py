@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cherga.engine.events import BaseEvent, decode, encode
-from cherga.engine.journal.writer import Batch, GroupCommit
+from cherga.journal.writer import Batch, GroupCommit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
