@@ -3,7 +3,8 @@ Ibrahim and Whitt on the same tickets, on a quiet day (the demo's main office as
 and on a busy one (its arrivals scaled to a load of 0.9). Timed once each; the figures go to ``extra_info``.
 
 Goals: on a quiet day never worse than saying "no wait", and a mean absolute error of at most 2 minutes where the
-mean wait is under 15; on a busy day an RMSE at most 0.7 of the best baseline's (not met yet: see the xfail).
+mean wait is under 15; on a busy day an RMSE at most 0.7 of the best baseline's (met), and the same 2 minutes of
+mean absolute error (not met: see the xfail).
 """
 
 from __future__ import annotations
@@ -55,10 +56,16 @@ def test_forecast_quiet_day(benchmark: BenchmarkFixture) -> None:
     assert o["mae_min"] <= 2.0, o
 
 
-@pytest.mark.xfail(strict=True, reason="busy day (load 0.9): measured RMSE 14.4 against LES 11.9 (1.21 of the best "
-                                       "baseline, goal 0.7); the forecast over-predicts (bias +7.9): abandonment "
-                                       "and no-shows ahead are not yet in it")
 def test_forecast_busy_day(benchmark: BenchmarkFixture) -> None:
     out = _run(benchmark, 0.9)
     best = min(b["rmse_min"] for b in out["baselines"].values())
     assert out["overall"]["rmse_min"] <= 0.7 * best, (out["overall"], out["baselines"])
+
+
+@pytest.mark.xfail(strict=True, reason="busy day (load 0.9, mean wait 11.5 min): measured MAE 4.6 min (load 0.7, "
+                                       "mean wait 4.8: 2.8); the variance of the service times alone ahead of a "
+                                       "ticket is about that large")
+def test_forecast_busy_day_mae(benchmark: BenchmarkFixture) -> None:
+    out = _run(benchmark, 0.9)
+    assert out["baselines"]["zero"]["mae_min"] < 15.0  # "no wait" errs by the mean wait: under 15 here
+    assert out["overall"]["mae_min"] <= 2.0, out["overall"]

@@ -108,6 +108,8 @@ class Dispatcher(OfficeState):
         self.positions = {}
         self.arrivals = {}
         self.day_started = 0.0
+        self.abandoned = 0
+        self.waited_min = 0.0
         offered = self.office.services
         for sid in sorted(offered):
             svc = network.services[sid]
@@ -682,6 +684,8 @@ class Dispatcher(OfficeState):
         self.means.clear()
         self.arrivals.clear()
         self.day_started = ev.at
+        self.abandoned = 0
+        self.waited_min = 0.0
         self._day_span = _local_day(ev.at, self.office.timezone)[1]
         for ds in self.desks.values():
             ds.open_s = 0.0
@@ -726,6 +730,7 @@ class Dispatcher(OfficeState):
         """``TicketCalled``'s change, from the decision (``apply``) or the event (replay)."""
         if t.queue is not None:
             t.queue.leave(t)
+            self.waited_min += (at - t.since) / 60.0
         t.status = Status.CALLED
         t.desk = ds.id
         t.call_no = call_no
@@ -806,6 +811,11 @@ class Dispatcher(OfficeState):
 
     def _on_TicketCancelled(self, ev: e.TicketCancelled) -> None:
         t = self.tickets[ev.ticket]
+        if t.queue is not None:  # the forecast learns how often visitors give up waiting
+            waited = (ev.at - t.since) / 60.0
+            self.waited_min += waited
+            if ev.reason == "visitor" and waited >= 1.0:  # at once: a ticket taken by mistake, not impatience
+                self.abandoned += 1
         self._leave_queue(t)
         self._release(t, ev.at)
         t.status = Status.CANCELLED

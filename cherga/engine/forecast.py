@@ -15,6 +15,8 @@ The wait of a ticket is found as a fluid of work poured into the desks that may 
 * the wait ``T`` is where the desks' capacity, as each becomes free, has done the work ahead and what overtook it:
   ``sum(max(0, T - a_i)) = B + r T``. With nothing ahead it is when the first desk frees; with a long queue it
   tends to ``(B + sum a) / (c - r)``;
+* some of those ahead give up before their turn: the day's rate of giving up (cancelled while waiting, over
+  the minutes waited) thins the work ahead;
 * the rule in force says who is ahead (:func:`wait_min`): under the default ``limits`` a low rank is not
   overtaken for ever, it is called about when it reaches its limit, and lower ranks reaching theirs first go
   before a higher one.
@@ -39,6 +41,7 @@ NO_OPEN_DESK = "no_open_desk"  # the reason given with an unknown wait: no open 
 MIN_RATE_WINDOW_MIN = 60.0  # arrival rates are counted over at least this long (one early ticket is not a rush)
 MAX_OVERTAKING = 0.9  # of the desks' capacity: past that, higher ranks would starve a queue for good
 LEFT_MIN = 0.5  # a visit past its mean is taken to end in this many minutes
+HAZARD_PRIOR_MIN = 120.0  # minutes of waiting with nobody giving up, assumed before the day says otherwise
 
 
 def mean_service_min(d: OfficeState, service: str) -> float:
@@ -90,7 +93,9 @@ def _rivals(d: OfficeState, q: Queue) -> list[_Rival]:
     if hit is not None:
         return hit  # type: ignore[no-any-return]
     own, helps = _desks_for(d, q)
-    mine = set(own) | set(helps)
+    # where its tickets and a rival's compete by the rule: the desks that take this queue as their own (a helping
+    # desk takes a vulnerable lane always, so as its own); a helping desk's own work is in its availability already
+    mine = set(own) | set(helps) if q.category is Category.VULNERABLE else set(own)
     rank = q.rank
     out = []
     for other in d.queues.values():
@@ -98,7 +103,9 @@ def _rivals(d: OfficeState, q: Queue) -> list[_Rival]:
             continue
         o_own, o_helps = _desks_for(d, other)
         theirs = set(o_own) | set(o_helps)
-        shared = len(mine & theirs)
+        # a desk that only helps the rival takes it once its own work (this queue among it) is done
+        competing = theirs if other.category is Category.VULNERABLE else set(o_own)
+        shared = len(mine & competing)
         if shared:
             order = -1 if other.rank < rank else (0 if other.rank == rank else 1)
             out.append(_Rival(other, other.service, shared / len(theirs), order))
@@ -135,7 +142,27 @@ def _before(other: Queue, at: float) -> int:
     return k if k < other.live else other.live
 
 
-def _level(avail: list[float], work: float, rate: float) -> float:
+def _hazard(d: OfficeState) -> float:
+    """Visitors giving up a minute of waiting, today: those who cancelled while waiting over the minutes waited by
+    all who stopped waiting, with a prior of none in ``HAZARD_PRIOR_MIN`` minutes. O(1)."""
+    return d.abandoned / (d.waited_min + HAZARD_PRIOR_MIN)
+
+
+def _level(avail: list[float], work: float, rate: float, hazard: float = 0.0) -> float:
+    """:func:`_level_of` with the work ahead thinned by those who give up before their turn: a ticket ahead is
+    still there when its turn comes with the chance ``exp(-hazard * its wait)``, on average over the wait
+    ``(1 - exp(-x)) / x`` for ``x = hazard * T``; a few fixed-point steps find ``T``. O(c)."""
+    t = _level_of(avail, work, rate)
+    if hazard <= 0.0 or work <= 0.0:
+        return t
+    for _ in range(3):
+        x = hazard * t
+        kept = (1.0 - math.exp(-x)) / x if x > 1e-9 else 1.0
+        t = _level_of(avail, work * kept, rate)
+    return t
+
+
+def _level_of(avail: list[float], work: float, rate: float) -> float:
     """The ``T`` with ``sum(max(0, T - a)) = work + rate * T`` over the sorted availabilities. O(c)."""
     c = len(avail)
     rate = min(rate, MAX_OVERTAKING * c)
@@ -197,8 +224,9 @@ def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float
     own_work = ahead_in_q * _mean(d, service)
     rule = d.rule
     rivals = _rivals(d, q)
+    hazard = _hazard(d)
     if rule is policy.fifo:
-        return _level(avail, own_work + _fifo_work(d, rivals, at), 0.0)
+        return _level(avail, own_work + _fifo_work(d, rivals, at), 0.0, hazard)
     if rule is policy.aging:
         step = d.policy.aging_min_per_rank
         work = own_work
@@ -210,7 +238,7 @@ def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float
                 work += _before(other, at + lead * 60.0) * m * r.share
             if lead > 0:  # those of a higher rank arriving within ``lead`` minutes after it still overtake it
                 work += _rate(d, other, now) * m * r.share * lead
-        return _level(avail, work, 0.0)
+        return _level(avail, work, 0.0, hazard)
     work = own_work
     rate = 0.0
     for r in rivals:
@@ -225,7 +253,7 @@ def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float
             if other.live:
                 work += other.live * m * r.share
             rate += _rate(d, other, now) * m * r.share
-    t = _level(avail, work, rate)
+    t = _level(avail, work, rate, hazard)
     if rule is not policy.limits:
         return t
     slack = _slack_min(d)
@@ -238,10 +266,10 @@ def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float
             if n:
                 extra += n * _mean(d, r.service) * r.share
     if extra:
-        t = _level(avail, work + extra, rate)
+        t = _level(avail, work + extra, rate, hazard)
     left = slack[q.category] - waited if q.category is not None else t
     if t > left:  # it reaches its own limit first: from then on, the order of waiting
-        fifo = _level(avail, own_work + _fifo_work(d, rivals, at), 0.0)
+        fifo = _level(avail, own_work + _fifo_work(d, rivals, at), 0.0, hazard)
         t = min(t, max(left, fifo))
     return t
 

@@ -219,6 +219,8 @@ class OfficeState:
     means: dict[str, float]  # the forecast's learned means, dropped when stats change
     arrivals: dict[str, int]  # tickets issued today per queue key
     day_started: float  # when the day opened
+    abandoned: int  # waiting tickets the visitor cancelled today (gave up)
+    waited_min: float  # minutes waited today by the tickets that stopped waiting (called or gone)
     desk_version: int  # bumped when a desk opens, closes or pauses, or the policy changes
     # what readers derive and keep: valid while desk_version (positions: seq) is unchanged
     desk_sets: dict[tuple[str, int], Any]
