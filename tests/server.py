@@ -21,8 +21,11 @@ def free_port() -> int:
 
 class ServerProcess:
     def __init__(self, data: Path, *, port: int | None = None, extra: list[str] | None = None,
-                 redis: str | None = None) -> None:
+                 redis: str | None = None, main: list[str] | None = None) -> None:
+        """``main``: what runs the command line, after the interpreter (default ``-m cherga``; a test may give a
+        script of its own that wraps the product before calling ``cherga.cli.main``)."""
         self.data = data
+        self.main = main or ["-m", "cherga"]
         self.redis = redis
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -35,7 +38,7 @@ class ServerProcess:
         self.data.mkdir(parents=True, exist_ok=True)
         log = open(self.data.parent / f"serve-{self.port}.log", "ab")  # noqa: SIM115 - lives with the process
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "cherga", "serve", "--data", str(self.data), "--port", str(self.port),
+            [sys.executable, *self.main, "serve", "--data", str(self.data), "--port", str(self.port),
              "--always-open", *(["--redis", self.redis] if self.redis else []), *self.extra],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )

@@ -5,7 +5,8 @@ go in one all-or-nothing write. Between two owners (or on a Redis Cluster) it is
 the target issues at most one ticket per ``origin``; whoever owns the source office finishes a redirect left half
 done (or the target's owner withdraws the new ticket if the origin ended otherwise). Proved here in-process on a
 real ``redis-server`` with two :class:`ClusterHost` objects, and end to end: the source's owner is SIGKILLed
-between the two steps (``CHERGA_FAULT_AFTER_REDIRECT_ISSUE``), and after the takeover exactly one ticket is live,
+between the two steps (it runs ``tests/kill_between_redirect_steps.py``, which wraps step 1 so that the process
+SIGKILLs itself right after it), and after the takeover exactly one ticket is live,
 the source ticket reads ``redirected`` to it, and no number repeats.
 """
 
@@ -24,7 +25,7 @@ import redis
 from redis_server import RedisServer
 from server import ServerProcess
 
-from cherga.displays.cluster import FAULT_AFTER_REDIRECT_ISSUE, ClusterHost, _weight, lease_key
+from cherga.displays.cluster import ClusterHost, _weight, lease_key
 from cherga.displays.host import EngineHost
 from cherga.engine import commands as c
 from cherga.engine import events as e
@@ -39,6 +40,7 @@ from cherga.journal.sqlite import SqliteJournal
 NETWORK: Network = load_network()
 T0 = 1_795_417_200.0  # Monday 2026-11-23 09:00 in Kyiv
 SERVICE = "housing-subsidy"  # offered by every office of the demo network
+KILL_BETWEEN_STEPS = [str(Path(__file__).with_name("kill_between_redirect_steps.py"))]  # the victim's main
 
 
 @pytest.fixture
@@ -303,15 +305,12 @@ def _wait(cond: Any, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_source_owner_killed_between_the_two_steps(server: RedisServer, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_source_owner_killed_between_the_two_steps(server: RedisServer, tmp_path: Path) -> None:
     r = redis.Redis.from_url(server.url)
     for office in NETWORK.offices:  # the test holds every office, then hands out two of them on purpose
         r.set(lease_key(office), FAKE_OWNER, px=120_000)
-    monkeypatch.setenv(FAULT_AFTER_REDIRECT_ISSUE, "1")
     fast = ["--lease-ms", "1500"]
-    victim = ServerProcess(tmp_path / "victim", redis=server.url, extra=fast).start()
-    monkeypatch.delenv(FAULT_AFTER_REDIRECT_ISSUE)
+    victim = ServerProcess(tmp_path / "victim", redis=server.url, extra=fast, main=KILL_BETWEEN_STEPS).start()
     other = ServerProcess(tmp_path / "other", redis=server.url, extra=fast).start()
     try:
         # a source office the victim is preferred for, a target the other is preferred for (rendezvous hashing)

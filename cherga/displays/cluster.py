@@ -26,18 +26,19 @@ process can answer reads and feed any board. Writes go to the office's owner onl
 * **Redis Cluster** works as well as one Redis: every key is one office's (hash-tagged) or a single key of its own,
   the journal writes one script per office (:mod:`cherga.journal.redis`), and pub/sub is broadcast by the
   cluster to every node, so a process subscribes on any one node.
+
+The decisions (which leases to renew, drop, hand over or take; where a command goes; how a redirect left half done
+is settled; whether followed events fill a gap) are pure functions in :mod:`cherga.displays.cluster_decide`.
+:class:`ClusterHost` gathers their inputs from Redis and its replica, and carries out what they return.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import os
 import secrets
-import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -46,12 +47,14 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from cherga.displays import cluster_decide as decide
 from cherga.displays.host import EngineHost, Listener
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Network
 from cherga.engine.network import Issued
+from cherga.engine.state import Ticket
 from cherga.errors import ChergaError, Conflict, JournalError
 from cherga.journal.redis import RedisJournal, connect_async, node_url
 
@@ -65,8 +68,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
-# test-only: SIGKILL this process right after the target office issued a redirected ticket (test_redirect_saga)
-FAULT_AFTER_REDIRECT_ISSUE = "CHERGA_FAULT_AFTER_REDIRECT_ISSUE"
 LIVE = (Status.WAITING, Status.CALLED, Status.SERVING)  # what a redirect may still take away
 
 
@@ -92,8 +93,7 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _weight(node: str, office: str) -> int:
-    return int.from_bytes(hashlib.blake2b(f"{node}|{office}".encode(), digest_size=8).digest(), "big")
+_weight = decide.weight  # rendezvous hashing (the tests pick offices by it)
 
 
 class OriginIndex:
@@ -118,6 +118,10 @@ class OriginIndex:
                 if key not in self.tickets:
                     self.tickets[key] = ev.ticket
                     self.open.add(key)
+
+
+def _state(t: Ticket) -> decide.TicketState:
+    return decide.TicketState(status=t.status, new_ticket=t.new_ticket)
 
 
 class ClusterHost(EngineHost):
@@ -201,21 +205,22 @@ class ClusterHost(EngineHost):
 
     async def execute(self, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent]:
         office = self._office_of(cmd)
-        if office not in self.owned:
+        to_office = cmd.to_office if isinstance(cmd, c.SendToOffice) else None
+        where = decide.route(office, to_office, owned=self.owned, offices=self.network.offices, cluster=self.cluster)
+        if where is decide.Route.FORWARD:
             raise NotOwner(office)
-        if isinstance(cmd, c.SendToOffice) and cmd.to_office in self.network.offices and cmd.to_office != office \
-                and (cmd.to_office not in self.owned or self.cluster):
+        if where is decide.Route.SAGA:
+            assert isinstance(cmd, c.SendToOffice)
             return await self._send_across(cmd)
-        # one Redis and both offices ours: the redirect's two events go in one all-or-nothing write
         return await super().execute(cmd)
 
     async def _send_across(self, cmd: c.SendToOffice) -> list[e.BaseEvent]:
         """A redirect whose two offices cannot be written atomically: a saga of two idempotent steps.
 
-        (1) The target's owner issues the new ticket (at most one per origin: asked again, it answers with the same
-        ticket). (2) We mark ours ``redirected``. If this process dies between the two, whoever owns this office
-        next finishes step 2 (:meth:`settle_redirects`); if our ticket ends some other way meanwhile, the target's
-        owner cancels the new one.
+        (1) The target's owner issues the new ticket (:meth:`issue_at_target`: at most one per origin, asked again it
+        answers with the same ticket). (2) We mark ours ``redirected`` (:meth:`mark_redirected`). If this process
+        dies between the two, whoever owns this office next finishes step 2 (:meth:`settle_redirects`); if our
+        ticket ends some other way meanwhile, the target's owner cancels the new one.
         """
         source = self.engine.offices[self._office_of(cmd)]
         ticket_id = cmd.ticket
@@ -232,42 +237,46 @@ class ClusterHost(EngineHost):
         try:
             issue = c.IssueTicket(office=cmd.to_office, service=t.service, vulnerable=t.vulnerable,
                                   channel="redirect", more_services=t.more, position=cmd.position, origin=t.id)
-            issued: list[e.BaseEvent] = []
-            if cmd.to_office in self.owned:  # ours too, but a cluster cannot write the two offices atomically
-                local = await self.issue(issue)
-                new_id, issued = local.ticket, local.events
-            else:
-                if self.forward_issue is None:
-                    raise JournalError("this process cannot reach the other offices' owners")
-                new_id = await self.forward_issue(cmd.to_office, {
-                    "service": t.service, "vulnerable": t.vulnerable, "more_services": list(t.more),
-                    "position": cmd.position.value, "origin": t.id,
-                })
-            if os.environ.get(FAULT_AFTER_REDIRECT_ISSUE):
-                log.error("%s is set: dying between the two steps of a redirect", FAULT_AFTER_REDIRECT_ISSUE)
-                os.kill(os.getpid(), signal.SIGKILL)
-            if t.office not in self.owned:
-                raise NotOwner(t.office)  # we lost the office meanwhile: its new owner redoes both steps, idempotent
-            now = self.engine.offices[t.office].tickets.get(t.id)  # the engine may have been rebuilt meanwhile
-            if now is not None and now.status is Status.REDIRECTED and now.new_ticket == new_id:
-                return issued  # finished meanwhile (not while we hold _redirecting; harmless if it were)
-            try:
-                marked = await super().execute(
-                    c.Redirect(ticket=t.id, to_office=cmd.to_office, new_ticket=new_id, desk=cmd.desk)
-                )
-            except JournalError:
-                raise  # not written: settle_redirects finishes it once the journal is back (the origin is live)
-            except ChergaError as exc:
-                # our ticket changed while the target issued: settle_redirects finishes the redirect if the ticket is
-                # still live, else the target's owner withdraws the new ticket; the caller hears why
-                now = self.engine.offices[t.office].tickets.get(t.id)
-                after = ("it will still be sent there" if now is not None and now.status in LIVE
-                         else "the new ticket there is withdrawn")
-                raise Conflict(f"ticket {t.number} changed while office {cmd.to_office} issued its new ticket "
-                               f"({exc.message}); {after}") from exc
-            return [*issued, *marked]
+            new_id, issued = await self.issue_at_target(issue)
+            return [*issued, *await self.mark_redirected(cmd, t.office, t.id, t.number, new_id)]
         finally:
             self._redirecting.discard(t.id)
+
+    async def issue_at_target(self, issue: c.IssueTicket) -> tuple[str, list[e.BaseEvent]]:
+        """Step 1 of a redirect saga: the target's owner issues the ticket that continues ``issue.origin``; returns
+        its id and the events written here (none when another process owns the target)."""
+        if issue.office in self.owned:  # ours too, but a cluster cannot write the two offices atomically
+            local = await self.issue(issue)
+            return local.ticket, local.events
+        if self.forward_issue is None:
+            raise JournalError("this process cannot reach the other offices' owners")
+        return await self.forward_issue(issue.office, {
+            "service": issue.service, "vulnerable": issue.vulnerable, "more_services": list(issue.more_services),
+            "position": issue.position.value, "origin": issue.origin,
+        }), []
+
+    async def mark_redirected(self, cmd: c.SendToOffice, office: str, ticket: str, number: str,
+                              new_id: str) -> list[e.BaseEvent]:
+        """Step 2 of a redirect saga: the source ticket becomes ``redirected`` to ``new_id``."""
+        now = self.engine.offices[office].tickets.get(ticket)  # the engine may have been rebuilt meanwhile
+        step = decide.step_two(office in self.owned, None if now is None else _state(now), new_id)
+        if step is decide.StepTwo.NOT_OWNER:
+            raise NotOwner(office)
+        if step is decide.StepTwo.DONE:
+            return []  # finished meanwhile (not while we hold _redirecting; harmless if it were)
+        try:
+            return await super().execute(
+                c.Redirect(ticket=ticket, to_office=cmd.to_office, new_ticket=new_id, desk=cmd.desk))
+        except JournalError:
+            raise  # not written: settle_redirects finishes it once the journal is back (the origin is live)
+        except ChergaError as exc:
+            # our ticket changed while the target issued: settle_redirects finishes the redirect if the ticket is
+            # still live, else the target's owner withdraws the new ticket; the caller hears why
+            now = self.engine.offices[office].tickets.get(ticket)
+            after = ("it will still be sent there" if now is not None and now.status in LIVE
+                     else "the new ticket there is withdrawn")
+            raise Conflict(f"ticket {number} changed while office {cmd.to_office} issued its new ticket "
+                           f"({exc.message}); {after}") from exc
 
     async def issue(self, cmd: c.IssueTicket) -> Issued:
         if cmd.office not in self.owned:
@@ -294,63 +303,64 @@ class ClusterHost(EngineHost):
     async def settle_redirects(self) -> int:
         """Finish or undo every redirect left half done that this process can; returns the commands applied.
 
-        For each ticket that continues another office's ticket (``origin``) and is not yet seen settled:
-        the origin still live (waiting, called, serving) in an office we own → apply its ``Redirect`` here; the
-        origin ended otherwise (served, refused, cancelled, redirected to another ticket) and the new ticket is in
-        an office we own and still waiting or called → cancel it. O(open redirects).
+        For each ticket that continues another office's ticket (``origin``) and is not yet seen settled, the
+        decider (:func:`~cherga.displays.cluster_decide.settle`) says what to do from our replica as it stands now
+        (each redirect is looked at after the previous one's write): apply the origin's ``Redirect`` here, cancel
+        the new ticket here, forget it (settled), or wait. O(open redirects).
         """
         applied = 0
         for key in list(self.origins.open):
             if self.failure is not None:
                 break
-            origin, office = key
-            new_id = self.origins.tickets.get(key)
-            source_office = self.engine.ticket_office.get(origin)
-            if new_id is None or office not in self.engine.offices:
+            step = decide.settle(self._open_redirect(key), LIVE)
+            if isinstance(step, decide.Forget):
                 self.origins.open.discard(key)
-                continue
-            if source_office is None or source_office not in self.engine.offices:
-                continue  # our replica has not seen the origin yet
-            t = self.engine.offices[source_office].tickets.get(origin)
-            if t is None:
-                continue
-            if t.status is Status.REDIRECTED and t.new_ticket == new_id:
-                self.origins.open.discard(key)  # done
-                continue
-            if t.status in LIVE:
-                if source_office in self.owned and origin not in self._redirecting:
-                    try:
-                        await EngineHost.execute(self, c.Redirect(ticket=origin, to_office=office, new_ticket=new_id))
-                    except ChergaError as exc:
-                        log.warning("could not finish the redirect of %s to %s: %s", t.number, office, exc.message)
-                    else:
-                        applied += 1
-                        self.redirects_settled += 1
-                        self.origins.open.discard(key)
-                        log.warning("finished a redirect left half done: %s of office %s continues at office %s",
-                                    t.number, source_office, office)
-                continue
-            if t.status is Status.NO_SHOW:
-                continue  # may be restored to called, then redirected
-            # the origin ended some other way: the new ticket must not stay live
-            new = self.engine.offices[office].tickets.get(new_id)
-            if new is None:
-                continue
-            if new.status not in (Status.WAITING, Status.CALLED):
+            elif isinstance(step, decide.ApplyRedirect | decide.Withdraw) and await self._settle_one(step):
+                applied += 1
+                self.redirects_settled += 1
                 self.origins.open.discard(key)
-                continue
-            if office in self.owned:
-                try:
-                    await EngineHost.execute(self, c.Cancel(ticket=new_id, reason="redirect not completed"))
-                except ChergaError as exc:
-                    log.warning("could not withdraw %s at office %s: %s", new.number, office, exc.message)
-                else:
-                    applied += 1
-                    self.redirects_settled += 1
-                    self.origins.open.discard(key)
-                    log.warning("withdrew %s at office %s: its origin %s ended as %s", new.number, office,
-                                t.number, t.status)
         return applied
+
+    def _open_redirect(self, key: tuple[str, str]) -> decide.OpenRedirect:
+        """The decider's view of one open redirect, from our replica. O(1)."""
+        origin, office = key
+        new_id = self.origins.tickets.get(key)
+        source_office = self.engine.ticket_office.get(origin)
+        source = None if source_office is None or source_office not in self.engine.offices \
+            else self.engine.offices[source_office].tickets.get(origin)
+        target = self.engine.offices.get(office)
+        new = None if target is None or new_id is None else target.tickets.get(new_id)
+        return decide.OpenRedirect(
+            origin=origin, office=office, new_ticket=new_id, office_known=target is not None,
+            source_office=source_office if source is not None else None,
+            source=None if source is None else _state(source), new=None if new is None else _state(new),
+            owns_source=source_office in self.owned, owns_target=office in self.owned,
+            in_saga=origin in self._redirecting)
+
+    async def _settle_one(self, step: decide.ApplyRedirect | decide.Withdraw) -> bool:
+        """Carry out one settling command; False (logged) if it was refused."""
+        if isinstance(step, decide.ApplyRedirect):
+            cmd: c.Command = c.Redirect(ticket=step.ticket, to_office=step.to_office, new_ticket=step.new_ticket)
+        else:
+            cmd = c.Cancel(ticket=step.ticket, reason=decide.WITHDRAW_REASON)
+        number = self._number(step.ticket)
+        try:
+            await EngineHost.execute(self, cmd)
+        except ChergaError as exc:
+            what = "finish the redirect of" if isinstance(step, decide.ApplyRedirect) else "withdraw"
+            log.warning("could not %s %s: %s", what, number, exc.message)
+            return False
+        if isinstance(step, decide.ApplyRedirect):
+            log.warning("finished a redirect left half done: %s of office %s continues at office %s",
+                        number, self.engine.ticket_office.get(step.ticket), step.to_office)
+        else:
+            log.warning("withdrew %s at office %s: its origin ended", number, step.office)
+        return True
+
+    def _number(self, ticket: str) -> str:
+        office = self.engine.ticket_office.get(ticket)
+        t = None if office is None else self.engine.offices[office].tickets.get(ticket)
+        return ticket if t is None else t.number
 
     def _publish(self, events: list[e.BaseEvent]) -> None:
         """Durable events go to the local listeners (the base class) and to every other process."""
@@ -399,67 +409,74 @@ class ClusterHost(EngineHost):
                     log.exception("settling redirects failed")
 
     async def _lease_round(self, *, force: bool = False) -> None:
-        """Renew our leases, hand over, take free offices. While our journal is down (and not ``force``, the
-        healer's round) nothing is taken, and leases held through an outage longer than a lease period are given up
-        so that a process whose journal works takes those offices over."""
+        """Renew our leases, hand over, take free offices (:func:`~cherga.displays.cluster_decide.decide_leases`
+        decides). While our journal is down (and not ``force``, the healer's round) nothing is taken, and leases held
+        through an outage longer than a lease period are given up so that a process whose journal works takes those
+        offices over."""
         now_ms = int(time.time() * 1000)
         await self.r.hset(NODES, self.node, now_ms + self.lease_ms)
         nodes = {_text(k): int(v) for k, v in (await self.r.hgetall(NODES)).items()}
-        alive = sorted(n for n, until in nodes.items() if until > now_ms) or [self.node]
+        holders = await self._holders()
         mono = time.monotonic()
-        self._node_seen = {n: self._node_seen.get(n, mono) for n in alive}
-        down = self.failure is not None and not force
-        if down and self._outage_mono is not None and time.monotonic() - self._outage_mono > self.lease_ms / 1000:
-            for office in sorted(self.owned):
+        outage_s = None if self._outage_mono is None else mono - self._outage_mono
+        plan = decide.decide_leases(decide.LeaseInputs(
+            node=self.node, now_ms=now_ms, mono=mono, lease_s=self.lease_ms / 1000, offices=tuple(self.network.offices),
+            nodes=nodes, seen=self._node_seen, holders=holders, owned=frozenset(self.owned),
+            free_since=self._free_since, journal_down=self.failure is not None and not force, outage_s=outage_s,
+            busy=self._busy_offices()))
+        self._node_seen, self._free_since = dict(plan.seen), dict(plan.free_since)
+        await self._carry_out(plan)
+
+    async def _holders(self) -> dict[str, str | None]:
+        """Every office's lease holder, in one round trip (a cluster client splits the pipeline by node)."""
+        offices = list(self.network.offices)
+        async with (self.r.pipeline() if self.cluster else self.r.pipeline(transaction=False)) as pipe:
+            for office in offices:
+                pipe.get(lease_key(office))
+            got = await pipe.execute()
+        return {office: None if v is None else _text(v) for office, v in zip(offices, got, strict=True)}
+
+    def _busy_offices(self) -> frozenset[str]:
+        """Offices whose redirect saga is between its two steps here: not handed over meanwhile."""
+        return frozenset(o for t in self._redirecting if (o := self.engine.ticket_office.get(t)) is not None)
+
+    async def _carry_out(self, plan: decide.LeaseRound) -> None:
+        for office in plan.give_up:
+            self.owned.discard(office)
+            await self.r.eval(RELEASE, 1, lease_key(office), self.node)
+            log.warning("gave up office %s: our journal has been down for over a lease period", office)
+        for office in plan.lost:
+            log.warning("lost the lease of office %s", office)
+            self.owned.discard(office)
+        for office in plan.renew:
+            if not await self.r.eval(RENEW, 1, lease_key(office), self.node, self.lease_ms):
+                log.warning("lost the lease of office %s", office)  # it lapsed since we read it
                 self.owned.discard(office)
-                await self.r.eval(RELEASE, 1, lease_key(office), self.node)
-                log.warning("gave up office %s: our journal has been down for over a lease period", office)
-        for office in list(self.owned):
-            kept = await self.r.eval(RENEW, 1, lease_key(office), self.node, self.lease_ms)
-            if not kept:
-                log.warning("lost the lease of office %s", office)
-                self.owned.discard(office)
-        await self._rebalance(alive, mono)
-        if down:
-            return  # we could not serve what we took
-        for office in self.network.offices:
-            if office in self.owned:
-                continue
-            holder = await self.r.get(lease_key(office))
-            if holder is not None:
-                self._free_since.pop(office, None)
-                continue
-            first_free = self._free_since.setdefault(office, time.monotonic())
-            preferred = max(alive, key=lambda n: _weight(n, office)) == self.node
-            if not preferred and time.monotonic() - first_free < self.lease_ms / 1000:
-                continue
+        if plan.hand_over is not None:
+            await self._hand_over(plan.hand_over)
+        for office in plan.take:
             if await self.r.set(lease_key(office), self.node, nx=True, px=self.lease_ms):
                 await self._take_over(office)
 
-    async def _rebalance(self, alive: list[str], mono: float) -> None:
-        """Give each office to the live process rendezvous hashing prefers, once that one has been up for two lease
-        periods (so a process that comes and goes does not make offices flap): a process started later, or
-        restarted, gets its share of the writes instead of forwarding them all to the first one up.
+    async def _hand_over(self, to: decide.HandOver) -> None:
+        """Give an office to the live process rendezvous hashing prefers (the decider chose it: that one has been up
+        for two lease periods, so a process that comes and goes does not make offices flap): a process started
+        later, or restarted, gets its share of the writes instead of forwarding them all to the first one up.
 
-        One office per round, and only when nothing of ours is still being written: the office leaves ``owned``
-        first (its commands are forwarded from then on), then what was already applied is made durable, then the
-        lease is released, and the preferred process takes the office over from the stream.
+        The office leaves ``owned`` first (its commands are forwarded from then on), then what was already applied
+        is made durable, then the lease is released, and the preferred process takes the office over from the
+        stream.
         """
-        settled = self.lease_ms / 1000 * 2
-        for office in sorted(self.owned):
-            preferred = max(alive, key=lambda n: _weight(n, office))
-            if preferred == self.node or mono - self._node_seen.get(preferred, mono) < settled:
-                continue
-            if any(self.engine.ticket_office.get(t) == office for t in self._redirecting):
-                continue  # its redirect saga is between its two steps here
-            self.owned.discard(office)
-            if self._unpublished:  # writes complete in order: the last one applied so far covers the office's
-                with contextlib.suppress(Exception):  # a failed write was handled by its own command
-                    await asyncio.shield(self._unpublished[-1][0])
-            await self.r.eval(RELEASE, 1, lease_key(office), self.node)
-            self.handovers += 1
-            log.info("%s hands office %s over to %s", self.node, office, preferred)
+        # the renewals were awaited since the decision: the office may be lost, or a saga may have begun
+        if to.office not in self.owned or to.office in self._busy_offices():
             return
+        self.owned.discard(to.office)
+        if self._unpublished:  # writes complete in order: the last one applied so far covers the office's
+            with contextlib.suppress(Exception):  # a failed write was handled by its own command
+                await asyncio.shield(self._unpublished[-1][0])
+        await self.r.eval(RELEASE, 1, lease_key(to.office), self.node)
+        self.handovers += 1
+        log.info("%s hands office %s over to %s", self.node, to.office, to.to)
 
     async def _take_over(self, office: str) -> None:
         """Catch the replica up from the stream, then write for the office."""
@@ -483,15 +500,14 @@ class ClusterHost(EngineHost):
     def _apply_followed(self, office: str, events: list[e.BaseEvent]) -> None:
         if office in self.owned:
             return  # we write this office: our replica is the source
-        d = self.engine.offices[office]
-        applied = []
-        for ev in events:
-            if ev.seq == d.seq + 1:
-                self.engine.replay((ev,))
-                applied.append(ev)
-        if applied:
-            for listener in self.listeners:
-                listener.on_events(applied, False)
+        self._replay_followed(decide.consecutive(self.engine.offices[office].seq, events))
+
+    def _replay_followed(self, events: tuple[e.BaseEvent, ...]) -> None:
+        if not events:
+            return
+        self.engine.replay(events)
+        for listener in self.listeners:
+            listener.on_events(list(events), False)
 
     async def _subscriber(self) -> Any:
         """Where to subscribe: our client, or on a cluster one node's own connection (cluster pub/sub reaches
@@ -542,14 +558,13 @@ class ClusterHost(EngineHost):
             ev = e.decode(x)
             by_office.setdefault(ev.office, []).append(ev)
         for office, events in by_office.items():
-            if office in self.owned or office not in self.engine.offices:
+            if office not in self.engine.offices:
                 continue
-            d = self.engine.offices[office]
-            fresh = [ev for ev in events if ev.seq > d.seq]
-            if fresh and fresh[0].seq > d.seq + 1:
+            step = decide.follow(office in self.owned, self.engine.offices[office].seq, events)
+            if step.catch_up:
                 await self._catch_up(office)  # a gap: read it back from the stream
             else:
-                self._apply_followed(office, fresh)
+                self._replay_followed(step.apply)
 
     async def _check_gaps(self) -> None:
         for office, d in self.engine.offices.items():
