@@ -116,3 +116,17 @@ def test_under_limits_a_low_rank_is_not_promised_an_endless_wait() -> None:
     assert waits["limits"] is not None and waits["strict"] is not None
     assert waits["limits"] < waits["strict"], waits
     assert waits["limits"] <= 15.0, waits
+
+
+def test_the_boards_category_line_never_hides_people_no_open_desk_serves() -> None:
+    from cherga.displays.hub import category_queues
+    from cherga.engine.network import CityEngine
+
+    engine = CityEngine(small_network(), secret=b"board")
+    engine.apply(c.OpenDesk(desk="m3"), T0)  # extract (quick) is served; certificate (quick too) is not
+    engine.apply(c.IssueTicket(office="main", service="extract"), T0 + 1)
+    quick = next(x for x in category_queues(engine, "main", T0 + 2) if x["category"] == "quick")
+    assert quick["waiting"] == 1 and quick["eta_min"] is not None and quick["eta_reason"] is None
+    engine.apply(c.IssueTicket(office="main", service="certificate"), T0 + 3)
+    quick = next(x for x in category_queues(engine, "main", T0 + 4) if x["category"] == "quick")
+    assert (quick["waiting"], quick["eta_min"], quick["eta_reason"]) == (2, None, "no_open_desk")

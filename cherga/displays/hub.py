@@ -44,10 +44,13 @@ def category_queues(engine: CityEngine, office: str, now: float) -> list[dict[st
     for cat in d.policy.order:
         queues = [q for q in d.queues.values() if q.category is cat]
         waiting = sum(q.live for q in queues)
-        busy = [q for q in queues if q.live] or queues
-        # the same figure as the kiosk's and the state's for the slowest of its services, or none if no open desk
-        etas = [x for x in (forecast.new_ticket_eta(d, q, now)[0] for q in busy) if x is not None]
-        eta = forecast.rounded(max(etas)) if etas else None
+        busy = [q for q in queues if q.live]
+        # the same figure as the kiosk's and the state's for the slowest of its services where someone waits:
+        # unknown if one of those has no open desk (never a figure that hides them); with nobody waiting, the
+        # slowest figure known
+        etas = [forecast.new_ticket_eta(d, q, now)[0] for q in (busy or queues)]
+        known = [x for x in etas if x is not None]
+        eta = None if not known or (busy and len(known) < len(etas)) else forecast.rounded(max(known))
         out.append({"category": cat.value, "waiting": waiting, "eta_min": eta,
                     "eta_reason": forecast.NO_OPEN_DESK if eta is None else None})
     return out
