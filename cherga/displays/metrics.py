@@ -7,13 +7,14 @@ in the engine, the hub or the journal, and nothing here runs on the hot path.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cherga.engine import events as e
 from cherga.engine import forecast
 
 if TYPE_CHECKING:
-    from cherga.displays.app import Service
+    from cherga.displays.host import EngineHost
+    from cherga.displays.hub import Hub
 
 
 def _labels(**kw: str) -> str:
@@ -37,7 +38,23 @@ class CallCounter:
                 self.calls[ev.office] += 1
 
 
-def render(svc: Service) -> str:
+class Scraped(Protocol):
+    """What a scrape reads: the app's ``Service`` has these (named here, so this module does not import the app)."""
+
+    @property
+    def now(self) -> float: ...
+
+    @property
+    def host(self) -> EngineHost: ...
+
+    @property
+    def hub(self) -> Hub: ...
+
+    @property
+    def calls(self) -> CallCounter: ...
+
+
+def render(svc: Scraped) -> str:
     now = svc.now
     engine = svc.host.engine
     out: list[str] = []

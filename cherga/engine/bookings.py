@@ -12,15 +12,16 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
+from cherga.engine.model import Network, Office, PolicyConfig
+from cherga.engine.state import DeskState, Queue
 from cherga.errors import Conflict, InvalidCommand, NotFound
 
-if TYPE_CHECKING:
-    from cherga.engine.dispatcher import Dispatcher
+E = TypeVar("E", bound=e.BaseEvent)
 
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I, 5/S, 8/B, 2/Z, 6/G)
 CODE_LENGTH = 6
@@ -35,6 +36,25 @@ class Booking:
     booked_at: float
     status: str = "booked"  # booked, cancelled, checked_in
     ticket: str | None = None
+
+
+class Dispatcher(Protocol):
+    """What the booking decisions read and call on :class:`cherga.engine.dispatcher.Dispatcher` (declared here, so
+    that this module does not import the dispatcher, which imports it)."""
+
+    network: Network
+    office: Office
+    policy: PolicyConfig
+    queues: dict[tuple[str, bool], Queue]
+    desks: dict[str, DeskState]
+    bookings: dict[str, Booking]
+    secret: bytes
+
+    def _service_known(self, sid: str) -> None: ...
+
+    def _ev(self, cls: type[E], now: float, **fields: Any) -> E: ...
+
+    def _issue(self, cmd: c.IssueTicket, now: float) -> list[e.BaseEvent]: ...
 
 
 def slot_minutes(d: Dispatcher, service: str) -> int:
