@@ -130,3 +130,14 @@ def test_the_boards_category_line_never_hides_people_no_open_desk_serves() -> No
     engine.apply(c.IssueTicket(office="main", service="certificate"), T0 + 3)
     quick = next(x for x in category_queues(engine, "main", T0 + 4) if x["category"] == "quick")
     assert (quick["waiting"], quick["eta_min"], quick["eta_reason"]) == (2, None, "no_open_desk")
+
+
+def test_an_offices_load_counts_those_no_open_desk_serves() -> None:
+    d = office()
+    d.apply(c.OpenDesk(desk="m3"), T0)  # extract is served, certificate is not
+    issue(d, "extract", T0)
+    issue(d, "certificate", T0 + 1)
+    issue(d, "certificate", T0 + 2)
+    load = forecast.office_load(d, T0 + 3)
+    assert load.unserved == 2 and load.waiting == 3
+    assert "certificate" not in load.eta_by_service and "extract" in load.eta_by_service

@@ -307,7 +307,7 @@ def load_json(engine: CityEngine, d: Dispatcher, now: float) -> dict[str, Any]:
         "offices": [
             {"id": oid, "name": net.offices[oid].name_uk, "name_en": net.offices[oid].name_en, "kind": ld.kind,
              "waiting": ld.waiting, "open_desks": ld.open_desks, "busy_desks": ld.busy_desks,
-             "max_eta_min": ld.max_eta_min}
+             "max_eta_min": ld.max_eta_min, "unserved": ld.unserved}
             for oid, ld in loads.items()
         ],
         "suggestions": [

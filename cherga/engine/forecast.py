@@ -402,6 +402,7 @@ class OfficeLoad:
     eta_by_service: dict[str, float]  # services some open desk serves
     max_eta_min: float
     issuing: bool
+    unserved: int = 0  # waiting for a service no open desk serves (their wait is unknown, so not in max_eta_min)
 
 
 def office_load(d: OfficeState, now: float) -> OfficeLoad:
@@ -413,4 +414,5 @@ def office_load(d: OfficeState, now: float) -> OfficeLoad:
         office=d.office.id, kind=d.office.kind.value, waiting=d.waiting(), open_desks=open_desks,
         busy_desks=busy, eta_by_service=eta, max_eta_min=max(eta.values(), default=0.0),
         issuing=not d.issuing_stopped and open_desks > 0,
+        unserved=sum(s.waiting for s in summaries if s.eta_min is None),
     )

@@ -178,7 +178,8 @@ function render() {
       h('td', { class: 'num' }, String(o.open_desks ?? 0)),
       h('td', { class: 'num' }, String(o.busy_desks ?? 0)),
       h('td', { class: 'num' }, fmtWait(o.max_eta_min)),
-      h('td', {}, assess(o.max_eta_min, L)))), 'offices-h'));
+      // people waiting for a service no open desk serves outweigh any figure of the others
+      h('td', {}, o.unserved > 0 ? h('span', { class: 'badge bad' }, t('wait.no_open_desk')) : assess(o.max_eta_min, L)))), 'offices-h'));
 
   const sg = L.suggestions || [];
   keepFocus(suggestions, () => {
