@@ -3,6 +3,10 @@
 Slots of a day follow the office's opening hours; each lasts the service's mean time rounded up to 5 minutes
 (15 at least). A slot's capacity is the share of the desks serving the service that the policy keeps for
 appointments (``appointment_share``, at least one desk). A booking holds no personal data: a short code is all.
+
+The rules live here, as functions of the office's state that change nothing; the booking's steps are
+:data:`cherga.engine.lifecycle.BOOKING_TRANSITIONS`. The dispatcher (the only writer) decides each booking command
+with these rules and that table, builds the events and evolves them.
 """
 
 from __future__ import annotations
@@ -12,16 +16,14 @@ import hmac
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from cherga.engine import commands as c
-from cherga.engine import events as e
+from cherga.engine.lifecycle import HOLDS_SLOT, NEW, BookingAction, BookingStatus, booking_next
 from cherga.engine.model import Network, Office, PolicyConfig
 from cherga.engine.state import DeskState, Queue
 from cherga.errors import Conflict, InvalidCommand, NotFound
-
-E = TypeVar("E", bound=e.BaseEvent)
 
 CODE_ALPHABET = "ACDEFHJKLMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I, 5/S, 8/B, 2/Z, 6/G)
 CODE_LENGTH = 6
@@ -34,13 +36,13 @@ class Booking:
     start: float
     channel: str
     booked_at: float
-    status: str = "booked"  # booked, cancelled, checked_in
+    status: str = BookingStatus.BOOKED  # a BookingStatus: booked, cancelled, checked_in
     ticket: str | None = None
 
 
 class Dispatcher(Protocol):
-    """What the booking decisions read and call on :class:`cherga.engine.dispatcher.Dispatcher` (declared here, so
-    that this module does not import the dispatcher, which imports it)."""
+    """What the booking rules read of :class:`cherga.engine.dispatcher.Dispatcher` (declared here, so that this
+    module does not import the dispatcher, which imports it). Its public state only: the rules change nothing."""
 
     network: Network
     office: Office
@@ -49,12 +51,6 @@ class Dispatcher(Protocol):
     desks: dict[str, DeskState]
     bookings: dict[str, Booking]
     secret: bytes
-
-    def _service_known(self, sid: str) -> None: ...
-
-    def _ev(self, cls: type[E], now: float, **fields: Any) -> E: ...
-
-    def _issue(self, cmd: c.IssueTicket, now: float) -> list[e.BaseEvent]: ...
 
 
 def slot_minutes(d: Dispatcher, service: str) -> int:
@@ -79,7 +75,7 @@ def slots(d: Dispatcher, service: str, day: date, now: float) -> list[tuple[floa
     cap = capacity(d, service)
     taken: dict[float, int] = {}
     for b in d.bookings.values():
-        if b.service == service and b.status != "cancelled":
+        if b.service == service and b.status in HOLDS_SLOT:
             taken[b.start] = taken.get(b.start, 0) + 1
     midnight = datetime.combine(day, time(0, 0), tzinfo=tz)
     out = []
@@ -98,8 +94,9 @@ def _code(d: Dispatcher, salt: int) -> str:
     return "".join(CODE_ALPHABET[b % len(CODE_ALPHABET)] for b in digest[:CODE_LENGTH])
 
 
-def decide_book(d: Dispatcher, cmd: c.Book, now: float) -> list[e.BaseEvent]:
-    d._service_known(cmd.service)
+def new_code(d: Dispatcher, cmd: c.Book, now: float) -> str:
+    """The code of the booking ``cmd`` makes at ``now`` (its service known to be offered here), or the refusal."""
+    booking_next("", NEW, BookingAction.BOOK)
     if cmd.start <= now:
         raise InvalidCommand("that time has passed; choose a later slot")
     if cmd.start > now + d.policy.booking_days_ahead * 86400:
@@ -112,36 +109,27 @@ def decide_book(d: Dispatcher, cmd: c.Book, now: float) -> list[e.BaseEvent]:
     while code in d.bookings:
         salt += 1
         code = _code(d, salt)
-    return [d._ev(e.AppointmentBooked, now, code=code, service=cmd.service, start=cmd.start, channel=cmd.channel)]
+    return code
 
 
-def _booking(d: Dispatcher, code: str) -> Booking:
+def find(d: Dispatcher, code: str) -> Booking:
     b = d.bookings.get(code.strip().upper())
     if b is None:
         raise NotFound(f"no booking with code {code!r} at {d.office.name_en}")
     return b
 
 
-def decide_cancel(d: Dispatcher, cmd: c.CancelBooking, now: float) -> list[e.BaseEvent]:
-    b = _booking(d, cmd.code)
-    if b.status != "booked":
-        raise Conflict(f"booking {b.code} is already {b.status.replace('_', ' ')}")
-    return [d._ev(e.AppointmentCancelled, now, code=b.code, reason="visitor")]
+def check_cancel(b: Booking) -> None:
+    """Refuses (the booking's table) unless ``b`` may be cancelled."""
+    booking_next(b.code, BookingStatus(b.status), BookingAction.CANCEL)
 
 
-def decide_check_in(d: Dispatcher, cmd: c.CheckIn, now: float) -> list[e.BaseEvent]:
-    b = _booking(d, cmd.code)
-    if b.status != "booked":
-        raise Conflict(f"booking {b.code} is already {b.status.replace('_', ' ')}")
-    early = b.start - now
-    if early > 2 * 3600:
-        raise Conflict("check-in opens two hours before the booked time; please come back later")
+def check_in_action(d: Dispatcher, b: Booking, now: float) -> BookingAction:
+    """How the visitor of ``b`` checks in at ``now``, or the refusal: on time (up to two hours early, and within
+    the grace after the slot) the ticket is called at the slot; later, it waits like a walk-in's."""
     late = now > b.start + d.policy.booking_grace_min * 60.0
-    # a late visitor falls back to the walk-in queue; one on time is called at the slot
-    issued = d._issue(
-        c.IssueTicket(office=d.office.id, service=b.service, channel="appointment",
-                      due_at=None if late else b.start),
-        now,
-    )[0]
-    assert isinstance(issued, e.TicketIssued)
-    return [issued, d._ev(e.AppointmentCheckedIn, now, code=b.code, ticket=issued.ticket, late=late)]
+    action = BookingAction.CHECK_IN_LATE if late else BookingAction.CHECK_IN
+    booking_next(b.code, BookingStatus(b.status), action)
+    if b.start - now > 2 * 3600:
+        raise Conflict("check-in opens two hours before the booked time; please come back later")
+    return action

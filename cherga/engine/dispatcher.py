@@ -24,7 +24,18 @@ from zoneinfo import ZoneInfo
 from cherga.engine import bookings, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.lifecycle import Action, Status, next_status
+from cherga.engine.lifecycle import (
+    NEW,
+    Action,
+    BookingAction,
+    BookingStatus,
+    DeskAction,
+    Status,
+    allows,
+    booking_next,
+    desk_next,
+    next_status,
+)
 from cherga.engine.model import Category, Network
 from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy
 from cherga.engine.state import DeskState, DeskStatus, OfficeState, Queue, Ticket
@@ -138,9 +149,7 @@ class Dispatcher(OfficeState):
             c.Transfer: self._transfer, c.Redirect: self._redirect, c.Cancel: self._cancel,
             c.SetPolicy: self._set_policy, c.Rate: self._rate, c.StopIssuing: self._stop_issuing,
             c.CloseDay: self._close_day, c.ServeWalkIn: self._walk_in,
-            c.Book: lambda cmd, now: bookings.decide_book(self, cmd, now),
-            c.CancelBooking: lambda cmd, now: bookings.decide_cancel(self, cmd, now),
-            c.CheckIn: lambda cmd, now: bookings.decide_check_in(self, cmd, now),
+            c.Book: self._book, c.CancelBooking: self._cancel_booking, c.CheckIn: self._check_in,
         }
         self._evolvers: dict[type, Callable[[Any], None]] = {
             cls: getattr(self, f"_on_{name}") for name, cls in e.EVENT_TYPES.items()
@@ -166,16 +175,17 @@ class Dispatcher(OfficeState):
             if t is None:
                 out = []
             else:
-                out = [self._called(ds, t, now)]
-                self._mark_called(t, ds, 1, now)
+                called, to = self._called(ds, t, now)
+                out = [called]
+                self._mark_called(t, ds, 1, now, to)
         elif isinstance(command, _ISSUE):
             issued, t, letter, count = self._decide_issue(command, now)
             out = [issued]
-            self._admit(t, letter, count)
+            self._admit(t, letter, count, next_status(t.number, NEW, Action.ISSUE))
         elif isinstance(command, _FINISH):
-            finished, t, ds, nxt = self._decide_finish(command, now)
+            finished, t, ds, nxt, to = self._decide_finish(command, now)
             out = [finished]
-            self._mark_finished(t, ds, t.service, finished.service_min, nxt, command.outcome is _SERVED, ds.staff, now)
+            self._mark_finished(t, ds, t.service, finished.service_min, nxt, to, ds.staff, now)
         else:
             out = self._decider(command)(command, now)
             for ev in out:
@@ -288,7 +298,8 @@ class Dispatcher(OfficeState):
         return [self._decide_issue(cmd, now)[0]]
 
     def _decide_issue(self, cmd: c.IssueTicket, now: float) -> tuple[e.TicketIssued, Ticket, str, int]:
-        """The event, and the ticket, letter and count that :meth:`_admit` takes (nothing changed yet).
+        """The event, and the ticket, letter and count that :meth:`_admit` takes (nothing changed yet; the ticket's
+        status is the table's answer to issue, which :meth:`_admit` is given).
 
         O(c + desks) for the forecast (c queues sharing the service's desks), O(1) otherwise."""
         if cmd.office != self._office_id:
@@ -313,6 +324,7 @@ class Dispatcher(OfficeState):
             eta, position = 0.0, (q.head_live if head else q.live) + 1
         letter, count = self._next_number(cmd.service)
         number = letter + str(count).zfill(3)  # f"{count:03d}" is six times slower compiled
+        next_status(number, NEW, Action.ISSUE)  # f"{count:03d}" is six times slower compiled
         ticket_id = self._new_id()
         more = tuple(cmd.more_services)
         ev = self._make_issued(
@@ -332,48 +344,39 @@ class Dispatcher(OfficeState):
         ds = self._desk(cmd.desk)
         if cmd.staff is not None and not (0 < len(cmd.staff) <= 32 and cmd.staff.isprintable()):
             raise InvalidCommand("an administrator's code must be 1 to 32 printable characters")
-        if ds.status is DeskStatus.OPEN and cmd.staff in (None, ds.staff):
+        to = self._desk_step(ds, DeskAction.OPEN, "open")
+        if to == ds.status and cmd.staff in (None, ds.staff):
             return []
-        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="open",
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status=to,
                          staff=cmd.staff if cmd.staff is not None else ds.staff)]
 
     def _close(self, cmd: c.CloseDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
-        if ds.ticket is not None:
-            raise Conflict(
-                f"desk {ds.desk.number} still has ticket {ds.ticket.number}; "
-                "finish it, transfer it or mark it a no-show first"
-            )
-        if ds.status is DeskStatus.CLOSED:
+        to = self._desk_step(ds, DeskAction.CLOSE, "close")
+        if to == ds.status:
             return []
-        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="closed")]
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status=to)]
 
     def _pause(self, cmd: c.PauseDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
-        if ds.status is DeskStatus.CLOSED:
-            raise Conflict(f"desk {ds.desk.number} is closed; open it before pausing")
-        if ds.ticket is not None:
-            raise Conflict(f"desk {ds.desk.number} still has ticket {ds.ticket.number}; finish it before a pause")
-        if ds.status is DeskStatus.PAUSED:
+        to = self._desk_step(ds, DeskAction.PAUSE, "pause")
+        if to == ds.status:
             return []
-        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="paused")]
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status=to)]
 
     def _resume(self, cmd: c.ResumeDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
-        if ds.status is DeskStatus.CLOSED:
-            raise Conflict(f"desk {ds.desk.number} is closed; open it instead")
-        if ds.status is DeskStatus.OPEN:
+        to = self._desk_step(ds, DeskAction.RESUME, "resume")
+        if to == ds.status:
             return []
-        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status="open")]
+        return [self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status=to)]
 
-    def _ready(self, ds: DeskState, doing: str) -> None:
-        if ds.status is not DeskStatus.OPEN:
-            raise Conflict(f"cannot {doing} at desk {ds.desk.number}: the desk is {ds.status}")
-        if ds.ticket is not None:
-            raise Conflict(
-                f"desk {ds.desk.number} still has ticket {ds.ticket.number} ({ds.ticket.status}); "
-                "finish it, mark it a no-show or transfer it first"
-            )
+    def _desk_step(self, ds: DeskState, action: DeskAction, doing: str) -> str:
+        """The desk's own status after ``action`` (the desk's table), or the refusal in words. O(1)."""
+        t = ds.ticket
+        if t is None:
+            return desk_next(ds.status, action, ds.number, doing)
+        return desk_next(t.status, action, ds.number, doing, t.number)
 
     def pick(self, desk_id: str, now: float) -> Ticket | None:
         """The ticket ``desk_id`` would call now: one decision, by the policy's rule, among all it may call.
@@ -454,38 +457,39 @@ class Dispatcher(OfficeState):
             return heap[0][3]
         return None
 
-    def _called(self, ds: DeskState, t: Ticket, now: float) -> e.TicketCalled:
-        next_status(t.number, t.status, Action.CALL)
+    def _called(self, ds: DeskState, t: Ticket, now: float) -> tuple[e.TicketCalled, Status]:
+        """The call of ``t`` at ``ds`` and the ticket's status after it (the table's answer)."""
+        to = next_status(t.number, t.status, Action.CALL)
         return self._make_called(
             self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id,
             desk_number=ds.number, service=t.service, call_no=1,
-        )
+        ), to
 
     def _call_next(self, cmd: c.CallNext, now: float) -> list[e.BaseEvent]:
         ds, t = self._next_for(cmd, now)
-        return [] if t is None else [self._called(ds, t, now)]
+        return [] if t is None else [self._called(ds, t, now)[0]]
 
     def _next_for(self, cmd: c.CallNext, now: float) -> tuple[DeskState, Ticket | None]:
         """The desk and the ticket it would call, if any. O(s) amortised: see :meth:`pick`."""
         ds = self.desks.get(cmd.desk) or self._desk(cmd.desk)
-        if ds.status is not DeskStatus.OPEN or ds.ticket is not None:
-            self._ready(ds, "call the next ticket")
+        self._desk_step(ds, DeskAction.CALL_NEXT, "call the next ticket")
         return ds, self.pick(ds.id, now)
 
     def _call_ticket(self, cmd: c.CallTicket, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
         t = self._ticket(cmd.ticket)
-        self._ready(ds, f"call {t.number}")
+        self._desk_step(ds, DeskAction.CALL_TICKET, f"call {t.number}")
         next_status(t.number, t.status, Action.CALL)
         if not ds.desk.serves(t.service) and not (t.queue is not None and t.queue.desk == ds.desk.id):
             raise Conflict(f"desk {ds.desk.number} does not serve {t.service!r} (ticket {t.number})")
-        return [self._called(ds, t, now)]
+        return [self._called(ds, t, now)[0]]
 
     def _recall(self, cmd: c.Recall, now: float) -> list[e.BaseEvent]:
         ds, t = self._desk_ticket(cmd.desk, "recall")
         next_status(t.number, t.status, Action.RECALL)
         if t.call_no >= self.policy.max_calls:
-            # called as often as the policy allows: the visitor is not coming
+            # called as often as the policy allows: the visitor is not coming (journalled as a no-show)
+            next_status(t.number, t.status, Action.RECALL_LAST)
             return [self._ev(e.TicketNoShow, now, ticket=t.id, number=t.number, desk=ds.desk.id)]
         return [
             self._ev(
@@ -502,15 +506,14 @@ class Dispatcher(OfficeState):
     def _finish(self, cmd: c.Finish, now: float) -> list[e.BaseEvent]:
         return [self._decide_finish(cmd, now)[0]]
 
-    def _decide_finish(self, cmd: c.Finish, now: float) -> tuple[e.ServiceFinished, Ticket, DeskState, str | None]:
-        """The event, the ticket, its desk and its next service (nothing changed yet). O(1)."""
+    def _decide_finish(
+        self, cmd: c.Finish, now: float
+    ) -> tuple[e.ServiceFinished, Ticket, DeskState, str | None, Status]:
+        """The event, the ticket, its desk, its next service and its status after (the table's answer; nothing
+        changed yet). O(1)."""
         ds, t = self._desk_ticket(cmd.desk, "finish")
         nxt = t.more[0] if t.more else None
-        action = (
-            Action.NEXT_SERVICE if nxt else
-            Action.FINISH_SERVED if cmd.outcome is _SERVED else Action.FINISH_REFUSED
-        )
-        next_status(t.number, t.status, action)
+        to = next_status(t.number, t.status, _finish_action(nxt, cmd.outcome is _SERVED))
         began = t.started_at if t.started_at is not None else t.called_at
         # to the thousandth of a minute; round(x, 3) goes through a decimal string, six times slower
         minutes = round((now - began) / 0.06) / 1000.0 if began is not None and now > began else 0.0
@@ -518,7 +521,7 @@ class Dispatcher(OfficeState):
             self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id, service=t.service,
             outcome=cmd.outcome._value_, service_min=minutes, next_service=nxt, staff=ds.staff,
         )
-        return ev, t, ds, nxt
+        return ev, t, ds, nxt, to
 
     def _no_show(self, cmd: c.NoShow, now: float) -> list[e.BaseEvent]:
         ds, t = self._desk_ticket(cmd.desk, "mark a no-show")
@@ -529,7 +532,7 @@ class Dispatcher(OfficeState):
         ds = self._desk(cmd.desk)
         t = self._ticket(cmd.ticket)
         next_status(t.number, t.status, Action.RESTORE)
-        self._ready(ds, f"bring back {t.number}")
+        self._desk_step(ds, DeskAction.RESTORE, f"bring back {t.number}")
         assert t.no_show_at is not None
         if now - t.no_show_at > self.policy.no_show_grace_min * 60.0:
             raise Conflict(
@@ -598,7 +601,7 @@ class Dispatcher(OfficeState):
 
     def _rate(self, cmd: c.Rate, now: float) -> list[e.BaseEvent]:
         t = self._ticket(cmd.ticket)
-        if t.status not in (Status.DONE, Status.REFUSED):
+        if not allows(t.status, Action.RATE):
             raise Conflict(f"ticket {t.number} can be rated once its service is finished (it is {t.status})")
         if t.rating is not None:
             raise Conflict(f"ticket {t.number} has already been rated")
@@ -619,18 +622,19 @@ class Dispatcher(OfficeState):
         if not self.issuing_stopped and not self._rolling:
             out.append(self._ev(e.IssuingStopped, now))
         for t in sorted(self.tickets.values(), key=lambda t: t.counter):
-            if t.status is Status.WAITING:
+            if allows(t.status, Action.CLOSE_DAY):  # everyone still waiting
                 out.append(self._ev(e.TicketCancelled, now, ticket=t.id, number=t.number, reason="day closed"))
         for ds in self.desks.values():
-            if ds.status is not DeskStatus.CLOSED:
-                out.append(self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number,
-                                    status="closed"))
+            to = self._desk_step(ds, DeskAction.CLOSE, "close the day")
+            if to != ds.status:
+                out.append(self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number, status=to))
         out.append(self._ev(e.DayClosed, now, day=self.day or ""))
         return out
 
     def _walk_in(self, cmd: c.ServeWalkIn, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
-        self._ready(ds, "serve a walk-in visitor")
+        self._desk_step(ds, DeskAction.WALK_IN, "serve a walk-in visitor")
+        next_status(cmd.service, NEW, Action.WALK_IN)  # issued and called at once: recorded as those two steps
         self._service_known(cmd.service)
         if not ds.desk.serves(cmd.service):
             raise Conflict(f"desk {ds.desk.number} does not serve {cmd.service!r}")
@@ -646,10 +650,36 @@ class Dispatcher(OfficeState):
         )
         return [issued, called]
 
+    # the bookings: their rules in :mod:`cherga.engine.bookings`, their steps in the booking's table
+
+    def _book(self, cmd: c.Book, now: float) -> list[e.BaseEvent]:
+        self._service_known(cmd.service)
+        code = bookings.new_code(self, cmd, now)
+        return [self._ev(e.AppointmentBooked, now, code=code, service=cmd.service, start=cmd.start,
+                         channel=cmd.channel)]
+
+    def _cancel_booking(self, cmd: c.CancelBooking, now: float) -> list[e.BaseEvent]:
+        b = bookings.find(self, cmd.code)
+        bookings.check_cancel(b)
+        return [self._ev(e.AppointmentCancelled, now, code=b.code, reason="visitor")]
+
+    def _check_in(self, cmd: c.CheckIn, now: float) -> list[e.BaseEvent]:
+        b = bookings.find(self, cmd.code)
+        late = bookings.check_in_action(self, b, now) is BookingAction.CHECK_IN_LATE
+        # a late visitor falls back to the walk-in queue; one on time is called at the slot
+        issued = self._issue(
+            c.IssueTicket(office=self.office.id, service=b.service, channel="appointment",
+                          due_at=None if late else b.start),
+            now,
+        )[0]
+        assert isinstance(issued, e.TicketIssued)
+        return [issued, self._ev(e.AppointmentCheckedIn, now, code=b.code, ticket=issued.ticket, late=late)]
+
     # ------------------------------------------------------------------ evolving: one method per event
 
-    def _enqueue(self, t: Ticket, now: float, head: bool, to_desk: str | None = None) -> None:
-        t.status = Status.WAITING
+    def _enqueue(self, t: Ticket, status: Status, now: float, head: bool, to_desk: str | None = None) -> None:
+        """``t`` joins its queue (or ``to_desk``'s) in ``status``, the table's answer to the step that queues it."""
+        t.status = status
         t.since = now
         t.head = head
         t.desk = None
@@ -707,31 +737,33 @@ class Dispatcher(OfficeState):
             counter=0, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
         )
         t.head = ev.head
-        self._admit(t, letter, int(number[len(letter):]))
+        self._admit(t, letter, int(number[len(letter):]), next_status(number, NEW, Action.ISSUE))
 
-    def _admit(self, t: Ticket, letter: str, count: int) -> None:
-        """``TicketIssued``'s change: the new ticket ``t`` (its ``head`` set) joins its queue. ``apply`` calls it with
-        the decision's values, replay with the event's."""
+    def _admit(self, t: Ticket, letter: str, count: int, status: Status) -> None:
+        """``TicketIssued``'s change: the new ticket ``t`` (its ``head`` set) joins its queue in ``status`` (the
+        table's answer to issue). ``apply`` calls it with the decision's values, replay with the event's."""
         self.letters[letter] = count
         self.issued_total += 1
         t.counter = self.issued_total
         self.tickets[t.id] = t
         self.numbers[t.number] = t.id
-        self._enqueue(t, t.issued_at, t.head)
+        self._enqueue(t, status, t.issued_at, t.head)
         q = t.queue
         if q is not None:
             arrivals = self.arrivals
             arrivals[q.key] = arrivals.get(q.key, 0) + 1
 
     def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
-        self._mark_called(self.tickets[ev.ticket], self.desks[ev.desk], ev.call_no, ev.at)
+        t = self.tickets[ev.ticket]
+        self._mark_called(t, self.desks[ev.desk], ev.call_no, ev.at, next_status(t.number, t.status, Action.CALL))
 
-    def _mark_called(self, t: Ticket, ds: DeskState, call_no: int, at: float) -> None:
-        """``TicketCalled``'s change, from the decision (``apply``) or the event (replay)."""
+    def _mark_called(self, t: Ticket, ds: DeskState, call_no: int, at: float, status: Status) -> None:
+        """``TicketCalled``'s change, from the decision (``apply``) or the event (replay); ``status`` is the table's
+        answer to the call."""
         if t.queue is not None:
             t.queue.leave(t)
             self.waited_min += (at - t.since) / 60.0
-        t.status = Status.CALLED
+        t.status = status
         t.desk = ds.id
         t.call_no = call_no
         t.called_at = at
@@ -742,20 +774,24 @@ class Dispatcher(OfficeState):
         ds.busy_since = at
 
     def _on_TicketRecalled(self, ev: e.TicketRecalled) -> None:
-        self.tickets[ev.ticket].call_no = ev.call_no
+        t = self.tickets[ev.ticket]
+        t.status = next_status(t.number, t.status, Action.RECALL)
+        t.call_no = ev.call_no
 
     def _on_ServiceStarted(self, ev: e.ServiceStarted) -> None:
         t = self.tickets[ev.ticket]
-        t.status = Status.SERVING
+        t.status = next_status(t.number, t.status, Action.START)
         t.started_at = ev.at
 
     def _on_ServiceFinished(self, ev: e.ServiceFinished) -> None:
-        self._mark_finished(self.tickets[ev.ticket], self.desks[ev.desk], ev.service, ev.service_min,
-                            ev.next_service, ev.outcome == _SERVED, ev.staff, ev.at)
+        t = self.tickets[ev.ticket]
+        to = next_status(t.number, t.status, _finish_action(ev.next_service, ev.outcome == _SERVED))
+        self._mark_finished(t, self.desks[ev.desk], ev.service, ev.service_min, ev.next_service, to, ev.staff, ev.at)
 
-    def _mark_finished(self, t: Ticket, ds: DeskState, service: str, minutes: float, nxt: str | None, served: bool,
+    def _mark_finished(self, t: Ticket, ds: DeskState, service: str, minutes: float, nxt: str | None, status: Status,
                        staff: str | None, at: float) -> None:
-        """``ServiceFinished``'s change, from the decision (``apply``) or the event (replay)."""
+        """``ServiceFinished``'s change, from the decision (``apply``) or the event (replay); ``status`` is the
+        table's answer to the finish (waiting again for the next service, done or refused)."""
         st = self.stats.get(service)
         if st is None:
             st = self.stats[service] = [0.0, 0.0]
@@ -770,21 +806,21 @@ class Dispatcher(OfficeState):
             t.more = t.more[1:]
             t.category = self.category_of(nxt, t.vulnerable)
             t.call_no = 0
-            self._enqueue(t, at, head=True)
+            self._enqueue(t, status, at, head=True)
         else:
-            t.status = Status.DONE if served else Status.REFUSED
+            t.status = status
             t.staff = staff
             ds.last_finished = t.id
 
     def _on_TicketNoShow(self, ev: e.TicketNoShow) -> None:
         t = self.tickets[ev.ticket]
         self._release(t, ev.at)
-        t.status = Status.NO_SHOW
+        t.status = next_status(t.number, t.status, Action.NO_SHOW)
         t.no_show_at = ev.at
 
     def _on_TicketRestored(self, ev: e.TicketRestored) -> None:
         t = self.tickets[ev.ticket]
-        t.status = Status.CALLED
+        t.status = next_status(t.number, t.status, Action.RESTORE)
         t.desk = ev.desk
         t.call_no = 1
         t.called_at = ev.at
@@ -796,17 +832,18 @@ class Dispatcher(OfficeState):
 
     def _on_TicketTransferred(self, ev: e.TicketTransferred) -> None:
         t = self.tickets[ev.ticket]
+        to = next_status(t.number, t.status, Action.TRANSFER)
         self._release(t, ev.at)
         t.service = ev.service
         t.category = self.category_of(t.service, t.vulnerable)
         t.call_no = 0
-        self._enqueue(t, ev.at, ev.head, ev.to_desk)
+        self._enqueue(t, to, ev.at, ev.head, ev.to_desk)
 
     def _on_TicketRedirected(self, ev: e.TicketRedirected) -> None:
         t = self.tickets[ev.ticket]
         self._leave_queue(t)
         self._release(t, ev.at)
-        t.status = Status.REDIRECTED
+        t.status = next_status(t.number, t.status, Action.REDIRECT)
         t.new_ticket = ev.new_ticket
 
     def _on_TicketCancelled(self, ev: e.TicketCancelled) -> None:
@@ -818,10 +855,12 @@ class Dispatcher(OfficeState):
                 self.abandoned += 1
         self._leave_queue(t)
         self._release(t, ev.at)
-        t.status = Status.CANCELLED
+        t.status = next_status(t.number, t.status, Action.CANCEL)
 
     def _on_TicketRated(self, ev: e.TicketRated) -> None:
-        self.tickets[ev.ticket].rating = ev.score
+        t = self.tickets[ev.ticket]
+        t.status = next_status(t.number, t.status, Action.RATE)
+        t.rating = ev.score
         self.ratings[ev.score] = self.ratings.get(ev.score, 0) + 1
 
     def _on_DeskChanged(self, ev: e.DeskChanged) -> None:
@@ -857,15 +896,18 @@ class Dispatcher(OfficeState):
 
     def _on_AppointmentBooked(self, ev: e.AppointmentBooked) -> None:
         self.bookings[ev.code] = bookings.Booking(
-            code=ev.code, service=ev.service, start=ev.start, channel=ev.channel, booked_at=ev.at
+            code=ev.code, service=ev.service, start=ev.start, channel=ev.channel, booked_at=ev.at,
+            status=booking_next(ev.code, NEW, BookingAction.BOOK),
         )
 
     def _on_AppointmentCancelled(self, ev: e.AppointmentCancelled) -> None:
-        self.bookings[ev.code].status = "cancelled"
+        b = self.bookings[ev.code]
+        b.status = booking_next(b.code, BookingStatus(b.status), BookingAction.CANCEL)
 
     def _on_AppointmentCheckedIn(self, ev: e.AppointmentCheckedIn) -> None:
         b = self.bookings[ev.code]
-        b.status = "checked_in"
+        action = BookingAction.CHECK_IN_LATE if ev.late else BookingAction.CHECK_IN
+        b.status = booking_next(b.code, BookingStatus(b.status), action)
         b.ticket = ev.ticket
 
     def _on_IssuingStopped(self, ev: e.IssuingStopped) -> None:
@@ -941,6 +983,13 @@ class Dispatcher(OfficeState):
                 assert t.id not in at_desk
         numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
+
+
+def _finish_action(nxt: str | None, served: bool) -> Action:
+    """The ticket's step when its desk finishes: on to the next service if it has one, else served or refused."""
+    if nxt is not None:
+        return Action.NEXT_SERVICE
+    return Action.FINISH_SERVED if served else Action.FINISH_REFUSED
 
 
 def _local_day(now: float, timezone: str) -> tuple[str, tuple[float, float]]:
