@@ -51,7 +51,7 @@ from cherga.displays import cluster_decide as decide
 from cherga.displays.host import EngineHost, Listener
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.engine.lifecycle import Status
+from cherga.engine.lifecycle import LIVE  # what a redirect may still take away: from the ticket's table
 from cherga.engine.model import Network
 from cherga.engine.network import Issued
 from cherga.engine.state import Ticket
@@ -68,7 +68,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[
 RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
 """
-LIVE = (Status.WAITING, Status.CALLED, Status.SERVING)  # what a redirect may still take away
 
 
 class NotOwner(ChergaError):
@@ -138,7 +137,10 @@ class ClusterHost(EngineHost):
         listeners: list[Listener] | None = None,
         lease_ms: int = 3000,
         require_fsync: bool = True,
+        forward_issue: Callable[[str, dict[str, Any]], Awaitable[str]] | None = None,
     ) -> None:
+        """``forward_issue(office, body)`` issues a ticket at an office another process owns and returns its id
+        (the app's relay); without it a redirect to such an office is refused."""
         self.redis_url = redis_url
         self.node = f"{advertise}#{secrets.token_hex(4)}"
         self.lease_ms = lease_ms
@@ -150,8 +152,7 @@ class ClusterHost(EngineHost):
         self.takeovers = 0
         self.handovers = 0  # offices given to the process rendezvous hashing prefers, once it had been up a while
         self.redirects_settled = 0  # redirects finished (or undone) by settle_redirects, not by their saga
-        # set by the app: issues a ticket at an office another process owns, returns its id
-        self.forward_issue: Callable[[str, dict[str, Any]], Awaitable[str]] | None = None
+        self.forward_issue = forward_issue
         self.origins = OriginIndex()
         self._redirecting: set[str] = set()  # source tickets whose saga runs in this process now
         self._issuing: dict[tuple[str, str], asyncio.Future[None]] = {}  # (origin, office) being issued here now

@@ -156,12 +156,14 @@ class BoardChannel:
 class Hub:
     """Follows the host's durable events (a :class:`cherga.displays.host.Listener`)."""
 
-    def __init__(self, engine: Callable[[], CityEngine], clock: Callable[[], float]) -> None:
+    def __init__(self, engine: Callable[[], CityEngine], clock: Callable[[], float],
+                 ticket_view: Callable[[str], dict[str, Any]] | None = None) -> None:
+        """``ticket_view`` is what a visitor's ticket page gets (the API's ticket); without it no page is told."""
         self._engine = engine
         self._clock = clock
         self.boards: dict[str, BoardChannel] = {}
         self.watchers: dict[str, set[Connection]] = {}
-        self.ticket_view: Callable[[str], dict[str, Any]] | None = None
+        self.ticket_view = ticket_view
         self.sent = 0
         self.dropped = 0
         self.journal_notice: str | None = None  # while the journal is down: the message every new subscriber gets

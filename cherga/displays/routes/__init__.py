@@ -1,0 +1,17 @@
+"""The HTTP and websocket surface, one router per area; :func:`cherga.displays.app.create_app` composes them.
+
+==================  =====================================================================================
+``deps``            shared by all: the :class:`~cherga.displays.service.Service` dependency, auth, errors
+``tickets``         issue, read, cancel a ticket
+``offices``         the offices and an office's live state
+``desks``           a desk's commands, one literal route each (``/api/v1/desks/{desk}/call-next``, ...)
+``head``            the policy, the load, the head's redirect
+``reports``         the standard's report
+``ratings``         the three buttons and their counts
+``appointments``    slots, bookings, check-in
+``boards``          the websockets: hall board, ticket page, head's alerts, live ratings
+``pages``           the HTML pages, favicons, static files
+``ops``             ``/healthz``, ``/metrics``, ``/docs``
+``relay``           a region's processes between themselves (``--redis``)
+==================  =====================================================================================
+"""

@@ -1,0 +1,120 @@
+"""What every route shares: the service object, who may make the call, and how errors are answered.
+
+API.md's errors are ``{"error": {"code", "message"}}`` with the status of :data:`cherga.errors.HTTP_STATUS`; the
+handlers below make FastAPI's own errors (validation, unknown path, wrong method) look the same.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import HTTPConnection
+from starlette.routing import Match
+
+from cherga.displays.auth import Principal, Role
+from cherga.displays.service import Service
+from cherga.engine import commands as c
+from cherga.engine import events as e
+from cherga.errors import HTTP_STATUS, ChergaError, Forbidden, RateLimited, Unauthorized
+
+
+def get_service(conn: HTTPConnection) -> Service:
+    """The process's :class:`Service`, built by the app's lifespan (HTTP and websocket routes alike)."""
+    svc: Service | None = getattr(conn.app.state, "service", None)
+    assert svc is not None, "the service is starting"
+    return svc
+
+
+Svc = Annotated[Service, Depends(get_service)]
+
+
+async def run(svc: Service, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent]:
+    """Apply a command; answered once its events are in the journal (``EngineHost.execute``)."""
+    return await svc.host.execute(cmd)
+
+
+# ---------------------------------------------------------------------- who may do what
+
+
+def principal(svc: Service, request: Request) -> Principal | None:
+    """The device behind ``Authorization: Bearer TOKEN``; None with no header (a public call)."""
+    header = request.headers.get("authorization", "")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <device token>'")
+    p = svc.tokens.lookup(token.strip())
+    if p is None:
+        raise Unauthorized("this device token is not known; mint one with 'cherga token issue'")
+    return p
+
+
+def require(svc: Service, request: Request, roles: tuple[Role, ...], *, office: str | None = None,
+            desk: str | None = None) -> Principal:
+    """401 without a token, 403 for a role or scope that does not allow the call (API.md, HTTP)."""
+    p = principal(svc, request)
+    if p is None:
+        raise Unauthorized(f"this call needs a device token ({' or '.join(r.value for r in roles)})")
+    if p.role not in roles:
+        raise Forbidden(f"a {p.role} token cannot make this call; it needs {' or '.join(r.value for r in roles)}")
+    if p.role is Role.DESK and desk is not None and p.desk != desk:
+        raise Forbidden(f"this token belongs to desk {p.desk}; it cannot act for desk {desk}")
+    if p.role is Role.DESK and desk is None:
+        raise Forbidden("a desk token acts on its own desk only")
+    if p.role in (Role.KIOSK, Role.HEAD) and office is not None and p.office != office:
+        raise Forbidden(f"this token belongs to office {p.office}; it cannot act for office {office}")
+    return p
+
+
+# ---------------------------------------------------------------------- errors
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(x) for x in err.get("loc", ()) if x != "body")
+        parts.append(f"{where or 'body'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts) or "malformed request"
+
+
+async def _cherga_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ChergaError)
+    headers = None
+    if isinstance(exc, RateLimited):
+        headers = {"Retry-After": str(int(max(1, exc.retry_after)))}
+    return error(HTTP_STATUS.get(exc.code, 400), exc.code, exc.message, headers)
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error(400, "invalid", _validation_message(exc))
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:  # one path may be served by several routes: list all their methods
+        methods: set[str] = set()
+        for route in request.app.routes:
+            match, _ = route.matches({"type": "http", "path": request.url.path, "method": "GET"})
+            if match is not Match.NONE:
+                methods |= set(getattr(route, "methods", None) or ())
+        if methods:
+            headers["Allow"] = ", ".join(sorted(methods))
+    return error(exc.status_code, code, str(exc.detail), headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ChergaError, _cherga_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http)

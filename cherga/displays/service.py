@@ -1,0 +1,160 @@
+"""What one service process holds: the engine's host, the screens' hub, tokens, limits; built at start-up.
+
+The routes (:mod:`cherga.displays.routes`) reach it through one dependency; nothing here knows about HTTP.
+Every collaborator gets what it needs in its constructor: the hub its ticket view, a cluster host the way to
+issue a ticket at an office another process owns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cherga.displays import views
+from cherga.displays.alerts import AlertWatcher
+from cherga.displays.auth import RateLimiter, RedisTokenStore, TokenStore
+from cherga.displays.cluster import ClusterHost
+from cherga.displays.host import EngineHost, Listener
+from cherga.displays.hub import Hub
+from cherga.displays.metrics import CallCounter
+from cherga.displays.ratings import RatingsBook
+from cherga.displays.schedule import Schedule
+from cherga.engine.dispatcher import Dispatcher
+from cherga.engine.model import Network
+from cherga.engine.network import CityEngine
+from cherga.errors import Conflict, NotFound
+
+# headers between the processes of one region (routes/relay.py)
+FORWARDED = "x-cherga-forwarded-by"
+CLUSTER_SECRET = "x-cherga-cluster"
+
+
+@dataclass
+class ServiceConfig:
+    network: Network
+    data_dir: Path
+    enforce_hours: bool = True
+    allowed_origins: set[str] = field(default_factory=set)
+    kiosk_per_minute: float = 30.0
+    kiosk_burst: int = 10
+    public_per_minute: float = 10.0  # bookings from one address
+    time_offset_s: float = 0.0  # run the clock shifted: demos, training, tests of slot times
+    plans: dict[str, Schedule] = field(default_factory=dict)  # office -> desks planned per weekday and hour
+    redis_url: str | None = None  # many processes over one Redis (cluster.py)
+    advertise: str = "http://127.0.0.1:8080"  # how the other processes reach this one
+    lease_ms: int = 3000
+
+
+class Service:
+    """Everything one service process holds, built at start-up (:meth:`start`) and closed at shutdown (:meth:`stop`)."""
+
+    def __init__(self, cfg: ServiceConfig) -> None:
+        self.cfg = cfg
+        self.network = cfg.network
+        offset = cfg.time_offset_s
+        clock = (lambda: time.time() + offset) if offset else time.time
+        self.http = httpx.AsyncClient(timeout=10)  # relays to the other processes of a region
+        # The host replays the journal into its listeners as it opens, so they are built before it; they read the
+        # engine only when events arrive or a screen joins (the host exists by then), and every time, because the
+        # host rebuilds its engine after a journal outage.
+        self.hub = Hub(self.current_engine, clock, ticket_view=self.ticket_view)
+        self.ratings = RatingsBook(cfg.network, clock)
+        self.calls = CallCounter()
+        self.alerts = AlertWatcher(self.current_engine, clock)
+        listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts]
+        self.tokens: TokenStore
+        self.host: EngineHost
+        self.cluster_secret = ""
+        if cfg.redis_url is not None:
+            self.host = ClusterHost(cfg.network, cfg.redis_url, advertise=cfg.advertise, lease_ms=cfg.lease_ms,
+                                    enforce_hours=cfg.enforce_hours, clock=clock, listeners=listeners,
+                                    forward_issue=self.issue_elsewhere)
+            self.tokens = RedisTokenStore(cfg.redis_url)
+            secret = self.host.journal.get_meta("cluster_secret")
+            if secret is None:
+                secret = secrets.token_hex(24)
+                self.host.journal.set_meta("cluster_secret", secret)
+            self.cluster_secret = secret
+        else:
+            self.host = EngineHost(cfg.network, cfg.data_dir, enforce_hours=cfg.enforce_hours, clock=clock,
+                                   listeners=listeners)
+            self.tokens = TokenStore(cfg.data_dir)
+        self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
+        self.public_limit = RateLimiter(cfg.public_per_minute, 5)
+        self._watcher: asyncio.Task[None] | None = None
+
+    # ------------------------------------------------------------------ life
+
+    async def start(self) -> None:
+        if isinstance(self.host, ClusterHost):
+            await self.host.start()
+        self._watcher = asyncio.create_task(self._watch_alerts())
+
+    async def _watch_alerts(self) -> None:
+        # waiting past a limit happens with no event at all: the alerts are looked at once a second
+        while True:
+            await asyncio.sleep(1)
+            self.alerts.tick()
+
+    async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+        if isinstance(self.host, ClusterHost):
+            await self.host.stop()
+        await self.http.aclose()
+        self.close()
+
+    def close(self) -> None:
+        self.host.close()
+        self.tokens.close()
+
+    # ------------------------------------------------------------------ reading
+
+    @property
+    def now(self) -> float:
+        return self.host.now()
+
+    def current_engine(self) -> CityEngine:
+        return self.host.engine
+
+    def office(self, office: str) -> Dispatcher:
+        if office not in self.network.offices:
+            raise NotFound(f"unknown office {office!r}")
+        return self.host.engine.office(office)
+
+    def desk_office(self, desk: str) -> Dispatcher:
+        return self.office(self.host.engine.office_of_desk(desk))
+
+    def ticket_view(self, ticket: str) -> dict[str, Any]:
+        engine = self.host.engine
+        d = engine.office(engine.office_of_ticket(ticket))
+        return views.ticket_json(d, d.tickets[ticket], self.now)
+
+    # ------------------------------------------------------------------ a region's other processes
+
+    async def issue_elsewhere(self, office: str, body: dict[str, Any]) -> str:
+        """Step 1 of a redirect saga when another process owns the target: ask it (``POST /internal/v1/...``, see
+        :mod:`cherga.displays.routes.relay`) to issue the ticket; returns the new ticket's id."""
+        host = self.host
+        assert isinstance(host, ClusterHost)
+        url = await host.owner_url(office)
+        if url is None:
+            raise Conflict(f"no process serves office {office} right now; try the redirect again shortly")
+        r = await self.http.post(f"{url}/internal/v1/offices/{office}/tickets", json=body,
+                                 headers={CLUSTER_SECRET: self.cluster_secret})
+        if r.status_code != 200:
+            try:
+                message = r.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = r.text[:200]
+            raise Conflict(f"office {office} refused the redirected visitor: {message}")
+        return str(r.json()["ticket"])

@@ -1,0 +1,84 @@
+"""The HTTP surface moved into routers (#17.2) without changing what it publishes.
+
+``fixtures/openapi.json`` is ``/openapi.json`` as the one-function ``create_app`` produced it (generated from the
+commit before the move). The app must publish the same (path, method) pairs, the same operation of each (operation
+id, parameters, request body, responses, tags, summary, description) and the same schemas, which may only grow
+by optional fields (API.md: add freely); a route renamed, a parameter dropped or a model changed fails here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cherga.displays.app import ServiceConfig, create_app
+from cherga.engine.loader import load_network
+
+BEFORE = Path(__file__).parent / "fixtures" / "openapi.json"
+METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+@pytest.fixture(scope="module")
+def docs(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    # openapi() needs no lifespan: nothing is opened, the routes and models alone make the document
+    app = create_app(ServiceConfig(network=load_network(None), data_dir=tmp_path_factory.mktemp("data")))
+    now = json.loads(json.dumps(app.openapi()))  # as served: tuples become lists
+    return json.loads(BEFORE.read_text(encoding="utf-8")), now
+
+
+def operations(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(path, method): op for path, item in doc["paths"].items() for method, op in item.items()
+            if method in METHODS}
+
+
+def test_the_same_paths_and_methods(docs: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    before, now = docs
+    assert len(operations(before)) > 25  # the fixture is the real document, not an empty one
+    assert set(operations(now)) == set(operations(before))
+
+
+def test_every_operation_is_the_same(docs: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    before, now = (operations(d) for d in docs)
+    changed = sorted(f"{method.upper()} {path}" for (path, method), op in before.items()
+                     if now.get((path, method)) != op)
+    assert not changed, f"these operations changed: {changed}"
+    ids = [op["operationId"] for op in now.values()]
+    assert len(set(ids)) == len(ids)
+
+
+def grown(before: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """What ``now`` changed of the schema ``before``, beyond adding optional properties (API.md: add freely, change
+    only in a new version; schemas.py belongs to every area, so a field added there must not fail this test)."""
+    out = [k for k in before.keys() | now.keys() if k not in ("properties", "required") and before.get(k) != now.get(k)]
+    if before.get("required", []) != now.get("required", []):
+        out.append("required")
+    props, new_props = before.get("properties", {}), now.get("properties", {})
+    out += [f"properties.{name}" for name, prop in props.items() if new_props.get(name) != prop]
+    return out
+
+
+def test_the_same_schemas_and_document(docs: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    before, now = docs
+    assert now["components"].keys() == before["components"].keys()
+    assert now["components"]["schemas"].keys() == before["components"]["schemas"].keys()
+    changed = {name: grown(schema, now["components"]["schemas"][name])
+               for name, schema in before["components"]["schemas"].items()}
+    assert not {k: v for k, v in changed.items() if v}, "schemas changed, not only added to"
+    assert {k: v for k, v in now.items() if k != "components"} == {k: v for k, v in before.items()
+                                                                    if k != "components"}
+
+
+def test_the_check_sees_a_change(docs: tuple[dict[str, Any], dict[str, Any]]) -> None:
+    """The comparisons are not vacuous: a dropped parameter or a changed field is seen, an optional field added is
+    not a change."""
+    before, _ = docs
+    slots = before["paths"]["/api/v1/offices/{office}/slots"]["get"]
+    assert {**slots, "parameters": slots["parameters"][:-1]} != slots
+    ticket = before["components"]["schemas"]["Ticket"]
+    assert grown(ticket, {**ticket, "properties": {**ticket["properties"], "extra": {"type": "string"}}}) == []
+    assert grown(ticket, {**ticket, "properties": {**ticket["properties"], "number": {"type": "integer"}}}) == [
+        "properties.number"]
+    assert grown(ticket, {**ticket, "required": [*ticket.get("required", []), "extra"]}) == ["required"]
