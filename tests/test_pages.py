@@ -213,7 +213,8 @@ def call_until(page: Any, number: str, tries: int = 25) -> None:
     for _ in range(tries):
         expect(page.locator("#act-next")).to_be_enabled()
         page.locator("#act-next").click()
-        expect(page.locator("#act-next")).to_be_enabled()
+        # answered: a ticket is called here (then "next" is disabled until it is done) or nothing waited
+        expect(page.locator("#act-next:enabled, p.number#current-number").first).to_be_visible()
         current = page.locator("#current-number").inner_text().strip()
         if current == number:
             return

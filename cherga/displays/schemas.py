@@ -106,6 +106,10 @@ class Desk(BaseModel):
     ticket: Ticket | None
     waiting: list[QueueLine]
     personal_waiting: int
+    actions: list[str] = Field(
+        default=[], description="what the desk may do now (the desk's table in docs/lifecycle.md): open, close, "
+        "pause, resume, call_next, call_ticket, walk_in, restore, recall, start, finish, no_show, transfer, redirect",
+    )
 
 
 class StateDesk(BaseModel):

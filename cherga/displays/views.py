@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from cherga.engine import balancer, forecast
 from cherga.engine.dispatcher import Dispatcher
-from cherga.engine.lifecycle import Status
+from cherga.engine.lifecycle import DESK_ACTIONS, Action, DeskPhase, Status, allows
 from cherga.engine.model import Network, Office
 from cherga.engine.network import CityEngine
 from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
@@ -48,7 +48,7 @@ def ticket_json(d: Dispatcher, t: Ticket, now: float) -> dict[str, Any]:
         "desk": desk_id, "desk_number": d.desks[desk_id].desk.number if desk_id else None,
         "more_services": list(t.more), "issued_at": iso(t.issued_at, d.office.timezone),
         "new_ticket": t.new_ticket, "rating": t.rating, "online_url": svc.online_url,
-        "can_rate": t.status in (Status.DONE, Status.REFUSED) and t.rating is None,
+        "can_rate": allows(t.status, Action.RATE) and t.rating is None,  # once, as the ticket's table allows
     }
 
 
@@ -70,6 +70,8 @@ def desk_json(d: Dispatcher, ds: DeskState, now: float) -> dict[str, Any]:
         "id": ds.desk.id, "number": ds.desk.number, "office": d.office.id, "status": desk_status(ds),
         "ticket": ticket_json(d, ds.ticket, now) if ds.ticket is not None else None,
         "waiting": waiting, "personal_waiting": d.personal[ds.desk.id].live,
+        # what the desk may do now, from the desk's table: the desk console enables exactly these
+        "actions": list(DESK_ACTIONS[DeskPhase(desk_status(ds))]),
     }
 
 

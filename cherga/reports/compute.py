@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from cherga.engine.lifecycle import TRANSITIONS, Action
 from cherga.engine.model import Category, Network
 from cherga.reports.extract import (
     DEFAULT_TIMEZONE,
@@ -35,7 +36,18 @@ from cherga.reports.extract import (
 __all__ = ["STATUSES", "WITHIN_MIN", "build_report", "group_stats"]
 
 WITHIN_MIN = (15.0, 20.0)  # the standard's 15–20 minutes: share_within_15, share_within_20
-STATUSES = ("done", "refused", "no_show", "cancelled", "redirected", "open")
+# A ticket's bucket is where the ticket's table takes it by the last step the journal shows (the report reads the
+# events of these steps, in this order), or "open" while it is still live (waiting, called or serving).
+_BUCKET_STEPS = (Action.FINISH_SERVED, Action.FINISH_REFUSED, Action.NO_SHOW, Action.CANCEL, Action.REDIRECT)
+
+
+def _reached(action: Action) -> str:
+    """The status every step ``action`` of the ticket's table leads to."""
+    (to,) = {dst for (_, a), dst in TRANSITIONS.items() if a is action}
+    return to.value
+
+
+STATUSES = (*(_reached(a) for a in _BUCKET_STEPS), "open")
 DONE, REFUSED, NO_SHOW, CANCELLED, REDIRECTED, OPEN = range(len(STATUSES))
 CATEGORY_ORDER = tuple(c.value for c in Category)
 _EPOCH = date(1970, 1, 1)

@@ -15,19 +15,21 @@ main.classList.add('wide'); // a landscape desk screen: the queue table gets the
 
 const state = { desk: null, offices: [], services: new Map(), busy: false, loaded: false };
 
-// what each action does; `when` says in which desk states it makes sense (the server has the last word)
+// What each button does. `act` names it among the actions the server sends with the desk (`desk.actions`, from
+// the desk's table in docs/lifecycle.md): a button is enabled exactly when its action is listed. A key whose action
+// is not listed still asks the server, whose answer says why not (the console keeps no rules of its own).
 const ACTIONS = [
-  { id: 'next', key: 'N', label: 'act.next', path: 'call-next', when: ['open', 'called', 'serving'], main: true },
-  { id: 'recall', key: 'R', label: 'act.recall', path: 'recall', when: ['called'] },
-  { id: 'start', key: 'S', label: 'act.start', path: 'start', when: ['called'] },
-  { id: 'served', key: 'F', label: 'act.served', path: 'finish', body: { outcome: 'served' }, when: ['called', 'serving'] },
-  { id: 'refused', key: 'X', label: 'act.refused', path: 'finish', body: { outcome: 'refused' }, when: ['called', 'serving'] },
-  { id: 'noshow', key: 'M', label: 'act.noshow', path: 'no-show', when: ['called'] },
-  { id: 'transfer', key: 'T', label: 'act.transfer', when: ['called', 'serving'], dialog: true },
-  { id: 'pause', key: 'P', label: 'act.pause', path: 'pause', when: ['open', 'called', 'serving'] },
-  { id: 'resume', key: 'P', label: 'act.resume', path: 'resume', when: ['paused'] },
-  { id: 'open', key: 'O', label: 'act.open', path: 'open', when: ['closed'] },
-  { id: 'close', key: 'C', label: 'act.close', path: 'close', when: ['open', 'paused', 'called', 'serving'] },
+  { id: 'next', key: 'N', label: 'act.next', path: 'call-next', act: 'call_next', main: true },
+  { id: 'recall', key: 'R', label: 'act.recall', path: 'recall', act: 'recall' },
+  { id: 'start', key: 'S', label: 'act.start', path: 'start', act: 'start' },
+  { id: 'served', key: 'F', label: 'act.served', path: 'finish', body: { outcome: 'served' }, act: 'finish' },
+  { id: 'refused', key: 'X', label: 'act.refused', path: 'finish', body: { outcome: 'refused' }, act: 'finish' },
+  { id: 'noshow', key: 'M', label: 'act.noshow', path: 'no-show', act: 'no_show' },
+  { id: 'transfer', key: 'T', label: 'act.transfer', act: 'transfer', dialog: true },
+  { id: 'pause', key: 'P', label: 'act.pause', path: 'pause', act: 'pause' },
+  { id: 'resume', key: 'P', label: 'act.resume', path: 'resume', act: 'resume' },
+  { id: 'open', key: 'O', label: 'act.open', path: 'open', act: 'open' },
+  { id: 'close', key: 'C', label: 'act.close', path: 'close', act: 'close' },
 ];
 
 // ------------------------------------------------------------------------------------------ layout
@@ -93,9 +95,9 @@ function status() {
   return state.desk ? state.desk.status : null;
 }
 
+/** Whether the server lists the button's action for the desk as it is now. */
 function allowed(a) {
-  const s = status();
-  return s !== null && a.when.includes(s);
+  return !!state.desk && (state.desk.actions || []).includes(a.act);
 }
 
 /** The desk as GET /offices tells it (number, office), known before the first desk call answers. */
@@ -231,7 +233,7 @@ async function refresh() {
 
 async function run(a) {
   if (state.busy) return;
-  if (!allowed(a)) {
+  if (!allowed(a) && (a.dialog || !state.desk)) {
     say(statusBox, t('desk.unavailable', { what: t(a.label) }), 'info');
     return;
   }
