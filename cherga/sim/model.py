@@ -19,7 +19,7 @@ between policies or desk counts are paired.
 Speed: desks idle on their own SimPy event and are woken only when a ticket they can serve arrives; a desk asks the
 dispatcher for the next ticket only when one of its queues holds a live ticket (read from the dispatcher's queues,
 never written). Arrivals while every desk is busy, and reneging always, cost no SimPy event: they are applied, each
-at its own time, before the next command reaches the dispatcher (:func:`simulate_day`'s ``catch_up``), which is
+at its own time, before the next command reaches the dispatcher (:meth:`OfficeDay.catch_up`), which is
 exactly when the dispatcher could first notice them, so it sees the same commands at the same times.
 
 Network days (:func:`simulate_network_day`): the offices share one environment, each on its own dispatcher, and a
@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 import simpy
+from simpy.events import ProcessGenerator
 
 from cherga.engine import commands as c
 from cherga.engine import events as e
@@ -49,7 +50,7 @@ from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category, Network, Office
 from cherga.engine.network import CityEngine
-from cherga.engine.policy import RULES, rule_named
+from cherga.engine.policy import rule_named
 from cherga.sim.profile import Profile, hour_overlap
 
 EPOCH: Final = datetime(2026, 11, 2, 8, 0, tzinfo=ZoneInfo("Europe/Kyiv"))
@@ -68,6 +69,7 @@ OFF, ON, BREAK = 0, 1, 2
 
 FloatArray = npt.NDArray[np.float64]
 EventSink = Callable[[Sequence[e.BaseEvent]], object]
+_NO_SHOW: Final = e.TicketNoShow
 
 
 def day_start(day: int) -> float:
@@ -404,124 +406,146 @@ def simulate_day(
     """
     d = dispatcher if dispatcher is not None else SimDispatcher(network, office_id, rule=rule, eta=eta)
     env = simpy.Environment(initial_time=_first_time(schedule))
-    o = _office_day(env, network, office_id, visitors, schedule, d, day, recall_interval_min, sink, None)
+    o = OfficeDay(env, network, office_id, visitors, schedule, d, day, recall_interval_min, sink, None).start()
     _run(env)
     return o.result()
 
 
-class _Office:
-    """One office of a day, as the other offices of a network day see it (:func:`simulate_network_day`)."""
+class OfficeDay:
+    """One office's day in a SimPy environment: the visitors, the desks and what became of each, as named state.
+
+    :meth:`start` adds its processes (the desks, their manager, the arrivals and the closing kiosk); the day then
+    runs with ``env.run()`` and :meth:`result` reads it. On a network day the other offices see it through
+    :attr:`d`, :attr:`visitors`, :attr:`schedule`, :meth:`catch_up`, :meth:`leave`, :meth:`admit`,
+    :meth:`ticket_of` and :meth:`ended` (see :class:`_Hub`). A class (mypyc compiles it with the module) so that
+    its state is typed fields: the processes read and write them directly.
+    """
 
     def __init__(
         self,
-        d: Dispatcher,
+        env: simpy.Environment,
+        network: Network,
+        office_id: str,
         visitors: Visitors,
         schedule: Schedule,
-        catch_up: Callable[[float], None],
-        leave: Callable[[int, str, float], None],
-        admit: Callable[[str, str, int, Visitors, float], None],
-        ticket_of: Callable[[int], str],
-        ended: Callable[[], bool],
-        result: Callable[[], DayResult],
+        d: Dispatcher,
+        day: int,
+        recall_interval_min: float,
+        sink: EventSink | None,
+        hub: _Hub | None,
     ) -> None:
-        self.d = d
+        office = network.offices[office_id]
+        if hub is not None:
+            visitors = visitors.copy()  # visitors from other offices join the lists
+        self.env = env
+        self.network = network
+        self.office_id = office_id
         self.visitors = visitors
         self.schedule = schedule
-        self.catch_up = catch_up  # apply the arrivals and give-ups due by then, each at its own time
-        self.leave = leave  # visitor i leaves for another office
-        self.admit = admit  # a visitor from another office took ticket ``tid`` here
-        self.ticket_of = ticket_of
-        self.ended = ended
-        self.result = result
+        self.d = d
+        self.day = day
+        self.recall_interval_min = recall_interval_min
+        self.sink = sink
+        self.hub = hub
+        n = len(visitors)
+        self.n = n  # the day's own visitors; visitors from other offices are admitted after them
+        # the visitors' columns (shared with ``visitors``: a visitor admitted from another office is appended)
+        self.vt = visitors.t
+        self.vsvc = visitors.service
+        self.vmin = visitors.service_min
+        self.vpat = visitors.patience
+        self.vns = visitors.no_show
+        self.v2 = visitors.second
+        self.v2min = visitors.second_min
+        self.vvul = visitors.vulnerable
+        self.vdue = visitors.due
+        self.vcat = visitors.category
+        # Someone here may go elsewhere: each arrival is then applied at its own time by the arrivals process, since
+        # the choice reads the other offices' queues, which are only current at the present instant.
+        self.travels: list[bool] | None = visitors.travels if hub is not None and any(visitors.travels) else None
+        self.lazy = self.travels is None
+        self.target_min = network.targets.target_min
+        # not there when called: a no-show, or gone to another office (a list of its own only when someone may go)
+        self.absent_own = self.travels is not None
+        self.absent: list[bool] = list(self.vns) if self.absent_own else self.vns
+        self.moved: dict[int, tuple[str, float]] = {}
+        self.came_from: dict[int, tuple[str, int]] = {}
+        # per visitor (ticket row)
+        self.wait = [math.nan] * n  # minutes from issue to the first call; NaN until then
+        self.outcome = [WAITING] * n
+        self.with_eta = d.eta
+        self.eta_l = [math.nan] * n if self.with_eta else [0.0] * n  # without the forecast TicketIssued says 0.0
+        self.waited = [math.nan] * n
+        self.stage = [0] * n  # 0: the first service is next; 1: the second
+        self.tid_of = [""] * n
+        self.idx_of: dict[str, int] = {}
+        self.deadlines: list[tuple[float, int]] = []  # heap of (patience runs out, visitor)
+        self.bl_ql = [math.nan] * n if self.with_eta else []
+        self.bl_les = [math.nan] * n if self.with_eta else []
+        self.bl_hol = [math.nan] * n if self.with_eta else []
+        self.last_wait: dict[tuple[str, bool], float] = {}  # per queue: the first-call wait of the last ticket called
+        # per desk
+        desks = office.desks
+        self.desks = desks
+        nd = len(desks)
+        self.nd = nd
+        self.own = [dk.services for dk in desks]
+        self.backup = [dk.backup - dk.services for dk in desks]
+        self.work_queues = [
+            tuple(
+                [d.queues[(s, v)] for s in sorted(dk.services | dk.backup) for v in (False, True)
+                 if (s, v) in d.queues]
+                + [d.personal[dk.id]]
+            )
+            for dk in desks
+        ]
+        self.duty = [OFF] * nd  # what the schedule wants of the desk
+        self.parked: list[simpy.Event | None] = [None] * nd  # the event a waiting desk sleeps on
+        self.idle: list[int] = []  # desks on duty with nothing to do, longest idle first
+        self.busy_min = [0.0] * nd
+        self.duty_min = [0.0] * nd
+        self.on_since: list[float | None] = [None] * nd
+        # the office
+        self.busy = 0  # desks serving or recalling a visitor
+        self.woken = 0  # desks woken whose process has not run yet
+        self.closed = False  # the kiosks have stopped
+        self.over = False  # the day is closed
+        self.end = schedule.close  # env minutes when the day was closed
+        self.next_visitor = 0  # the next visitor to arrive
+        self.next_due = visitors.t[0] if n else math.inf  # the time of the next arrival or patience deadline
+        self.arrivals_parked: simpy.Event | None = None
+        self.stop_cmd = c.StopIssuing(office=office_id)
+        self.issue_cmds: dict[tuple[str, bool], c.IssueTicket] = {}
 
+    def start(self) -> OfficeDay:
+        """Add the day's processes to the environment."""
+        env = self.env
+        env.process(self.manager())
+        env.process(self.arrivals())
+        env.process(self.closing())
+        for k in range(self.nd):
+            env.process(self.desk_proc(k))
+        return self
 
-def _office_day(
-    env: simpy.Environment,
-    network: Network,
-    office_id: str,
-    visitors: Visitors,
-    schedule: Schedule,
-    d: Dispatcher,
-    day: int,
-    recall_interval_min: float,
-    sink: EventSink | None,
-    hub: _Hub | None,
-) -> _Office:
-    """Set up one office's processes in ``env``; the day runs with ``env.run()``, then ``result()`` reads it."""
-    office = network.offices[office_id]
-    if hub is not None:
-        visitors = visitors.copy()  # visitors from other offices join the lists
-
-    def apply(cmd: c.Command, now: float) -> list[e.BaseEvent]:
+    def apply(self, cmd: c.Command, now: float) -> list[e.BaseEvent]:
         """The dispatcher's own ``apply`` (a direct call when the model is compiled with the engine); the events
         also go to ``sink``."""
-        evs = d.apply(cmd, now)
-        if sink is not None:
-            sink(evs)
+        evs = self.d.apply(cmd, now)
+        if self.sink is not None:
+            self.sink(evs)
         return evs
 
-    timeout = env.timeout
-    event = env.event
-    n = len(visitors)
-    vt, vsvc, vmin = visitors.t, visitors.service, visitors.service_min
-    vpat, vns, v2, v2min = visitors.patience, visitors.no_show, visitors.second, visitors.second_min
-    vvul, vdue = visitors.vulnerable, visitors.due
-    vcat = visitors.category
-    # Someone here may go elsewhere: each arrival is then applied at its own time by the arrivals process, since
-    # the choice reads the other offices' queues, which are only current at the present instant.
-    travels = visitors.travels if hub is not None and any(visitors.travels) else None
-    lazy = travels is None
-    target_min = network.targets.target_min
-    # not there when called: a no-show, or gone to another office
-    absent = list(vns) if travels is not None else vns
-    moved: dict[int, tuple[str, float]] = {}
-    came_from: dict[int, tuple[str, int]] = {}
-    nan = math.nan
-    inf = math.inf
-    wait = [nan] * n
-    outcome = [WAITING] * n
-    with_eta = d.eta
-    eta_l = [nan] * n if with_eta else [0.0] * n  # without the forecast every TicketIssued says 0.0
-    waited = [nan] * n
-    stage = [0] * n
-    tid_of = [""] * n
-    idx_of: dict[str, int] = {}
-    deadlines: list[tuple[float, int]] = []
+    def ticket_of(self, i: int) -> str:
+        return self.tid_of[i]
 
-    desks = office.desks
-    nd = len(desks)
-    own = [dk.services for dk in desks]
-    backup = [dk.backup - dk.services for dk in desks]
-    work_queues = [
-        tuple(
-            [d.queues[(s, v)] for s in sorted(dk.services | dk.backup) for v in (False, True) if (s, v) in d.queues]
-            + [d.personal[dk.id]]
-        )
-        for dk in desks
-    ]
-    duty = [OFF] * nd
-    parked: list[simpy.Event | None] = [None] * nd
-    idle: list[int] = []
-    busy_min = [0.0] * nd
-    duty_min = [0.0] * nd
-    on_since: list[float | None] = [None] * nd
-    # mutable scalars shared by the processes: [busy desks, woken but not yet running, closed, ended, end time]
-    st = [0, 0, False, False, schedule.close]
-    # [the next visitor to arrive, the time of the next arrival or deadline]
-    nxt: list[int] = [0]
-    due: list[float] = [vt[0] if n else inf]
-    arrivals_parked: list[simpy.Event | None] = [None]
-    office_cmd_stop = c.StopIssuing(office=office_id)
-    no_show_type = e.TicketNoShow
-    issue_cmds: dict[tuple[str, bool], c.IssueTicket] = {}
-    bl_ql = [nan] * n if with_eta else []
-    bl_les = [nan] * n if with_eta else []
-    bl_hol = [nan] * n if with_eta else []
-    last_wait: dict[tuple[str, bool], float] = {}  # per queue: the first-call wait of the last ticket called
+    def ended(self) -> bool:
+        return self.over
 
-    def baselines_at_issue(i: int, s: str, tid: str, position: int, now_min: float) -> None:
+    def baselines_at_issue(self, i: int, s: str, tid: str, position: int, now_min: float) -> None:
         """The textbook's predictors for visitor ``i``, from the state just after its ticket joined."""
-        q = d.queues[(s, vvul[i])]
+        d = self.d
+        vul = self.vvul[i]
+        q = d.queues[(s, vul)]
         serving = 0
         helping = 0
         for ds in d.desks.values():
@@ -531,291 +555,304 @@ def _office_day(
                 elif s in ds.desk.backup:
                     helping += 1
         desks_n = serving or helping or 1
-        bl_ql[i] = position / desks_n * network.services[s].mean_service_min
-        bl_les[i] = last_wait.get((s, vvul[i]), 0.0)
+        self.bl_ql[i] = position / desks_n * self.network.services[s].mean_service_min
+        self.bl_les[i] = self.last_wait.get((s, vul), 0.0)
         top = q.top()
-        bl_hol[i] = 0.0 if top is None or top.id == tid else now_min - (top.since - EPOCH_S) / 60.0
+        self.bl_hol[i] = 0.0 if top is None or top.id == tid else now_min - (top.since - EPOCH_S) / 60.0
 
-    def issue(i: int) -> None:
+    def issue(self, i: int) -> None:
         """Visitor ``i`` takes a ticket, at their arrival time; an idle desk that serves them is woken."""
-        t = vt[i]
-        s = vsvc[i]
-        s2 = v2[i]
-        booked = vdue[i]
+        t = self.vt[i]
+        s = self.vsvc[i]
+        s2 = self.v2[i]
+        vul = self.vvul[i]
+        booked = self.vdue[i]
         if s2 is None and booked is None:
-            cmd = issue_cmds.get((s, vvul[i]))
+            cmd = self.issue_cmds.get((s, vul))
             if cmd is None:
-                cmd = issue_cmds[(s, vvul[i])] = c.IssueTicket(office=office_id, service=s, vulnerable=vvul[i])
+                cmd = self.issue_cmds[(s, vul)] = c.IssueTicket(office=self.office_id, service=s, vulnerable=vul)
         else:
             cmd = c.IssueTicket(
-                office=office_id, service=s, vulnerable=vvul[i], more_services=() if s2 is None else (s2,),
+                office=self.office_id, service=s, vulnerable=vul, more_services=() if s2 is None else (s2,),
                 due_at=None if booked is None else EPOCH_S + booked * 60.0, channel="booking" if booked else "kiosk",
             )
-        ev = apply(cmd, EPOCH_S + t * 60.0)[-1]
-        tid = ev.ticket  # type: ignore[attr-defined]
-        idx_of[tid] = i
-        tid_of[i] = tid
-        eta = ev.eta_min  # type: ignore[attr-defined]
-        if with_eta:
-            eta_l[i] = nan if eta is None else eta  # None: no open desk served it then
-            baselines_at_issue(i, s, tid, ev.position, t)  # type: ignore[attr-defined]
-        p = vpat[i]
-        if p != inf:
-            heapq.heappush(deadlines, (t + p, i))
-        if travels is not None and travels[i] and (eta is None or eta > target_min):
-            assert hub is not None
-            hub.offer(office_id, i, s, inf if eta is None else eta, t)
-        if idle:
-            wake_for(s)
+        ev = self.apply(cmd, EPOCH_S + t * 60.0)[-1]
+        assert isinstance(ev, e.TicketIssued)
+        tid = ev.ticket
+        self.idx_of[tid] = i
+        self.tid_of[i] = tid
+        eta = ev.eta_min
+        if self.with_eta:
+            self.eta_l[i] = math.nan if eta is None else eta  # None: no open desk served it then
+            self.baselines_at_issue(i, s, tid, ev.position, t)
+        p = self.vpat[i]
+        if p != math.inf:
+            heapq.heappush(self.deadlines, (t + p, i))
+        travels = self.travels
+        if travels is not None and travels[i] and (eta is None or eta > self.target_min):
+            assert self.hub is not None
+            self.hub.offer(self.office_id, i, s, math.inf if eta is None else eta, t)
+        if self.idle:
+            self.wake_for(s)
 
-    def leave(i: int, to_office: str, travel: float) -> None:
-        absent[i] = True
-        outcome[i] = REDIRECTED  # whatever their ticket here comes to, their visit goes on there
-        moved[i] = (to_office, travel)
+    def leave(self, i: int, to_office: str, travel: float) -> None:
+        """Visitor ``i`` leaves for another office."""
+        self.absent[i] = True
+        self.outcome[i] = REDIRECTED  # whatever their ticket here comes to, their visit goes on there
+        self.moved[i] = (to_office, travel)
 
-    def admit(tid: str, origin: str, oi: int, src: Visitors, now: float) -> None:
+    def admit(self, tid: str, origin: str, oi: int, src: Visitors, now: float) -> None:
         """Visitor ``oi`` of office ``origin`` (their visitors ``src``) took ticket ``tid`` here at ``now``."""
-        j = len(vt)
+        j = len(self.vt)
         s = src.service[oi]
-        vt.append(now)
-        vsvc.append(s)
-        vcat.append(src.category[oi])
-        vvul.append(src.vulnerable[oi])
-        vmin.append(src.service_min[oi])
+        self.vt.append(now)
+        self.vsvc.append(s)
+        self.vcat.append(src.category[oi])
+        self.vvul.append(src.vulnerable[oi])
+        self.vmin.append(src.service_min[oi])
         p = src.patience[oi]
-        vpat.append(p)
-        vns.append(False)
-        v2.append(src.second[oi])
-        v2min.append(src.second_min[oi])
-        vdue.append(None)
-        if visitors.travels:
-            visitors.travels.append(False)
-        if absent is not vns:
-            absent.append(False)
-        wait.append(nan)
-        outcome.append(WAITING)
-        told = d.tickets[tid].eta_min
-        eta_l.append((nan if told is None else told) if with_eta else 0.0)
-        if with_eta:
-            bl_ql.append(nan)
-            bl_les.append(nan)
-            bl_hol.append(nan)
-        waited.append(nan)
-        stage.append(0)
-        tid_of.append(tid)
-        idx_of[tid] = j
-        came_from[j] = (origin, oi)
-        if p != inf:
-            heapq.heappush(deadlines, (now + p, j))
-            if now + p < due[0]:
-                due[0] = now + p
-        if idle:
-            wake_for(s)
+        self.vpat.append(p)
+        self.vns.append(False)
+        self.v2.append(src.second[oi])
+        self.v2min.append(src.second_min[oi])
+        self.vdue.append(None)
+        if self.visitors.travels:
+            self.visitors.travels.append(False)
+        if self.absent_own:
+            self.absent.append(False)
+        self.wait.append(math.nan)
+        self.outcome.append(WAITING)
+        told = self.d.tickets[tid].eta_min
+        self.eta_l.append((math.nan if told is None else told) if self.with_eta else 0.0)
+        if self.with_eta:
+            self.bl_ql.append(math.nan)
+            self.bl_les.append(math.nan)
+            self.bl_hol.append(math.nan)
+        self.waited.append(math.nan)
+        self.stage.append(0)
+        self.tid_of.append(tid)
+        self.idx_of[tid] = j
+        self.came_from[j] = (origin, oi)
+        if p != math.inf:
+            heapq.heappush(self.deadlines, (now + p, j))
+            if now + p < self.next_due:
+                self.next_due = now + p
+        if self.idle:
+            self.wake_for(s)
 
-    def catch_up(now: float) -> None:
+    def catch_up(self, now: float) -> None:
         """Apply, in time order and each at its own time, the arrivals and patience deadlines due by ``now``.
 
         Called before every other command: the dispatcher then sees the very sequence it would have seen had each
         been applied at its own moment, since nothing else was applied in between. A deadline comes before an
         arrival at the same instant, as it would have in the arrivals process."""
+        deadlines = self.deadlines
+        n = self.n
         while True:
-            td = deadlines[0][0] if deadlines else inf
-            i = nxt[0]
-            ta = vt[i] if i < n else inf
+            td = deadlines[0][0] if deadlines else math.inf
+            i = self.next_visitor
+            ta = self.vt[i] if i < n else math.inf
             if td <= ta:
                 if td > now:
                     break
                 _, j = heapq.heappop(deadlines)
-                if outcome[j] == WAITING and wait[j] != wait[j]:  # NaN: never called
-                    apply(c.Cancel(ticket=tid_of[j], reason="visitor"), EPOCH_S + td * 60.0)
-                    outcome[j] = ABANDONED
-                    waited[j] = td - vt[j]
+                if self.outcome[j] == WAITING and math.isnan(self.wait[j]):  # never called
+                    self.apply(c.Cancel(ticket=self.tid_of[j], reason="visitor"), EPOCH_S + td * 60.0)
+                    self.outcome[j] = ABANDONED
+                    self.waited[j] = td - self.vt[j]
             else:
                 if ta > now:
                     break
-                nxt[0] = i + 1
-                issue(i)
-        due[0] = min(td, ta)
+                self.next_visitor = i + 1
+                self.issue(i)
+        self.next_due = min(td, ta)
 
-    def park_idle(k: int) -> simpy.Event:
-        ev = event()
-        parked[k] = ev
-        idle.append(k)
-        waiting = arrivals_parked[0]
+    def park_idle(self, k: int) -> simpy.Event:
+        """Desk ``k`` has nothing to do: the event it sleeps on until a ticket it serves arrives."""
+        ev = self.env.event()
+        self.parked[k] = ev
+        self.idle.append(k)
+        waiting = self.arrivals_parked
         if waiting is not None:  # the arrivals process must now wake at each arrival, to wake this desk
-            arrivals_parked[0] = None
+            self.arrivals_parked = None
             waiting.succeed()
         return ev
 
-    def wake(k: int) -> None:
-        ev = parked[k]
+    def wake(self, k: int) -> None:
+        ev = self.parked[k]
         if ev is not None:
-            parked[k] = None
-            if k in idle:
-                idle.remove(k)
-            st[1] += 1
+            self.parked[k] = None
+            if k in self.idle:
+                self.idle.remove(k)
+            self.woken += 1
             ev.succeed()
 
-    def wake_for(service: str) -> None:
+    def wake_for(self, service: str) -> None:
         """Wake the longest-idle desk that serves ``service`` as its own, else one that backs it up."""
+        idle = self.idle
         pick = -1
         for j in range(len(idle)):
-            if service in own[idle[j]]:
+            if service in self.own[idle[j]]:
                 pick = j
                 break
         else:
             for j in range(len(idle)):
-                if service in backup[idle[j]]:
+                if service in self.backup[idle[j]]:
                     pick = j
                     break
             else:
                 return
         k = idle.pop(pick)
-        ev = parked[k]
-        parked[k] = None
-        st[1] += 1
+        ev = self.parked[k]
+        self.parked[k] = None
+        self.woken += 1
         assert ev is not None
         ev.succeed()
 
-    def end_day(now: float) -> None:
-        catch_up(now)
-        for k in range(nd):
-            since = on_since[k]
+    def end_day(self, now: float) -> None:
+        self.catch_up(now)
+        for k in range(self.nd):
+            since = self.on_since[k]
             if since is not None:
-                duty_min[k] += now - since
-                on_since[k] = None
-        for ev in apply(c.CloseDay(office=office_id), EPOCH_S + now * 60.0):
+                self.duty_min[k] += now - since
+                self.on_since[k] = None
+        for ev in self.apply(c.CloseDay(office=self.office_id), EPOCH_S + now * 60.0):
             if type(ev) is e.TicketCancelled:
-                i = idx_of.get(ev.ticket)
-                if i is not None and outcome[i] == WAITING:
-                    outcome[i] = UNSERVED
-        st[3] = True
-        st[4] = now
+                i = self.idx_of.get(ev.ticket)
+                if i is not None and self.outcome[i] == WAITING:
+                    self.outcome[i] = UNSERVED
+        self.over = True
+        self.end = now
 
-    def desk_proc(k: int) -> Any:
-        did = desks[k].id
+    def desk_proc(self, k: int) -> ProcessGenerator:
+        """Desk ``k``: follows its duty, calls while its queues hold a live ticket, else sleeps until woken."""
+        env = self.env
+        did = self.desks[k].id
         call, fin, rec = c.CallNext(desk=did), c.Finish(desk=did), c.Recall(desk=did)
-        queues = work_queues[k]
+        queues = self.work_queues[k]
         status = OFF  # as the dispatcher has the desk: OFF closed, ON open, BREAK paused
-        now = env.now  # read again after each yield, the only place it moves
-        while not st[3]:
-            want = duty[k]
-            if due[0] <= now:
-                catch_up(now)
+        now: float = env.now  # read again after each yield, the only place it moves
+        while not self.over:
+            want = self.duty[k]
+            if self.next_due <= now:
+                self.catch_up(now)
             if want == ON:
                 if status != ON:
-                    apply(c.OpenDesk(desk=did) if status == OFF else c.ResumeDesk(desk=did), EPOCH_S + now * 60.0)
+                    self.apply(c.OpenDesk(desk=did) if status == OFF else c.ResumeDesk(desk=did),
+                               EPOCH_S + now * 60.0)
                     status = ON
-                    on_since[k] = now
+                    self.on_since[k] = now
                 for q in queues:
                     if q.live:
-                        evs = apply(call, EPOCH_S + now * 60.0)
+                        evs = self.apply(call, EPOCH_S + now * 60.0)
                         break
                 else:
                     evs = None
                 if evs:
                     called = now
-                    i = idx_of[evs[-1].ticket]  # type: ignore[attr-defined]
-                    st[0] += 1
-                    first = stage[i] == 0
-                    if first and wait[i] != wait[i]:  # NaN: the first call
-                        wait[i] = now - vt[i]
-                        if with_eta:
-                            last_wait[(vsvc[i], vvul[i])] = wait[i]
-                    if first and absent[i]:
+                    ev = evs[-1]
+                    assert isinstance(ev, e.TicketCalled)
+                    i = self.idx_of[ev.ticket]
+                    self.busy += 1
+                    first = self.stage[i] == 0
+                    if first and math.isnan(self.wait[i]):  # the first call
+                        self.wait[i] = now - self.vt[i]
+                        if self.with_eta:
+                            self.last_wait[(self.vsvc[i], self.vvul[i])] = self.wait[i]
+                    if first and self.absent[i]:
                         while True:  # the visitor is not there: recall until the dispatcher says no-show
-                            yield timeout(recall_interval_min)
+                            yield env.timeout(self.recall_interval_min)
                             now = env.now
-                            if due[0] <= now:
-                                catch_up(now)
-                            if type(apply(rec, EPOCH_S + now * 60.0)[-1]) is no_show_type:
-                                if outcome[i] == WAITING:
-                                    outcome[i] = NO_SHOW
+                            if self.next_due <= now:
+                                self.catch_up(now)
+                            if type(self.apply(rec, EPOCH_S + now * 60.0)[-1]) is _NO_SHOW:
+                                if self.outcome[i] == WAITING:
+                                    self.outcome[i] = NO_SHOW
                                 break
                     else:
-                        yield timeout(vmin[i] if first else v2min[i])
+                        yield env.timeout(self.vmin[i] if first else self.v2min[i])
                         now = env.now
-                        if due[0] <= now:
-                            catch_up(now)
-                        nxt_service = apply(fin, EPOCH_S + now * 60.0)[-1].next_service  # type: ignore[attr-defined]
+                        if self.next_due <= now:
+                            self.catch_up(now)
+                        done = self.apply(fin, EPOCH_S + now * 60.0)[-1]
+                        assert isinstance(done, e.ServiceFinished)
+                        nxt_service = done.next_service
                         if nxt_service is None:
-                            outcome[i] = SERVED
+                            self.outcome[i] = SERVED
                         else:  # the same ticket waits again, at the head, for its next service
-                            stage[i] = 1
-                            if idle:
-                                wake_for(nxt_service)
-                    st[0] -= 1
-                    busy_min[k] += now - called
+                            self.stage[i] = 1
+                            if self.idle:
+                                self.wake_for(nxt_service)
+                    self.busy -= 1
+                    self.busy_min[k] += now - called
                     continue
-                if st[2] and st[0] + st[1] == 0:
+                if self.closed and self.busy + self.woken == 0:
                     # closing time, and nobody waits for any desk still on duty: the day is over
-                    end_day(now)
+                    self.end_day(now)
                     return
-                yield park_idle(k)
+                yield self.park_idle(k)
                 now = env.now
-                st[1] -= 1
+                self.woken -= 1
             else:
                 if status == ON:
-                    since = on_since[k]
+                    since = self.on_since[k]
                     if since is not None:
-                        duty_min[k] += now - since
-                    on_since[k] = None
+                        self.duty_min[k] += now - since
+                    self.on_since[k] = None
                 if want == BREAK and status == ON:
-                    apply(c.PauseDesk(desk=did), EPOCH_S + now * 60.0)
+                    self.apply(c.PauseDesk(desk=did), EPOCH_S + now * 60.0)
                     status = BREAK
                 elif want == OFF and status != OFF:
-                    apply(c.CloseDesk(desk=did), EPOCH_S + now * 60.0)
+                    self.apply(c.CloseDesk(desk=did), EPOCH_S + now * 60.0)
                     status = OFF
-                ev = event()
-                parked[k] = ev
-                yield ev
+                parked = env.event()
+                self.parked[k] = parked
+                yield parked
                 now = env.now
-                st[1] -= 1
+                self.woken -= 1
 
-    def manager() -> Any:
-        for t, k, want in schedule.changes:
+    def manager(self) -> ProcessGenerator:
+        """Sets each desk's duty at the schedule's times and wakes the desk to follow it."""
+        env = self.env
+        for t, k, want in self.schedule.changes:
             if t > env.now:
-                yield timeout(t - env.now)
-            duty[k] = want
-            wake(k)
+                yield env.timeout(t - env.now)
+            self.duty[k] = want
+            self.wake(k)
 
-    def arrivals() -> Any:
+    def arrivals(self) -> ProcessGenerator:
         """Wakes at each arrival only while some desk is idle: with every desk busy, arrivals are applied, each at
-        its own time, by :func:`catch_up` before the next command, so they cost no SimPy event."""
-        while nxt[0] < n:
-            if lazy and not idle:
-                ev = event()
-                arrivals_parked[0] = ev
+        its own time, by :meth:`catch_up` before the next command, so they cost no SimPy event."""
+        env = self.env
+        while self.next_visitor < self.n:
+            if self.lazy and not self.idle:
+                ev = env.event()
+                self.arrivals_parked = ev
                 yield ev
                 continue
-            t = vt[nxt[0]]
+            t = self.vt[self.next_visitor]
             if t > env.now:
-                yield timeout(t - env.now)
-            catch_up(env.now)
+                yield env.timeout(t - env.now)
+            self.catch_up(env.now)
 
-    def closing() -> Any:
+    def closing(self) -> ProcessGenerator:
         """The kiosks stop at closing time, or after the last visitor if one comes later."""
-        stop = max(schedule.close, vt[n - 1] if n else schedule.close)
+        env = self.env
+        n = self.n
+        stop = max(self.schedule.close, self.vt[n - 1] if n else self.schedule.close)
         if stop > env.now:
-            yield timeout(stop - env.now)
+            yield env.timeout(stop - env.now)
         now = env.now
-        catch_up(now)
-        apply(office_cmd_stop, EPOCH_S + now * 60.0)
-        st[2] = True
-        if st[0] + st[1] == 0:
-            end_day(now)
+        self.catch_up(now)
+        self.apply(self.stop_cmd, EPOCH_S + now * 60.0)
+        self.closed = True
+        if self.busy + self.woken == 0:
+            self.end_day(now)
 
-    def result() -> DayResult:
-        bl = {"queue_length": bl_ql, "les": bl_les, "hol": bl_hol} if with_eta else {}
-        return DayResult(day, visitors, wait, outcome, eta_l, waited, busy_min, duty_min, float(st[4]), moved,
-                         came_from, bl)
-
-    env.process(manager())
-    env.process(arrivals())
-    env.process(closing())
-    for k in range(nd):
-        env.process(desk_proc(k))
-    return _Office(d, visitors, schedule, catch_up, leave, admit, tid_of.__getitem__, lambda: bool(st[3]), result)
+    def result(self) -> DayResult:
+        bl = {"queue_length": self.bl_ql, "les": self.bl_les, "hol": self.bl_hol} if self.with_eta else {}
+        return DayResult(self.day, self.visitors, self.wait, self.outcome, self.eta_l, self.waited, self.busy_min,
+                         self.duty_min, float(self.end), self.moved, self.came_from, bl)
 
 
 # ------------------------------------------------------------------------------------------------ a network day
@@ -839,10 +876,10 @@ class _Hub:
         self.network = network
         self.env = env
         self.sink = sink
-        self.offices: dict[str, _Office] = {}
+        self.offices: dict[str, OfficeDay] = {}
         self.city = CityEngine(network, offices=())
 
-    def add(self, office_id: str, o: _Office) -> None:
+    def add(self, office_id: str, o: OfficeDay) -> None:
         self.offices[office_id] = o
         self.city.offices[office_id] = o.d
 
@@ -867,7 +904,7 @@ class _Hub:
             self.offices[origin].leave(i, alt.office, alt.travel_min)
             self.env.process(self._travel(origin, i, alt.office, alt.travel_min))
 
-    def _travel(self, origin: str, i: int, target: str, travel: float) -> Any:
+    def _travel(self, origin: str, i: int, target: str, travel: float) -> ProcessGenerator:
         yield self.env.timeout(travel)
         now = self.env.now
         a, b = self.offices[origin], self.offices[target]
@@ -913,12 +950,9 @@ def simulate_network_day(
     hub = _Hub(network, env, sink)
     recall = recall_interval_min or {}
     for oid in ids:
-        o = _office_day(env, network, oid, visitors[oid], schedules[oid], dispatchers[oid], day,
-                        recall.get(oid, 1.0), sink, hub)
+        o = OfficeDay(env, network, oid, visitors[oid], schedules[oid], dispatchers[oid], day,
+                      recall.get(oid, 1.0), sink, hub).start()
         hub.add(oid, o)
     _run(env)
     return {oid: hub.offices[oid].result() for oid in ids}
 
-
-def rule_names() -> tuple[str, ...]:
-    return tuple(RULES)
