@@ -57,7 +57,7 @@ def create_app(cfg: ServiceConfig) -> FastAPI:
         lifespan=lifespan, responses=ERRORS,
         docs_url=None, redoc_url=None,  # FastAPI's own load Swagger UI and ReDoc from a CDN: ops.py serves /docs
     )
-    install_error_handlers(app)
+    install_error_handlers(app, [route for area in ROUTERS for route in area.router.routes])
     relay.install_relay(app)
     for area in ROUTERS:
         app.include_router(area.router)

@@ -6,6 +6,7 @@ handlers below make FastAPI's own errors (validation, unknown path, wrong method
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
@@ -13,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match
 
 from cherga.displays.auth import Principal, Role
 from cherga.displays.service import Service
@@ -99,22 +100,27 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     return error(400, "invalid", _validation_message(exc))
 
 
-async def _http(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-    headers = dict(exc.headers or {})
-    if exc.status_code == 405:  # one path may be served by several routes: list all their methods
-        methods: set[str] = set()
-        for route in request.app.routes:
-            match, _ = route.matches({"type": "http", "path": request.url.path, "method": "GET"})
-            if match is not Match.NONE:
-                methods |= set(getattr(route, "methods", None) or ())
-        if methods:
-            headers["Allow"] = ", ".join(sorted(methods))
-    return error(exc.status_code, code, str(exc.detail), headers)
+def _http_handler(routes: Sequence[BaseRoute]) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def _http(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # one path may be served by several routes: list all their methods
+            methods: set[str] = set()
+            for route in routes:
+                match, _ = route.matches({"type": "http", "path": request.url.path, "method": "GET"})
+                if match is not Match.NONE:
+                    methods |= set(getattr(route, "methods", None) or ())
+            if methods:
+                headers["Allow"] = ", ".join(sorted(methods))
+        return error(exc.status_code, code, str(exc.detail), headers)
+
+    return _http
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """``routes``: every route of the app, for a 405's ``Allow`` (an included router's routes are not listed in
+    ``app.routes`` one by one, so they are passed here)."""
     app.add_exception_handler(ChergaError, _cherga_error)
     app.add_exception_handler(RequestValidationError, _invalid)
-    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(StarletteHTTPException, _http_handler(routes))
