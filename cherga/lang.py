@@ -7,8 +7,6 @@ words used here is the second form ("2,5 години").
 
 from __future__ import annotations
 
-LANGS = ("uk", "en")
-
 
 def plural_uk(n: float, one: str, few: str, many: str) -> str:
     """The Ukrainian form for ``n``: ``one`` (1, 21, 101), ``few`` (2–4, 22–24) or ``many`` (0, 5–20, 25–30…)."""

@@ -2,6 +2,8 @@
 
 * No import cycle, type-only imports (under ``TYPE_CHECKING``) and imports inside functions included: the arrows
   point one way (DESIGN.md, "The shape"), so every module can be read, tested and compiled after what it uses.
+* No function (method, nested function) longer than :data:`MAX_FUNCTION_LINES` lines, from its ``def`` to its
+  last line: a function that long holds more than one idea and hides them from its reader.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cherga"
+MAX_FUNCTION_LINES = 120
 
 
 def modules(root: Path) -> dict[str, Path]:
@@ -124,3 +127,31 @@ def test_the_check_finds_cycles(tmp_path: Path, files: dict[str, str], expected:
     for name, text in files.items():
         (root / name).write_text(text)
     assert cycles(import_graph(root)) == expected
+
+
+def long_functions(root: Path, limit: int) -> list[str]:
+    """``path:line name (n lines)`` of every function under ``root`` longer than ``limit`` lines."""
+    out = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                assert node.end_lineno is not None
+                lines = node.end_lineno - node.lineno + 1
+                if lines > limit:
+                    out.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({lines} lines)")
+    return out
+
+
+def test_no_function_over_120_lines() -> None:
+    found = long_functions(PACKAGE, MAX_FUNCTION_LINES)
+    assert not found, f"functions over {MAX_FUNCTION_LINES} lines: " + "; ".join(found)
+
+
+def test_the_check_finds_long_functions(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    body = "".join(f"x{i} = {i}\n" for i in range(120))
+    fits = "def fits():\n" + "".join("    " + line for line in body.splitlines(keepends=True)[:119])
+    over = "class C:\n    async def over(self):\n" + "".join("        " + line for line in body.splitlines(True))
+    (root / "a.py").write_text(f"{fits}\n\n{over}")
+    assert long_functions(root, MAX_FUNCTION_LINES) == ["p/a.py:124 over (121 lines)"]

@@ -31,7 +31,6 @@ class AlertWatcher:
         self.current: dict[str, list[dict[str, str]]] = {}
         self.subscribers: dict[str, set[Connection]] = {}
         self.staff_scores: dict[tuple[str, str, str], Counter[str]] = {}  # (office, staff, day) -> scores
-        self.raised = 0
         self.dirty: set[str] = set()
         self._ticks = 0
 
@@ -78,8 +77,6 @@ class AlertWatcher:
         alerts = self.compute(office)
         if alerts == self.current.get(office):
             return
-        before = {a["message_en"] for a in self.current.get(office, [])}
-        self.raised += sum(1 for a in alerts if a["message_en"] not in before)
         self.current[office] = alerts
         conns = self.subscribers.get(office)
         if conns:

@@ -228,7 +228,6 @@ DESK_COMMANDS = (
     OpenDesk, CloseDesk, PauseDesk, ResumeDesk, CallNext, CallTicket, Recall, Start, Finish, NoShow, Restore,
     Transfer, ServeWalkIn,
 )
-TICKET_COMMANDS = (Redirect, Cancel, Rate)
 OFFICE_COMMANDS = (IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn)
 
 

@@ -51,7 +51,7 @@ from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category, Network, Office
 from cherga.engine.network import CityEngine
 from cherga.engine.policy import rule_named
-from cherga.sim.profile import Profile, hour_overlap
+from cherga.sim.profile import Profile, hour_overlap, lognormal_params
 
 EPOCH: Final = datetime(2026, 11, 2, 8, 0, tzinfo=ZoneInfo("Europe/Kyiv"))
 EPOCH_S: Final = EPOCH.timestamp()
@@ -61,9 +61,6 @@ _MIDNIGHT0: Final = -480.0
 
 # outcomes of a ticket
 WAITING, SERVED, NO_SHOW, ABANDONED, UNSERVED, REDIRECTED = 0, 1, 2, 3, 4, 5
-OUTCOMES: Final = {
-    SERVED: "served", NO_SHOW: "no_show", ABANDONED: "abandoned", UNSERVED: "unserved", REDIRECTED: "redirected",
-}
 # a desk's duty
 OFF, ON, BREAK = 0, 1, 2
 
@@ -157,8 +154,8 @@ def _service_times(rng: np.random.Generator, mean: float, cv: float, dist: str, 
         return rng.exponential(mean, n)
     if cv <= 0.0:
         return np.full(n, mean)
-    s2 = math.log1p(cv * cv)
-    return rng.lognormal(math.log(mean) - s2 / 2.0, math.sqrt(s2), n)
+    mu, sigma = lognormal_params(mean, cv)
+    return rng.lognormal(mu, sigma, n)
 
 
 def make_visitors(
@@ -217,9 +214,8 @@ def make_visitors(
                 if profile.distribution == "exponential" or cv2 <= 0:
                     sec_min[j] = -mean2 * math.log1p(-float(u[j])) if profile.distribution == "exponential" else mean2
                 else:
-                    s2v = math.log1p(cv2 * cv2)
-                    z = _normal_ppf(float(u[j]))
-                    sec_min[j] = math.exp(math.log(mean2) - s2v / 2.0 + math.sqrt(s2v) * z)
+                    mu, sigma = lognormal_params(mean2, cv2)
+                    sec_min[j] = math.exp(mu + sigma * _normal_ppf(float(u[j])))
                 sec[j] = s2
         g6 = stream(ss, day, key, 6)
         booked = g6.random(n) < profile.booked_share

@@ -16,8 +16,6 @@ from cherga.sim.texts import office_name, weekday_name
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-DAY_NAMES_UK = {"mon": "пн", "tue": "вт", "wed": "ср", "thu": "чт", "fri": "пт", "sat": "сб", "sun": "нд"}
-
 LABELS = {
     "uk": {
         "plan": "вікна (план)", "erlang": "Ерланг C (не більше наявних)", "arrivals": "прибуття за годину",

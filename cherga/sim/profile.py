@@ -33,11 +33,12 @@ class ServiceTime:
     mean_min: float
     cv: float = defaults.SERVICE_CV
 
-    @property
-    def log_params(self) -> tuple[float, float]:
-        """``(mu, sigma)`` of the underlying normal: ``sigma² = ln(1 + cv²)``, ``mu = ln(mean) − sigma²/2``."""
-        s2 = math.log1p(self.cv * self.cv)
-        return math.log(self.mean_min) - s2 / 2.0, math.sqrt(s2)
+
+def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
+    """``(mu, sigma)`` of the normal under a lognormal of this mean and coefficient of variation:
+    ``sigma² = ln(1 + cv²)``, ``mu = ln(mean) − sigma²/2``."""
+    s2 = math.log1p(cv * cv)
+    return math.log(mean) - s2 / 2.0, math.sqrt(s2)
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,7 +173,6 @@ class DayPlan:
     short: dict[str, list[int]] = field(default_factory=dict)
     # hours where Erlang C asks for more desks than the group has (the simulation may find them enough)
     erlang_short: dict[str, list[int]] = field(default_factory=dict)
-    iterations: int = 0
     replications: int = 0  # behind the last checks
     checks: dict[Key, Check] = field(default_factory=dict)
     failing: list[Key] = field(default_factory=list)
@@ -378,7 +377,7 @@ def plan_day(
         checks = _tally(results, groups_of, targets)
         t_crit = t_quantile(level, max(n - 1, 1))
         failing = sorted(k for k, chk in checks.items() if fails(chk, targets, t_crit))
-        day.checks, day.failing, day.iterations, day.replications = checks, failing, rnd, n
+        day.checks, day.failing, day.replications = checks, failing, n
         if rnd == max_rounds:
             break
         def cells(key: Key, checks: dict[Key, Check] = checks) -> list[tuple[float, str, int]]:
