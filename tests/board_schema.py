@@ -52,17 +52,21 @@ def check_board_message(msg: Any) -> None:
             assert "at" not in call or _is_number(call["at"]), call
             assert "pending" not in call or isinstance(call["pending"], bool), call
     if kind in ("snapshot", "queue", "called", "recalled", "ended"):
-        queues = msg["queues"]
-        assert isinstance(queues, list), msg
-        for q in queues:
-            assert isinstance(q, dict) and set(q) == {"category", "waiting", "eta_min", "eta_reason"}, q
-            assert q["category"] in CATEGORIES, q
-            assert _is_int(q["waiting"]) and q["waiting"] >= 0, q
-            if q["eta_min"] is None:  # API 1.1: an unknown wait says why
-                assert q["eta_reason"] == "no_open_desk", q
-            else:
-                assert _is_number(q["eta_min"]) and q["eta_min"] >= 0 and q["eta_reason"] is None, q
-        assert len({q["category"] for q in queues}) == len(queues), queues
+        _check_queues(msg["queues"])
+
+
+def _check_queues(queues: object) -> None:
+    """One line per category: counts and waits only."""
+    assert isinstance(queues, list), queues
+    for q in queues:
+        assert isinstance(q, dict) and set(q) == {"category", "waiting", "eta_min", "eta_reason"}, q
+        assert q["category"] in CATEGORIES, q
+        assert _is_int(q["waiting"]) and q["waiting"] >= 0, q
+        if q["eta_min"] is None:  # API 1.1: an unknown wait says why
+            assert q["eta_reason"] == "no_open_desk", q
+        else:
+            assert _is_number(q["eta_min"]) and q["eta_min"] >= 0 and q["eta_reason"] is None, q
+    assert len({q["category"] for q in queues}) == len(queues), queues
 
 
 def _check_call(ticket: object, desk: object) -> None:

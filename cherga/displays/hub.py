@@ -28,6 +28,7 @@ log = logging.getLogger("cherga.hub")
 
 MAX_BACKLOG = 64  # messages a board may fall behind before it is dropped
 RECENT_CALLS = 12
+WAITS_REFRESH_S = 15.0  # how often the screens' expected waits are computed again between events
 # what ends a call the hall still expects: the visitor reached the desk, or the ticket left the call
 CALL_ENDS = (e.ServiceStarted, e.ServiceFinished, e.TicketNoShow, e.TicketTransferred, e.TicketRedirected,
              e.TicketCancelled)
@@ -151,14 +152,17 @@ class BoardChannel:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     conns: set[Connection] = field(default_factory=set)
     queues: list[dict[str, Any]] | None = None  # cached payload; None = recompute
+    queues_at: float = 0.0  # when it was computed
 
 
 class Hub:
     """Follows the host's durable events (a :class:`cherga.displays.host.Listener`)."""
 
     def __init__(self, engine: Callable[[], CityEngine], clock: Callable[[], float],
-                 ticket_view: Callable[[str], dict[str, Any]] | None = None) -> None:
-        """``ticket_view`` is what a visitor's ticket page gets (the API's ticket); without it no page is told."""
+                 ticket_view: Callable[[str], dict[str, Any]] | None = None,
+                 waits_refresh_s: float = WAITS_REFRESH_S) -> None:
+        """``ticket_view`` is what a visitor's ticket page gets (the API's ticket); without it no page is told.
+        ``waits_refresh_s``: how old a board's lines may be before a snapshot computes them again."""
         self._engine = engine
         self._clock = clock
         self.boards: dict[str, BoardChannel] = {}
@@ -167,6 +171,8 @@ class Hub:
         self.sent = 0
         self.dropped = 0
         self.journal_notice: str | None = None  # while the journal is down: the message every new subscriber gets
+        self.waits_refresh_s = waits_refresh_s
+        self._told: dict[str, str] = {}  # per followed ticket: the last ticket message sent by refresh_tickets
 
     def reset(self) -> None:
         for ch in self.boards.values():
@@ -256,10 +262,14 @@ class Hub:
         return {"type": "queue", "seq": ev.seq, "queues": self.queues(ch)}
 
     def queues(self, ch: BoardChannel) -> list[dict[str, Any]]:
-        if ch.queues is None:
+        """The board's lines, cached until the next event or ``waits_refresh_s`` (the waits move with no event:
+        a board's periodic snapshot gets the figure of the moment)."""
+        now = self._clock()
+        if ch.queues is None or now - ch.queues_at >= self.waits_refresh_s:
+            ch.queues_at = now
             engine = self._engine()
             if ch.office in engine.offices:
-                ch.queues = category_queues(engine, ch.office, self._clock())
+                ch.queues = category_queues(engine, ch.office, now)
             else:
                 ch.queues = [{"category": c.value, "waiting": 0, "eta_min": 0, "eta_reason": None} for c in Category]
         return ch.queues
@@ -312,6 +322,7 @@ class Hub:
             conns.discard(conn)
             if not conns:
                 del self.watchers[ticket]
+                self._told.pop(ticket, None)
 
     def _notify_watchers(self, touched: dict[str, list[e.BaseEvent]]) -> None:
         """A watched ticket's page follows its position too, so any change in its office may concern it."""
@@ -326,6 +337,26 @@ class Hub:
             for conn in list(conns):
                 if not conn.offer(text):
                     conns.discard(conn)
+
+    def refresh_tickets(self) -> int:
+        """Between events the expected waits still move (the visits under way run on): each followed ticket is
+        computed again and, if it changed, sent to its pages, so a phone keeps showing the state's figure of the
+        moment. (A board asks for a snapshot now and then instead: its stream stays numbered, as API.md has it.)
+        O(tickets followed). Returns the messages sent."""
+        if self.ticket_view is None:
+            return 0
+        sent = 0
+        for ticket, conns in list(self.watchers.items()):
+            text = dumps({"type": "ticket", "ticket": self.ticket_view(ticket)})
+            if self._told.get(ticket) == text:
+                continue
+            self._told[ticket] = text
+            for conn in list(conns):
+                if conn.offer(text):
+                    sent += 1
+                else:
+                    conns.discard(conn)
+        return sent
 
     def connections(self) -> int:
         return sum(len(ch.conns) for ch in self.boards.values())

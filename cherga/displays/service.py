@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from cherga.displays.alerts import AlertWatcher
 from cherga.displays.auth import RateLimiter, RedisTokenStore, TokenStore
 from cherga.displays.cluster import ClusterHost
 from cherga.displays.host import EngineHost, Listener
-from cherga.displays.hub import Hub
+from cherga.displays.hub import WAITS_REFRESH_S, Hub
 from cherga.displays.metrics import CallCounter
 from cherga.displays.ratings import RatingsBook
 from cherga.displays.schedule import Schedule
@@ -64,7 +65,9 @@ class Service:
         # The host replays the journal into its listeners as it opens, so they are built before it; they read the
         # engine only when events arrive or a screen joins (the host exists by then), and every time, because the
         # host rebuilds its engine after a journal outage.
-        self.hub = Hub(self.current_engine, clock, ticket_view=self.ticket_view)
+        # the expected waits move with no event: how often the screens' figures are computed again
+        self.waits_refresh_s = float(os.environ.get("CHERGA_WAITS_REFRESH_S", WAITS_REFRESH_S))
+        self.hub = Hub(self.current_engine, clock, ticket_view=self.ticket_view, waits_refresh_s=self.waits_refresh_s)
         self.ratings = RatingsBook(cfg.network, clock)
         self.calls = CallCounter()
         self.alerts = AlertWatcher(self.current_engine, clock)
@@ -98,10 +101,16 @@ class Service:
         self._watcher = asyncio.create_task(self._watch_alerts())
 
     async def _watch_alerts(self) -> None:
-        # waiting past a limit happens with no event at all: the alerts are looked at once a second
+        # waiting past a limit happens with no event at all: the alerts are looked at once a second, and the
+        # screens' expected waits, which move with no event too, every WAITS_REFRESH_S
+        every = self.waits_refresh_s
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(1)
+            await asyncio.sleep(min(1.0, every))
             self.alerts.tick()
+            if time.monotonic() - last >= every:
+                last = time.monotonic()
+                self.hub.refresh_tickets()
 
     async def stop(self) -> None:
         if self._watcher is not None:

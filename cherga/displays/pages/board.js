@@ -310,10 +310,13 @@ loadOffices().then((offices) => {
 }).catch(() => { /* the name is a nicety; the calls still come */ });
 
 shell.setConn('closed');
-liveSocket(`/ws/offices/${encodeURIComponent(office)}/board`, {
+const board = liveSocket(`/ws/offices/${encodeURIComponent(office)}/board`, {
   onMessage,
   onStatus: (s) => shell.setConn(s),
 });
+// the expected waits move with no event (a visit under way runs on): a fresh snapshot every 15 s keeps the board's
+// figure the state's (the server computes a board's lines again when they are 15 s old)
+setInterval(() => board.send({ type: 'snapshot' }), 15000);
 
 if ('speechSynthesis' in window) window.speechSynthesis.getVoices(); // start loading the voice list
 window.chergaBoard = { state, spellTicket };

@@ -201,6 +201,12 @@ export function liveSocket(path, { onMessage, onStatus } = {}) {
       onStatus?.('closed');
       connect();
     },
+    /** Send a JSON message if connected (a board asks for a snapshot this way); false if not. */
+    send(msg) {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+      ws.send(JSON.stringify(msg));
+      return true;
+    },
     close() {
       stopped = true;
       sockets.delete(ctl);
