@@ -2,16 +2,17 @@
 // waiting counts and expected waits per category. Snapshot, then numbered deltas; a gap means resync.
 
 import {
-  catName, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, t,
+  api, catName, fmtTime, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, t,
 } from './common.js';
-import { has, onLangChange } from './i18n.js';
+import { has, onLangChange, tIn } from './i18n.js';
+import { pausedServices, phaseOf, resumeText, shelterIcon, shelterIn, toDate } from './wartime.js';
 
 const office = pathId();
 
 const shell = mountShell({ titleKey: 'board.title', dark: true });
 const main = document.getElementById('main');
 
-const state = { calls: [], queues: [], seq: null, office: null, flashTicket: null };
+const state = { calls: [], queues: [], seq: null, office: null, flashTicket: null, alert: null, sirens: 0, alertSpoken: 0 };
 
 // ------------------------------------------------------------------------------------------ layout
 function speakerIcon() {
@@ -35,20 +36,26 @@ const queuesHead = h('h2', { id: 'queues-h' });
 const queuesBox = h('div', { id: 'queues', class: 'queues-box' });
 const hint = h('p', { class: 'board-hint' });
 
+// wartime: the shelter screen (the whole screen while an alert is on), the countdown after the all-clear, and the
+// services paused while the registries are down
+const shelter = h('section', { class: 'shelter', id: 'shelter', hidden: true, 'aria-labelledby': 'shelter-h' });
+const resumeBanner = h('section', { class: 'resume-banner', id: 'resume-banner', hidden: true, 'aria-labelledby': 'resume-h' });
+const regBanner = h('section', { class: 'reg-banner', id: 'reg-banner', hidden: true, 'aria-labelledby': 'reg-h' });
+const shelterClock = h('time', { class: 'shelter-clock' });
+
 const pageHeading = h('h1', { class: 'sr-only', id: 'board-h' });
-main.replaceChildren(
-  pageHeading,
-  live,
-  h('div', { class: 'board-layout' },
+const layout = h('div', { class: 'board-layout' },
     h('section', { class: 'panel calls-panel', 'aria-labelledby': 'calls-h' }, callsHead,
       h('div', { class: 'call-tiles' }, nowBox, earlierHead, list), more, hint),
-    h('section', { class: 'panel queues-panel', 'aria-labelledby': 'queues-h' }, queuesHead, queuesBox)),
-);
+    h('section', { class: 'panel queues-panel', 'aria-labelledby': 'queues-h' }, queuesHead, queuesBox));
+main.replaceChildren(pageHeading, live, shelter, resumeBanner, regBanner, layout);
 
 function tickClock() {
   const now = new Date();
   clock.textContent = now.toLocaleTimeString('uk-UA', { hour: '2-digit', minute: '2-digit' });
   clock.dateTime = now.toISOString();
+  shelterClock.textContent = clock.textContent;
+  shelterClock.dateTime = clock.dateTime;
 }
 setInterval(tickClock, 5000);
 tickClock();
@@ -149,6 +156,182 @@ function render() {
   shell.title.textContent = `${t('board.title')} · ${name}`;
   pageHeading.textContent = `${t('board.title')}: ${name}`;
   document.title = `${t('board.title')} — ${name}`;
+  renderWar();
+}
+
+// ------------------------------------------------------------------------------------------ wartime
+/** Both languages, Ukrainian first: everyone in the hall must understand where to go. */
+function shelterLines(lang) {
+  const addr = shelterIn(state.office, lang);
+  return [
+    h('h2', { class: 'shelter-title', id: lang === 'uk' ? 'shelter-h' : null, lang }, tIn(lang, 'war.alert.title')),
+    addr
+      ? h('p', { class: 'shelter-go', lang }, tIn(lang, 'war.alert.go'), ' ', h('strong', { class: 'shelter-addr' }, addr))
+      : h('p', { class: 'shelter-go', lang }, tIn(lang, 'war.alert.go_nearest')),
+    h('p', { class: 'shelter-kept', lang }, tIn(lang, 'war.alert.kept')),
+  ];
+}
+
+function renderWar() {
+  const phase = phaseOf(state.alert);
+  const alerting = phase === 'alert';
+  document.body.classList.toggle('alerting', alerting);
+  document.body.classList.toggle('resuming', phase === 'resuming');
+  shelter.hidden = !alerting;
+  layout.hidden = alerting;
+  if (alerting) {
+    const since = toDate(state.alert.since);
+    shelter.replaceChildren(
+      h('div', { class: 'shelter-main' }, shelterIcon('shelter-icon'),
+        h('div', { class: 'shelter-uk' }, ...shelterLines('uk'))),
+      h('div', { class: 'shelter-en' }, ...shelterLines('en')),
+      h('p', { class: 'shelter-foot' }, shelterClock,
+        since ? h('span', {}, `${tIn('uk', 'war.alert.since', { time: fmtTime(since) })} · `,
+          h('span', { lang: 'en' }, tIn('en', 'war.alert.since', { time: fmtTime(since) }))) : null));
+  }
+  resumeBanner.hidden = phase !== 'resuming';
+  if (phase === 'resuming') {
+    resumeBanner.replaceChildren(
+      h('h2', { id: 'resume-h' }, tIn('uk', 'war.clear.title'), ' · ', h('span', { lang: 'en' }, tIn('en', 'war.clear.title'))),
+      h('p', { class: 'resume-when', id: 'resume-when' }, resumeText(state.alert, 'war.resume', 'uk')),
+      h('p', { class: 'resume-en', lang: 'en' }, resumeText(state.alert, 'war.resume', 'en')),
+      h('p', { class: 'resume-kept' }, tIn('uk', 'war.order_kept'), ' ',
+        h('span', { lang: 'en' }, tIn('en', 'war.order_kept'))));
+  }
+  const paused = pausedServices(state.office);
+  regBanner.hidden = alerting || paused.length === 0;
+  if (paused.length) {
+    const names = paused.slice(0, 6).map((s) => nameOf(s));
+    const list = names.join(' · ') + (paused.length > names.length ? ` ${t('war.reg.more', { n: paused.length - names.length })}` : '');
+    regBanner.replaceChildren(
+      h('h2', { id: 'reg-h' }, t('war.reg.title')),
+      h('p', { class: 'reg-list', id: 'reg-list' }, t('war.reg.paused', { list })),
+      h('p', { class: 'reg-others' }, t('war.reg.others')));
+  }
+}
+
+let lastPhase = 'normal';
+let resumeTimer = null;
+let alertLoop = null;
+/** Repeat the spoken alert this often while it lasts (a test may shorten it before the page loads). */
+const ALERT_REPEAT_MS = Number((window.chergaBoardOptions || {}).alertRepeatMs) || 180_000;
+
+function setAlert(alert) {
+  state.alert = alert;
+  const phase = phaseOf(alert);
+  clearTimeout(resumeTimer);
+  const at = toDate(alert && alert.resumes_at);
+  if (phase === 'resuming' && at) resumeTimer = setTimeout(() => setAlert(state.alert), Math.max(0, at - Date.now()) + 500);
+  if (phase !== lastPhase) {
+    if (phase === 'alert') {
+      live.textContent = `${tIn('uk', 'war.alert.title')} ${tIn('uk', 'war.alert.go')} ${shelterIn(state.office, 'uk')}`;
+      startAlertSound();
+    } else {
+      stopAlertSound();
+      if (phase === 'resuming') {
+        live.textContent = `${tIn('uk', 'war.clear.title')}. ${resumeText(alert, 'war.resume', 'uk')}`;
+        if (lastPhase === 'alert') speakAllClear();
+      } else if (lastPhase !== 'normal') {
+        live.textContent = t('war.order_kept');
+      }
+    }
+    lastPhase = phase;
+  }
+  render();
+}
+setInterval(() => { if (phaseOf(state.alert) === 'resuming') renderWar(); }, 15_000); // the countdown moves
+
+function startAlertSound() {
+  if (alertLoop) return;
+  sayAlert();
+  alertLoop = setInterval(sayAlert, ALERT_REPEAT_MS);
+}
+
+function stopAlertSound() {
+  if (!alertLoop) return;
+  clearInterval(alertLoop);
+  alertLoop = null;
+  if ('speechSynthesis' in window) window.speechSynthesis.cancel();
+}
+
+let alertSaying = false;
+/** The siren, then the message in Ukrainian, then in English. Tried even before "sound on" was pressed: a board
+ * whose browser allows sound without a touch (a kiosk-mode launch) must not stay silent in an alert. */
+async function sayAlert() {
+  if (alertSaying || phaseOf(state.alert) !== 'alert') return;
+  alertSaying = true;
+  try {
+    await siren();
+    const uk = shelterIn(state.office, 'uk');
+    const en = shelterIn(state.office, 'en');
+    state.alertSpoken += 1;
+    await speakOne(`Увага! Повітряна тривога. ${uk ? `Пройдіть до укриття: ${uk}.` : 'Пройдіть до найближчого укриття.'} Ваше місце в черзі збережено.`, 'uk');
+    await speakOne(`Attention! Air-raid alert. ${en ? `Please go to the shelter: ${en}.` : 'Please go to the nearest shelter.'} Your place in the queue is kept.`, 'en');
+  } finally {
+    alertSaying = false;
+  }
+}
+
+async function speakAllClear() {
+  await speakOne(`Відбій повітряної тривоги. ${resumeText(state.alert, 'war.resume', 'uk').replace(' · ', ', ')}.`, 'uk');
+  await speakOne(`All clear. ${resumeText(state.alert, 'war.resume', 'en').replace(' · ', ', ')}.`, 'en');
+}
+
+/** The shelter chime: a slow rising and falling wail, three times (the call chime is two short sine notes). */
+function siren() {
+  state.sirens += 1;
+  if (!audio) {
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (Ctx) audio = new Ctx();
+    } catch {
+      audio = null;
+    }
+  }
+  if (!audio) return Promise.resolve();
+  try { audio.resume(); } catch { /* suspended until a touch */ }
+  const now = audio.currentTime;
+  const osc = audio.createOscillator();
+  const gain = audio.createGain();
+  osc.type = 'triangle';
+  for (let i = 0; i < 3; i += 1) {
+    const at = now + i * 1.4;
+    osc.frequency.setValueAtTime(440, at);
+    osc.frequency.linearRampToValueAtTime(880, at + 0.7);
+    osc.frequency.linearRampToValueAtTime(440, at + 1.4);
+  }
+  gain.gain.setValueAtTime(0.0001, now);
+  gain.gain.exponentialRampToValueAtTime(0.3, now + 0.1);
+  gain.gain.setValueAtTime(0.3, now + 4.0);
+  gain.gain.exponentialRampToValueAtTime(0.0001, now + 4.2);
+  osc.connect(gain).connect(audio.destination);
+  osc.start(now);
+  osc.stop(now + 4.25);
+  return new Promise((r) => setTimeout(r, 4400));
+}
+
+/** The alert as GET .../state has it (a snapshot carries no alert): asked on every snapshot. An alert message
+ * arriving meanwhile wins over this older answer. */
+let alertMessages = 0;
+let alertStale = true; // a new connection (first, or after a gap) may have missed an alert message
+let alertFetched = 0;
+async function fetchAlert() {
+  const before = alertMessages;
+  alertStale = false;
+  alertFetched = Date.now();
+  try {
+    const s = await api('GET', `/api/v1/offices/${encodeURIComponent(office)}/state`);
+    if (alertMessages === before) setAlert((s && s.alert) || null);
+  } catch { /* the next snapshot asks again */ }
+}
+
+/** The services' availability (registries) from GET /api/v1/offices, every 20 s. */
+async function refreshOffice() {
+  try {
+    const offices = await loadOffices(true);
+    state.office = offices.find((o) => o.id === office) || state.office;
+    render();
+  } catch { /* the name and the paused services are kept as they were */ }
 }
 
 // ------------------------------------------------------------------------------------------ sound and speech
@@ -224,7 +407,7 @@ function speakOne(text, lang) {
     if (v) u.voice = v;
     u.rate = 0.9;
     const done = () => { clearTimeout(guard); resolve(); };
-    const guard = setTimeout(resolve, 8000);
+    const guard = setTimeout(resolve, Math.max(8000, text.length * 110));
     u.onend = done;
     u.onerror = done;
     window.speechSynthesis.speak(u);
@@ -269,6 +452,8 @@ function onMessage(msg, ctl) {
     state.calls = pendingCalls(msg.calls);
     state.queues = msg.queues || [];
     state.flashTicket = null;
+    if (msg.alert !== undefined) setAlert(msg.alert);
+    else if (alertStale || Date.now() - alertFetched > 60_000) fetchAlert();
     render();
     return;
   }
@@ -292,6 +477,14 @@ function onMessage(msg, ctl) {
     state.calls = state.calls.filter((c) => c.ticket !== msg.ticket);
     if (msg.queues) state.queues = msg.queues;
     render();
+  } else if (msg.type === 'alert') {
+    alertMessages += 1;
+    const before = state.alert && state.alert.active ? state.alert.since : null;
+    setAlert({
+      active: !!msg.active,
+      since: msg.since ?? (msg.active ? before || new Date().toISOString() : state.alert && state.alert.since),
+      resumes_at: msg.resumes_at ?? null,
+    });
   } else if (msg.type === 'queue') {
     state.queues = msg.queues || [];
     render();
@@ -308,15 +501,19 @@ loadOffices().then((offices) => {
   state.office = offices.find((o) => o.id === office) || null;
   render();
 }).catch(() => { /* the name is a nicety; the calls still come */ });
+setInterval(refreshOffice, 20_000);
 
 shell.setConn('closed');
 const board = liveSocket(`/ws/offices/${encodeURIComponent(office)}/board`, {
   onMessage,
-  onStatus: (s) => shell.setConn(s),
+  onStatus: (s) => {
+    if (s === 'open') alertStale = true;
+    shell.setConn(s);
+  },
 });
 // the expected waits move with no event (a visit under way runs on): a fresh snapshot every 15 s keeps the board's
 // figure the state's (the server computes a board's lines again when they are 15 s old)
 setInterval(() => board.send({ type: 'snapshot' }), 15000);
 
 if ('speechSynthesis' in window) window.speechSynthesis.getVoices(); // start loading the voice list
-window.chergaBoard = { state, spellTicket };
+window.chergaBoard = { state, spellTicket, alertRepeatMs: ALERT_REPEAT_MS };

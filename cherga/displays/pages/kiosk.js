@@ -5,8 +5,9 @@
 import {
   api, ApiError, Device, fmtMin, fmtTime, fmtWait, getLang, h, loadOffices, mountShell, nameOf, pathId, sphereOf, t,
 } from './common.js';
-import { onLangChange } from './i18n.js';
+import { onLangChange, tIn } from './i18n.js';
 import { qrSvg } from './qr.js';
+import { followOffice, pausedServices, phaseOf, resumeText, shelterIcon, shelterIn } from './wartime.js';
 
 const office = pathId();
 const device = new Device('kiosk', office);
@@ -17,7 +18,7 @@ const IDLE_MS = 90_000;       // back to the start after this long without a tou
 const TICKET_MS = 60_000;     // the ticket screen stays this long
 const INTENTS = ['submit', 'collect', 'consult'];
 
-const data = { office: null, offices: [], services: [], queues: new Map() };
+const data = { office: null, offices: [], services: [], queues: new Map(), alert: null };
 const state = { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [] };
 
 // ------------------------------------------------------------------------------------------ navigation
@@ -72,6 +73,11 @@ function inSphere() {
   return data.services.filter((s) => (s.sphere_uk || s.category) === state.sphere);
 }
 
+/** Not paused for the registries (API.md 1.1: "available": false while they are down). */
+function available(s) {
+  return s.available !== false;
+}
+
 function chosenService() {
   return data.services.find((s) => s.id === state.service) || null;
 }
@@ -92,7 +98,7 @@ function pickSphere(key) {
   state.error = '';
   const services = inSphere();
   const intents = INTENTS.filter((i) => services.some((s) => (s.intent || 'submit') === i));
-  if (services.length === 1) {
+  if (services.length === 1 && available(services[0])) {
     state.intent = services[0].intent || 'submit';
     pickService(services[0].id);
   } else if (intents.length > 1) {
@@ -107,7 +113,7 @@ function pickIntent(intent) {
   state.intent = intent;
   state.error = '';
   const services = inSphere().filter((s) => (s.intent || 'submit') === intent);
-  if (services.length === 1) pickService(services[0].id);
+  if (services.length === 1 && available(services[0])) pickService(services[0].id);
   else go('service');
 }
 
@@ -126,7 +132,12 @@ async function issue(vulnerable) {
   } catch (e) {
     failed(e);
     state.step = 'vulnerable';
+    if (e instanceof ApiError && e.code === 'registry_unavailable') {
+      state.step = 'service'; // the service was paused meanwhile: the note says what else there is
+      state.service = null;
+    }
     render({ focus: true });
+    if (e instanceof ApiError && ['alert', 'registry_unavailable'].includes(e.code)) war.now();
   }
 }
 
@@ -140,6 +151,7 @@ async function checkIn(code) {
     failed(e);
     state.step = 'checkin';
     render({ focus: true });
+    if (e instanceof ApiError && e.code === 'alert') war.now();
   }
 }
 
@@ -194,6 +206,7 @@ function viewSphere() {
     h('div', { class: 'kiosk-head' }, heading(t('kiosk.welcome'))),
     h('p', { class: 'lead' }, t('kiosk.sphere')),
     errorBox(),
+    pausedServices(data.office).length ? h('p', { class: 'reg-note', id: 'reg-some' }, t('kiosk.reg.some')) : null,
     list.length === 0 ? h('p', { class: 'note' }, t('kiosk.none')) : null,
     h('ul', { class: 'tiles', id: 'spheres', 'aria-label': t('kiosk.sphere') },
       list.map((s) => h('li', {}, h('button', {
@@ -219,12 +232,15 @@ function viewIntent() {
 }
 
 function viewService() {
-  let services = inSphere();
-  if (state.intent) services = services.filter((s) => (s.intent || 'submit') === state.intent);
+  let all = inSphere();
+  if (state.intent) all = all.filter((s) => (s.intent || 'submit') === state.intent);
+  const services = all.filter(available);
+  const paused = all.filter((s) => !available(s));
   return [
     h('div', { class: 'kiosk-head' }, heading(t('kiosk.service')), crumbs()),
     errorBox(),
-    h('ul', { class: 'tiles services', id: 'services' }, services.map((s) => {
+    services.length === 0 ? h('p', { class: 'note', id: 'none-here' }, t('kiosk.reg.none_here')) : null,
+    h('ul', { class: 'tiles services', id: 'services', hidden: services.length === 0 }, services.map((s) => {
       const q = data.queues.get(s.id);
       return h('li', {}, h('button', {
         type: 'button', class: 'tile', dataset: { service: s.id }, onclick: () => pickService(s.id),
@@ -233,9 +249,54 @@ function viewService() {
       h('span', { class: 'sub' }, queueText(q)),
       s.online_url ? h('span', { class: 'online' }, `✓ ${t('kiosk.online')}`) : null));
     })),
+    paused.length ? registryNote(paused) : null,
     nav(),
     idleNote(IDLE_MS),
   ];
+}
+
+/** The services paused while the registries are down: what they are, their e-service, a booking for another day. */
+function registryNote(paused) {
+  const bookUrl = `${location.origin}/book/${encodeURIComponent(office)}`;
+  return h('section', { class: 'reg-note', id: 'reg-note', 'aria-labelledby': 'reg-h' },
+    h('h2', { id: 'reg-h' }, t('kiosk.reg.title')),
+    h('p', {}, t('kiosk.reg.note')),
+    h('ul', { id: 'reg-paused' }, paused.map((s) => h('li', { dataset: { service: s.id } },
+      h('strong', {}, nameOf(s)),
+      s.online_url ? h('span', { class: 'reg-online' }, h('br'), t('kiosk.reg.online'), h('span', { class: 'url' }, s.online_url)) : null))),
+    h('div', { class: 'reg-book' },
+      qrSvg(bookUrl, { label: t('kiosk.reg.book.qr'), className: 'qr' }),
+      h('p', {}, t('kiosk.reg.book'), h('br'), h('span', { class: 'url', id: 'reg-book-url' }, bookUrl))));
+}
+
+/** Under an alert (and until service resumes after the all-clear) the kiosk issues nothing: the shelter message,
+ * in Ukrainian and English whatever the language chosen, then the countdown. */
+function viewWar() {
+  const phase = phaseOf(data.alert);
+  const lines = (lang) => {
+    const addr = shelterIn(data.office, lang);
+    return [
+      addr ? h('p', { lang }, tIn(lang, 'war.alert.go'), ' ', h('strong', { class: 'war-addr' }, addr))
+        : h('p', { lang }, tIn(lang, 'war.alert.go_nearest')),
+      h('p', { class: 'war-kept', lang }, tIn(lang, 'war.alert.kept')),
+      h('p', { lang }, tIn(lang, 'kiosk.war.stop')),
+    ];
+  };
+  if (phase === 'alert') {
+    return [h('section', { class: 'war-card', id: 'kiosk-shelter', 'aria-labelledby': 'step-title' },
+      shelterIcon(),
+      h('h1', { tabindex: '-1', id: 'step-title', lang: 'uk' }, tIn('uk', 'war.alert.title')),
+      ...lines('uk'),
+      h('div', { class: 'war-en', lang: 'en' }, h('h2', {}, tIn('en', 'war.alert.title')), ...lines('en')))];
+  }
+  return [h('section', { class: 'war-card clear', id: 'kiosk-resume', 'aria-labelledby': 'step-title' },
+    h('h1', { tabindex: '-1', id: 'step-title', lang: 'uk' }, tIn('uk', 'war.clear.title')),
+    h('p', { class: 'war-when', id: 'kiosk-resume-when', lang: 'uk' }, resumeText(data.alert, 'war.resume_issue', 'uk')),
+    h('p', { lang: 'uk' }, tIn('uk', 'war.order_kept')),
+    h('div', { class: 'war-en', lang: 'en' },
+      h('h2', {}, tIn('en', 'war.clear.title')),
+      h('p', { class: 'war-when' }, resumeText(data.alert, 'war.resume_issue', 'en')),
+      h('p', {}, tIn('en', 'war.order_kept'))))];
 }
 
 /** The expected wait, or "немає відкритих вікон" when no open desk serves the service (eta_min null). */
@@ -402,7 +463,9 @@ function render({ focus = false } = {}) {
   const name = data.office ? nameOf(data.office) : office;
   shell.title.textContent = `${t('kiosk.title')} · ${name}`;
   document.title = `${t('kiosk.title')} — ${name}`;
-  main.replaceChildren(...VIEWS[state.step]().flat().filter(Boolean));
+  const wartime = phaseOf(data.alert) !== 'normal';
+  document.body.classList.toggle('alerting', wartime);
+  main.replaceChildren(...(wartime ? viewWar() : VIEWS[state.step]()).flat().filter(Boolean));
   if (focus) {
     const target = document.getElementById('step-title');
     if (target) target.focus();
@@ -426,7 +489,37 @@ async function start() {
   data.services = data.office.services || [];
   render();
   refreshQueues();
+  war = followOffice(office, onWar);
   if (!device.token) device.ask('');
+}
+
+let war = { now: () => {} };
+let warSeen = { phase: 'normal', paused: '' };
+/** The office's alert and paused services changed (or a tick of the countdown): show it without losing the
+ * visitor's place in the steps, except that an alert ends whatever was under way. */
+function onWar(cur) {
+  data.alert = cur.alert;
+  if (cur.office) {
+    data.office = cur.office;
+    data.services = cur.office.services || [];
+  }
+  const phase = phaseOf(data.alert);
+  const paused = pausedServices(data.office).map((s) => s.id).join(',');
+  const changed = phase !== warSeen.phase || paused !== warSeen.paused;
+  if (phase === 'alert' && warSeen.phase !== 'alert') {
+    Object.assign(state, { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [] });
+    clearTimeout(timer);
+  }
+  if (changed && state.step === 'vulnerable' && chosenService() && !available(chosenService())) {
+    state.step = 'service';
+    state.service = null;
+  }
+  const focus = phase !== warSeen.phase;
+  warSeen = { phase, paused };
+  if (changed || phase === 'resuming') {
+    if (['issuing', 'ticket', 'checkin'].includes(state.step) && phase === 'normal' && !focus) return;
+    render({ focus });
+  }
 }
 
 onLangChange(() => render({ focus: false }));
