@@ -6,6 +6,7 @@
 
 import { api, ApiError, Device, getLang, h, loadOffices, mountShell, nameOf, pathId, say, sphereOf, t } from './common.js';
 import { onLangChange } from './i18n.js';
+import { followOffice, phaseOf, resumeText } from './wartime.js';
 
 const office = pathId();
 const operator = location.pathname.split('/').filter(Boolean)[0] === 'operator';
@@ -109,8 +110,30 @@ function render({ focus = null } = {}) {
     h('h1', {}, t(operator ? 'op.heading' : 'book.heading')),
     h('p', { class: 'muted' }, name, state.officeObj && state.officeObj.address_uk ? ` · ${state.officeObj.address_uk}` : ''),
     ...[operator ? h('p', { class: 'note', id: 'op-note' }, t('op.note')) : null,
-      alertBox, statusBox, rebookCard(), form, slotsCard(), lookupCard()].filter(Boolean));
+      alertBox, statusBox, warNote(), rebookCard(), form, slotsCard(), lookupCard()].filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
+}
+
+/** Today under an alert (or until service resumes after it): say so beside the date. */
+function warNote() {
+  const phase = phaseOf(state.alert);
+  if (phase === 'normal' || state.date !== todayIso()) return null;
+  return h('p', { class: 'reg-note', id: 'book-war', role: 'status' },
+    phase === 'alert' ? t('book.war.today') : t('book.war.resuming', { resume: resumeText(state.alert) }));
+}
+
+let warPhase = 'normal';
+function onWar(cur) {
+  state.alert = cur.alert;
+  const phase = phaseOf(state.alert);
+  const changed = phase !== warPhase;
+  warPhase = phase;
+  if ((changed || phase === 'resuming') && !state.booked && !state.busy) {
+    const active = document.activeElement;
+    const key = active && active.id;
+    render();
+    if (key && document.getElementById(key)) document.getElementById(key).focus();
+  }
 }
 
 function rebookCard() {
@@ -342,6 +365,7 @@ async function start() {
     say(alertBox, e.message);
   }
   render();
+  followOffice(office, onWar, { everyMs: 20000 });
   if (operator && !device.token) device.ask('');
 }
 

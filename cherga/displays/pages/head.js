@@ -7,13 +7,18 @@ import {
   pathId, poll, say, servicesById, t,
 } from './common.js';
 import { onLangChange } from './i18n.js';
+import { pausedServices, phaseOf, resumeText, toDate } from './wartime.js';
 
 const office = pathId();
 const device = new Device('head', office);
 const shell = mountShell({ titleKey: 'head.title', journal: 'staff' }); // "журнал недоступний з …" at the top
 const main = document.getElementById('main');
 
-const state = { load: null, offices: [], services: new Map(), policy: null, draft: null, dirty: false, allQueues: false };
+const state = {
+  load: null, offices: [], services: new Map(), policy: null, draft: null, dirty: false, allQueues: false,
+  // wartime: the office's alert (GET .../state), the confirmation asked ('start' | 'end' | null), the registries
+  alert: null, confirm: null, delay: '', registries: null, regPosted: null, warBusy: false,
+};
 
 // ------------------------------------------------------------------------------------------ layout
 const alertBox = h('div', { class: 'alert', role: 'alert', id: 'head-error', hidden: true });
@@ -27,10 +32,11 @@ const offices = h('section', { class: 'card span2', id: 'offices' }); // its tab
 const suggestions = h('section', { class: 'card', 'aria-labelledby': 'sugg-h', id: 'suggestions' });
 const policy = h('section', { class: 'card span2', 'aria-labelledby': 'policy-h', id: 'policy' });
 const heading = h('h1', { id: 'head-h' });
+const war = h('section', { class: 'card war-panel', 'aria-labelledby': 'war-panel-h', id: 'war-panel' });
 
 main.replaceChildren(
   h('div', { class: 'row', style: 'justify-content:space-between;align-items:baseline' }, heading, updated),
-  alertBox, statusBox, summary,
+  alertBox, statusBox, war, summary,
   h('div', { class: 'dash' }, alerts, suggestions, queues, offices, desks, policy),
 );
 
@@ -195,6 +201,141 @@ function render() {
   });
 }
 
+// ------------------------------------------------------------------------------------------ wartime
+function officeNow() {
+  return state.offices.find((o) => o.id === office) || null;
+}
+
+/** Whether the registries are available: as the state says, else as the services' listing shows. */
+function registriesAvailable() {
+  if (state.registries && typeof state.registries.available === 'boolean') return state.registries.available;
+  if (pausedServices(officeNow()).length) return false;
+  return state.regPosted ?? true;
+}
+
+function renderWar() {
+  const phase = phaseOf(state.alert);
+  war.dataset.phase = phase;
+  const since = toDate(state.alert && state.alert.since);
+  const line = phase === 'alert' ? t('head.war.on', { time: since ? fmtTime(since) : '—' })
+    : phase === 'resuming' ? resumeText(state.alert) : t('head.war.off');
+  const parts = [
+    h('h2', { id: 'war-panel-h' }, t('head.war.title')),
+    h('p', { class: 'war-state', id: 'war-state', role: 'status' }, line),
+  ];
+  const on = phase === 'alert';
+  if (!state.confirm) {
+    parts.push(h('button', {
+      type: 'button', class: on ? 'btn war-big' : 'btn war-big on', id: 'war-toggle', dataset: { key: 'war-toggle' },
+      disabled: state.warBusy, onclick: () => askWar(on ? 'end' : 'start'),
+    }, t(on ? 'head.war.end' : 'head.war.start')));
+  } else {
+    const starting = state.confirm === 'start';
+    const delay = starting ? null : h('div', { class: 'field', style: 'max-width:28rem' },
+      h('label', { for: 'war-delay' }, t('head.war.delay')),
+      h('input', {
+        type: 'number', id: 'war-delay', min: '0', max: '240', step: '1', value: state.delay, dataset: { key: 'war-delay' },
+        oninput: (ev) => { state.delay = ev.target.value; },
+      }));
+    parts.push(h('div', {
+      class: 'stack', role: 'group', 'aria-labelledby': 'war-q', id: 'war-confirm',
+      onkeydown: (ev) => { if (ev.key === 'Escape') { ev.preventDefault(); cancelWar(); } },
+    },
+    h('p', { id: 'war-q', style: 'font-weight:700' }, t(starting ? 'head.war.start.sure' : 'head.war.end.sure', { office: officeName(office) })),
+    delay,
+    h('div', { class: 'row' },
+      h('button', {
+        type: 'button', class: starting ? 'btn war-big on' : 'btn war-big ok', id: 'war-yes', dataset: { key: 'war-yes' },
+        disabled: state.warBusy, onclick: () => setWar(starting),
+      }, t(starting ? 'head.war.yes_start' : 'head.war.yes_end')),
+      h('button', { type: 'button', class: 'btn war-big', id: 'war-no', dataset: { key: 'war-no' }, onclick: cancelWar },
+        t('head.war.no')))));
+  }
+  const avail = registriesAvailable();
+  const paused = pausedServices(officeNow()).length;
+  parts.push(
+    h('h3', { id: 'reg-h', style: 'margin-top:1.25rem' }, t('head.reg.title')),
+    h('button', {
+      type: 'button', class: 'btn switch', role: 'switch', id: 'reg-switch', 'aria-checked': String(avail),
+      dataset: { key: 'reg-switch' }, disabled: state.warBusy, 'aria-describedby': 'reg-state',
+      onclick: () => setRegistries(!avail),
+    }, h('span', { class: 'track', 'aria-hidden': 'true' }), h('span', {}, t('head.reg.switch'))),
+    h('p', { id: 'reg-state', class: 'muted' }, avail ? t('head.reg.up') : t('head.reg.down', { n: paused })));
+  keepFocus(war, () => war.replaceChildren(...parts));
+}
+
+function askWar(which) {
+  state.confirm = which;
+  state.delay = '';
+  renderWar();
+  document.getElementById('war-yes')?.focus();
+}
+
+function cancelWar() {
+  state.confirm = null;
+  renderWar();
+  document.getElementById('war-toggle')?.focus();
+}
+
+async function setWar(active) {
+  say(alertBox, '');
+  const body = { active };
+  if (!active && state.delay !== '' && !Number.isNaN(Number(state.delay))) body.resume_after_min = Number(state.delay);
+  state.warBusy = true;
+  renderWar();
+  try {
+    const out = await device.call('POST', `/api/v1/offices/${encodeURIComponent(office)}/alert`, body);
+    state.alert = out ? { active: out.active, since: out.since, resumes_at: out.resumes_at } : state.alert;
+    state.confirm = null;
+    const since = toDate(state.alert && state.alert.since);
+    say(statusBox, active ? t('head.war.started', { time: since ? fmtTime(since) : fmtTime() })
+      : t('head.war.ended', { resume: resumeText(state.alert) || t('head.war.off') }), 'ok');
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+  state.warBusy = false;
+  renderWar();
+  document.getElementById('war-toggle')?.focus();
+  poller.now();
+}
+
+async function setRegistries(available) {
+  say(alertBox, '');
+  state.warBusy = true;
+  renderWar();
+  try {
+    await device.call('POST', `/api/v1/offices/${encodeURIComponent(office)}/registries`, { available });
+    state.regPosted = available;
+    if (state.registries) state.registries = { ...state.registries, available };
+    say(statusBox, t(available ? 'head.reg.saved_up' : 'head.reg.saved_down'), 'ok');
+    await refreshOffices();
+  } catch (e) {
+    say(alertBox, e.message);
+  }
+  state.warBusy = false;
+  renderWar();
+  document.getElementById('reg-switch')?.focus();
+}
+
+async function refreshOffices() {
+  try {
+    state.offices = await loadOffices(true);
+    state.services = servicesById(state.offices);
+  } catch { /* kept as they were */ }
+}
+
+let warPolls = 0;
+async function refreshWar() {
+  try {
+    const s = await api('GET', `/api/v1/offices/${encodeURIComponent(office)}/state`);
+    state.alert = (s && s.alert) || null;
+    state.registries = (s && s.registries) || null;
+  } catch { /* the load's own error says it */ }
+  if (warPolls % 5 === 4) await refreshOffices(); // the services' availability, every 15 s
+  warPolls += 1;
+  renderWar();
+}
+
 function renderPolicy() {
   const p = state.draft;
   keepFocus(policy, () => {
@@ -298,6 +439,7 @@ async function refresh() {
     say(alertBox, e.message);
     alertBox.dataset.source = 'poll';
   }
+  await refreshWar();
   render();
 }
 
@@ -319,6 +461,8 @@ async function start() {
 onLangChange(() => {
   render();
   renderPolicy();
+  renderWar();
 });
 renderPolicy();
+renderWar();
 start();

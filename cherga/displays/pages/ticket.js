@@ -5,6 +5,7 @@ import {
   api, ApiError, fmtWait, h, liveSocket, loadOffices, mountShell, nameOf, pathId, servicesById, t,
 } from './common.js';
 import { onLangChange } from './i18n.js';
+import { followOffice, phaseOf, resumeText, shelterIcon, shelterOf } from './wartime.js';
 
 const id = pathId();
 const shell = mountShell({ titleKey: 'ticket.title' });
@@ -13,8 +14,9 @@ const RATED_KEY = `cherga.rated.${id}`;
 
 const state = {
   ticket: null, offices: [], services: new Map(), error: '', notFound: false, confirmCancel: false,
-  rated: localStorage.getItem(RATED_KEY), rateMsg: '',
+  rated: localStorage.getItem(RATED_KEY), rateMsg: '', alert: null, officeLive: null,
 };
+const LIVE = ['waiting', 'called', 'serving', 'remote']; // the tickets an alert or the registries concern
 
 const live = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'ticket-live' });
 const urgent = h('div', { class: 'sr-only', role: 'alert', id: 'ticket-urgent' });
@@ -57,6 +59,7 @@ function render({ focus = null } = {}) {
     parts.push(h('p', { class: 'note' }, t('ticket.more', { list: more.join('; ') })));
   }
   if (state.error) parts.push(h('p', { class: 'alert', role: 'alert' }, state.error));
+  if (LIVE.includes(tk.status)) parts.push(warBox(tk), registryBox(tk));
   const s = tk.status;
   if (s === 'waiting') {
     parts.push(h('section', { class: 'card', 'aria-label': t('ticket.status') },
@@ -83,6 +86,54 @@ function render({ focus = null } = {}) {
   }
   body.replaceChildren(...parts.filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
+}
+
+/** Under an alert: go to the shelter, your place is kept; after the all-clear: when service resumes. */
+function warBox(tk) {
+  const phase = phaseOf(state.alert);
+  if (phase === 'alert') {
+    const addr = shelterOf(state.officeLive || officeOf(tk));
+    return h('section', { class: 'war-card', id: 'ticket-war', 'aria-labelledby': 'war-h' },
+      shelterIcon(),
+      h('h2', { id: 'war-h' }, t('war.alert.title')),
+      h('p', { class: 'war-kept', id: 'war-kept' }, t('war.alert.kept')),
+      addr ? h('p', {}, t('war.alert.go'), ' ', h('strong', { class: 'war-addr' }, addr)) : h('p', {}, t('war.alert.go_nearest')),
+      ['called', 'serving'].includes(tk.status) ? h('p', {}, t('ticket.war.held')) : null);
+  }
+  if (phase === 'resuming') {
+    return h('section', { class: 'war-card clear', id: 'ticket-war', 'aria-labelledby': 'war-h' },
+      h('h2', { id: 'war-h' }, t('war.clear.title')),
+      h('p', { class: 'war-when', id: 'war-when' }, resumeText(state.alert)),
+      h('p', { class: 'war-kept', id: 'war-kept' }, t('war.alert.kept')));
+  }
+  return null;
+}
+
+/** A waiting ticket whose service is paused while the registries are down. */
+function registryBox(tk) {
+  if (tk.status !== 'waiting' && tk.status !== 'remote') return null;
+  const svc = ((state.officeLive && state.officeLive.services) || []).find((x) => x.id === tk.service);
+  if (!svc || svc.available !== false) return null;
+  return h('p', { class: 'reg-note', id: 'ticket-registry' }, t('ticket.reg.paused'));
+}
+
+let warSeen = { phase: 'normal', paused: false };
+function onWar(cur) {
+  state.alert = cur.alert;
+  if (cur.office) state.officeLive = cur.office;
+  const tk = state.ticket;
+  const phase = phaseOf(state.alert);
+  const svc = tk && ((cur.office && cur.office.services) || []).find((x) => x.id === tk.service);
+  const paused = !!(svc && svc.available === false);
+  if (tk && LIVE.includes(tk.status)) {
+    if (phase !== warSeen.phase) {
+      if (phase === 'alert') urgent.textContent = `${t('war.alert.title')} ${t('war.alert.kept')}`;
+      else if (phase === 'resuming') live.textContent = `${t('war.clear.title')}. ${resumeText(state.alert)}`;
+    } else if (paused && !warSeen.paused) live.textContent = t('ticket.reg.paused');
+  }
+  const changed = phase !== warSeen.phase || paused !== warSeen.paused;
+  warSeen = { phase, paused };
+  if (changed || phase === 'resuming') render(); // the countdown moves
 }
 
 /** The expected wait, or "немає відкритих вікон" when no open desk can call it (eta_min null): never "0 хв". */
@@ -185,6 +236,7 @@ async function start() {
     state.error = e.message;
     render();
   }
+  if (state.ticket) followOffice(state.ticket.office, onWar);
   liveSocket(`/ws/tickets/${encodeURIComponent(id)}`, {
     onStatus: (s) => shell.setConn(s),
     onMessage: (msg) => {
