@@ -67,6 +67,7 @@ export function shelterIcon(cls = 'war-icon') {
  * "normal" on time. onChange({alert, phase, office}) runs on every change and every tick.
  */
 export function followOffice(officeId, onChange, { everyMs = 10000 } = {}) {
+  everyMs = Number((window.chergaWartimeOptions || {}).pollMs) || everyMs; // a test may ask more often
   const cur = { alert: null, phase: 'normal', office: null, registries: null };
   let n = 0;
   let timer = null;
