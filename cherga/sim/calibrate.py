@@ -14,18 +14,23 @@ From the events of one office (``SqliteJournal(DIR/journal.sqlite3).read(office)
 * patience: exponential, by maximum likelihood with censoring: ``θ̂ = abandonments / Σ minutes at risk``, where
   every ticket is at risk from issue until its first call, its cancellation by the visitor, or the day's close.
 
+* air-raid alerts (:func:`cherga.sim.alerts.fit_alerts`): from the journal's ``AlertChanged`` events (an alert
+  from the switch on to the all-clear; hours observed: every day from the first to the last, 24 hours each), or
+  from a list of alerts given (:func:`read_alert_list`): the rate per hour and a lognormal duration.
+
 The result is a :class:`cherga.sim.profile.Profile` for ``--profile FILE``. Seasonal multipliers are dropped:
 the observed period already has its season in it.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +40,7 @@ from cherga.engine.model import Network
 from cherga.errors import ConfigError
 from cherga.journal.sqlite import SqliteJournal
 from cherga.sim import defaults
+from cherga.sim.alerts import AlertFit, fit_alerts
 from cherga.sim.profile import WEEKDAYS, Profile, ServiceTime
 
 MIN_SAMPLES = 10
@@ -60,8 +66,10 @@ class Calibration:
     fits: list[ServiceFit] = field(default_factory=list)
     abandonments: int = 0
     no_shows: int = 0
+    alerts: AlertFit | None = None
 
     def report(self) -> dict[str, Any]:
+        extra = {} if self.alerts is None else {"alerts": self.alerts.report()}
         return {
             "office": self.profile.office,
             "tickets": self.tickets,
@@ -77,6 +85,7 @@ class Calibration:
                  "fitted": f.fitted}
                 for f in self.fits
             ],
+            **extra,
         }
 
 
@@ -91,8 +100,14 @@ def lognormal_fit(minutes: Iterable[float]) -> tuple[float, float, int]:
     return math.exp(mu + s2 / 2.0), math.sqrt(math.expm1(s2)), n
 
 
-def calibrate(network: Network, office_id: str, events: Iterable[e.BaseEvent]) -> Calibration:
-    """Fit the office's profile to its events (any order of offices; only ``office_id``'s are read)."""
+def calibrate(
+    network: Network, office_id: str, events: Iterable[e.BaseEvent], *,
+    alert_list: tuple[Sequence[tuple[float, float]], float] | None = None, empirical: bool = False,
+) -> Calibration:
+    """Fit the office's profile to its events (any order of offices; only ``office_id``'s are read).
+
+    Alerts: from ``alert_list`` (``(start, end)`` minutes and the hours observed, :func:`read_alert_list`) when
+    given, else from the journal's alert events; with ``empirical`` their own durations are kept."""
     if office_id not in network.offices:
         raise ConfigError(f"unknown office {office_id!r}; known: {', '.join(network.offices)}")
     office = network.offices[office_id]
@@ -114,9 +129,18 @@ def calibrate(network: Network, office_id: str, events: Iterable[e.BaseEvent]) -
     closed_at: dict[str, float] = {}
     day_of: dict[str, date] = {}
     close_by_day: dict[date, float] = {}
+    alert_type = getattr(e, "AlertChanged", None)
+    alert_on: float | None = None
+    alerts_seen: list[tuple[float, float]] = []
     for ev in events:
         if ev.office != office_id:
             continue
+        if alert_type is not None and type(ev) is alert_type:
+            if getattr(ev, "active"):  # noqa: B009 (an event class the engine may not have)
+                alert_on = ev.at if alert_on is None else alert_on
+            elif alert_on is not None:
+                alerts_seen.append((alert_on / 60.0, ev.at / 60.0))
+                alert_on = None
         local = datetime.fromtimestamp(ev.at, tz)
         d = local.date()
         days.add(d)
@@ -203,10 +227,72 @@ def calibrate(network: Network, office_id: str, events: Iterable[e.BaseEvent]) -
         ),
         source=f"journal {first}..{last}",
     )
+    fit: AlertFit | None = None
+    if alert_list is not None:
+        fit = fit_alerts(alert_list[0], alert_list[1], empirical=empirical, source="alert list")
+    elif alert_type is not None and days:
+        hours = ((max(days) - min(days)).days + 1) * 24.0
+        fit = fit_alerts(alerts_seen, hours, empirical=empirical, source=f"journal {first}..{last}")
+    if fit is not None:
+        profile = replace(profile, alerts=fit.alerts)
     return Calibration(
         profile, tickets, {WEEKDAYS[wd]: n_days[wd] for wd in range(7)}, first, last, fits, len(abandoned),
-        no_shows,
+        no_shows, fit,
     )
+
+
+def read_alert_list(path: str | Path, timezone: str) -> tuple[list[tuple[float, float]], float]:
+    """A list of alerts: ``{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD", "alerts": [{"start": ISO, "end": ISO}]}``
+    (times without a zone are the office's local time; ``from``/``to``, whole days, default to the first and last
+    alert's days). Returns the alerts as ``(start, end)`` minutes since the epoch and the hours observed."""
+    file = Path(path)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such alert list") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{file}: not a readable JSON alert list: {exc}") from None
+    if isinstance(data, list):
+        data = {"alerts": data}
+    if not isinstance(data, dict) or not isinstance(data.get("alerts"), list):
+        raise ConfigError(f'{file}: expected {{"from", "to", "alerts": [{{"start", "end"}}, ...]}}')
+    tz = ZoneInfo(timezone)
+
+    def when(where: str, text: object) -> datetime:
+        try:
+            t = datetime.fromisoformat(str(text))
+        except ValueError:
+            raise ConfigError(f"{file}: {where}: not an ISO date and time: {text!r}") from None
+        return t if t.tzinfo is not None else t.replace(tzinfo=tz)
+
+    out: list[tuple[float, float]] = []
+    for i, a in enumerate(data["alerts"]):
+        if not isinstance(a, dict) or "start" not in a or "end" not in a:
+            raise ConfigError(f"{file}: alerts[{i}]: expected {{\"start\": ISO, \"end\": ISO}}")
+        s, t = when(f"alerts[{i}].start", a["start"]), when(f"alerts[{i}].end", a["end"])
+        if t <= s:
+            raise ConfigError(f"{file}: alerts[{i}]: the end {a['end']} is not after the start {a['start']}")
+        out.append((s.timestamp() / 60.0, t.timestamp() / 60.0))
+    local = [datetime.fromtimestamp(s * 60.0, tz).date() for s, _ in out]
+
+    def day(key: str, default: date | None) -> date:
+        raw = data.get(key)
+        if raw is None:
+            if default is None:
+                raise ConfigError(f"{file}: no alerts, so {key!r} must say which days were observed")
+            return default
+        try:
+            return date.fromisoformat(str(raw))
+        except ValueError:
+            raise ConfigError(f"{file}: {key}: not a date (YYYY-MM-DD): {raw!r}") from None
+
+    lo = day("from", min(local) if local else None)
+    hi = day("to", max(local) if local else None)
+    if hi < lo:
+        raise ConfigError(f"{file}: 'to' {hi} is before 'from' {lo}")
+    start = datetime.combine(lo, time(0), tz)
+    end = datetime.combine(hi + timedelta(days=1), time(0), tz)
+    return out, (end - start).total_seconds() / 3600.0
 
 
 def _quantile(xs: list[float], q: float) -> float:

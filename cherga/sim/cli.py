@@ -27,26 +27,47 @@ from cherga.engine.model import Category, Network
 from cherga.engine.policy import RULES
 from cherga.errors import ConfigError
 from cherga.lang import DAYS, DESK_HOURS, DESKS, HOURS, REPLICATIONS, TICKETS, VISITORS, count
+from cherga.sim import defaults
 from cherga.sim.accuracy import forecast_accuracy
-from cherga.sim.calibrate import calibrate, read_journal
+from cherga.sim.alerts import fit_alerts
+from cherga.sim.calibrate import calibrate, read_alert_list, read_journal
 from cherga.sim.mmc import simulate_mmc
 from cherga.sim.model import Schedule, default_schedule, replication_seeds
 from cherga.sim.plan import Plan, load_plan, save_plan
 from cherga.sim.plot import chart_path, plot_staffing
-from cherga.sim.profile import WEEKDAYS, profile_to_dict, resolve_profile, save_profile
+from cherga.sim.profile import (
+    WEEKDAYS,
+    Alerts,
+    Profile,
+    alerts_to_dict,
+    profile_to_dict,
+    resolve_profile,
+    save_profile,
+)
 from cherga.sim.runner import (
     OVERALL,
     NetworkSummary,
     ScheduleFor,
     Summary,
     compare_rules,
+    net_waits_dict,
     run_network,
     run_office,
     summarise,
+    summarise_alerts,
     summarise_network,
 )
 from cherga.sim.staffing import StaffingResult, abandonment_erlang_a, hour_shares, plan_week
-from cherga.sim.texts import category_name, group_name, office_name, overall_name, tr, weekday_name
+from cherga.sim.texts import (
+    ALERTS,
+    MINUTES,
+    category_name,
+    group_name,
+    office_name,
+    overall_name,
+    tr,
+    weekday_name,
+)
 
 STDERR = Console(stderr=True)
 PROGRESS_AFTER_S = 1.0  # a bar that would flash for a moment is only noise
@@ -84,6 +105,7 @@ def register(sub: Any) -> None:
     p.add_argument("--rule", choices=sorted(RULES), default=None, help="priority rule (default: the policy's)")
     p.add_argument("--erlang-only", action="store_true", help="Erlang C per hour, no correction by simulation")
     p.add_argument("--workers", type=int, default=None, help="processes for the days (default: CPU count)")
+    _alerts_arg(p, "plan with air-raid alerts in the simulation, so the plan meets the targets net of alerts")
     p.set_defaults(run=_staff)
 
     p = cmds.add_parser("run", help="simulate the office and print waits per category")
@@ -95,6 +117,7 @@ def register(sub: Any) -> None:
     p.add_argument("--redirects", type=float, default=None, metavar="SHARE",
                    help="simulate the whole network together: this share (0..1) of the visitors told at the kiosk "
                         "to wait past the target go to a faster office (default: this office alone)")
+    _alerts_arg(p, "simulate air-raid alerts and show the waits raw and net of alerts")
     p.set_defaults(run=_run)
 
     p = cmds.add_parser("compare", help="the priority rules side by side on the same visitors")
@@ -107,9 +130,16 @@ def register(sub: Any) -> None:
 
     p = cmds.add_parser("calibrate", help="fit an office's profile to its journal")
     p.add_argument("--config", type=Path, default=None)
-    p.add_argument("--data", type=Path, required=True, help="the service's data directory (journal.sqlite3)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="the service's data directory (journal.sqlite3); without it, only the alerts of "
+                        "--alert-list are fitted, into the office's default profile")
     p.add_argument("--office", required=True)
     p.add_argument("--out", type=Path, default=None, help="profile file to write (default: print it)")
+    p.add_argument("--alert-list", type=Path, default=None, metavar="FILE",
+                   help='air-raid alerts to fit the rate and duration from: JSON {"from": "YYYY-MM-DD", "to": '
+                        '"YYYY-MM-DD", "alerts": [{"start": ISO, "end": ISO}, ...]} (default: the journal\'s alerts)')
+    p.add_argument("--alerts-empirical", action="store_true",
+                   help="keep the alerts' own durations (empirical) instead of a fitted lognormal")
     p.add_argument("--json", action="store_true")
     _common_args(p)
     p.set_defaults(run=_calibrate)
@@ -131,6 +161,41 @@ def _office_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--json", action="store_true")
     _common_args(p)
+
+
+def _alerts_arg(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--alerts", nargs="?", const="profile", default=None, metavar="RATE_PER_DAY:MEAN_MIN[:SD_MIN]",
+                   help=f"{what}: alerts a day (Poisson, night included) and their mean minutes (lognormal, SD the "
+                        "mean unless given); alone: the profile's alerts; 0: none (default: the profile's, if any)")
+
+
+def _alerts_profile(profile: Profile, value: str | None) -> Profile:
+    """The profile with ``--alerts``: as it is (not given), the profile's own (``--alerts`` alone, which must have
+    some), none (``0``, ``off``), or ``RATE_PER_DAY:MEAN_MIN[:SD_MIN]`` with the profile's delays and return share."""
+    if value is None:
+        return profile
+    if value == "profile":
+        if profile.alerts is None:
+            raise ConfigError("--alerts: the profile has no alerts; give RATE_PER_DAY:MEAN_MIN (e.g. --alerts 2:45) "
+                              "or calibrate them with `cherga sim calibrate --alert-list FILE`")
+        return profile
+    if value.strip().lower() in ("0", "off", "none"):
+        return replace(profile, alerts=None)
+    parts = value.split(":")
+    try:
+        nums = [float(x) for x in parts]
+    except ValueError:
+        nums = []
+    if len(nums) not in (2, 3) or not all(x == x and x >= 0 for x in nums) or nums[1] <= 0:
+        raise ConfigError(f"--alerts: expected RATE_PER_DAY:MEAN_MIN[:SD_MIN] with numbers (e.g. 2:45 or 2:45:60), "
+                          f"the mean above 0, got {value!r}")
+    if nums[0] == 0:
+        return replace(profile, alerts=None)
+    base = profile.alerts or Alerts(per_hour=0.0)
+    mean = nums[1]
+    sd = nums[2] if len(nums) == 3 else mean * defaults.ALERT_CV
+    return replace(profile, alerts=replace(base, per_hour=nums[0] / 24.0, mean_min=mean, sd_min=sd,
+                                           duration="lognormal", empirical_min=(), source="--alerts"))
 
 
 def _common_args(p: argparse.ArgumentParser) -> None:
@@ -250,7 +315,9 @@ def _mmc(args: argparse.Namespace) -> int:
 def _staff(args: argparse.Namespace) -> int:
     net = _network(args)
     _positive("--reps", args.reps)
-    profile = resolve_profile(net, args.office, args.profile, args.month)
+    profile = _alerts_profile(resolve_profile(net, args.office, args.profile, args.month), args.alerts)
+    if profile.alerts is not None and args.erlang_only:
+        raise ConfigError("--erlang-only cannot plan for alerts (Erlang C knows none); leave out one or the other")
     open_days = len(net.offices[args.office].hours.by_weekday)
     with _progress(args, "planning the week", open_days) as advance:
         res = plan_week(net, args.office, profile, np.random.default_rng(args.seed), replications=args.reps,
@@ -270,6 +337,11 @@ def _staff(args: argparse.Namespace) -> int:
     short = _erlang_short_line(res, net, lang)
     if short:
         out.print(short, style="red", soft_wrap=True, markup=False)  # one line, however long
+    if profile.alerts is not None:
+        a = profile.alerts
+        out.print(tr(lang, "planned for air-raid alerts: {n} a day, {m} min on average, service back {r} min after "
+                           "the all-clear; the targets met net of alerts",
+                     n=f"{a.per_day:g}", m=f"{a.mean_min:.0f}", r=f"{a.resume_after_min:g}"))
     out.print(tr(lang, "plan: {plan}   chart: {chart}", plan=args.out, chart=chart))
     return 0
 
@@ -371,7 +443,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.redirects is not None:
         _share("--redirects", args.redirects)
         return _run_network(args, net)
-    profile = resolve_profile(net, args.office, args.profile, args.month)
+    profile = _alerts_profile(resolve_profile(net, args.office, args.profile, args.month), args.alerts)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
     with _progress(args, "simulating", args.reps * args.days) as advance:
@@ -381,12 +453,46 @@ def _run(args: argparse.Namespace) -> int:
     data = summary.to_dict()
     data.update({"office": args.office, "seed": args.seed, "rule": args.rule or net.policy.rule,
                  "plan": str(args.plan) if args.plan else None, "profile": profile.source})
+    alerts = None
+    if profile.alerts is not None:
+        alerts = summarise_alerts(results, net.targets)
+        data["alerts"] = {"model": alerts_to_dict(profile.alerts), **alerts.to_dict()}
+        data["wait_net_of_alerts"] = net_waits_dict(alerts.net)
     if args.json:
         _print_json(data)
         return 0
     lang = _lang(args)
     _summary_table(summary, _run_title(args, net, data["rule"]), lang)
+    if alerts is not None:
+        _alerts_table(summary, data, args, lang)
     return 0
+
+
+def _alerts_table(summary: Summary, data: dict[str, Any], args: argparse.Namespace, lang: str) -> None:
+    """The alerts' effect: how many and how long, who went home, and each category's waits raw and net of alerts."""
+    out = _out()
+    a = data["alerts"]
+    n = a["count"] or 0.0
+    m = a["minutes"] or 0.0
+    out.print(tr(lang, "Air-raid alerts: {n} over {days} ({m} without service in opening hours, {pd} a day); "
+                       "{away} went home, {back} came back when service resumed (per replication)",
+                 n=count(round(n, 1), lang, ALERTS), days=count(args.days, lang, DAYS),
+                 m=count(round(m), lang, MINUTES), pd=f"{a['per_day']['minutes'] or 0:.0f} {tr(lang, 'min')}",
+                 away=count(round(a["turned_away"] or 0.0), lang, VISITORS), back=_min(a["came_back"])))
+    net = data["wait_net_of_alerts"]
+    raw = summary.to_dict()
+    t = Table(title=tr(lang, "waits raw and net of alerts (the time from an alert to the resumption left out)"))
+    for col in ("category", "mean wait", "net", "≤15 min", "net", "≤20 min", "net", "targets net"):
+        t.add_column(tr(lang, col), justify="right" if col != "category" else "left")
+    rows = [*((k, raw["categories"][k], v) for k, v in net["categories"].items()),
+            (OVERALL, raw["overall"], net["overall"])]
+    for name, g, gn in rows:
+        meets = gn["meets_targets"]
+        mark = "—" if meets is None else ("[green]✓[/]" if meets else "[red]✗[/]")
+        label = overall_name(lang) if name == OVERALL else category_name(name, lang)
+        t.add_row(label, _min(g["mean_wait_min"]), _min(gn["mean_wait_min"]), _pct(g["share_within_15"]),
+                  _pct(gn["share_within_15"]), _pct(g["share_within_20"]), _pct(gn["share_within_20"]), mark)
+    out.print(t)
 
 
 def _run_title(args: argparse.Namespace, net: Network, rule: str, extra: str = "") -> str:
@@ -406,6 +512,9 @@ def _run_network(args: argparse.Namespace, net: Network) -> int:
     """
     share = args.redirects
     office_id = args.office
+    if _alerts_profile(resolve_profile(net, office_id, args.profile, args.month), args.alerts).alerts is not None:
+        raise ConfigError("--redirects and air-raid alerts are not simulated together yet; leave out --alerts "
+                          "(or give --alerts 0)")
     profiles = {
         oid: replace(resolve_profile(net, oid, args.profile if oid == office_id else None, args.month),
                      redirect_share=share)
@@ -540,9 +649,14 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     net = _network(args)
+    listed = None
+    if args.alert_list is not None:
+        listed = read_alert_list(args.alert_list, net.offices[args.office].timezone)
+    if args.data is None:
+        return _calibrate_alerts_only(args, net, listed)
     with _progress(args, "reading the journal", None):
         events = read_journal(args.data, args.office)
-        cal = calibrate(net, args.office, events)
+        cal = calibrate(net, args.office, events, alert_list=listed, empirical=args.alerts_empirical)
     prof = profile_to_dict(cal.profile)
     if args.out is not None:
         save_profile(cal.profile, args.out)
@@ -567,6 +681,38 @@ def _calibrate(args: argparse.Namespace) -> int:
     _out().print(t)
     _out().print(tr(lang, "patience: {p} min mean; no-shows {ns}; profile written to {out}",
                     p=rep["patience_mean_min"] or "—", ns=_pct(rep["no_show_share"]), out=args.out))
+    if "alerts" in rep:
+        _alert_fit_line(rep["alerts"], lang)
+    return 0
+
+
+def _alert_fit_line(fit: dict[str, Any], lang: str) -> None:
+    n = fit["count"]
+    _out().print(tr(lang, "air-raid alerts: {n} over {h} h: {pd} ± {se} a day, {m} min on average (SD {sd})",
+                    n=count(n, lang, ALERTS), h=f"{fit['hours_observed']:g}", pd=f"{fit['per_day'] or 0:.2f}",
+                    se=f"{fit['per_day_se'] or 0:.2f}", m=_min(fit["mean_min"]), sd=_min(fit["sd_min"])))
+
+
+def _calibrate_alerts_only(
+    args: argparse.Namespace, net: Network, listed: tuple[list[tuple[float, float]], float] | None
+) -> int:
+    """``calibrate --alert-list FILE`` without ``--data``: the office's default profile with the alerts fitted."""
+    if listed is None:
+        raise ConfigError("calibrate needs --data DIR (the service's journal), --alert-list FILE, or both")
+    fit = fit_alerts(listed[0], listed[1], empirical=args.alerts_empirical, source=f"alert list {args.alert_list}")
+    profile = replace(resolve_profile(net, args.office, None, None), alerts=fit.alerts)
+    if args.out is not None:
+        save_profile(profile, args.out)
+    prof = profile_to_dict(profile)
+    if args.json:
+        _print_json({"report": {"office": args.office, "alerts": fit.report()}, "profile": prof,
+                     "out": str(args.out) if args.out else None})
+        return 0
+    if args.out is None:
+        _print_json(prof)
+        return 0
+    _alert_fit_line(fit.report(), _lang(args))
+    _out().print(tr(_lang(args), "profile written to {out}", out=args.out))
     return 0
 
 

@@ -114,3 +114,8 @@ BOOKED_SHARE: Final = 0.04
 BOOKED_EARLY_MIN: Final = (2.0, 10.0)
 # The month the default planning is for (November: the heating season's subsidy rush).
 DEFAULT_MONTH: Final = 11
+# air-raid alerts: the share of visitors who, turned away by a kiosk under an alert, come back when service resumes
+# (the rest go home); a planner's assumption, to be replaced by a centre's own count
+ALERT_RETURN_SHARE: Final = 0.7
+# mean and standard deviation of an alert's minutes when `--alerts RATE:MEAN` gives no SD: cv = 1
+ALERT_CV: Final = 1.0

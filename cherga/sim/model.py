@@ -51,6 +51,7 @@ from cherga.engine.lifecycle import Status
 from cherga.engine.model import Category, Network, Office
 from cherga.engine.network import CityEngine
 from cherga.engine.policy import rule_named
+from cherga.sim.alerts import AlertSpan, merge, minutes_open, sound
 from cherga.sim.profile import Profile, hour_overlap, lognormal_params
 
 EPOCH: Final = datetime(2026, 11, 2, 8, 0, tzinfo=ZoneInfo("Europe/Kyiv"))
@@ -67,6 +68,10 @@ OFF, ON, BREAK = 0, 1, 2
 FloatArray = npt.NDArray[np.float64]
 EventSink = Callable[[Sequence[e.BaseEvent]], object]
 _NO_SHOW: Final = e.TicketNoShow
+# the engine's alert switch and the event of a ticket not served when the day closes under an alert, once it has them
+_SET_ALERT: Any = getattr(c, "SetAlert", None)
+_NOT_SERVED: Any = getattr(e, "TicketNotServed", None)
+_ALERT_SOURCE: Any = getattr(getattr(c, "AlertSource", None), "ALERTS", "alerts")
 
 
 def day_start(day: int) -> float:
@@ -112,6 +117,8 @@ class Visitors:
     due: list[float | None] = field(default_factory=list)  # booked slot, env minutes
     # goes to another office when the kiosk shows one faster (empty: nobody does)
     travels: list[bool] = field(default_factory=list)
+    # comes back when service resumes, if they come while it is stopped by an alert (empty: everybody does)
+    returns: list[bool] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.t)
@@ -120,7 +127,7 @@ class Visitors:
         return Visitors(
             list(self.t), list(self.service), list(self.category), list(self.vulnerable), list(self.service_min),
             list(self.patience), list(self.no_show), list(self.second), list(self.second_min), list(self.due),
-            list(self.travels),
+            list(self.travels), list(self.returns),
         )
 
 
@@ -222,8 +229,10 @@ def make_visitors(
         early = g6.uniform(profile.booked_early_min[0], profile.booked_early_min[1], n)
         # drawn only when someone may go: the other streams never move
         travels = stream(ss, day, key, 7).random(n) < profile.redirect_share if profile.redirect_share > 0 else None
+        alerts = profile.alerts
+        returns = stream(ss, day, key, 8).random(n) < alerts.return_share if alerts is not None else None
         chunks.append((t, sid, {"svc": svc, "pat": pat, "ns": no_show, "vul": vul, "sec": sec, "sec_min": sec_min,
-                                "booked": booked, "early": early, "travels": travels}))
+                                "booked": booked, "early": early, "travels": travels, "returns": returns}))
     if not chunks:
         return out
     t_all = np.concatenate([ch[0] for ch in chunks])
@@ -252,7 +261,61 @@ def make_visitors(
     out.due = [t + x if bk else None for t, x, bk in zip(out.t, ea, b, strict=True)]
     if profile.redirect_share > 0:
         out.travels = [bool(x) for x in cat("travels")[order].tolist()]
+    if profile.alerts is not None:
+        out.returns = [bool(x) for x in cat("returns")[order].tolist()]
     return out
+
+
+ALERT_KEY: Final = zlib.crc32(b"air-raid alerts")
+
+
+def make_alerts(profile: Profile, office: Office, day: int, ss: np.random.SeedSequence) -> tuple[AlertSpan, ...]:
+    """The stops of service by air-raid alerts on day ``day`` (none without the profile's alerts or when the office
+    is closed): the day's alerts from their own stream, with the previous day's that last past midnight (see
+    :mod:`cherga.sim.alerts`)."""
+    a = profile.alerts
+    span = office.hours.by_weekday.get(day % 7)
+    if a is None or span is None:
+        return ()
+    m0 = day_start(day)
+    # day d's alerts from the stream (ALERT_KEY, d + 1): keys are not negative, and day 0 has a day before it
+    sounded = sound(a, stream(ss, ALERT_KEY, day), m0 - DAY_MIN) + sound(a, stream(ss, ALERT_KEY, day + 1), m0)
+    return merge(a, sounded, m0 + span[0], m0 + DAY_MIN)
+
+
+def shelter(v: Visitors, spans: Sequence[AlertSpan], close_at: float) -> tuple[Visitors, int, int]:
+    """The day's visitors as the kiosk sees them under ``spans``: one who comes while service is stopped takes a
+    ticket when it resumes if they come back (:attr:`Visitors.returns`; an empty column: everybody does) and it
+    resumes before closing, else goes home. Returns the visitors, how many went home and how many came back.
+    Arrival order is kept: those who come back take their tickets in the order they first came."""
+    keep: list[int] = []
+    at: list[float] = []
+    gone = back = 0
+    returns = v.returns
+    for i, t in enumerate(v.t):
+        when = t
+        for sp in spans:
+            if sp.start <= t < sp.resume:
+                when = sp.resume
+                break
+        if when != t:
+            if (returns and not returns[i]) or when >= close_at:
+                gone += 1
+                continue
+            back += 1
+        keep.append(i)
+        at.append(when)
+    due: list[float | None] = []
+    for i, when in zip(keep, at, strict=True):
+        d = v.due[i]
+        due.append(None if d is None else max(d, when))
+    out = Visitors(
+        at, [v.service[i] for i in keep], [v.category[i] for i in keep], [v.vulnerable[i] for i in keep],
+        [v.service_min[i] for i in keep], [v.patience[i] for i in keep], [v.no_show[i] for i in keep],
+        [v.second[i] for i in keep], [v.second_min[i] for i in keep], due,
+        [v.travels[i] for i in keep] if v.travels else [], [returns[i] for i in keep] if returns else [],
+    )
+    return out, gone, back
 
 
 def _normal_ppf(p: float) -> float:
@@ -363,6 +426,13 @@ class DayResult:
     # the last ticket of the queue called before this one was issued), "hol" (how long the queue's first ticket
     # had waited); NaN where there was none
     baselines: dict[str, list[float]] = field(default_factory=dict)
+    # air-raid alerts: the day's stops of service, how many fell in opening hours and their minutes there, the
+    # visitors who came under an alert and went home (no ticket), and those who came back when service resumed
+    alerts: tuple[AlertSpan, ...] = ()
+    alert_count: int = 0
+    alert_min: float = 0.0
+    turned_away: int = 0
+    came_back: int = 0
 
 
 def _first_time(schedule: Schedule) -> float:
@@ -394,17 +464,29 @@ def simulate_day(
     recall_interval_min: float = 1.0,
     sink: EventSink | None = None,
     dispatcher: Dispatcher | None = None,
+    alerts: Sequence[AlertSpan] = (),
 ) -> DayResult:
     """Run one office day; see the module docstring for what the processes do.
 
     ``dispatcher``: carry one on from the previous day (its day was closed; a journal of several days then numbers
-    its events without a gap), else a fresh :class:`SimDispatcher` with ``rule`` and ``eta``.
+    its events without a gap), else a fresh :class:`SimDispatcher` with ``rule`` and ``eta``. ``alerts``: the day's
+    stops of service by air-raid alerts (:func:`make_alerts`); the visitors who come during one are first sent to
+    the shelter (:func:`shelter`).
     """
     d = dispatcher if dispatcher is not None else SimDispatcher(network, office_id, rule=rule, eta=eta)
     env = simpy.Environment(initial_time=_first_time(schedule))
-    o = OfficeDay(env, network, office_id, visitors, schedule, d, day, recall_interval_min, sink, None).start()
+    gone = back = 0
+    if alerts:
+        visitors, gone, back = shelter(visitors, alerts, schedule.close)
+    o = OfficeDay(env, network, office_id, visitors, schedule, d, day, recall_interval_min, sink, None,
+                  tuple(alerts)).start()
     _run(env)
-    return o.result()
+    r = o.result()
+    if alerts:
+        r.alerts = tuple(alerts)
+        r.alert_count, r.alert_min = minutes_open(alerts, schedule.open, schedule.close)
+        r.turned_away, r.came_back = gone, back
+    return r
 
 
 class OfficeDay:
@@ -429,6 +511,7 @@ class OfficeDay:
         recall_interval_min: float,
         sink: EventSink | None,
         hub: _Hub | None,
+        alerts: tuple[AlertSpan, ...] = (),
     ) -> None:
         office = network.offices[office_id]
         if hub is not None:
@@ -512,6 +595,13 @@ class OfficeDay:
         self.arrivals_parked: simpy.Event | None = None
         self.stop_cmd = c.StopIssuing(office=office_id)
         self.issue_cmds: dict[tuple[str, bool], c.IssueTicket] = {}
+        # air-raid alerts: the stops of service (from the alert to the resumption), sorted; an alert on at or after
+        # closing time ends the day once the visits under way are done (``close_early``)
+        self.alerts = alerts
+        self.alerting = bool(alerts)
+        self.stop_from = [sp.start for sp in alerts]
+        self.stop_to = [sp.resume for sp in alerts]
+        self.close_early = False
 
     def start(self) -> OfficeDay:
         """Add the day's processes to the environment."""
@@ -521,7 +611,71 @@ class OfficeDay:
         env.process(self.closing())
         for k in range(self.nd):
             env.process(self.desk_proc(k))
+        if self.alerting:
+            env.process(self.alert_proc())
         return self
+
+    def stopped_until(self, now: float) -> float:
+        """When service resumes if an alert stops it at ``now``, else ``now``."""
+        for s, r in zip(self.stop_from, self.stop_to, strict=True):
+            if s <= now < r:
+                return r
+        return now
+
+    def held_end(self, t0: float, minutes: float) -> float:
+        """The end of ``minutes`` of work begun at ``t0``, held while service is stopped (it goes on after)."""
+        cur = t0
+        left = minutes
+        for s, r in zip(self.stop_from, self.stop_to, strict=True):
+            if r <= cur:
+                continue
+            if s >= cur + left:
+                break
+            if s > cur:
+                left -= s - cur
+            cur = r
+        return cur + left
+
+    def alert_proc(self) -> ProcessGenerator:
+        """The day's alerts: at each, the engine is told (once it has the switch), every patience deadline moves by
+        the stop's length (patience does not run in the shelter); at the all-clear the engine is told when service
+        resumes; then the idle desks are woken. Desks read the stops themselves (:meth:`stopped_until`)."""
+        env = self.env
+        office = self.office_id
+        for sp in self.alerts:
+            if sp.start > env.now:
+                yield env.timeout(sp.start - env.now)
+            if self.over:
+                return
+            now: float = env.now
+            self.catch_up(now)
+            shift = sp.resume - now
+            self.deadlines = [(t + shift, j) for t, j in self.deadlines]  # the same shift keeps it a heap
+            i = self.next_visitor
+            self.next_due = min(self.deadlines[0][0] if self.deadlines else math.inf,
+                                self.vt[i] if i < self.n else math.inf)
+            if _SET_ALERT is not None:
+                self.apply(_SET_ALERT(office=office, active=True, source=_ALERT_SOURCE), EPOCH_S + now * 60.0)
+            if self.closed:  # an alert after closing time: nobody more is called today
+                self.close_early = True
+                if self.busy + self.woken == 0:
+                    self.end_day(now)
+                    return
+            if sp.clear > env.now:
+                yield env.timeout(sp.clear - env.now)
+            if self.over:
+                return
+            now = env.now
+            if _SET_ALERT is not None:
+                self.catch_up(now)
+                self.apply(_SET_ALERT(office=office, active=False, source=_ALERT_SOURCE,
+                                      resume_after_min=sp.resume - now), EPOCH_S + now * 60.0)
+            if sp.resume > env.now:
+                yield env.timeout(sp.resume - env.now)
+            if self.over:
+                return
+            for k in list(self.idle):
+                self.wake(k)
 
     def apply(self, cmd: c.Command, now: float) -> list[e.BaseEvent]:
         """The dispatcher's own ``apply`` (a direct call when the model is compiled with the engine); the events
@@ -713,8 +867,13 @@ class OfficeDay:
                 self.duty_min[k] += now - since
                 self.on_since[k] = None
         for ev in self.apply(c.CloseDay(office=self.office_id), EPOCH_S + now * 60.0):
+            tid: str | None = None
             if type(ev) is e.TicketCancelled:
-                i = self.idx_of.get(ev.ticket)
+                tid = ev.ticket
+            elif _NOT_SERVED is not None and type(ev) is _NOT_SERVED:  # the day closed under an alert
+                tid = str(getattr(ev, "ticket"))  # noqa: B009 (an event class the engine may not have)
+            if tid is not None:
+                i = self.idx_of.get(tid)
                 if i is not None and self.outcome[i] == WAITING:
                     self.outcome[i] = UNSERVED
         self.over = True
@@ -738,12 +897,15 @@ class OfficeDay:
                                EPOCH_S + now * 60.0)
                     status = ON
                     self.on_since[k] = now
-                for q in queues:
-                    if q.live:
-                        evs = self.apply(call, EPOCH_S + now * 60.0)
-                        break
+                if self.alerting and (self.close_early or self.stopped_until(now) > now):
+                    evs = None  # an alert: nobody is called until service resumes (the alert process wakes us)
                 else:
-                    evs = None
+                    for q in queues:
+                        if q.live:
+                            evs = self.apply(call, EPOCH_S + now * 60.0)
+                            break
+                    else:
+                        evs = None
                 if evs:
                     called = now
                     ev = evs[-1]
@@ -757,7 +919,10 @@ class OfficeDay:
                             self.last_wait[(self.vsvc[i], self.vvul[i])] = self.wait[i]
                     if first and self.absent[i]:
                         while True:  # the visitor is not there: recall until the dispatcher says no-show
-                            yield env.timeout(self.recall_interval_min)
+                            wait = self.recall_interval_min
+                            if self.alerting:  # an alert holds the recall until service resumes
+                                wait = self.held_end(now, wait) - now
+                            yield env.timeout(wait)
                             now = env.now
                             if self.next_due <= now:
                                 self.catch_up(now)
@@ -766,7 +931,10 @@ class OfficeDay:
                                     self.outcome[i] = NO_SHOW
                                 break
                     else:
-                        yield env.timeout(self.vmin[i] if first else self.v2min[i])
+                        took = self.vmin[i] if first else self.v2min[i]
+                        if self.alerting:  # a visit under way is held under an alert and goes on after it
+                            took = self.held_end(now, took) - now
+                        yield env.timeout(took)
                         now = env.now
                         if self.next_due <= now:
                             self.catch_up(now)
@@ -842,6 +1010,8 @@ class OfficeDay:
         self.catch_up(now)
         self.apply(self.stop_cmd, EPOCH_S + now * 60.0)
         self.closed = True
+        if self.alerting and self.stopped_until(now) > now:  # an alert at closing time: nobody more is called
+            self.close_early = True
         if self.busy + self.woken == 0:
             self.end_day(now)
 

@@ -24,6 +24,7 @@ from cherga.sim import defaults
 
 WEEKDAYS = defaults.WEEKDAYS
 DISTRIBUTIONS = ("lognormal", "exponential")
+ALERT_DURATIONS = ("lognormal", "exponential", "empirical")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,30 @@ def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
     ``sigma² = ln(1 + cv²)``, ``mu = ln(mean) − sigma²/2``."""
     s2 = math.log1p(cv * cv)
     return math.log(mean) - s2 / 2.0, math.sqrt(s2)
+
+
+@dataclass(frozen=True, slots=True)
+class Alerts:
+    """Air-raid alerts at the office: a Poisson process over the whole clock day (night included: an alert on at
+    opening time delays the start), ``per_hour`` alerts an hour, each lasting a duration drawn from ``duration``:
+    lognormal with ``mean_min`` and ``sd_min``, exponential with ``mean_min``, or ``empirical``, drawn from
+    ``empirical_min``. Service resumes ``resume_after_min`` after the all-clear, ``resume_after_opening_min`` when
+    the alert was on at opening time. A visitor who comes while service is stopped comes back when it resumes with
+    probability ``return_share``, else leaves (see :mod:`cherga.sim.alerts`)."""
+
+    per_hour: float
+    mean_min: float = 60.0
+    sd_min: float = 60.0
+    duration: str = "lognormal"
+    empirical_min: tuple[float, ...] = ()
+    resume_after_min: float = 10.0
+    resume_after_opening_min: float = 30.0
+    return_share: float = defaults.ALERT_RETURN_SHARE
+    source: str = "given"
+
+    @property
+    def per_day(self) -> float:
+        return self.per_hour * 24.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +92,8 @@ class Profile:
     # network run (:func:`cherga.sim.runner.run_network`) can send them anywhere
     redirect_share: float = 0.0
     source: str = "default"
+    # air-raid alerts; None: none (the default, and a day exactly as before alerts were modelled)
+    alerts: Alerts | None = None
 
     def multiplier(self, service: str, category: str) -> float:
         if self.month is None:
@@ -200,7 +227,57 @@ def profile_to_dict(p: Profile) -> dict[str, Any]:
         "booked_share": p.booked_share,
         "booked_early_min": list(p.booked_early_min),
         "redirect_share": p.redirect_share,
+        **({} if p.alerts is None else {"alerts": alerts_to_dict(p.alerts)}),
     }
+
+
+def alerts_to_dict(a: Alerts) -> dict[str, Any]:
+    return {
+        "per_day": round(a.per_day, 6), "duration": a.duration, "mean_min": round(a.mean_min, 4),
+        "sd_min": round(a.sd_min, 4), **({"empirical_min": list(a.empirical_min)} if a.empirical_min else {}),
+        "resume_after_min": a.resume_after_min, "resume_after_opening_min": a.resume_after_opening_min,
+        "return_share": a.return_share, "source": a.source,
+    }
+
+
+def alerts_from_dict(data: object, where: str = "alerts") -> Alerts | None:
+    """Read a profile's ``alerts``; None for none (or ``per_day`` 0). Errors name the field."""
+    if data is None:
+        return None
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: expected an object with per_day, duration, mean_min, sd_min, ...")
+    known = {"per_day", "duration", "mean_min", "sd_min", "empirical_min", "resume_after_min",
+             "resume_after_opening_min", "return_share", "source"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r}; expected some of {', '.join(sorted(known))}")
+    if "per_day" not in data:
+        raise ConfigError(f"{where}: missing field 'per_day' (alerts per day, 0 for none)")
+    per_day = _num(f"{where}.per_day", data["per_day"], 0.0, 240.0)
+    dist = str(data.get("duration", "lognormal"))
+    if dist not in ALERT_DURATIONS:
+        raise ConfigError(f"{where}.duration: {dist!r}; expected one of {', '.join(ALERT_DURATIONS)}")
+    emp_raw = data.get("empirical_min", [])
+    if not isinstance(emp_raw, list):
+        raise ConfigError(f"{where}.empirical_min: expected a list of minutes")
+    emp = tuple(_num(f"{where}.empirical_min[{i}]", x, 0.1, 2880.0) for i, x in enumerate(emp_raw))
+    if dist == "empirical" and not emp:
+        raise ConfigError(f"{where}.empirical_min: an empirical duration needs at least one alert's minutes")
+    mean_default = sum(emp) / len(emp) if emp else None
+    if "mean_min" not in data and mean_default is None:
+        raise ConfigError(f"{where}: missing field 'mean_min' (mean minutes of an alert)")
+    mean = _num(f"{where}.mean_min", data.get("mean_min", mean_default), 0.1, 2880.0)
+    sd = _num(f"{where}.sd_min", data.get("sd_min", mean), 0.0, 10 * 2880.0)
+    if per_day == 0:
+        return None
+    return Alerts(
+        per_hour=per_day / 24.0, mean_min=mean, sd_min=sd, duration=dist, empirical_min=emp,
+        resume_after_min=_num(f"{where}.resume_after_min", data.get("resume_after_min", 10.0), 0.0, 240.0),
+        resume_after_opening_min=_num(f"{where}.resume_after_opening_min",
+                                      data.get("resume_after_opening_min", 30.0), 0.0, 240.0),
+        return_share=_num(f"{where}.return_share", data.get("return_share", defaults.ALERT_RETURN_SHARE), 0.0, 1.0),
+        source=str(data.get("source", "file")),
+    )
 
 
 def _num(where: str, value: object, low: float = 0.0, high: float = math.inf) -> float:
@@ -287,6 +364,7 @@ def profile_from_dict(data: Mapping[str, Any], network: Network, where: str = "p
             booked_early_min=(min(lo, hi), max(lo, hi)),
             redirect_share=_num(f"{where}: redirect_share", data.get("redirect_share", 0.0), 0.0, 1.0),
             source=str(data.get("source", "file")),
+            alerts=alerts_from_dict(data.get("alerts"), f"{where}: alerts"),
         )
     except KeyError as exc:
         raise ConfigError(f"{where}: missing field {exc.args[0]!r}") from None

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from cherga.engine.model import Category, Network, Targets
+from cherga.sim.alerts import overlap
 from cherga.sim.model import (
     ABANDONED,
     NO_SHOW,
@@ -31,6 +32,7 @@ from cherga.sim.model import (
     Schedule,
     SimDispatcher,
     default_schedule,
+    make_alerts,
     make_visitors,
     office_seed,
     simulate_day,
@@ -73,7 +75,7 @@ def run_office(
                 v = make_visitors(network, office, profile, day, ss)
                 rep.append(
                     simulate_day(network, office_id, v, sched, day=day, recall_interval_min=profile.recall_interval_min,
-                                 sink=sink, dispatcher=d)
+                                 sink=sink, dispatcher=d, alerts=make_alerts(profile, office, day, ss))
                 )
             if progress is not None:
                 progress(1)
@@ -421,3 +423,71 @@ def compare_rules(
         )
         for rule in rules
     }
+
+
+# ------------------------------------------------------------------------------------------------ air-raid alerts
+
+
+def net_of_alerts(r: DayResult) -> DayResult:
+    """The day with each wait (and each abandoning visitor's time waited) net of alerts: the minutes from an alert
+    to the resumption of service taken out. A day without alerts is returned as it is."""
+    if not r.alerts:
+        return r
+    spans = r.alerts
+    t = r.visitors.t
+    wait = [w if w != w else w - overlap(spans, t[i], t[i] + w) for i, w in enumerate(r.wait)]
+    waited = [w if w != w else w - overlap(spans, t[i], t[i] + w) for i, w in enumerate(r.waited)]
+    return replace(r, wait=wait, waited=waited)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsSummary:
+    """What the alerts did, per replication: stops in opening hours and their minutes, visitors turned away (no
+    ticket) and come back; and the office's figures with every wait net of alerts."""
+
+    count: Estimate
+    minutes: Estimate
+    turned_away: Estimate
+    came_back: Estimate
+    days: int
+    net: Summary
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(x: float, d: int = 2) -> float | None:
+            return round(x, d) if math.isfinite(x) else None
+
+        per_day = max(self.days, 1)
+        return {
+            "count": r(self.count.value), "minutes": r(self.minutes.value, 1),
+            "per_day": {"count": r(self.count.value / per_day, 3), "minutes": r(self.minutes.value / per_day, 1)},
+            "turned_away": r(self.turned_away.value), "came_back": r(self.came_back.value),
+            "ci95": {"count": self.count.ci(2), "minutes": self.minutes.ci(1)},
+        }
+
+
+WAIT_KEYS = ("mean_wait_min", "p90_wait_min", "max_wait_min", "share_within_15", "share_within_20", "abandonment",
+             "meets_targets")
+
+
+def summarise_alerts(results: Sequence[Sequence[DayResult]], targets: Targets) -> AlertsSummary:
+    net = summarise([[net_of_alerts(r) for r in rep] for rep in results], targets)
+    return AlertsSummary(
+        count=mean_estimate([float(sum(r.alert_count for r in rep)) for rep in results]),
+        minutes=mean_estimate([math.fsum(r.alert_min for r in rep) for rep in results]),
+        turned_away=mean_estimate([float(sum(r.turned_away for r in rep)) for rep in results]),
+        came_back=mean_estimate([float(sum(r.came_back for r in rep)) for rep in results]),
+        days=max((len(rep) for rep in results), default=0),
+        net=net,
+    )
+
+
+def net_waits_dict(net: Summary) -> dict[str, Any]:
+    """The wait figures of ``net`` (overall and per category) under the keys of the raw ones, with intervals."""
+    def pick(g: GroupSummary) -> dict[str, Any]:
+        d = g.to_dict(net.targets)
+        out = {k: d[k] for k in WAIT_KEYS}
+        out["ci95"] = {k: d["ci95"][k] for k in ("mean_wait_min", "p90_wait_min", "share_within_15",
+                                                   "share_within_20")}
+        return out
+
+    return {"overall": pick(net.overall), "categories": {k: pick(v) for k, v in net.categories.items()}}

@@ -20,6 +20,9 @@ CATEGORY = {
     },
 }
 OVERALL = {"uk": "усі відвідувачі", "en": "overall"}
+# words after a number (cherga.lang.count)
+ALERTS = ("тривога", "тривоги", "тривог", "alert", "alerts")
+MINUTES = ("хвилина", "хвилини", "хвилин", "minute", "minutes")
 WEEKDAY = {
     "uk": {"mon": "пн", "tue": "вт", "wed": "ср", "thu": "чт", "fri": "пт", "sat": "сб", "sun": "нд"},
     "en": {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"},
@@ -83,6 +86,21 @@ UK: dict[str, str] = {
     "yes": "так", "catalogue": "з каталогу",
     "patience: {p} min mean; no-shows {ns}; profile written to {out}":
         "терпіння: у середньому {p} хв; неявки {ns}; профіль записано в {out}",
+    # air-raid alerts
+    "Air-raid alerts: {n} over {days} ({m} without service in opening hours, {pd} a day); {away} went home, "
+    "{back} came back when service resumed (per replication)":
+        "Повітряні тривоги: {n} за {days} ({m} без обслуговування в робочі години, {pd} на день); пішли додому "
+        "{away}, повернулися, коли обслуговування відновилося, {back} (на одне повторення)",
+    "waits raw and net of alerts (the time from an alert to the resumption left out)":
+        "очікування загалом і без часу тривог (від тривоги до відновлення обслуговування)",
+    "net": "без тривог", "targets net": "цілі без тривог",
+    "planned for air-raid alerts: {n} a day, {m} min on average, service back {r} min after the all-clear; the "
+    "targets met net of alerts":
+        "план з урахуванням повітряних тривог: {n} на день, у середньому {m} хв, обслуговування відновлюється за "
+        "{r} хв після відбою; цілі — без часу тривог",
+    "air-raid alerts: {n} over {h} h: {pd} ± {se} a day, {m} min on average (SD {sd})":
+        "повітряні тривоги: {n} за {h} год: {pd} ± {se} на день, у середньому {m} хв (СВ {sd})",
+    "profile written to {out}": "профіль записано в {out}",
     # forecast
     "{office}: expected wait at issue against the wait that followed ({days} × {reps})":
         "{office}: очікування, обіцяне при видачі, проти справжнього ({days} × {reps})",
