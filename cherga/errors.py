@@ -53,6 +53,18 @@ class IssuingClosed(Conflict):
     code = "closed"
 
 
+class AlertOn(Conflict):
+    """An air-raid alert: the office neither issues nor calls until service resumes after the all-clear."""
+
+    code = "alert"
+
+
+class RegistryUnavailable(Conflict):
+    """The national registries are unavailable at the office: services that need them cannot be provided now."""
+
+    code = "registry_unavailable"
+
+
 class JournalError(ChergaError):
     """The journal could not make a command durable; the command was not acknowledged."""
 
@@ -64,6 +76,8 @@ HTTP_STATUS: dict[str, int] = {
     NotFound.code: 404,
     Conflict.code: 409,
     IssuingClosed.code: 409,
+    AlertOn.code: 409,
+    RegistryUnavailable.code: 409,
     JournalError.code: 503,
     ConfigError.code: 500,
 }

@@ -9,6 +9,7 @@ from typing import Any
 
 TICKET = re.compile(r"^[A-Z]\d{3,4}$")
 DESK_NUMBER = re.compile(r"^\d+$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
 CATEGORIES = {"vulnerable", "special", "quick", "seasonal", "acceptance", "issuance", "consultation"}
 
 
@@ -25,7 +26,10 @@ def check_board_message(msg: Any) -> None:
     assert isinstance(msg, dict), msg
     kind = msg.get("type")
     expected = {
-        "snapshot": {"type", "seq", "calls", "queues"},
+        # API 1.1: the snapshot also says whether an air-raid alert is on and whether the registries are
+        "snapshot": {"type", "seq", "calls", "queues", "alert", "registries"},
+        "alert": {"type", "seq", "active", "resumes_at"},  # an air-raid alert, or the all-clear with its resumption
+        "registries": {"type", "seq", "available"},  # the services that need the registries pause or come back
         "called": {"type", "seq", "ticket", "desk", "queues"},
         "recalled": {"type", "seq", "ticket", "desk", "queues"},
         "queue": {"type", "seq", "queues"},
@@ -41,7 +45,18 @@ def check_board_message(msg: Any) -> None:
     assert _is_int(msg["seq"]) and msg["seq"] >= 0, msg
     if kind in ("called", "recalled", "ended"):
         _check_call(msg["ticket"], msg["desk"])
+    if kind == "alert":
+        assert isinstance(msg["active"], bool), msg
+        assert msg["resumes_at"] is None if msg["active"] else _is_iso(msg["resumes_at"]), msg
+    if kind == "registries":
+        assert isinstance(msg["available"], bool), msg
     if kind == "snapshot":
+        alert = msg["alert"]
+        assert isinstance(alert, dict) and set(alert) == {"active", "since", "resumes_at"}, alert
+        assert isinstance(alert["active"], bool), alert
+        assert all(alert[k] is None or _is_iso(alert[k]) for k in ("since", "resumes_at")), alert
+        assert isinstance(msg["registries"], dict) and set(msg["registries"]) == {"available"}, msg
+        assert isinstance(msg["registries"]["available"], bool), msg
         assert isinstance(msg["calls"], list), msg
         for call in msg["calls"]:
             # API.md leaves a call's fields to the board; the hub adds "at" (when, a number), which board.js sorts by,
@@ -67,6 +82,11 @@ def _check_queues(queues: object) -> None:
         else:
             assert _is_number(q["eta_min"]) and q["eta_min"] >= 0 and q["eta_reason"] is None, q
     assert len({q["category"] for q in queues}) == len(queues), queues
+
+
+def _is_iso(x: object) -> bool:
+    """An ISO time with its offset, such as 2026-03-01T10:15:00+02:00."""
+    return isinstance(x, str) and ISO.fullmatch(x) is not None
 
 
 def _check_call(ticket: object, desk: object) -> None:

@@ -24,7 +24,8 @@ def test_every_status_is_reachable_from_issue() -> None:
 
 
 def test_terminal_states_are_the_ends() -> None:
-    assert {Status.DONE, Status.REFUSED, Status.REDIRECTED, Status.CANCELLED} == TERMINAL
+    assert {Status.DONE, Status.REFUSED, Status.REDIRECTED, Status.CANCELLED, Status.NOT_POSSIBLE,
+            Status.NOT_SERVED} == TERMINAL
 
 
 @pytest.mark.parametrize("status", list(Status))

@@ -288,10 +288,12 @@ def appointments(booked: int = 0, cancelled: int = 0, checked_in: int = 0, late:
 def empty_unit() -> dict[str, Any]:
     return {
         "issued": 0, "served": 0, "refused": 0, "no_show": 0, "consultations": 0, "services_provided": 0,
-        "tickets": {"done": 0, "refused": 0, "no_show": 0, "cancelled": 0, "redirected": 0, "open": 0},
+        "tickets": {"done": 0, "refused": 0, "no_show": 0, "cancelled": 0, "redirected": 0, "not_possible": 0,
+                    "not_served": 0, "open": 0},
+        "not_possible": 0, "not_served_today": 0, "alerts": {"count": 0, "minutes": 0.0},
         "cancelled": {"before_call": 0, "after_call": 0, "day_closed": 0},
         "channels": {"walk_in": 0, "appointment": 0, "redirected_in": 0},
-        "by_service": [], "wait": NO_WAITS,
+        "by_service": [], "wait": NO_WAITS, "wait_net_of_alerts": NO_WAITS,
         "deadline": {"limit_min": 20.0, "over_limit": 0, "share_over_limit": None, "left_after_limit": 0},
         "wait_by_category": [], "wait_by_hour": [], "ratings": ratings(),
         "online": {"tickets": 0, "share_of_issued": None, "by_service": []},
@@ -450,6 +452,17 @@ EXPECTED_NETWORK: dict[str, Any] = {
 
 
 # ------------------------------------------------------------------------------------------ the JSON report
+
+
+def _no_alerts(unit: dict[str, Any]) -> None:
+    """A day with no air-raid alert: nothing "not possible now" or "not served today", waits net of alerts = waits."""
+    unit.update({"not_possible": 0, "not_served_today": 0, "alerts": {"count": 0, "minutes": 0.0},
+                 "wait_net_of_alerts": unit["wait"],
+                 "tickets": {**unit["tickets"], "not_possible": 0, "not_served": 0}})
+
+
+for _unit in (EXPECTED_MAIN, EXPECTED_ZAMOSTIA, EXPECTED_NETWORK):
+    _no_alerts(_unit)
 
 
 def test_header(report: dict[str, Any]) -> None:

@@ -183,12 +183,13 @@ def test_who_may_rate_is_the_tickets_table() -> None:
     assert views.ticket_json(s.d, s.d.tickets[s.held], s.now)["can_rate"] is True
     s.step(c.Rate(ticket=s.held, score=c.Score.GOOD))
     assert views.ticket_json(s.d, s.d.tickets[s.held], s.now)["can_rate"] is False
-    assert {st for st in Status if allows(st, Action.RATE)} == {Status.DONE, Status.REFUSED}
+    assert {st for st in Status if allows(st, Action.RATE)} == {Status.DONE, Status.REFUSED, Status.NOT_POSSIBLE}
 
 
 def test_the_live_set_and_the_report_buckets_are_the_tickets_table() -> None:
     assert cluster.LIVE == LIVE == (Status.WAITING, Status.CALLED, Status.SERVING)
-    assert compute.STATUSES == ("done", "refused", "no_show", "cancelled", "redirected", "open")
+    assert compute.STATUSES == ("done", "refused", "no_show", "cancelled", "redirected", "not_possible", "not_served",
+                                "open")
     # every status is one bucket: its own when it is no longer live, "open" while it is
     assert {s.value for s in Status if s not in LIVE} == set(compute.STATUSES[:-1])
 

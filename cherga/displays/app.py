@@ -28,6 +28,7 @@ from cherga.displays.routes import (
     relay,
     reports,
     tickets,
+    wartime,
 )
 from cherga.displays.routes.boards import WS_MAX_MESSAGE
 from cherga.displays.routes.deps import install_error_handlers
@@ -36,7 +37,7 @@ from cherga.displays.service import Service, ServiceConfig
 __all__ = ["WS_MAX_MESSAGE", "Service", "ServiceConfig", "create_app"]
 
 # the order of /openapi.json's paths; no two routes overlap, so the order decides nothing else
-ROUTERS = (relay, ops, offices, tickets, desks, head, reports, ratings, appointments, boards, pages)
+ROUTERS = (relay, ops, offices, tickets, desks, head, reports, ratings, appointments, wartime, boards, pages)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": s.Error} for code in (400, 401, 403, 404, 409)}
 
 

@@ -26,6 +26,10 @@ class Role(enum.StrEnum):
     DESK = "desk"
     HEAD = "head"
     PLANNER = "planner"
+    # wartime: an official air-raid alert feed (the whole network, or one office with --office), and the
+    # network's operator (every office: alerts and registries)
+    ALERTS = "alerts"
+    NETWORK = "network"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +100,10 @@ class TokenStore:
                 raise NotFound(f"desk {desk!r} is not a desk of office {office!r}")
         elif desk is not None:
             raise InvalidCommand(f"--desk is only for desk tokens, not {r}")
-        if r is Role.PLANNER and office is not None:
-            raise InvalidCommand("a planner token is for the whole network; leave out --office")
+        if r in (Role.PLANNER, Role.NETWORK) and office is not None:
+            raise InvalidCommand(f"a {r} token is for the whole network; leave out --office")
+        if office is not None and office not in network.offices:
+            raise NotFound(f"unknown office {office!r}; known: {', '.join(network.offices)}")
         token = secrets.token_urlsafe(24)
         self._store(_hash(token), r, office, desk)
         return token

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from cherga.displays.views import alert_json, iso
 from cherga.engine import events as e
 from cherga.engine import forecast
 from cherga.engine.model import Category
@@ -31,7 +32,8 @@ RECENT_CALLS = 12
 WAITS_REFRESH_S = 15.0  # how often the screens' expected waits are computed again between events
 # what ends a call the hall still expects: the visitor reached the desk, or the ticket left the call
 CALL_ENDS = (e.ServiceStarted, e.ServiceFinished, e.TicketNoShow, e.TicketTransferred, e.TicketRedirected,
-             e.TicketCancelled)
+             e.TicketCancelled, e.TicketNotServed)
+NO_ALERT: dict[str, Any] = {"active": False, "since": None, "resumes_at": None}
 
 
 def dumps(msg: dict[str, Any]) -> str:
@@ -256,6 +258,12 @@ class Hub:
         if isinstance(ev, e.TicketRecalled):
             return {"type": "recalled", "seq": ev.seq, "ticket": ev.number, "desk": ev.desk_number,
                     "queues": self.queues(ch)}
+        if isinstance(ev, e.AlertChanged):  # API 1.1: the shelter screen, then the countdown after the all-clear
+            tz = self._engine().network.offices[ev.office].timezone
+            return {"type": "alert", "seq": ev.seq, "active": ev.active,
+                    "resumes_at": iso(ev.resumes_at, tz) if ev.resumes_at is not None else None}
+        if isinstance(ev, e.RegistriesChanged):  # the services that need the registries pause, or come back
+            return {"type": "registries", "seq": ev.seq, "available": ev.available}
         if ended is not None:  # the hall stops expecting this call: its tile leaves the board
             return {"type": "ended", "seq": ev.seq, "ticket": ended["ticket"], "desk": ended["desk"],
                     "queues": self.queues(ch)}
@@ -276,7 +284,16 @@ class Hub:
 
     def snapshot(self, office: str) -> dict[str, Any]:
         ch = self.channel(office)
-        return {"type": "snapshot", "seq": ch.seq, "calls": self.snapshot_calls(ch), "queues": self.queues(ch)}
+        engine = self._engine()
+        d = engine.offices.get(office)
+        return {"type": "snapshot", "seq": ch.seq, "calls": self.snapshot_calls(ch), "queues": self.queues(ch),
+                "alert": self.alert(office),
+                "registries": {"available": d.registries_available if d is not None else True}}
+
+    def alert(self, office: str) -> dict[str, Any]:
+        """The office's alert as ``GET .../state`` has it (``active``, ``since``, ``resumes_at``)."""
+        d = self._engine().offices.get(office)
+        return alert_json(d) if d is not None else dict(NO_ALERT)
 
     @staticmethod
     def snapshot_calls(ch: BoardChannel) -> list[dict[str, Any]]:

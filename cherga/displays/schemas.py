@@ -29,7 +29,8 @@ class ExitRatingBody(Strict):
 
 
 class FinishBody(Strict):
-    outcome: Literal["served", "refused"] = "served"
+    outcome: Literal["served", "refused", "not_possible"] = Field(
+        "served", description="not_possible: the service cannot be provided now (the registries are down)")
 
 
 class TransferBody(Strict):
@@ -76,7 +77,8 @@ class Ticket(BaseModel):
     service: str
     category: str
     vulnerable: bool
-    status: Literal["waiting", "called", "serving", "done", "refused", "no_show", "redirected", "cancelled"]
+    status: Literal["waiting", "called", "serving", "done", "refused", "no_show", "redirected", "cancelled",
+                    "not_possible", "not_served"]
     position: int = Field(description="1 = next; 0 when not waiting")
     eta_min: float | None = Field(description="expected wait in minutes; null when no open desk can serve it")
     eta_reason: Literal["no_open_desk"] | None = None
@@ -127,10 +129,41 @@ class StateQueue(BaseModel):
     longest_wait_min: float
 
 
+class AlertState(BaseModel):
+    active: bool = Field(description="an air-raid alert is on (until the all-clear)")
+    since: str | None = Field(description="ISO time the current (or last) alert sounded; null: none yet")
+    resumes_at: str | None = Field(description="ISO time service resumes after the all-clear; null while the alert "
+                                   "is on, or when no alert has been given")
+
+
+class RegistriesState(BaseModel):
+    available: bool = Field(description="false: services that need the national registries are not issued")
+
+
 class OfficeState(BaseModel):
     seq: int
     desks: list[StateDesk]
     queues: list[StateQueue]
+    alert: AlertState | None = None
+    registries: RegistriesState | None = None
+
+
+class AlertBody(Strict):
+    active: bool = Field(description="true: an air-raid alert; false: the all-clear")
+    resume_after_min: float | None = Field(
+        None, ge=0, le=240, description="minutes after the all-clear before service resumes (default: the office's "
+        "configured delay, 10 by day, 30 when the alert was on at opening time; 0: at once)")
+
+
+class AlertAnswer(BaseModel):
+    office: str
+    active: bool
+    since: str | None
+    resumes_at: str | None
+
+
+class RegistriesBody(Strict):
+    available: bool
 
 
 class Policy(BaseModel):
@@ -181,6 +214,8 @@ class ServiceInfo(BaseModel):
     letter: str
     mean_service_min: float
     online_url: str | None
+    needs_registry: bool = False
+    available: bool = Field(True, description="false while the office's registries are down and it needs them")
 
 
 class DeskInfo(BaseModel):
@@ -197,6 +232,9 @@ class OfficeInfo(BaseModel):
     address_uk: str
     services: list[ServiceInfo]
     desks: list[DeskInfo]
+    region: str = ""
+    shelter_address_uk: str = ""
+    shelter_address_en: str = ""
 
 
 class ErrorDetail(BaseModel):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from cherga.engine import balancer, forecast
 from cherga.engine.dispatcher import Dispatcher
-from cherga.engine.lifecycle import DESK_ACTIONS, Action, DeskPhase, Status, allows
+from cherga.engine.lifecycle import ALERT_HOLDS, DESK_ACTIONS, Action, DeskPhase, Status, allows
 from cherga.engine.model import Network, Office
 from cherga.engine.network import CityEngine
 from cherga.engine.state import DeskState, DeskStatus, Queue, Ticket
@@ -19,16 +19,18 @@ def iso(ts: float, tz: str) -> str:
     return datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
 
 
-def office_json(net: Network, office: Office) -> dict[str, Any]:
+def office_json(net: Network, office: Office, registries_available: bool = True) -> dict[str, Any]:
     services = sorted(office.services)
     return {
         "id": office.id, "name": office.name_uk, "name_en": office.name_en, "kind": office.kind.value,
-        "address_uk": office.address_uk,
+        "address_uk": office.address_uk, "region": office.region,
+        "shelter_address_uk": office.shelter_address_uk, "shelter_address_en": office.shelter_address_en,
         "services": [
             {
                 "id": s.id, "name": s.name_uk, "name_en": s.name_en, "category": s.category.value,
                 "sphere_uk": s.sphere_uk, "sphere_en": s.sphere_en, "intent": s.intent.value, "letter": s.letter,
                 "mean_service_min": s.mean_service_min, "online_url": s.online_url,
+                "needs_registry": s.needs_registry, "available": registries_available or not s.needs_registry,
             }
             for s in (net.services[sid] for sid in services)
         ],
@@ -70,9 +72,26 @@ def desk_json(d: Dispatcher, ds: DeskState, now: float) -> dict[str, Any]:
         "id": ds.desk.id, "number": ds.desk.number, "office": d.office.id, "status": desk_status(ds),
         "ticket": ticket_json(d, ds.ticket, now) if ds.ticket is not None else None,
         "waiting": waiting, "personal_waiting": d.personal[ds.desk.id].live,
-        # what the desk may do now, from the desk's table: the desk console enables exactly these
-        "actions": list(DESK_ACTIONS[DeskPhase(desk_status(ds))]),
+        # what the desk may do now, from the desk's table: the desk console enables exactly these (under an
+        # air-raid alert, not those the alert holds)
+        "actions": [a for a in DESK_ACTIONS[DeskPhase(desk_status(ds))]
+                    if not (d.under_alert(now) and a in ALERT_HOLDS)],
     }
+
+
+def alert_json(d: Dispatcher) -> dict[str, Any]:
+    """The office's air-raid alert as API.md 1.1 has it: whether it is on, since when, when service resumes."""
+    tz = d.office.timezone
+    until = d.alert_until
+    return {
+        "active": d.alert_active(),
+        "since": iso(d.alert_since, tz) if d.alert_since is not None else None,
+        "resumes_at": iso(until, tz) if 0.0 < until < float("inf") else None,
+    }
+
+
+def alert_answer(d: Dispatcher) -> dict[str, Any]:
+    return {"office": d.office.id, **alert_json(d)}
 
 
 def state_json(d: Dispatcher, seq: int, now: float) -> dict[str, Any]:
@@ -88,6 +107,8 @@ def state_json(d: Dispatcher, seq: int, now: float) -> dict[str, Any]:
              "longest_wait_min": q.longest_wait_min}
             for q in forecast.queues(d, now)
         ],
+        "alert": alert_json(d),
+        "registries": {"available": d.registries_available},
     }
 
 

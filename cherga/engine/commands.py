@@ -14,6 +14,8 @@ from cherga.engine.model import Category
 class Outcome(enum.StrEnum):
     SERVED = "served"
     REFUSED = "refused"
+    # wartime: the service cannot be provided now (the registries are down); counted apart from refusals
+    NOT_POSSIBLE = "not_possible"
 
 
 class Position(enum.StrEnum):
@@ -198,6 +200,38 @@ class CheckIn:
     code: str
 
 
+class AlertSource(enum.StrEnum):
+    """Who switched an air-raid alert: the head's button, the network's operator, the command line, or an official
+    alert feed (an ``alerts`` device token)."""
+
+    HEAD = "head"
+    NETWORK = "network"
+    CLI = "cli"
+    ALERTS = "alerts"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetAlert:
+    """An air-raid alert sounds (``active``) or the all-clear is given at an office. The same switch twice changes
+    nothing. After the all-clear, service resumes after ``resume_after_min`` (``None``: the office's configured
+    delay, by day or when the alert was on at opening time; 0: at once)."""
+
+    office: str
+    active: bool
+    source: AlertSource = AlertSource.HEAD
+    resume_after_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetRegistries:
+    """The national registries become unavailable (a power cut) or available again at an office: services marked
+    ``needs_registry`` are not issued while they are down. The same switch twice changes nothing."""
+
+    office: str
+    available: bool
+    source: AlertSource = AlertSource.HEAD
+
+
 Command = (
     IssueTicket
     | OpenDesk
@@ -222,13 +256,17 @@ Command = (
     | Book
     | CancelBooking
     | CheckIn
+    | SetAlert
+    | SetRegistries
 )
 
 DESK_COMMANDS = (
     OpenDesk, CloseDesk, PauseDesk, ResumeDesk, CallNext, CallTicket, Recall, Start, Finish, NoShow, Restore,
     Transfer, ServeWalkIn,
 )
-OFFICE_COMMANDS = (IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn)
+OFFICE_COMMANDS = (
+    IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn, SetAlert, SetRegistries,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,7 @@ from cherga.engine import bookings, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.lifecycle import (
+    ALERT_HOLDS,
     NEW,
     Action,
     BookingAction,
@@ -39,7 +40,7 @@ from cherga.engine.lifecycle import (
 from cherga.engine.model import Category, Network
 from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy
 from cherga.engine.state import DeskState, DeskStatus, OfficeState, Queue, Ticket
-from cherga.errors import Conflict, InvalidCommand, IssuingClosed, NotFound
+from cherga.errors import AlertOn, Conflict, InvalidCommand, IssuingClosed, NotFound, RegistryUnavailable
 
 E = TypeVar("E", bound=e.BaseEvent)
 
@@ -121,6 +122,13 @@ class Dispatcher(OfficeState):
         self.day_started = 0.0
         self.abandoned = 0
         self.waited_min = 0.0
+        self.alert_acc = 0.0
+        self.alert_from = None
+        self.alert_until = 0.0
+        self.alert_since = None
+        self.alert_source = None
+        self.registries_available = True
+        self._needs_registry = frozenset(sid for sid, svc in network.services.items() if svc.needs_registry)
         offered = self.office.services
         for sid in sorted(offered):
             svc = network.services[sid]
@@ -150,6 +158,7 @@ class Dispatcher(OfficeState):
             c.SetPolicy: self._set_policy, c.Rate: self._rate, c.StopIssuing: self._stop_issuing,
             c.CloseDay: self._close_day, c.ServeWalkIn: self._walk_in,
             c.Book: self._book, c.CancelBooking: self._cancel_booking, c.CheckIn: self._check_in,
+            c.SetAlert: self._set_alert, c.SetRegistries: self._set_registries,
         }
         self._evolvers: dict[type, Callable[[Any], None]] = {
             cls: getattr(self, f"_on_{name}") for name, cls in e.EVENT_TYPES.items()
@@ -310,6 +319,10 @@ class Dispatcher(OfficeState):
             raise InvalidCommand(f"vulnerable must be true or false, got {cmd.vulnerable!r}")
         for sid in cmd.more_services:
             self._service_known(sid)
+        if now < self.alert_until:
+            raise self._alert_refusal(now, "issue tickets")
+        if not self.registries_available:
+            self._registries_check(cmd.service, cmd.more_services)
         if self.issuing_stopped and not self._rolling and cmd.channel != "walk-in":
             raise IssuingClosed(f"{self.office.name_en} has stopped issuing tickets for today")
         if self.enforce_hours and cmd.channel not in ("walk-in", "redirect"):
@@ -410,33 +423,37 @@ class Dispatcher(OfficeState):
                 return None
             if n == 1 and not self.due and single is not None and single.head_live in (0, single.live):
                 return single.top()
+        # the rule sees waits on the office's clock that stops under an air-raid alert (each ticket's net_since)
+        alerted = self.alerted_s(now) if self.alert_from is not None else self.alert_acc
         cands: list[Candidate] = []
         if personal.live:
             rank = self._rank
             for t in personal.ordered():
-                cands.append(_candidate(Candidate, (t, t.category, rank[t.category], 0, t.since, t.counter)))
+                cands.append(_candidate(Candidate, (t, t.category, rank[t.category], 0, t.net_since, t.counter)))
         for q in pool:
             if q.live:
-                self._heads(q, now, cands)
+                self._heads(q, now, alerted, cands)
         if len(cands) == 1:
             return cands[0][0]  # type: ignore[return-value]
-        return self.rule(cands, now, self.policy).ticket  # type: ignore[return-value]
+        return self.rule(cands, now - alerted, self.policy).ticket  # type: ignore[return-value]
 
-    def _heads(self, q: Queue, now: float, cands: list[Candidate]) -> None:
-        """Append ``q``'s candidates to ``cands`` (see :meth:`pick`). O(1) amortised."""
+    def _heads(self, q: Queue, now: float, alerted: float, cands: list[Candidate]) -> None:
+        """Append ``q``'s candidates to ``cands`` (see :meth:`pick`), their waits on the alert-free clock
+        (``alerted``: the office's seconds under alert up to now). O(1) amortised."""
         t = q.top()
         assert t is not None  # the queue has a live ticket
         cat = q.category
         rank = q.rank
-        cands.append(_candidate(Candidate, (t, cat, rank, 0 if t.head else 1, t.since, t.counter)))
+        cands.append(_candidate(Candidate, (t, cat, rank, 0 if t.head else 1, t.net_since, t.counter)))
         if t.head and q.head_live < q.live:
             rest = q.top_rest()
             if rest is not None:
-                cands.append(_candidate(Candidate, (rest, cat, rank, 1, rest.since, rest.counter)))
+                cands.append(_candidate(Candidate, (rest, cat, rank, 1, rest.net_since, rest.counter)))
         if self.due:
             booked = self._due_now(q, now)
             if booked is not None:
-                cands.append(_candidate(Candidate, (booked, cat, rank, 0, booked.due_at, booked.counter)))
+                assert booked.due_at is not None
+                cands.append(_candidate(Candidate, (booked, cat, rank, 0, booked.due_at - alerted, booked.counter)))
 
     def _due_now(self, q: Queue, now: float) -> Ticket | None:
         """The booked visitor of ``q`` whose slot has come, earliest slot first.
@@ -473,6 +490,8 @@ class Dispatcher(OfficeState):
         """The desk and the ticket it would call, if any. O(s) amortised: see :meth:`pick`."""
         ds = self.desks.get(cmd.desk) or self._desk(cmd.desk)
         self._desk_step(ds, DeskAction.CALL_NEXT, "call the next ticket")
+        if now < self.alert_until:
+            raise self._alert_refusal(now, "call the next ticket")
         return ds, self.pick(ds.id, now)
 
     def _call_ticket(self, cmd: c.CallTicket, now: float) -> list[e.BaseEvent]:
@@ -480,6 +499,7 @@ class Dispatcher(OfficeState):
         t = self._ticket(cmd.ticket)
         self._desk_step(ds, DeskAction.CALL_TICKET, f"call {t.number}")
         next_status(t.number, t.status, Action.CALL)
+        self._held(DeskAction.CALL_TICKET, now, f"call {t.number}")
         if not ds.desk.serves(t.service) and not (t.queue is not None and t.queue.desk == ds.desk.id):
             raise Conflict(f"desk {ds.desk.number} does not serve {t.service!r} (ticket {t.number})")
         return [self._called(ds, t, now)[0]]
@@ -487,6 +507,7 @@ class Dispatcher(OfficeState):
     def _recall(self, cmd: c.Recall, now: float) -> list[e.BaseEvent]:
         ds, t = self._desk_ticket(cmd.desk, "recall")
         next_status(t.number, t.status, Action.RECALL)
+        self._held(DeskAction.RECALL, now, f"call {t.number} again")
         if t.call_no >= self.policy.max_calls:
             # called as often as the policy allows: the visitor is not coming (journalled as a no-show)
             next_status(t.number, t.status, Action.RECALL_LAST)
@@ -513,7 +534,7 @@ class Dispatcher(OfficeState):
         changed yet). O(1)."""
         ds, t = self._desk_ticket(cmd.desk, "finish")
         nxt = t.more[0] if t.more else None
-        to = next_status(t.number, t.status, _finish_action(nxt, cmd.outcome is _SERVED))
+        to = next_status(t.number, t.status, _finish_action(nxt, cmd.outcome._value_))
         began = t.started_at if t.started_at is not None else t.called_at
         # to the thousandth of a minute; round(x, 3) goes through a decimal string, six times slower
         minutes = round((now - began) / 0.06) / 1000.0 if began is not None and now > began else 0.0
@@ -526,6 +547,7 @@ class Dispatcher(OfficeState):
     def _no_show(self, cmd: c.NoShow, now: float) -> list[e.BaseEvent]:
         ds, t = self._desk_ticket(cmd.desk, "mark a no-show")
         next_status(t.number, t.status, Action.NO_SHOW)
+        self._held(DeskAction.NO_SHOW, now, f"mark {t.number} a no-show (the visitor is in the shelter)")
         return [self._ev(e.TicketNoShow, now, ticket=t.id, number=t.number, desk=ds.desk.id)]
 
     def _restore(self, cmd: c.Restore, now: float) -> list[e.BaseEvent]:
@@ -533,6 +555,7 @@ class Dispatcher(OfficeState):
         t = self._ticket(cmd.ticket)
         next_status(t.number, t.status, Action.RESTORE)
         self._desk_step(ds, DeskAction.RESTORE, f"bring back {t.number}")
+        self._held(DeskAction.RESTORE, now, f"bring back {t.number}")
         assert t.no_show_at is not None
         if now - t.no_show_at > self.policy.no_show_grace_min * 60.0:
             raise Conflict(
@@ -614,6 +637,8 @@ class Dispatcher(OfficeState):
         return [] if self.issuing_stopped and not self._rolling else [self._ev(e.IssuingStopped, now)]
 
     def _close_day(self, cmd: c.CloseDay, now: float) -> list[e.BaseEvent]:
+        if now < self.alert_until:
+            return self._close_early(now)
         for ds in self.desks.values():
             if ds.ticket is not None:
                 raise Conflict(f"desk {ds.desk.number} is still serving {ds.ticket.number}; finish it first")
@@ -631,9 +656,26 @@ class Dispatcher(OfficeState):
         out.append(self._ev(e.DayClosed, now, day=self.day or ""))
         return out
 
+    def _close_early(self, now: float) -> list[e.BaseEvent]:
+        """The day closed under an air-raid alert: everyone waiting, and those held at desks, "not served today"."""
+        out: list[e.BaseEvent] = []
+        if not self.issuing_stopped and not self._rolling:
+            out.append(self._ev(e.IssuingStopped, now))
+        for t in sorted(self.tickets.values(), key=lambda t: t.counter):
+            if allows(t.status, Action.CLOSE_EARLY):
+                out.append(self._ev(e.TicketNotServed, now, ticket=t.id, number=t.number, reason="alert"))
+        for ds in self.desks.values():
+            if ds.status is not DeskStatus.CLOSED:
+                out.append(self._ev(e.DeskChanged, now, desk=ds.desk.id, desk_number=ds.desk.number,
+                                    status=desk_next(DeskStatus.OPEN if ds.ticket else ds.status, DeskAction.CLOSE,
+                                                     ds.number, "close the day")))
+        out.append(self._ev(e.DayClosed, now, day=self.day or ""))
+        return out
+
     def _walk_in(self, cmd: c.ServeWalkIn, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
         self._desk_step(ds, DeskAction.WALK_IN, "serve a walk-in visitor")
+        self._held(DeskAction.WALK_IN, now, "serve a walk-in visitor")
         next_status(cmd.service, NEW, Action.WALK_IN)  # issued and called at once: recorded as those two steps
         self._service_known(cmd.service)
         if not ds.desk.serves(cmd.service):
@@ -675,12 +717,83 @@ class Dispatcher(OfficeState):
         assert isinstance(issued, e.TicketIssued)
         return [issued, self._ev(e.AppointmentCheckedIn, now, code=b.code, ticket=issued.ticket, late=late)]
 
+    # wartime: air-raid alerts and the registries
+
+    def _set_alert(self, cmd: c.SetAlert, now: float) -> list[e.BaseEvent]:
+        """Idempotent: switching the alert to what it is changes nothing (no event). O(1)."""
+        if cmd.office != self._office_id:
+            raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self._office_id!r}")
+        source = _source(cmd.source)
+        delay = cmd.resume_after_min
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int | float)
+                                  or not 0.0 <= delay <= MAX_RESUME_MIN):
+            raise InvalidCommand(
+                f"resume_after_min must be a number of minutes from 0 to {MAX_RESUME_MIN:g}, got {delay!r}")
+        if not isinstance(cmd.active, bool):
+            raise InvalidCommand(f"active must be true or false, got {cmd.active!r}")
+        if cmd.active == self.alert_active():
+            return []
+        if cmd.active:
+            return [self._ev(e.AlertChanged, now, active=True, source=source, resumes_at=None, resume_after_min=0.0)]
+        minutes = float(delay) if delay is not None else self.default_resume_min(now)
+        return [self._ev(e.AlertChanged, now, active=False, source=source, resumes_at=now + minutes * 60.0,
+                         resume_after_min=minutes)]
+
+    def default_resume_min(self, now: float) -> float:
+        """The office's delay after an all-clear at ``now``: ``alert_resume_at_opening_min`` when the alert was on
+        at the office's opening time today, else ``alert_resume_min``."""
+        o = self.office
+        since = self.alert_since
+        local = datetime.fromtimestamp(now, ZoneInfo(o.timezone))
+        span = o.hours.by_weekday.get(local.weekday())
+        if since is not None and span is not None:
+            opening = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(minutes=span[0])
+            if since <= opening.timestamp() <= now:
+                return o.alert_resume_at_opening_min
+        return o.alert_resume_min
+
+    def _set_registries(self, cmd: c.SetRegistries, now: float) -> list[e.BaseEvent]:
+        if cmd.office != self._office_id:
+            raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self._office_id!r}")
+        source = _source(cmd.source)
+        if not isinstance(cmd.available, bool):
+            raise InvalidCommand(f"available must be true or false, got {cmd.available!r}")
+        if cmd.available == self.registries_available:
+            return []
+        return [self._ev(e.RegistriesChanged, now, available=cmd.available, source=source)]
+
+    def _alert_refusal(self, now: float, doing: str) -> AlertOn:
+        o = self.office
+        if self.alert_active():
+            return AlertOn(f"cannot {doing}: an air-raid alert is on at {o.name_en}; everyone goes to the shelter"
+                           + (f" ({o.shelter_address_en})" if o.shelter_address_en else "")
+                           + ". Service resumes after the all-clear")
+        local = datetime.fromtimestamp(self.alert_until, ZoneInfo(o.timezone))
+        return AlertOn(f"cannot {doing}: after the air-raid alert, service at {o.name_en} resumes at "
+                       f"{local:%H:%M} ({(self.alert_until - now) / 60.0:.0f} min)")
+
+    def _held(self, action: DeskAction, now: float, doing: str) -> None:
+        """Refuse a desk's ``action`` held under an air-raid alert (the desk's table: ``ALERT_HOLDS``). O(1)."""
+        if now < self.alert_until and action in ALERT_HOLDS:
+            raise self._alert_refusal(now, doing)
+
+    def _registries_check(self, service: str, more: tuple[str, ...]) -> None:
+        for sid in (service, *more):
+            if sid in self._needs_registry:
+                svc = self.network.services[sid]
+                raise RegistryUnavailable(
+                    f"{svc.name_en!r} needs the national registries, which are unavailable at "
+                    f"{self.office.name_en} now" + (f"; apply online at {svc.online_url}" if svc.online_url else "")
+                    + " or book a visit for another day"
+                )
+
     # ------------------------------------------------------------------ evolving: one method per event
 
     def _enqueue(self, t: Ticket, status: Status, now: float, head: bool, to_desk: str | None = None) -> None:
         """``t`` joins its queue (or ``to_desk``'s) in ``status``, the table's answer to the step that queues it."""
         t.status = status
         t.since = now
+        t.net_since = now - (self.alerted_s(now) if self.alert_from is not None else self.alert_acc)
         t.head = head
         t.desk = None
         self._token += 1
@@ -762,7 +875,7 @@ class Dispatcher(OfficeState):
         answer to the call."""
         if t.queue is not None:
             t.queue.leave(t)
-            self.waited_min += (at - t.since) / 60.0
+            self.waited_min += self.net_waited_s(t, at) / 60.0
         t.status = status
         t.desk = ds.id
         t.call_no = call_no
@@ -785,7 +898,7 @@ class Dispatcher(OfficeState):
 
     def _on_ServiceFinished(self, ev: e.ServiceFinished) -> None:
         t = self.tickets[ev.ticket]
-        to = next_status(t.number, t.status, _finish_action(ev.next_service, ev.outcome == _SERVED))
+        to = next_status(t.number, t.status, _finish_action(ev.next_service, ev.outcome))
         self._mark_finished(t, self.desks[ev.desk], ev.service, ev.service_min, ev.next_service, to, ev.staff, ev.at)
 
     def _mark_finished(self, t: Ticket, ds: DeskState, service: str, minutes: float, nxt: str | None, status: Status,
@@ -849,7 +962,7 @@ class Dispatcher(OfficeState):
     def _on_TicketCancelled(self, ev: e.TicketCancelled) -> None:
         t = self.tickets[ev.ticket]
         if t.queue is not None:  # the forecast learns how often visitors give up waiting
-            waited = (ev.at - t.since) / 60.0
+            waited = self.net_waited_s(t, ev.at) / 60.0
             self.waited_min += waited
             if ev.reason == "visitor" and waited >= 1.0:  # at once: a ticket taken by mistake, not impatience
                 self.abandoned += 1
@@ -917,6 +1030,32 @@ class Dispatcher(OfficeState):
         if ev.day == self.day:
             self.issuing_stopped = True
 
+    def _on_AlertChanged(self, ev: e.AlertChanged) -> None:
+        if ev.active:
+            f = self.alert_from
+            if f is not None:  # fold the last interval, up to now if its countdown is still running
+                end = ev.at if ev.at < self.alert_until else self.alert_until
+                if end > f:
+                    self.alert_acc += end - f
+            self.alert_from = ev.at
+            self.alert_since = ev.at
+            self.alert_until = _INF
+        else:
+            assert ev.resumes_at is not None
+            self.alert_until = ev.resumes_at
+        self.alert_source = ev.source
+        self.desk_version += 1
+
+    def _on_RegistriesChanged(self, ev: e.RegistriesChanged) -> None:
+        self.registries_available = ev.available
+        self.desk_version += 1
+
+    def _on_TicketNotServed(self, ev: e.TicketNotServed) -> None:
+        t = self.tickets[ev.ticket]
+        self._leave_queue(t)
+        self._release(t, ev.at)
+        t.status = next_status(t.number, t.status, Action.CLOSE_EARLY)
+
     # ------------------------------------------------------------------ reading
 
     def by_number(self, number: str) -> Ticket | None:
@@ -940,6 +1079,9 @@ class Dispatcher(OfficeState):
             },
             "stats": {k: list(v) for k, v in sorted(self.stats.items())},
             "bookings": {k: (b.service, b.start, b.status, b.ticket) for k, b in sorted(self.bookings.items())},
+            "alert": (self.alert_acc, self.alert_from, self.alert_until, self.alert_since, self.alert_source),
+            "registries_available": self.registries_available,
+            "net_since": {t.id: t.net_since for t in self.tickets.values()},
         }
 
     def _check(self) -> None:
@@ -985,11 +1127,29 @@ class Dispatcher(OfficeState):
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
 
 
-def _finish_action(nxt: str | None, served: bool) -> Action:
-    """The ticket's step when its desk finishes: on to the next service if it has one, else served or refused."""
+_FINISHED_AS: Final = {
+    c.Outcome.SERVED.value: Action.FINISH_SERVED, c.Outcome.REFUSED.value: Action.FINISH_REFUSED,
+    c.Outcome.NOT_POSSIBLE.value: Action.FINISH_NOT_POSSIBLE,
+}
+
+
+def _finish_action(nxt: str | None, outcome: str) -> Action:
+    """The ticket's step when its desk finishes: on to the next service if it has one, else served, refused or
+    not possible now."""
     if nxt is not None:
         return Action.NEXT_SERVICE
-    return Action.FINISH_SERVED if served else Action.FINISH_REFUSED
+    return _FINISHED_AS[outcome]
+
+
+MAX_RESUME_MIN: Final = 240.0  # the longest delay after an all-clear an office may set
+_INF: Final = float("inf")
+_SOURCES: Final = frozenset(s.value for s in c.AlertSource)
+
+
+def _source(source: object) -> str:
+    if not isinstance(source, str) or source not in _SOURCES:
+        raise InvalidCommand(f"unknown source {source!r}; expected one of {', '.join(sorted(_SOURCES))}")
+    return str(source)
 
 
 def _local_day(now: float, timezone: str) -> tuple[str, tuple[float, float]]:

@@ -181,6 +181,32 @@ class AppointmentCheckedIn(BaseEvent):
     late: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertChanged(BaseEvent):
+    """An air-raid alert sounded (``active``; ``resumes_at`` None) or the all-clear was given (``resumes_at``: when
+    service resumes, epoch seconds). ``source``: head, network, cli or alerts (an official feed)."""
+
+    active: bool
+    source: str
+    resumes_at: float | None
+    resume_after_min: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RegistriesChanged(BaseEvent):
+    available: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketNotServed(BaseEvent):
+    """The day closed early (under an air-raid alert): the ticket ends "not served today"."""
+
+    ticket: str
+    number: str
+    reason: str
+
+
 Event = (
     DayOpened
     | TicketIssued
@@ -201,6 +227,9 @@ Event = (
     | AppointmentBooked
     | AppointmentCancelled
     | AppointmentCheckedIn
+    | AlertChanged
+    | RegistriesChanged
+    | TicketNotServed
 )
 
 # derived from the union, so a new event needs naming once

@@ -177,8 +177,29 @@ def _level_of(avail: list[float], work: float, rate: float) -> float:
     return (work + total) / (c - rate)  # not reached: k = c returns
 
 
-def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float | None = None) -> float | None:
+def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float | None = None,
+             net_waited_min: float | None = None) -> float | None:
     """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called; ``None`` when no open desk can.
+
+    After an air-raid alert's all-clear, the minutes until service resumes come first; under the alert itself, the
+    figure is the wait once service resumes (when is not known yet). ``net_waited_min``: how long that ticket has
+    waited, the time under alert left out (the ``limits`` rule counts that). See :func:`_wait_min`."""
+    t = _wait_min(d, q, ahead_in_q, now, since, net_waited_min)
+    return t if t is None else t + _resume_in_min(d, now)
+
+
+def _resume_in_min(d: OfficeState, now: float) -> float:
+    """Minutes until service resumes after an all-clear (0 with no alert; under the alert, not known: 0). O(1)."""
+    until = d.alert_until
+    if now < until < math.inf:
+        return (until - now) / 60.0
+    return 0.0
+
+
+def _wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float | None,
+              net_waited_min: float | None) -> float | None:
+    """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called once the desks call; ``None`` when no
+    open desk can.
 
     ``since``: when that ticket started waiting (``None`` for one joining now): rivals that came before it are
     ahead of it where the rule orders by waiting time. The rule decides how ranks mix (see the module docstring):
@@ -220,7 +241,7 @@ def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float
         avail.append(a)
     avail.sort()
     at = math.inf if since is None else since  # a newcomer: everyone waiting came before
-    waited = 0.0 if since is None else (now - since) / 60.0
+    waited = (0.0 if since is None else (now - since) / 60.0) if net_waited_min is None else net_waited_min
     own_work = ahead_in_q * _mean(d, service)
     rule = d.rule
     rivals = _rivals(d, q)
@@ -319,8 +340,8 @@ def ticket_eta(d: OfficeState, t: Ticket, now: float) -> tuple[float | None, int
         ds = d.desks[q.desk]
         if ds.status is not DeskStatus.OPEN:
             return None, ahead + 1
-        return _left(d, ds, now) + ahead * _mean(d, t.service), ahead + 1
-    return wait_min(d, q, ahead, now, since=t.since), ahead + 1
+        return _left(d, ds, now) + ahead * _mean(d, t.service) + _resume_in_min(d, now), ahead + 1
+    return wait_min(d, q, ahead, now, since=t.since, net_waited_min=d.net_waited_s(t, now) / 60.0), ahead + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,7 +370,7 @@ def queues(d: OfficeState, now: float) -> list[QueueSummary]:
         for qq in (q, vq):
             for top in (qq.top(), qq.top_rest()):  # the first of each run: a ticket put at the head came later
                 if top is not None:
-                    longest = max(longest, (now - top.since) / 60.0)
+                    longest = max(longest, d.net_waited_s(top, now) / 60.0)  # the time under alert left out
         eta = rounded(new_ticket_eta(d, q, now)[0])
         out.append(
             QueueSummary(

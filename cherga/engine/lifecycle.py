@@ -32,6 +32,9 @@ class Status(enum.StrEnum):
     NO_SHOW = "no_show"
     REDIRECTED = "redirected"
     CANCELLED = "cancelled"
+    # wartime: finished as "not possible now" (the registries are down); the day closed early under an alert
+    NOT_POSSIBLE = "not_possible"
+    NOT_SERVED = "not_served"
 
 
 class Action(enum.StrEnum):
@@ -43,6 +46,7 @@ class Action(enum.StrEnum):
     START = "start"
     FINISH_SERVED = "finish served"
     FINISH_REFUSED = "finish refused"
+    FINISH_NOT_POSSIBLE = "finish not possible now"
     NEXT_SERVICE = "next service"
     NO_SHOW = "no-show"
     RESTORE = "restore"
@@ -50,6 +54,7 @@ class Action(enum.StrEnum):
     REDIRECT = "redirect"
     CANCEL = "cancel"
     CLOSE_DAY = "close the day"
+    CLOSE_EARLY = "close the day under an alert"
     RATE = "rate"
 
 
@@ -84,9 +89,17 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
     (Status.SERVING, Action.TRANSFER): Status.WAITING,
     (Status.SERVING, Action.REDIRECT): Status.REDIRECTED,
     (Status.NO_SHOW, Action.RESTORE): Status.CALLED,
+    # wartime: a service that cannot be provided now (the registries are down), counted apart from refusals
+    (Status.CALLED, Action.FINISH_NOT_POSSIBLE): Status.NOT_POSSIBLE,
+    (Status.SERVING, Action.FINISH_NOT_POSSIBLE): Status.NOT_POSSIBLE,
+    # the day closed under an air-raid alert: everyone waiting, and those held at a desk, "not served today"
+    (Status.WAITING, Action.CLOSE_EARLY): Status.NOT_SERVED,
+    (Status.CALLED, Action.CLOSE_EARLY): Status.NOT_SERVED,
+    (Status.SERVING, Action.CLOSE_EARLY): Status.NOT_SERVED,
     # a finished visit may be rated, once (the rating is kept beside the status, which stays)
     (Status.DONE, Action.RATE): Status.DONE,
     (Status.REFUSED, Action.RATE): Status.REFUSED,
+    (Status.NOT_POSSIBLE, Action.RATE): Status.NOT_POSSIBLE,
 }
 
 # The steps a decision is journalled as, where the events are other steps of the table: replaying those events
@@ -113,6 +126,8 @@ _WHY: dict[Status, str] = {
     Status.NO_SHOW: "it was marked a no-show",
     Status.REDIRECTED: "it was redirected to another office",
     Status.CANCELLED: "it was cancelled",
+    Status.NOT_POSSIBLE: "it was already finished as not possible now",
+    Status.NOT_SERVED: "the day closed under an air-raid alert before it was served",
 }
 
 
@@ -183,7 +198,7 @@ _TAKES: dict[DeskAction, tuple[Status | None, Action]] = {
 _ON_TICKET: dict[DeskAction, tuple[Action, ...]] = {
     DeskAction.RECALL: (Action.RECALL, Action.RECALL_LAST),
     DeskAction.START: (Action.START,),
-    DeskAction.FINISH: (Action.FINISH_SERVED, Action.FINISH_REFUSED, Action.NEXT_SERVICE),
+    DeskAction.FINISH: (Action.FINISH_SERVED, Action.FINISH_REFUSED, Action.FINISH_NOT_POSSIBLE, Action.NEXT_SERVICE),
     DeskAction.NO_SHOW: (Action.NO_SHOW,),
     DeskAction.TRANSFER: (Action.TRANSFER,),
     DeskAction.REDIRECT: (Action.REDIRECT,),
@@ -235,6 +250,14 @@ DESK_ALSO: dict[tuple[DeskPhase, DeskAction], tuple[DeskPhase, ...]] = {
     (DeskPhase.CALLED, DeskAction.RESUME): (DeskPhase.CALLED,),
     (DeskPhase.SERVING, DeskAction.RESUME): (DeskPhase.SERVING,),
 }
+
+# From an air-raid alert until service resumes, a desk calls nobody: not the next ticket, not one named, not a
+# walk-in, not a no-show brought back; it does not call its ticket again and cannot mark a visitor in the shelter a
+# no-show. The ticket it holds is held: it may still finish, start, transfer or send it on.
+ALERT_HOLDS: frozenset[DeskAction] = frozenset({
+    DeskAction.CALL_NEXT, DeskAction.CALL_TICKET, DeskAction.WALK_IN, DeskAction.RESTORE, DeskAction.RECALL,
+    DeskAction.NO_SHOW,
+})
 
 # per phase, the actions a desk console offers (in the order of DeskAction): sent with the desk
 DESK_ACTIONS: dict[DeskPhase, tuple[str, ...]] = {
@@ -380,6 +403,9 @@ def document() -> str:
         " at a paused desk resumes it):\n\n" + _table(_desk_rows(DESK_ALSO)) + "\n\n"
         "Offered per phase: "
         + "; ".join(f"{p.value}: {', '.join(DESK_ACTIONS[p]) or '-'}" for p in DeskPhase) + ".\n\n"
+        "From an air-raid alert until service resumes after the all-clear, a desk is refused (409 `alert`) and"
+        " not offered: " + ", ".join(a.value for a in DeskAction if a in ALERT_HOLDS) + "; the ticket it holds is"
+        " held (its status does not change).\n\n"
         "## A booking's life\n\n"
         "```mermaid\n" + _mermaid(booking_rows, [s.value for s in BookingStatus if s is not BookingStatus.BOOKED])
         + "\n```\n\n" + _table(booking_rows) + "\n\n"

@@ -17,7 +17,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from cherga.engine.model import (
@@ -230,7 +230,7 @@ def _str_list(file: str, path: str, value: object, *, allow_empty: bool = True) 
 
 
 _SERVICE_REQUIRED = ("id", "name_uk", "name_en", "category", "letter", "mean_service_min")
-_SERVICE_OPTIONAL = ("sphere_uk", "sphere_en", "intent", "online_url")
+_SERVICE_OPTIONAL = ("sphere_uk", "sphere_en", "intent", "online_url", "needs_registry")
 _DEFAULT_INTENT = {Category.ISSUANCE: Intent.COLLECT, Category.CONSULTATION: Intent.CONSULT}
 
 
@@ -293,6 +293,7 @@ def _parse_services(doc: _Table) -> tuple[dict[str, Service], dict[str, str]]:
             sphere_en=_str(f, f"{p}.sphere_en", entry.get("sphere_en", ""), empty_ok=True),
             intent=intent,
             online_url=online_url,
+            needs_registry=_bool(f, f"{p}.needs_registry", entry.get("needs_registry", False)),
         )
         paths[sid] = p
     return services, paths
@@ -511,7 +512,9 @@ def _parse_skills(value: object, services: Mapping[str, Service]) -> dict[str, f
 
 
 _OFFICE_REQUIRED = ("id", "name_uk", "name_en", "kind", "desk")
-_OFFICE_OPTIONAL = ("timezone", "address_uk", "hours")
+_OFFICE_OPTIONAL = ("timezone", "address_uk", "hours", "region", "shelter_address_uk", "shelter_address_en",
+                    "alert_resume_min", "alert_resume_at_opening_min")
+MAX_ALERT_RESUME_MIN = 240.0  # the longest delay after an all-clear (the dispatcher's MAX_RESUME_MIN)
 _DESK_REQUIRED = ("id", "number")
 _DESK_OPTIONAL = ("skills", "services", "backup", "special")
 
@@ -563,8 +566,30 @@ def _parse_offices(
             timezone=timezone,
             hours=hours,
             address_uk=_str(f, f"{p}.address_uk", entry.get("address_uk", ""), empty_ok=True),
+            **_wartime(p, entry),
         )
     return offices
+
+
+def _wartime(p: str, entry: _Table) -> dict[str, Any]:
+    """An office's wartime settings: its alert region, its shelter, the delays after an all-clear."""
+    f = NETWORK_FILE
+    out: dict[str, Any] = {}
+    if "region" in entry:
+        out["region"] = _ident(f, f"{p}.region", entry["region"])
+    for key in ("shelter_address_uk", "shelter_address_en"):
+        if key in entry:
+            out[key] = _str(f, f"{p}.{key}", entry[key], empty_ok=True)
+    for key in ("alert_resume_min", "alert_resume_at_opening_min"):
+        if key in entry:
+            out[key] = _number(f, f"{p}.{key}", entry[key], low=0.0, high=MAX_ALERT_RESUME_MIN, unit="minutes")
+    return out
+
+
+def _bool(file: str, path: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        _fail(file, path, f"expected true or false, got {_kind_of(value)} {_show(value)}")
+    return value
 
 
 def _parse_desk(

@@ -55,6 +55,8 @@ class Service:
     sphere_en: str = ""
     intent: Intent = Intent.SUBMIT
     online_url: str | None = None
+    # cannot be provided while the national registries are unavailable (a power cut, a registry down)
+    needs_registry: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,13 @@ class Office:
     timezone: str = "Europe/Kyiv"
     hours: Hours = ALWAYS_OPEN
     address_uk: str = ""
+    # wartime: the region whose air-raid alerts sound here, where visitors shelter, and the minutes after the
+    # all-clear before service resumes (by day; when the alert was on at the office's opening time)
+    region: str = ""
+    shelter_address_uk: str = ""
+    shelter_address_en: str = ""
+    alert_resume_min: float = 10.0
+    alert_resume_at_opening_min: float = 30.0
 
     @property
     def services(self) -> frozenset[str]:

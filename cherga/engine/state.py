@@ -35,6 +35,7 @@ class Ticket:
         "last_desk",
         "last_service",
         "more",
+        "net_since",
         "new_ticket",
         "no_show_at",
         "number",
@@ -67,6 +68,8 @@ class Ticket:
         self.status = Status.WAITING
         self.issued_at = issued_at
         self.since = issued_at  # waiting since: issue, or the last time it went back to a queue
+        # ``since`` on the office's clock that stops under an air-raid alert: since less the alert seconds before it
+        self.net_since = issued_at
         self.counter = counter
         self.entry = 0  # token of its live heap entry; older entries for it are stale
         self.head = False
@@ -90,6 +93,7 @@ class Ticket:
 
 Entry = tuple[float, int, int, "Ticket"]  # (waiting since, counter, entry token, ticket)
 _COMPACT = 64  # dropped entries a lane keeps before it is compacted
+_INF = float("inf")
 
 
 class Queue:
@@ -222,10 +226,39 @@ class OfficeState:
     abandoned: int  # waiting tickets the visitor cancelled today (gave up)
     waited_min: float  # minutes waited today by the tickets that stopped waiting (called or gone)
     desk_version: int  # bumped when a desk opens, closes or pauses, or the policy changes
+    # wartime. The office's alert clock: alert_acc seconds under alert (alert on until service resumed) in the
+    # intervals folded so far, and the latest interval from alert_from until alert_until (inf while the alert is on;
+    # when service resumes after the all-clear; 0 before any alert)
+    alert_acc: float
+    alert_from: float | None
+    alert_until: float
+    alert_since: float | None  # when the current (or last) alert sounded
+    alert_source: str | None
+    registries_available: bool
     # what readers derive and keep: valid while desk_version (positions: seq) is unchanged
     desk_sets: dict[tuple[str, int], Any]
     competitors: dict[tuple[str, int], Any]
     positions: dict[str, tuple[int, dict[str, int]]]
+
+    def under_alert(self, now: float) -> bool:
+        """From an air-raid alert until service resumes after the all-clear. O(1)."""
+        return now < self.alert_until
+
+    def alert_active(self) -> bool:
+        return self.alert_until == _INF
+
+    def alerted_s(self, now: float) -> float:
+        """Seconds the office has been under alert, ever, up to ``now``: a ticket's wait net of alerts is
+        ``now - alerted_s(now) - ticket.net_since``. O(1)."""
+        f = self.alert_from
+        if f is None:
+            return self.alert_acc
+        end = now if now < self.alert_until else self.alert_until
+        return self.alert_acc + (end - f if end > f else 0.0)
+
+    def net_waited_s(self, t: Ticket, now: float) -> float:
+        """How long ``t`` has waited (since it last joined a queue), the time under alert left out. O(1)."""
+        return now - self.alerted_s(now) - t.net_since
 
     def waiting(self) -> int:
         """Tickets waiting in the office. O(queues)."""

@@ -38,7 +38,8 @@ __all__ = ["STATUSES", "WITHIN_MIN", "build_report", "group_stats"]
 WITHIN_MIN = (15.0, 20.0)  # the standard's 15–20 minutes: share_within_15, share_within_20
 # A ticket's bucket is where the ticket's table takes it by the last step the journal shows (the report reads the
 # events of these steps, in this order), or "open" while it is still live (waiting, called or serving).
-_BUCKET_STEPS = (Action.FINISH_SERVED, Action.FINISH_REFUSED, Action.NO_SHOW, Action.CANCEL, Action.REDIRECT)
+_BUCKET_STEPS = (Action.FINISH_SERVED, Action.FINISH_REFUSED, Action.NO_SHOW, Action.CANCEL, Action.REDIRECT,
+                 Action.FINISH_NOT_POSSIBLE, Action.CLOSE_EARLY)
 
 
 def _reached(action: Action) -> str:
@@ -48,7 +49,7 @@ def _reached(action: Action) -> str:
 
 
 STATUSES = (*(_reached(a) for a in _BUCKET_STEPS), "open")
-DONE, REFUSED, NO_SHOW, CANCELLED, REDIRECTED, OPEN = range(len(STATUSES))
+DONE, REFUSED, NO_SHOW, CANCELLED, REDIRECTED, NOT_POSSIBLE, NOT_SERVED, OPEN = range(len(STATUSES))
 CATEGORY_ORDER = tuple(c.value for c in Category)
 _EPOCH = date(1970, 1, 1)
 
@@ -123,6 +124,7 @@ class _Tickets:
     first_call: FloatArray  # epoch seconds, inf when never called
     called: BoolArray
     wait_min: FloatArray  # nan when never called
+    wait_net_min: FloatArray  # the same, the time its office was under an air-raid alert taken out
     status: IntArray  # index into STATUSES
     day_closed: BoolArray  # cancelled at closing time
     left_at: FloatArray  # when a ticket never called was cancelled or redirected (nan otherwise)
@@ -160,12 +162,19 @@ def _tickets(data: Extract, zones: dict[int, str], online_codes: BoolArray) -> _
     wait_min = np.full(n, np.nan)
     # rounded to the microminute so that a wait of exactly 15 minutes is within 15 whatever the float noise
     wait_min[called] = np.round((first_call[called] - iss.at[called]) / 60.0, 6)
+    wait_net_min = wait_min.copy()
+    for code, spans in alert_spans(data).items():
+        sel = called & (iss.office == code)
+        if sel.any() and spans:
+            taken = alerted_s(spans, first_call[sel]) - alerted_s(spans, iss.at[sel])
+            wait_net_min[sel] = np.round((first_call[sel] - iss.at[sel] - taken) / 60.0, 6)
 
     status = np.full(n, OPEN, dtype=np.int64)
     f = data.finished
     fin = _valid(f) & f.extra["final"]
     status[f.ticket[fin & f.extra["served"]]] = DONE
-    status[f.ticket[fin & ~f.extra["served"]]] = REFUSED
+    status[f.ticket[fin & f.extra["refused"]]] = REFUSED
+    status[f.ticket[fin & f.extra["not_possible"]]] = NOT_POSSIBLE
     ns = np.bincount(data.no_show.ticket[_valid(data.no_show)], minlength=n)
     rs = np.bincount(r.ticket[_valid(r)], minlength=n)
     status[(ns > rs) & (status == OPEN)] = NO_SHOW
@@ -180,6 +189,9 @@ def _tickets(data: Extract, zones: dict[int, str], online_codes: BoolArray) -> _
     ok = _valid(d)
     status[d.ticket[ok]] = REDIRECTED
     left_at[d.ticket[ok]] = d.at[ok]
+    ns_ = data.not_served
+    ok = _valid(ns_)
+    status[ns_.ticket[ok]] = NOT_SERVED
     left_at[called] = np.nan
 
     online = _lookup(online_codes, iss.service)
@@ -187,7 +199,44 @@ def _tickets(data: Extract, zones: dict[int, str], online_codes: BoolArray) -> _
     for i, more in iss.extra["more"].items():
         if not online[i] and any(online_codes[svc_index[s]] for s in more if s in svc_index):
             online[i] = True
-    return _Tickets(local_day, local_hour, first_call, called, wait_min, status, day_closed, left_at, online)
+    return _Tickets(local_day, local_hour, first_call, called, wait_min, wait_net_min, status, day_closed, left_at,
+                    online)
+
+
+def alert_spans(data: Extract) -> dict[int, list[tuple[float, float]]]:
+    """Per office code, the spans it was under an air-raid alert: from the alert until service resumed after the
+    all-clear (a new alert during the countdown starts a new span; one still on runs to the journal's end)."""
+    a = data.alerts
+    out: dict[int, list[tuple[float, float]]] = {}
+    order = np.lexsort((a.seq, a.office))
+    start: dict[int, float] = {}
+    until: dict[int, float] = {}
+    for i in order.tolist():
+        code = int(a.office[i])
+        at = float(a.at[i])
+        spans = out.setdefault(code, [])
+        if bool(a.extra["active"][i]):
+            if code in start:
+                end = min(at, until.get(code, at))
+                if end > start[code]:
+                    spans.append((start[code], end))
+            start[code] = at
+            until.pop(code, None)
+        elif code in start:
+            until[code] = float(a.extra["resumes_at"][i])
+    for code, s in start.items():
+        end = until.get(code, max(data.now, s))
+        if end > s:
+            out[code].append((s, end))
+    return out
+
+
+def alerted_s(spans: list[tuple[float, float]], at: FloatArray) -> FloatArray:
+    """Seconds under alert before each time of ``at`` (spans sorted and apart). O((n + spans) log spans)."""
+    xs = np.array([x for span in spans for x in span], dtype=np.float64)
+    lengths = np.array([e - s for s, e in spans], dtype=np.float64)
+    ys = np.repeat(np.concatenate([[0.0], np.cumsum(lengths)]), 2)[1:-1]
+    return np.asarray(np.interp(at, xs, ys, left=0.0, right=float(lengths.sum())), dtype=np.float64)
 
 
 def _service_info(data: Extract, network: Network | None) -> tuple[list[str], BoolArray, list[str | None]]:
@@ -301,7 +350,8 @@ class _Context:
         fm = _valid(f)
         fm[fm] = cohort[f.ticket[fm]]
         served_f = fm & f.extra["served"]
-        refused_f = fm & ~f.extra["served"]
+        refused_f = fm & f.extra["refused"]
+        not_possible_f = fm & f.extra["not_possible"]
         consult = np.array([c == Category.CONSULTATION.value for c in self.categories], dtype=bool)
         q = data.rated
         qm = _valid(q)
@@ -309,6 +359,7 @@ class _Context:
 
         called = cohort & t.called
         waits = t.wait_min[called]
+        net_waits = t.wait_net_min[called]
         cancelled = cohort & (t.status == CANCELLED)
         channel = iss.extra["channel"]
 
@@ -318,12 +369,15 @@ class _Context:
 
         left = cohort & ~t.called & np.isfinite(t.left_at)
         left_wait = (t.left_at[left] - iss.at[left]) / 60.0
-        over = int((waits > self.limit).sum())
+        over = int((net_waits > self.limit).sum())  # the wait limit leaves out the time under alert
 
         out: dict[str, Any] = {
             "issued": int(cohort.sum()),
             "served": int(counts[DONE]),
             "refused": int(refused_f.sum()),
+            # wartime, apart from refusals: finished as "not possible now"; ended "not served today" (closed early)
+            "not_possible": int(not_possible_f.sum()),
+            "not_served_today": int(counts[NOT_SERVED]),
             "no_show": int(counts[NO_SHOW]),
             "consultations": int((served_f & _lookup(consult, f.service)).sum()),
             "services_provided": int(served_f.sum()),
@@ -340,6 +394,8 @@ class _Context:
             },
             "by_service": self._by_service(served_f, refused_f, qm),
             "wait": wait_stats(waits),
+            "wait_net_of_alerts": wait_stats(net_waits),
+            "alerts": self._alerts(office_codes),
             "deadline": {
                 "limit_min": self.limit,
                 "over_limit": over,
@@ -353,6 +409,26 @@ class _Context:
             "appointments": self._appointments(office_codes),
         }
         return out
+
+    def _alerts(self, office_codes: list[int]) -> dict[str, Any]:
+        """Air-raid alerts at these offices in the period: how many sounded, and the minutes under alert (until
+        service resumed), clipped to the period (each office's local days)."""
+        count = 0
+        seconds = 0.0
+        a = self.data.alerts
+        spans = alert_spans(self.data)
+        for code in office_codes:
+            tz = DEFAULT_TIMEZONE
+            if self.network is not None:
+                oid = self.data.offices.names[code] if 0 <= code < len(self.data.offices.names) else None
+                office = self.network.offices.get(oid) if oid is not None else None
+                tz = office.timezone if office is not None else tz
+            lo, hi = self.period.bounds(tz)
+            on = (a.office == code) & a.extra["active"] & (a.at >= lo) & (a.at < hi)
+            count += int(on.sum())
+            for s, e in spans.get(code, []):
+                seconds += max(0.0, min(e, hi) - max(s, lo))
+        return {"count": count, "minutes": round(seconds / 60.0, 3)}
 
     def _by_service(self, served_f: BoolArray, refused_f: BoolArray, qm: BoolArray) -> list[dict[str, Any]]:
         data = self.data
@@ -551,7 +627,7 @@ class _Context:
         fm[fm] = cohort[f.ticket[fm]]
         fm &= f.desk >= 0
         served = np.bincount(f.desk[fm & f.extra["served"]], minlength=m)
-        refused = np.bincount(f.desk[fm & ~f.extra["served"]], minlength=m)
+        refused = np.bincount(f.desk[fm & f.extra["refused"]], minlength=m)
         minutes = f.extra["minutes"]
         mm = fm & np.isfinite(minutes)
         n_min = np.bincount(f.desk[mm], minlength=m)
@@ -619,7 +695,7 @@ class _Context:
         fm[fm] = cohort[f.ticket[fm]]
         fg = group(f.extra["staff"])
         served = np.bincount(fg[fm & f.extra["served"]], minlength=groups)
-        refused = np.bincount(fg[fm & ~f.extra["served"]], minlength=groups)
+        refused = np.bincount(fg[fm & f.extra["refused"]], minlength=groups)
         minutes = f.extra["minutes"]
         mm = fm & np.isfinite(minutes)
         mean, p90 = group_stats(fg[mm], minutes[mm], groups)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import sqlite3
 from collections import deque
@@ -206,7 +207,8 @@ class Extract:
     called: Columns
     restored: Columns
     no_show: Columns
-    finished: Columns  # extra: served, final, minutes, staff (codes into ``staff``, -1 when not recorded)
+    finished: Columns  # extra: served, refused, not_possible, final, minutes, staff (codes into ``staff``, -1 when
+    # not recorded)
     transferred: Columns
     redirected: Columns
     cancelled: Columns  # extra: day_closed
@@ -215,6 +217,8 @@ class Extract:
     booked: Columns  # extra: code (list), start
     checked_in: Columns  # extra: code (list), late
     booking_cancelled: Columns  # extra: code (list)
+    not_served: Columns  # the day closed under an air-raid alert: "not served today"
+    alerts: Columns  # AlertChanged, per office in journal order; extra: active, resumes_at (nan while on)
 
 
 SCORES = ("bad", "good", "exemplary")
@@ -236,6 +240,8 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "AppointmentBooked": ("office", "code", "service", "start"),
     "AppointmentCheckedIn": ("office", "code", "late"),
     "AppointmentCancelled": ("office", "code"),
+    "TicketNotServed": ("seq", "at", "ticket"),
+    "AlertChanged": ("office", "seq", "at", "active", "resumes_at"),
 }
 
 
@@ -548,10 +554,15 @@ class _Builder:
             put(kind, "service", self.services.codes(cols["service"]))
         if "outcome" in cols:
             put(kind, "served", _bools([x == "served" for x in cols["outcome"]]))
+            put(kind, "refused", _bools([x == "refused" for x in cols["outcome"]]))
+            put(kind, "not_possible", _bools([x == "not_possible" for x in cols["outcome"]]))
             put(kind, "minutes", _floats(cols["service_min"]))
             put(kind, "final", _bools([x is None for x in cols["next_service"]]))
         if "reason" in cols:
             put(kind, "day_closed", _bools([x == "day closed" for x in cols["reason"]]))
+        if "active" in cols:
+            put(kind, "active", _bools(cols["active"]))
+            put(kind, "resumes_at", _floats([math.nan if x is None else x for x in cols["resumes_at"]]))
         if "score" in cols:
             put(kind, "score", self.scores.codes(cols["score"]))
         if "status" in cols:
@@ -610,7 +621,8 @@ class _Builder:
             categories=self.categories, channels=self.channels, staff=self.staff, ticket_ids=self.ticket_ids,
             issued=issued,
             called=events("TicketCalled"), restored=events("TicketRestored"), no_show=events("TicketNoShow"),
-            finished=events("ServiceFinished", ("served", np.bool_, False), ("minutes", np.float64, np.nan),
+            finished=events("ServiceFinished", ("served", np.bool_, False), ("refused", np.bool_, False),
+                            ("not_possible", np.bool_, False), ("minutes", np.float64, np.nan),
                             ("final", np.bool_, True), ("staff", np.int64, -1)),
             transferred=events("TicketTransferred"), redirected=events("TicketRedirected"),
             cancelled=events("TicketCancelled", ("day_closed", np.bool_, False)),
@@ -619,6 +631,8 @@ class _Builder:
             booked=self._columns("AppointmentBooked", (("start", np.float64, 0.0),)),
             checked_in=self._columns("AppointmentCheckedIn", (("late", np.bool_, False),)),
             booking_cancelled=self._columns("AppointmentCancelled"),
+            not_served=events("TicketNotServed"),
+            alerts=self._columns("AlertChanged", (("active", np.bool_, False), ("resumes_at", np.float64, np.nan))),
         )
 
 

@@ -9,6 +9,7 @@
 ``reports``         the standard's report
 ``ratings``         the three buttons and their counts
 ``appointments``    slots, bookings, check-in
+``wartime``         air-raid alerts (an office, a region), the registries switch, closing the day early
 ``boards``          the websockets: hall board, ticket page, head's alerts, live ratings
 ``pages``           the HTML pages, favicons, static files
 ``ops``             ``/healthz``, ``/metrics``, ``/docs``

@@ -67,7 +67,9 @@ def require(svc: Service, request: Request, roles: tuple[Role, ...], *, office: 
         raise Forbidden(f"this token belongs to desk {p.desk}; it cannot act for desk {desk}")
     if p.role is Role.DESK and desk is None:
         raise Forbidden("a desk token acts on its own desk only")
-    if p.role in (Role.KIOSK, Role.HEAD) and office is not None and p.office != office:
+    # an alerts feed minted for one office acts for that office only; without --office, for the whole network
+    if (p.role in (Role.KIOSK, Role.HEAD) or (p.role is Role.ALERTS and p.office is not None)) \
+            and office is not None and p.office != office:
         raise Forbidden(f"this token belongs to office {p.office}; it cannot act for office {office}")
     return p
 

@@ -16,7 +16,9 @@ router = APIRouter(tags=["offices"])
 @router.get("/api/v1/offices", response_model=list[s.OfficeInfo])
 async def offices(svc: Svc) -> list[dict[str, Any]]:
     net = svc.network
-    return [views.office_json(net, o) for o in net.offices.values()]
+    engine = svc.host.engine
+    return [views.office_json(net, o, engine.offices[o.id].registries_available if o.id in engine.offices else True)
+            for o in net.offices.values()]
 
 
 @router.get("/api/v1/offices/{office}/state", response_model=s.OfficeState)
