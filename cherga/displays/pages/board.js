@@ -2,7 +2,7 @@
 // waiting counts and expected waits per category. Snapshot, then numbered deltas; a gap means resync.
 
 import {
-  api, catName, fmtTime, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, t,
+  api, catName, fmtTime, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, sphereOf, t,
 } from './common.js';
 import { has, onLangChange, tIn } from './i18n.js';
 import { pausedServices, phaseOf, resumeText, shelterIcon, shelterIn, toDate } from './wartime.js';
@@ -201,13 +201,31 @@ function renderWar() {
   const paused = pausedServices(state.office);
   regBanner.hidden = alerting || paused.length === 0;
   if (paused.length) {
-    const names = paused.slice(0, 6).map((s) => nameOf(s));
-    const list = names.join(' · ') + (paused.length > names.length ? ` ${t('war.reg.more', { n: paused.length - names.length })}` : '');
+    const list = pausedList(paused);
     regBanner.replaceChildren(
       h('h2', { id: 'reg-h' }, t('war.reg.title')),
       h('p', { class: 'reg-list', id: 'reg-list' }, t('war.reg.paused', { list })),
       h('p', { class: 'reg-others' }, t('war.reg.others')));
   }
+}
+
+/** The paused services, short: a section's name when all its services are paused ("Паспорти"), else the section and
+ * the names ("Бізнес: Державна реєстрація ФОП"); past four entries, "і ще N". */
+function pausedList(paused) {
+  const all = (state.office && state.office.services) || [];
+  const spheres = new Map();
+  for (const s of paused) {
+    const key = s.sphere_uk || '';
+    if (!spheres.has(key)) spheres.set(key, []);
+    spheres.get(key).push(s);
+  }
+  const parts = [...spheres.entries()].map(([key, list]) => {
+    const label = sphereOf(list[0]);
+    const whole = all.filter((s) => (s.sphere_uk || '') === key).length === list.length;
+    return whole && label ? label : `${label ? `${label}: ` : ''}${list.map((s) => nameOf(s)).join(', ')}`;
+  });
+  const shown = parts.slice(0, 4);
+  return shown.join(' · ') + (parts.length > shown.length ? ` ${t('war.reg.more', { n: parts.length - shown.length })}` : '');
 }
 
 let lastPhase = 'normal';
@@ -452,6 +470,10 @@ function onMessage(msg, ctl) {
     state.calls = pendingCalls(msg.calls);
     state.queues = msg.queues || [];
     state.flashTicket = null;
+    if (msg.registries && state.registries !== msg.registries.available) {
+      if (state.registries !== undefined) refreshOffice();
+      state.registries = msg.registries.available;
+    }
     if (msg.alert !== undefined) setAlert(msg.alert);
     else if (alertStale || Date.now() - alertFetched > 60_000) fetchAlert();
     render();
@@ -485,6 +507,8 @@ function onMessage(msg, ctl) {
       since: msg.since ?? (msg.active ? before || new Date().toISOString() : state.alert && state.alert.since),
       resumes_at: msg.resumes_at ?? null,
     });
+  } else if (msg.type === 'registries') {
+    refreshOffice(); // which services pause (or come back) is the services' listing's to say
   } else if (msg.type === 'queue') {
     state.queues = msg.queues || [];
     render();
