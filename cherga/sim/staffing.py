@@ -18,6 +18,10 @@
    they suffice: with constant demand and exponential service, where Erlang C is exact, the plan is Erlang C's.
 
 Days are independent (every day ends with an empty hall), so each weekday is planned on its own.
+
+With the profile's air-raid alerts (``cherga sim staff --alerts``) each replication's day is simulated with its
+own alerts (:func:`cherga.sim.model.make_alerts`, the same for every plan tried) and the targets are checked on
+the waits net of alerts, as the reports count them: the desks added are those the backlog after each stop needs.
 """
 
 from __future__ import annotations
@@ -40,12 +44,14 @@ from cherga.sim.model import (
     Visitors,
     day_start,
     hourly_schedule,
+    make_alerts,
     make_visitors,
     replication_seeds,
     simulate_day,
 )
 from cherga.sim.plan import Plan, PlanRow, SkillGroup, cover_count, skill_groups
 from cherga.sim.profile import WEEKDAYS, Profile, hour_overlap
+from cherga.sim.runner import net_of_alerts
 from cherga.sim.stats import Estimate, ratio_estimate, t_quantile
 
 Progress = Callable[[int], None]
@@ -370,8 +376,10 @@ def plan_day(
             i = len(results)
             if i == len(visitors):
                 visitors.append(make_visitors(network, office, profile, weekday, seeds[i]))
-            results.append(simulate_day(network, office_id, visitors[i], sched, day=weekday, rule=rule,
-                                        recall_interval_min=profile.recall_interval_min))
+            day_result = simulate_day(network, office_id, visitors[i], sched, day=weekday, rule=rule,
+                                      recall_interval_min=profile.recall_interval_min,
+                                      alerts=make_alerts(profile, office, weekday, seeds[i]))
+            results.append(net_of_alerts(day_result))
         if progress is not None:
             progress(1)
         checks = _tally(results, groups_of, targets)
