@@ -23,7 +23,10 @@ router = APIRouter(tags=["wartime"])
 _SOURCE = {Role.HEAD: c.AlertSource.HEAD, Role.NETWORK: c.AlertSource.NETWORK, Role.ALERTS: c.AlertSource.ALERTS}
 
 
-def source_of(p: Principal) -> c.AlertSource:
+def source_of(p: Principal, request: Request | None = None) -> c.AlertSource:
+    """Who switched it: the token's role; a network token sent by ``cherga alert`` says it is the command line."""
+    if p.role is Role.NETWORK and request is not None and request.headers.get("x-cherga-source") == "cli":
+        return c.AlertSource.CLI
     return _SOURCE[p.role]
 
 
@@ -32,7 +35,7 @@ async def office_alert(office: str, body: s.AlertBody, request: Request, svc: Sv
     """An air-raid alert (``active: true``) or the all-clear (``false``) at one office; idempotent."""
     svc.office(office)
     p = require(svc, request, (Role.HEAD, Role.NETWORK, Role.ALERTS), office=office)
-    await run(svc, c.SetAlert(office=office, active=body.active, source=source_of(p),
+    await run(svc, c.SetAlert(office=office, active=body.active, source=source_of(p, request),
                               resume_after_min=body.resume_after_min))
     return views.alert_answer(svc.office(office))
 
@@ -45,7 +48,7 @@ async def region_alert(region: str, body: s.AlertBody, request: Request, svc: Sv
         raise Forbidden(f"this alerts token belongs to office {p.office}; a region's alert needs a network-wide one")
     offices = region_offices(svc, region)
     for office in offices:
-        await run(svc, c.SetAlert(office=office, active=body.active, source=source_of(p),
+        await run(svc, c.SetAlert(office=office, active=body.active, source=source_of(p, request),
                                   resume_after_min=body.resume_after_min))
     return [views.alert_answer(svc.office(o)) for o in offices]
 
