@@ -209,8 +209,8 @@ function renderWar() {
   }
 }
 
-/** The paused services, short: a section's name when all its services are paused ("Паспорти"), else the section and
- * the names ("Бізнес: Державна реєстрація ФОП"); past four entries, "і ще N". */
+/** The paused services, short enough for the board: a section's name when all its services are paused ("Бізнес"),
+ * "Паспорти (частково)" when some are (each waiting visitor's phone names their own); past four, "і ще N". */
 function pausedList(paused) {
   const all = (state.office && state.office.services) || [];
   const spheres = new Map();
@@ -222,7 +222,8 @@ function pausedList(paused) {
   const parts = [...spheres.entries()].map(([key, list]) => {
     const label = sphereOf(list[0]);
     const whole = all.filter((s) => (s.sphere_uk || '') === key).length === list.length;
-    return whole && label ? label : `${label ? `${label}: ` : ''}${list.map((s) => nameOf(s)).join(', ')}`;
+    if (!label) return list.map((s) => nameOf(s)).join(', ');
+    return whole ? label : `${label} ${t('war.reg.part')}`;
   });
   const shown = parts.slice(0, 4);
   return shown.join(' · ') + (parts.length > shown.length ? ` ${t('war.reg.more', { n: parts.length - shown.length })}` : '');

@@ -283,10 +283,10 @@ function viewWar() {
     ];
   };
   if (phase === 'alert') {
-    return [h('section', { class: 'war-card', id: 'kiosk-shelter', 'aria-labelledby': 'step-title' },
-      shelterIcon(),
-      h('h1', { tabindex: '-1', id: 'step-title', lang: 'uk' }, tIn('uk', 'war.alert.title')),
-      ...lines('uk'),
+    return [h('section', { class: 'war-card war-two', id: 'kiosk-shelter', 'aria-labelledby': 'step-title' },
+      h('div', { class: 'war-uk' }, shelterIcon(),
+        h('h1', { tabindex: '-1', id: 'step-title', lang: 'uk' }, tIn('uk', 'war.alert.title')),
+        ...lines('uk')),
       h('div', { class: 'war-en', lang: 'en' }, h('h2', {}, tIn('en', 'war.alert.title')), ...lines('en')))];
   }
   return [h('section', { class: 'war-card clear', id: 'kiosk-resume', 'aria-labelledby': 'step-title' },
