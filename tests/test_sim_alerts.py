@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import math
 from contextlib import redirect_stdout
@@ -19,11 +20,10 @@ from cherga.engine import events as e
 from cherga.engine.loader import load_network
 from cherga.errors import ConfigError
 from cherga.sim.alerts import AlertSpan, fit_alerts, overlap, sound
-from cherga.sim.calibrate import read_alert_list
+from cherga.sim.calibrate import calibrate, read_alert_list
 from cherga.sim.model import (
     ABANDONED,
     UNSERVED,
-    day_start,
     default_schedule,
     make_alerts,
     make_visitors,
@@ -70,9 +70,13 @@ def one_day(spans: tuple[AlertSpan, ...], *, patience: float | None = 40.0, seed
     return events, r
 
 
+def env_min_at(at: float) -> float:
+    """Epoch seconds in the model's env minutes (EPOCH, Monday 08:00 Kyiv, is 0)."""
+    return (at - datetime(2026, 11, 2, 8, tzinfo=ZoneInfo("Europe/Kyiv")).timestamp()) / 60.0
+
+
 def env_min(ev: e.BaseEvent) -> float:
-    """The event's time in the model's env minutes (EPOCH, Monday 08:00 Kyiv, is 0)."""
-    return (ev.at - datetime(2026, 11, 2, 8, tzinfo=ZoneInfo("Europe/Kyiv")).timestamp()) / 60.0
+    return env_min_at(ev.at)
 
 
 # ------------------------------------------------------------------------------------------------ no alerts
@@ -132,6 +136,15 @@ def test_an_alert_stops_calls_and_admissions_for_its_span_and_resumes_after_the_
                 assert env_min(ev) == pytest.approx(t0 + took + (resume - start), abs=1e-6)
             assert not start < env_min(ev) < resume
     assert held > 0
+    # the engine was told, through its own commands: the alert, then the all-clear with the resumption
+    switched = [ev for ev in events if isinstance(ev, e.AlertChanged)]
+    assert [(sw.active, env_min(sw)) for sw in switched] == [(True, start), (False, clear)]
+    assert switched[1].resumes_at is not None
+    assert env_min_at(switched[1].resumes_at) == pytest.approx(resume)
+    # and the journal's alert events calibrate back to the alert
+    cal = calibrate(NET, "main", events)
+    assert cal.alerts is not None and cal.alerts.count == 1
+    assert cal.alerts.mean_min == pytest.approx(clear - start)
 
 
 def test_the_net_waits_leave_the_alert_time_out_and_patience_does_not_run_in_the_shelter() -> None:
@@ -196,7 +209,7 @@ def test_the_alert_process_is_seeded_by_the_replication_and_repeats_exactly() ->
     assert a == b and a != c
     assert any(a)
     for spans in a:
-        for x, y in zip(spans, spans[1:], strict=False):
+        for x, y in itertools.pairwise(spans):
             assert x.resume < y.start  # merged: one stop until service has resumed
         for sp in spans:
             assert sp.resume == pytest.approx(sp.clear + (30.0 if sp.at_opening else 10.0))
@@ -283,7 +296,8 @@ def test_run_json_keeps_the_documented_keys_and_adds_alerts_and_net_waits(
         assert key in net["overall"]
     assert net["overall"]["mean_wait_min"] < overall["mean_wait_min"]
     assert net["overall"]["share_within_15"] >= overall["share_within_15"]
-    assert set(net["categories"]) == set(data["categories"])  # type: ignore[arg-type]
+    cats = data["categories"]
+    assert isinstance(cats, dict) and set(net["categories"]) == set(cats)
     # the table says it in Ukrainian first
     text = cli_text("sim", "run", "--office", "main", "--days", "2", "--reps", "3", "--seed", "2", "--alerts",
                     "4:60", "--quiet")

@@ -129,14 +129,13 @@ def calibrate(
     closed_at: dict[str, float] = {}
     day_of: dict[str, date] = {}
     close_by_day: dict[date, float] = {}
-    alert_type = getattr(e, "AlertChanged", None)
     alert_on: float | None = None
     alerts_seen: list[tuple[float, float]] = []
     for ev in events:
         if ev.office != office_id:
             continue
-        if alert_type is not None and type(ev) is alert_type:
-            if getattr(ev, "active"):  # noqa: B009 (an event class the engine may not have)
+        if isinstance(ev, e.AlertChanged):
+            if ev.active:
                 alert_on = ev.at if alert_on is None else alert_on
             elif alert_on is not None:
                 alerts_seen.append((alert_on / 60.0, ev.at / 60.0))
@@ -230,7 +229,7 @@ def calibrate(
     fit: AlertFit | None = None
     if alert_list is not None:
         fit = fit_alerts(alert_list[0], alert_list[1], empirical=empirical, source="alert list")
-    elif alert_type is not None and days:
+    elif alerts_seen and days:
         hours = ((max(days) - min(days)).days + 1) * 24.0
         fit = fit_alerts(alerts_seen, hours, empirical=empirical, source=f"journal {first}..{last}")
     if fit is not None:

@@ -68,10 +68,7 @@ OFF, ON, BREAK = 0, 1, 2
 FloatArray = npt.NDArray[np.float64]
 EventSink = Callable[[Sequence[e.BaseEvent]], object]
 _NO_SHOW: Final = e.TicketNoShow
-# the engine's alert switch and the event of a ticket not served when the day closes under an alert, once it has them
-_SET_ALERT: Any = getattr(c, "SetAlert", None)
-_NOT_SERVED: Any = getattr(e, "TicketNotServed", None)
-_ALERT_SOURCE: Any = getattr(getattr(c, "AlertSource", None), "ALERTS", "alerts")
+_NOT_SERVED: Final = e.TicketNotServed  # the day closed under an alert
 
 
 def day_start(day: int) -> float:
@@ -637,12 +634,15 @@ class OfficeDay:
         return cur + left
 
     def alert_proc(self) -> ProcessGenerator:
-        """The day's alerts: at each, the engine is told (once it has the switch), every patience deadline moves by
-        the stop's length (patience does not run in the shelter); at the all-clear the engine is told when service
-        resumes; then the idle desks are woken. Desks read the stops themselves (:meth:`stopped_until`)."""
+        """The day's alerts: at each, the engine is told (``SetAlert``, source ``alerts``) and every patience
+        deadline moves by the stop's length (patience does not run in the shelter); at the all-clear the engine is
+        told when service resumes; then the idle desks are woken. Desks read the stops themselves
+        (:meth:`stopped_until`)."""
         env = self.env
         office = self.office_id
         for sp in self.alerts:
+            if sp.resume <= env.now:  # service had resumed before the day began
+                continue
             if sp.start > env.now:
                 yield env.timeout(sp.start - env.now)
             if self.over:
@@ -654,8 +654,7 @@ class OfficeDay:
             i = self.next_visitor
             self.next_due = min(self.deadlines[0][0] if self.deadlines else math.inf,
                                 self.vt[i] if i < self.n else math.inf)
-            if _SET_ALERT is not None:
-                self.apply(_SET_ALERT(office=office, active=True, source=_ALERT_SOURCE), EPOCH_S + now * 60.0)
+            self.apply(c.SetAlert(office=office, active=True, source=c.AlertSource.ALERTS), EPOCH_S + now * 60.0)
             if self.closed:  # an alert after closing time: nobody more is called today
                 self.close_early = True
                 if self.busy + self.woken == 0:
@@ -666,10 +665,9 @@ class OfficeDay:
             if self.over:
                 return
             now = env.now
-            if _SET_ALERT is not None:
-                self.catch_up(now)
-                self.apply(_SET_ALERT(office=office, active=False, source=_ALERT_SOURCE,
-                                      resume_after_min=sp.resume - now), EPOCH_S + now * 60.0)
+            self.catch_up(now)
+            self.apply(c.SetAlert(office=office, active=False, source=c.AlertSource.ALERTS,
+                                  resume_after_min=max(sp.resume - now, 0.0)), EPOCH_S + now * 60.0)
             if sp.resume > env.now:
                 yield env.timeout(sp.resume - env.now)
             if self.over:
@@ -867,13 +865,8 @@ class OfficeDay:
                 self.duty_min[k] += now - since
                 self.on_since[k] = None
         for ev in self.apply(c.CloseDay(office=self.office_id), EPOCH_S + now * 60.0):
-            tid: str | None = None
-            if type(ev) is e.TicketCancelled:
-                tid = ev.ticket
-            elif _NOT_SERVED is not None and type(ev) is _NOT_SERVED:  # the day closed under an alert
-                tid = str(getattr(ev, "ticket"))  # noqa: B009 (an event class the engine may not have)
-            if tid is not None:
-                i = self.idx_of.get(tid)
+            if type(ev) is e.TicketCancelled or type(ev) is _NOT_SERVED:
+                i = self.idx_of.get(ev.ticket)
                 if i is not None and self.outcome[i] == WAITING:
                     self.outcome[i] = UNSERVED
         self.over = True
