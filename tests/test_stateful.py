@@ -8,6 +8,7 @@ of the events so far rebuilds the same state.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from conftest import SERVICES, T0, small_network
@@ -24,6 +25,8 @@ from cherga.engine.network import CityEngine
 from cherga.engine.policy import RULES, Candidate
 from cherga.errors import ChergaError
 
+# passports need the national registries here, so the registries switch refuses something
+SERVICES_W = {**SERVICES, "passport": dataclasses.replace(SERVICES["passport"], needs_registry=True)}
 SERVICE_IDS = sorted(SERVICES)
 DESK = st.integers(0, 99)  # an index into the network's desks, drawn with the network
 OFFICE = st.integers(0, 9)
@@ -34,7 +37,7 @@ def networks(draw: st.DrawFn) -> Network:
     """The hand-made network, or a generated one: one to three offices of one to four desks, each with its own
     services and some it only helps with (backup), so every way a desk may call is exercised."""
     if draw(st.integers(0, 3)) == 0:
-        return small_network()
+        return dataclasses.replace(small_network(), services=SERVICES_W)
     offices = {}
     names = ["main", "branch", "remote"][: draw(st.integers(1, 3))]
     for oid in names:
@@ -47,7 +50,7 @@ def networks(draw: st.DrawFn) -> Network:
         offices[oid] = Office(id=oid, name_uk=oid, name_en=oid,
                               kind=OfficeKind.MAIN if oid == "main" else OfficeKind.SUBDIVISION, desks=tuple(desks))
     travel = {(a, b): 10.0 + 5 * i for i, (a, b) in enumerate((a, b) for a in names for b in names if a < b)}
-    return Network(offices=offices, services=SERVICES, travel_min=travel, targets=Targets(), policy=PolicyConfig())
+    return Network(offices=offices, services=SERVICES_W, travel_min=travel, targets=Targets(), policy=PolicyConfig())
 
 
 def expected_pick(d: Dispatcher, desk: str, now: float) -> set[str]:
@@ -64,15 +67,23 @@ def expected_pick(d: Dispatcher, desk: str, now: float) -> set[str]:
     own = [t for t in queued if t.service in spec.services]
     helps = [t for t in queued if t.service in spec.backup and t.service not in spec.services]
     pool = own + [t for t in helps if t.vulnerable] if personal or own else helps
+    if d.under_alert(now):  # from an alert until service resumes, nobody is called
+        return set()
     window = d.policy.booked_window_min * 60
-    cands = [Candidate(t, t.category, d.rank(t.category), 0, t.since, t.counter) for t in personal]
+    # waits on the office's clock that stops under alerts: each ticket's wait is now - alerted - its net_since, i.e.
+    # the time since it joined less the alert seconds since then (recomputed here from the ticket, not the queue)
+    alerted = d.alerted_s(now)
+    net_now = now - alerted
+    cands = [Candidate(t, t.category, d.rank(t.category), 0, net_now - d.net_waited_s(t, now), t.counter)
+             for t in personal]
     for t in pool:
-        cands.append(Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1, t.since, t.counter))
+        cands.append(Candidate(t, t.category, d.rank(t.category), 0 if t.head else 1,
+                               net_now - d.net_waited_s(t, now), t.counter))
         if t.due_at is not None and t.due_at <= now <= t.due_at + window:
-            cands.append(Candidate(t, t.category, d.rank(t.category), 0, t.due_at, t.counter))
+            cands.append(Candidate(t, t.category, d.rank(t.category), 0, t.due_at - alerted, t.counter))
     if not cands:
         return set()
-    return {d.rule(cands, now, d.policy).ticket.id}  # type: ignore[attr-defined]
+    return {d.rule(cands, net_now, d.policy).ticket.id}  # type: ignore[attr-defined]
 
 
 class EngineMachine(RuleBasedStateMachine):
@@ -90,6 +101,7 @@ class EngineMachine(RuleBasedStateMachine):
 
     def _apply(self, cmd: Any) -> list[e.BaseEvent]:
         before = {oid: d.digest() for oid, d in self.engine.offices.items()}
+        sheltering = {oid for oid, d in self.engine.offices.items() if d.under_alert(self.now)}
         try:
             evs = self.engine.apply(cmd, self.now)
         except ChergaError as exc:
@@ -97,6 +109,9 @@ class EngineMachine(RuleBasedStateMachine):
             after = {oid: d.digest() for oid, d in self.engine.offices.items()}
             assert after == before, f"refused {cmd} but the state changed"
             return []
+        # from an alert until service resumes: nobody is called, issued or brought back there
+        assert not [x for x in evs if x.office in sheltering and isinstance(
+            x, (e.TicketCalled, e.TicketRecalled, e.TicketRestored, e.TicketIssued))], f"{cmd} under an alert: {evs}"
         self.log.extend(evs)
         return evs
 
@@ -245,6 +260,52 @@ class EngineMachine(RuleBasedStateMachine):
     def walk_in(self, desk_k: int, service: str, vulnerable: bool) -> None:
         desk = self._desk(desk_k)
         self._apply(c.ServeWalkIn(desk=desk, service=service, vulnerable=vulnerable))
+
+    @rule(office_k=OFFICE, active=st.booleans(), resume=st.none() | st.sampled_from([0.0, 0.5, 5.0, 30.0, -1.0]),
+          source=st.sampled_from([*c.AlertSource, "bogus"]))
+    def alert(self, office_k: int, active: bool, resume: float | None, source: str) -> None:
+        office = self._office(office_k)
+        d = self.engine.offices[office]
+        was = d.alert_active()
+        evs = self._apply(c.SetAlert(office=office, active=active, resume_after_min=resume,
+                                     source=source))  # type: ignore[arg-type]
+        if was == active:
+            assert not [x for x in evs if isinstance(x, e.AlertChanged)], "the same switch twice changed something"
+        if source == "bogus" or resume == -1.0:  # refused: nothing changed
+            assert d.alert_active() == was
+        elif active:
+            assert d.alert_active() and d.under_alert(self.now)
+
+    @rule(office_k=OFFICE, available=st.booleans())
+    def registries(self, office_k: int, available: bool) -> None:
+        office = self._office(office_k)
+        d = self.engine.offices[office]
+        was = d.registries_available
+        evs = self._apply(c.SetRegistries(office=office, available=available))
+        assert bool(evs) == (was != available) or any(isinstance(x, e.DayOpened) for x in evs)
+        assert d.registries_available == available
+
+    @rule(office_k=OFFICE, vulnerable=st.booleans())
+    def issue_under_alert_or_registries_down(self, office_k: int, vulnerable: bool) -> None:
+        """Whatever the state, issuing under an alert, or a service needing the registries while they are down, is
+        refused with its own error and changes nothing."""
+        office = self._office(office_k)
+        d = self.engine.offices[office]
+        services = sorted(self.net.offices[office].services)
+        service = "passport" if "passport" in services else services[0]
+        before = d.digest()
+        try:
+            evs = self.engine.apply(c.IssueTicket(office=office, service=service, vulnerable=vulnerable), self.now)
+        except ChergaError as exc:
+            assert d.digest() == before
+            if d.under_alert(self.now):
+                assert exc.code == "alert", exc
+            elif not d.registries_available and service == "passport":
+                assert exc.code == "registry_unavailable", exc
+            return
+        self.log.extend(evs)
+        assert not d.under_alert(self.now)
+        assert d.registries_available or service != "passport"
 
     @invariant()
     def invariants_hold(self) -> None:
