@@ -17,6 +17,9 @@ ROLES = {
     "head": ("head", "main", None),
     "other-head": ("head", "zamostia", None),
     "planner": ("planner", None, None),
+    "alerts": ("alerts", None, None),  # an official alert feed, network-wide
+    "other-alerts": ("alerts", "zamostia", None),  # a feed minted for another office
+    "network": ("network", None, None),
 }
 EVERYONE = set(ROLES)
 DESK = {"desk", "head"}
@@ -58,6 +61,10 @@ def calls(ticket: str, done: str) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", f"{o}/report?format=json&month={MONTH}", None, {"head", "planner"}),
         ("GET", f"{o}/ratings", None, EVERYONE),
         ("POST", f"{o}/ratings", {"number": "Z999", "score": "good"}, {"kiosk", "head"}),
+        # wartime (API.md 1.1); the all-clear with 0 minutes, so the calls above and below are not held
+        ("POST", f"{o}/alert", {"active": False, "resume_after_min": 0}, {"head", "network", "alerts"}),
+        ("POST", "/api/v1/regions/vinnytsia/alert", {"active": False, "resume_after_min": 0}, {"network", "alerts"}),
+        ("POST", f"{o}/registries", {"available": True}, {"head", "network"}),
     ]
 
 

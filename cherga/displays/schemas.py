@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class Strict(BaseModel):
@@ -149,7 +149,7 @@ class OfficeState(BaseModel):
 
 
 class AlertBody(Strict):
-    active: bool = Field(description="true: an air-raid alert; false: the all-clear")
+    active: StrictBool = Field(description="true: an air-raid alert; false: the all-clear")
     resume_after_min: float | None = Field(
         None, ge=0, le=240, description="minutes after the all-clear before service resumes (default: the office's "
         "configured delay, 10 by day, 30 when the alert was on at opening time; 0: at once)")
@@ -163,7 +163,7 @@ class AlertAnswer(BaseModel):
 
 
 class RegistriesBody(Strict):
-    available: bool
+    available: StrictBool
 
 
 class Policy(BaseModel):
