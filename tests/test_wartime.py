@@ -247,3 +247,34 @@ def test_the_loader_checks_the_wartime_settings(tmp_path: Path, line: str, words
     p.write_text(p.read_text(encoding="utf-8").replace(line + "\n", ""), encoding="utf-8")
     with pytest.raises(ConfigError, match="needs_registry"):
         load_network(tmp_path / "cfg")
+
+
+def test_the_report_counts_alerts_waits_net_of_alerts_and_the_wartime_outcomes(tmp_path: Path) -> None:
+    """A day at zamostia: an alert from 09:10, all-clear 09:40 resuming 09:50 (40 minutes under alert). T1 waits
+    09:00-10:00 (60 min raw, 20 net), T2 09:05-10:10 (65 raw, 25 net) and is finished "not possible now"; T3 comes at
+    10:20, a second alert at 10:30 is on when the head ends the day: T3 is "not served today"."""
+    from test_reports import DAY, Scenario, at, report_of
+
+    s = Scenario(tmp_path / "data")
+    net = s.engine.network
+    desk = next(d.id for d in net.offices["zamostia"].desks if "residence-certificate" in d.services)
+    s.do(c.OpenDesk(desk=desk), at(8, 0))
+    s.issue("T1", "residence-certificate", at(9, 0), office="zamostia")
+    s.issue("T2", "residence-certificate", at(9, 5), office="zamostia")
+    s.do(c.SetAlert(office="zamostia", active=True, source=c.AlertSource.ALERTS), at(9, 10))
+    s.do(c.SetAlert(office="zamostia", active=False, source=c.AlertSource.ALERTS), at(9, 40))  # resumes 09:50
+    s.do(c.CallNext(desk=desk), at(10, 0))
+    s.finish(desk, at(10, 5))
+    s.do(c.CallNext(desk=desk), at(10, 10))
+    s.finish(desk, at(10, 15), c.Outcome.NOT_POSSIBLE)
+    s.issue("T3", "residence-certificate", at(10, 20), office="zamostia")
+    s.do(c.SetAlert(office="zamostia", active=True, source=c.AlertSource.HEAD), at(10, 30))
+    s.do(c.CloseDay(office="zamostia"), at(10, 40))
+    s.close()
+    z = next(o for o in report_of(tmp_path / "data", DAY, DAY)["offices"] if o["id"] == "zamostia")
+    assert z["alerts"] == {"count": 2, "minutes": 50.0}  # 40, and 10 of the second until the journal's end
+    assert z["wait"]["mean_min"] == pytest.approx(62.5) and z["wait_net_of_alerts"]["mean_min"] == pytest.approx(22.5)
+    assert z["wait_net_of_alerts"]["share_within_15"] == 0.0 and z["wait"]["max_min"] == 65.0
+    assert (z["served"], z["refused"], z["not_possible"], z["not_served_today"]) == (1, 0, 1, 1)
+    assert z["tickets"]["not_possible"] == 1 and z["tickets"]["not_served"] == 1 and z["tickets"]["open"] == 0
+    assert z["deadline"]["over_limit"] == 1  # 25 net minutes (20 is not past the 20-minute limit; raw both were)
