@@ -1,11 +1,11 @@
 """Compiles the engine's hot modules with mypyc when it can; cherga is the same pure Python when it cannot.
 
-The dispatcher, its state, the forecast, the lifecycle table and the planner's SimPy model (which calls the
-dispatcher natively once both are compiled) are plain, fully typed Python; mypyc (the compiler that ships with mypy,
-as black and mypy itself use it) turns them into C extensions that run the same code about 1.6 times faster. Every
-extension is optional: without a C compiler, or with ``CHERGA_PURE_PYTHON=1``, the build keeps the .py modules and
-nothing else changes. ``cherga.engine`` refuses to load compiled modules older than their
-sources (see its ``__init__``).
+The dispatcher, its state, the forecast, the lifecycle table, the hot path's tricks (``fast.py``) and the planner's
+SimPy model (which calls the dispatcher natively once both are compiled) are plain, fully typed Python; mypyc (the
+compiler that ships with mypy, as black and mypy itself use it) turns them into C extensions that run the same code
+about 1.6 times faster. Every extension is optional: without a C compiler, or with ``CHERGA_PURE_PYTHON=1``, the
+build keeps the .py modules and nothing else changes. ``cherga.engine`` refuses to load compiled modules older than
+their sources (see its ``__init__``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ COMPILED = [
     "cherga/engine/state.py",
     "cherga/engine/forecast.py",
     "cherga/engine/lifecycle.py",
+    "cherga/engine/fast.py",
     "cherga/sim/model.py",
 ]
 

@@ -23,7 +23,7 @@ _ROOT = Path(__file__).parent.parent.parent  # the directory holding the cherga 
 # the list in setup.py
 COMPILED_MODULES = (
     "cherga.engine.dispatcher", "cherga.engine.state", "cherga.engine.forecast", "cherga.engine.lifecycle",
-    "cherga.sim.model",
+    "cherga.engine.fast", "cherga.sim.model",
 )
 
 

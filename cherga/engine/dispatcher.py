@@ -24,6 +24,18 @@ from zoneinfo import ZoneInfo
 from cherga.engine import bookings, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
+from cherga.engine.fast import (
+    ACTIVE,
+    CALL_NEXT,
+    CATEGORY,
+    FINISH,
+    HEAD,
+    ISSUE,
+    minutes_3,
+    new_tuple,
+    str_value,
+    ticket_number,
+)
 from cherga.engine.lifecycle import (
     ALERT_HOLDS,
     NEW,
@@ -43,17 +55,6 @@ from cherga.engine.state import DeskState, DeskStatus, OfficeState, Queue, Ticke
 from cherga.errors import AlertOn, Conflict, InvalidCommand, IssuingClosed, NotFound, RegistryUnavailable
 
 E = TypeVar("E", bound=e.BaseEvent)
-
-# Final: compiled, each is read from one C variable, where ``c.CallNext`` is a lookup of ``c`` then of its attribute
-_ACTIVE: Final = (Status.CALLED, Status.SERVING)
-_CATEGORY: Final = {cat.value: cat for cat in Category}
-_HEAD: Final = c.Position.HEAD
-_SERVED: Final = c.Outcome.SERVED
-_candidate: Final = tuple.__new__  # builds a Candidate without the named tuple's Python-level __new__
-# the commands of every visitor
-_ISSUE: Final = c.IssueTicket
-_CALL_NEXT: Final = c.CallNext
-_FINISH: Final = c.Finish
 
 
 class Dispatcher(OfficeState):
@@ -179,7 +180,7 @@ class Dispatcher(OfficeState):
                 self._evolve_state(ev)
         # The commands of every visitor: called without a lookup, and the state changed by the very function that
         # evolves their event, given the decision's values instead of reading them back from the event.
-        elif isinstance(command, _CALL_NEXT):
+        elif isinstance(command, CALL_NEXT):
             ds, t = self._next_for(command, now)
             if t is None:
                 out = []
@@ -187,11 +188,11 @@ class Dispatcher(OfficeState):
                 called, to = self._called(ds, t, now)
                 out = [called]
                 self._mark_called(t, ds, 1, now, to)
-        elif isinstance(command, _ISSUE):
+        elif isinstance(command, ISSUE):
             issued, t, letter, count = self._decide_issue(command, now)
             out = [issued]
             self._admit(t, letter, count, next_status(t.number, NEW, Action.ISSUE))
-        elif isinstance(command, _FINISH):
+        elif isinstance(command, FINISH):
             finished, t, ds, nxt, to = self._decide_finish(command, now)
             out = [finished]
             self._mark_finished(t, ds, t.service, finished.service_min, nxt, to, ds.staff, now)
@@ -329,15 +330,15 @@ class Dispatcher(OfficeState):
             local = datetime.fromtimestamp(now, ZoneInfo(self.office.timezone))
             if not self.office.hours.is_open(local.weekday(), local.hour * 60 + local.minute):
                 raise IssuingClosed(f"{self.office.name_en} is closed now; see its opening hours")
-        head = cmd.position is _HEAD
+        head = cmd.position is HEAD
         if self.eta:
             eta, position = forecast.new_ticket_eta(self, q, now, head=head)
             eta = forecast.rounded(eta)
         else:
             eta, position = 0.0, (q.head_live if head else q.live) + 1
         letter, count = self._next_number(cmd.service)
-        number = letter + str(count).zfill(3)  # f"{count:03d}" is six times slower compiled
-        next_status(number, NEW, Action.ISSUE)  # f"{count:03d}" is six times slower compiled
+        number = ticket_number(letter, count)
+        next_status(number, NEW, Action.ISSUE)
         ticket_id = self._new_id()
         more = tuple(cmd.more_services)
         ev = self._make_issued(
@@ -347,7 +348,7 @@ class Dispatcher(OfficeState):
         )
         t = Ticket(
             id=ticket_id, number=number, office=self._office_id, service=cmd.service, more=more,
-            category=_CATEGORY[q.category_value], vulnerable=cmd.vulnerable, channel=cmd.channel, issued_at=now,
+            category=CATEGORY[q.category_value], vulnerable=cmd.vulnerable, channel=cmd.channel, issued_at=now,
             counter=0, eta_min=eta, position=position, origin=cmd.origin, due_at=cmd.due_at,
         )
         t.head = head
@@ -429,7 +430,7 @@ class Dispatcher(OfficeState):
         if personal.live:
             rank = self._rank
             for t in personal.ordered():
-                cands.append(_candidate(Candidate, (t, t.category, rank[t.category], 0, t.net_since, t.counter)))
+                cands.append(new_tuple(Candidate, (t, t.category, rank[t.category], 0, t.net_since, t.counter)))
         for q in pool:
             if q.live:
                 self._heads(q, now, alerted, cands)
@@ -444,16 +445,16 @@ class Dispatcher(OfficeState):
         assert t is not None  # the queue has a live ticket
         cat = q.category
         rank = q.rank
-        cands.append(_candidate(Candidate, (t, cat, rank, 0 if t.head else 1, t.net_since, t.counter)))
+        cands.append(new_tuple(Candidate, (t, cat, rank, 0 if t.head else 1, t.net_since, t.counter)))
         if t.head and q.head_live < q.live:
             rest = q.top_rest()
             if rest is not None:
-                cands.append(_candidate(Candidate, (rest, cat, rank, 1, rest.net_since, rest.counter)))
+                cands.append(new_tuple(Candidate, (rest, cat, rank, 1, rest.net_since, rest.counter)))
         if self.due:
             booked = self._due_now(q, now)
             if booked is not None:
                 assert booked.due_at is not None
-                cands.append(_candidate(Candidate, (booked, cat, rank, 0, booked.due_at - alerted, booked.counter)))
+                cands.append(new_tuple(Candidate, (booked, cat, rank, 0, booked.due_at - alerted, booked.counter)))
 
     def _due_now(self, q: Queue, now: float) -> Ticket | None:
         """The booked visitor of ``q`` whose slot has come, earliest slot first.
@@ -534,13 +535,12 @@ class Dispatcher(OfficeState):
         changed yet). O(1)."""
         ds, t = self._desk_ticket(cmd.desk, "finish")
         nxt = t.more[0] if t.more else None
-        to = next_status(t.number, t.status, _finish_action(nxt, cmd.outcome._value_))
+        to = next_status(t.number, t.status, _finish_action(nxt, str_value(cmd.outcome)))
         began = t.started_at if t.started_at is not None else t.called_at
-        # to the thousandth of a minute; round(x, 3) goes through a decimal string, six times slower
-        minutes = round((now - began) / 0.06) / 1000.0 if began is not None and now > began else 0.0
+        minutes = minutes_3(now - began) if began is not None and now > began else 0.0
         ev = self._make_finished(
             self._seq_next(), now, self._office_id, ticket=t.id, number=t.number, desk=ds.id, service=t.service,
-            outcome=cmd.outcome._value_, service_min=minutes, next_service=nxt, staff=ds.staff,
+            outcome=str_value(cmd.outcome), service_min=minutes, next_service=nxt, staff=ds.staff,
         )
         return ev, t, ds, nxt, to
 
@@ -846,7 +846,7 @@ class Dispatcher(OfficeState):
         letter = number.rstrip("0123456789")
         t = Ticket(
             id=ev.ticket, number=number, office=ev.office, service=ev.service, more=ev.more_services,
-            category=_CATEGORY[ev.category], vulnerable=ev.vulnerable, channel=ev.channel, issued_at=ev.at,
+            category=CATEGORY[ev.category], vulnerable=ev.vulnerable, channel=ev.channel, issued_at=ev.at,
             counter=0, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
         )
         t.head = ev.head
@@ -1109,7 +1109,7 @@ class Dispatcher(OfficeState):
         for ds in self.desks.values():
             if ds.ticket is not None:
                 t = ds.ticket
-                assert t.status in _ACTIVE, f"desk {ds.desk.number} holds {t.number} which is {t.status}"
+                assert t.status in ACTIVE, f"desk {ds.desk.number} holds {t.number} which is {t.status}"
                 assert t.desk == ds.desk.id
                 assert ds.status is DeskStatus.OPEN, f"desk {ds.desk.number} is {ds.status} with a ticket"
                 at_desk[t.id] = ds.desk.id
@@ -1119,14 +1119,10 @@ class Dispatcher(OfficeState):
                 assert t.desk is None
             else:
                 assert t.queue is None, f"{t.number} is {t.status} yet still queued"
-            if t.status in _ACTIVE:
+            if t.status in ACTIVE:
                 assert at_desk.get(t.id) == t.desk, f"{t.number} is {t.status} but no desk holds it"
             else:
                 assert t.id not in at_desk
-        # the alert clock: never more alert than time, and a ticket's net since never after its since
-        assert self.alert_acc >= 0.0 and (self.alert_from is None or self.alert_from <= self.alert_until)
-        for t in self.tickets.values():
-            assert t.net_since <= t.since + 1e-6, f"{t.number}: net since {t.net_since} after since {t.since}"
         numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
 

@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 import orjson
 
+from cherga.engine.fast import dict_maker, slot_maker
 from cherga.errors import InvalidCommand
 
 
@@ -244,53 +245,10 @@ _OPTIONAL: dict[type[BaseEvent], frozenset[str]] = {
 }
 
 
-def _maker(cls: type[BaseEvent]) -> Callable[..., BaseEvent]:
-    """A constructor for ``cls`` that fills the slots directly: ``make(seq, at, office, *, field=value, ...)``.
-
-    A frozen dataclass's ``__init__`` goes through ``object.__setattr__`` for every field, and even a slot's own
-    ``__set__`` is a slow call; the engine builds an event or more per command, so its hot path uses this. The object
-    is built as an instance of a private subclass that adds no slots and keeps Python's plain attribute setting, so
-    each field is one slot store; then it is given its real class (``__class__`` assignment, allowed between classes
-    of the same layout). The result is the same frozen object (``==`` to one built by ``cls(...)``, ``type()`` is
-    ``cls``), built about twice as fast. The other fields are keyword-only and named in the signature, so a call
-    passes them without building a dict. A field left out takes its default; a field the class does not have, or a
-    missing one, is refused with ``TypeError``, as ``cls(...)`` would refuse it.
-    """
-    builder = type(f"_Building{cls.__name__}", (cls,),
-                   {"__slots__": (), "__setattr__": object.__setattr__, "__delattr__": object.__delattr__})
-    names = [f.name for f in dataclasses.fields(cls)]
-    defaults: dict[str, Any] = {}
-    params: list[str] = []
-    for f in dataclasses.fields(cls):
-        if f.name in ("seq", "at", "office"):
-            continue
-        if f.default is dataclasses.MISSING:
-            params.append(f.name)
-        else:
-            defaults[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-    body = "".join(f"    o.{name} = {name}\n" for name in names)
-    rest = ", *, " + ", ".join(params) if params else ""
-    src = f"def make(seq, at, office{rest}):\n    o = _new(_builder)\n{body}    o.__class__ = _cls\n    return o\n"
-    namespace: dict[str, Any] = {"_new": object.__new__, "_builder": builder, "_cls": cls, **defaults}
-    exec(src, namespace)
-    make: Callable[..., BaseEvent] = namespace["make"]
-    return make
-
-
-MAKERS: dict[type[BaseEvent], Callable[..., BaseEvent]] = {cls: _maker(cls) for cls in EVENT_TYPES.values()}
-
-
-def _dict_maker(cls: type[BaseEvent]) -> Callable[[BaseEvent], dict[str, Any]]:
-    """``to_dict`` for ``cls`` as one generated dict display (a loop of ``getattr`` costs twice as much)."""
-    items = "".join(f", {name!r}: ev.{name}" for name in _FIELDS[cls])
-    namespace: dict[str, Any] = {}
-    exec(f"def as_dict(ev):\n    return {{'type': {cls.__name__!r}{items}}}\n", namespace)
-    as_dict: Callable[[BaseEvent], dict[str, Any]] = namespace["as_dict"]
-    return as_dict
-
-
-_AS_DICT = {cls: _dict_maker(cls) for cls in EVENT_TYPES.values()}
+# built for each class by cherga.engine.fast (what they buy is said there): an event's constructor that fills
+# its slots directly, make(seq, at, office, *, field=value, ...), and its dict as one generated display
+MAKERS: dict[type[BaseEvent], Callable[..., BaseEvent]] = {cls: slot_maker(cls) for cls in EVENT_TYPES.values()}
+_AS_DICT = {cls: dict_maker(cls, _FIELDS[cls]) for cls in EVENT_TYPES.values()}
 
 
 def to_dict(event: BaseEvent) -> dict[str, Any]:
