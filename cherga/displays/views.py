@@ -167,7 +167,7 @@ def waited(d: Dispatcher, now: float) -> list[Waited]:
         cat = q.category or d.network.services[service].category
         out.append(Waited(
             service=service, vulnerable=vul, desk=None, waiting=q.live,
-            longest_min=round((now - t.since) / 60.0, 1) if t is not None else 0.0,
+            longest_min=round(d.net_waited_s(t, now) / 60.0, 1) if t is not None else 0.0,  # alerts left out
             number=t.number if t is not None else None,
             limit_min=min(d.policy.max_wait_min.get(cat, net_limit), net_limit),
         ))
@@ -181,7 +181,7 @@ def waited(d: Dispatcher, now: float) -> list[Waited]:
             t = min(ts, key=lambda x: x.since)
             out.append(Waited(
                 service=service, vulnerable=t.vulnerable, desk=desk_id, waiting=len(ts),
-                longest_min=round((now - t.since) / 60.0, 1), number=t.number,
+                longest_min=round(d.net_waited_s(t, now) / 60.0, 1), number=t.number,
                 limit_min=min(d.policy.max_wait_min.get(t.category, net_limit), net_limit),
             ))
     return out
