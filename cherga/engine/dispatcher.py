@@ -1123,6 +1123,10 @@ class Dispatcher(OfficeState):
                 assert at_desk.get(t.id) == t.desk, f"{t.number} is {t.status} but no desk holds it"
             else:
                 assert t.id not in at_desk
+        # the alert clock: never more alert than time, and a ticket's net since never after its since
+        assert self.alert_acc >= 0.0 and (self.alert_from is None or self.alert_from <= self.alert_until)
+        for t in self.tickets.values():
+            assert t.net_since <= t.since + 1e-6, f"{t.number}: net since {t.net_since} after since {t.since}"
         numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
 
