@@ -184,8 +184,8 @@ def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float
     After an air-raid alert's all-clear, the minutes until service resumes come first; under the alert itself, the
     figure is the wait once service resumes (when is not known yet). ``net_waited_min``: how long that ticket has
     waited, the time under alert left out (the ``limits`` rule counts that). See :func:`_wait_min`."""
-    t = _wait_min(d, q, ahead_in_q, now, since, net_waited_min)
-    return t if t is None else t + _resume_in_min(d, now)
+    t: float | None = _wait_min(d, q, ahead_in_q, now, since, net_waited_min)
+    return None if t is None else t + _resume_in_min(d, now)
 
 
 def _resume_in_min(d: OfficeState, now: float) -> float:
