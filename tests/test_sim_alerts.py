@@ -103,7 +103,8 @@ def test_an_alert_free_profile_gives_byte_identical_results_to_before() -> None:
     v = make_visitors(NET, office, prof, 0, ss)
     plain = simulate_day(NET, "main", v, sched, day=0)
     night = simulate_day(NET, "main", v, sched, day=0, alerts=(AlertSpan(-300.0, -200.0, -190.0, False),))
-    assert night.wait == plain.wait and night.outcome == plain.outcome
+    # NaN (never called) in both at the same places: compared as text, since compiled NaNs are distinct objects
+    assert repr(night.wait) == repr(plain.wait) and night.outcome == plain.outcome
 
 
 # ------------------------------------------------------------------------------------------------ one alert

@@ -28,7 +28,7 @@ import json
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -98,6 +98,47 @@ def lognormal_fit(minutes: Iterable[float]) -> tuple[float, float, int]:
     mu = math.fsum(logs) / n
     s2 = math.fsum((x - mu) ** 2 for x in logs) / n
     return math.exp(mu + s2 / 2.0), math.sqrt(math.expm1(s2)), n
+
+
+def _hourly(n_days: Counter[int], counts: Mapping[tuple[date, int], int]) -> dict[str, tuple[float, ...]]:
+    """Arrivals per clock hour of each weekday, averaged over the days of that weekday observed."""
+    hourly: dict[str, tuple[float, ...]] = {}
+    for wd, name in enumerate(WEEKDAYS):
+        row = [0.0] * 24
+        if n_days[wd]:
+            for (d, h), n in counts.items():
+                if d.weekday() == wd:
+                    row[h] += n / n_days[wd]
+        hourly[name] = tuple(row)
+    return hourly
+
+
+def _service_times(network: Network, mix: Mapping[str, int], minutes: Mapping[str, list[float]]
+                   ) -> tuple[list[ServiceFit], dict[str, ServiceTime]]:
+    """Each service's fitted time, or its configured mean where too few were observed."""
+    fits: list[ServiceFit] = []
+    times: dict[str, ServiceTime] = {}
+    for sid in sorted(mix):
+        mean, cv, n = lognormal_fit(minutes.get(sid, ()))
+        if n >= MIN_SAMPLES and math.isfinite(mean) and mean > 0:
+            st = ServiceTime(mean, cv)
+            fits.append(ServiceFit(sid, n, mean, cv, True))
+        else:
+            st = ServiceTime(network.services[sid].mean_service_min, defaults.SERVICE_CV)
+            fits.append(ServiceFit(sid, n, st.mean_min, st.cv, False))
+        times[sid] = st
+    return fits, times
+
+
+def _alert_fit(alert_list: tuple[Sequence[tuple[float, float]], float] | None, seen: list[tuple[float, float]],
+               days: set[date], empirical: bool, source: str) -> AlertFit | None:
+    """The alerts' fit: from the given list, else from the journal's alerts over the days it covers."""
+    if alert_list is not None:
+        return fit_alerts(alert_list[0], alert_list[1], empirical=empirical, source="alert list")
+    if seen and days:
+        hours = ((max(days) - min(days)).days + 1) * 24.0
+        return fit_alerts(seen, hours, empirical=empirical, source=source)
+    return None
 
 
 def calibrate(
@@ -179,25 +220,8 @@ def calibrate(
     if tickets == 0:
         raise ConfigError(f"the journal has no tickets issued at office {office_id!r}; nothing to calibrate from")
     n_days = Counter(d.weekday() for d in days)
-    hourly: dict[str, tuple[float, ...]] = {}
-    for wd, name in enumerate(WEEKDAYS):
-        row = [0.0] * 24
-        if n_days[wd]:
-            for (d, h), n in counts.items():
-                if d.weekday() == wd:
-                    row[h] += n / n_days[wd]
-        hourly[name] = tuple(row)
-    fits: list[ServiceFit] = []
-    times: dict[str, ServiceTime] = {}
-    for sid in sorted(mix):
-        mean, cv, n = lognormal_fit(minutes.get(sid, ()))
-        if n >= MIN_SAMPLES and math.isfinite(mean) and mean > 0:
-            st = ServiceTime(mean, cv)
-            fits.append(ServiceFit(sid, n, mean, cv, True))
-        else:
-            st = ServiceTime(network.services[sid].mean_service_min, defaults.SERVICE_CV)
-            fits.append(ServiceFit(sid, n, st.mean_min, st.cv, False))
-        times[sid] = st
+    hourly = _hourly(n_days, counts)
+    fits, times = _service_times(network, mix, minutes)
     # patience: every ticket is at risk from issue until called, abandoned, or the day closes
     at_risk = 0.0
     for tid, t0 in issued_at.items():
@@ -226,12 +250,7 @@ def calibrate(
         ),
         source=f"journal {first}..{last}",
     )
-    fit: AlertFit | None = None
-    if alert_list is not None:
-        fit = fit_alerts(alert_list[0], alert_list[1], empirical=empirical, source="alert list")
-    elif alerts_seen and days:
-        hours = ((max(days) - min(days)).days + 1) * 24.0
-        fit = fit_alerts(alerts_seen, hours, empirical=empirical, source=f"journal {first}..{last}")
+    fit = _alert_fit(alert_list, alerts_seen, days, empirical, f"journal {first}..{last}")
     if fit is not None:
         profile = replace(profile, alerts=fit.alerts)
     return Calibration(
