@@ -423,7 +423,14 @@ def test_head_turns_the_alert_on_and_off_by_keyboard(browser: Any, war: ServerPr
         toggle = head.locator("#war-toggle")
         expect(toggle).to_have_text("Оголосити тривогу")
         expect(head.locator("#war-state")).to_have_text("Тривоги немає: обслуговування звичайне.")
-        size = toggle.bounding_box()
+        # the panel is re-rendered by its poll: measure the button as it stands once visible
+        expect(toggle).to_be_visible()
+        size = None
+        for _ in range(20):
+            size = toggle.bounding_box()
+            if size:
+                break
+            head.wait_for_timeout(100)
         assert size and size["height"] >= 64, size
         # Enter asks first; Escape takes it back, focus returns to the button
         toggle.focus()
