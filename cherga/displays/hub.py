@@ -174,7 +174,7 @@ class Hub:
         self.dropped = 0
         self.journal_notice: str | None = None  # while the journal is down: the message every new subscriber gets
         self.waits_refresh_s = waits_refresh_s
-        self._told: dict[str, str] = {}  # per followed ticket: the last ticket message sent by refresh_tickets
+        self._told: dict[str, str] = {}  # per followed ticket: the last ticket message sent to its pages
 
     def reset(self) -> None:
         for ch in self.boards.values():
@@ -192,9 +192,7 @@ class Hub:
         self.journal_notice = None if available else dumps({"type": "journal", "available": False, "since": since})
         text = self.journal_notice or dumps({"type": "journal", "available": True, "since": None})
         for conns in [*(ch.conns for ch in self.boards.values()), *self.watchers.values()]:
-            for conn in list(conns):
-                if not conn.offer(text):
-                    conns.discard(conn)
+            _offer(conns, text)
 
     def channel(self, office: str) -> BoardChannel:
         ch = self.boards.get(office)
@@ -350,10 +348,8 @@ class Hub:
             office = engine.ticket_office.get(ticket)
             if office not in touched:
                 continue
-            text = dumps({"type": "ticket", "ticket": self.ticket_view(ticket)})
-            for conn in list(conns):
-                if not conn.offer(text):
-                    conns.discard(conn)
+            text = self._told[ticket] = dumps({"type": "ticket", "ticket": self.ticket_view(ticket)})
+            _offer(conns, text)
 
     def refresh_tickets(self) -> int:
         """Between events the expected waits still move (the visits under way run on): each followed ticket is
@@ -368,12 +364,20 @@ class Hub:
             if self._told.get(ticket) == text:
                 continue
             self._told[ticket] = text
-            for conn in list(conns):
-                if conn.offer(text):
-                    sent += 1
-                else:
-                    conns.discard(conn)
+            sent += _offer(conns, text)
         return sent
 
     def connections(self) -> int:
         return sum(len(ch.conns) for ch in self.boards.values())
+
+
+def _offer(conns: set[Connection], text: str) -> int:
+    """Offer ``text`` to every subscriber of ``conns``, dropping those that cannot take it; returns how many took
+    it. O(subscribers)."""
+    sent = 0
+    for conn in list(conns):
+        if conn.offer(text):
+            sent += 1
+        else:
+            conns.discard(conn)
+    return sent
