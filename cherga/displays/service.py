@@ -20,6 +20,7 @@ import httpx
 
 from cherga.displays import views
 from cherga.displays.alerts import AlertWatcher
+from cherga.displays.audit import AuditStore, RedisAuditStore
 from cherga.displays.auth import RateLimiter, RedisTokenStore, TokenStore
 from cherga.displays.cluster import ClusterHost
 from cherga.displays.host import EngineHost, Listener
@@ -73,6 +74,7 @@ class Service:
         self.alerts = AlertWatcher(self.current_engine, clock)
         listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts]
         self.tokens: TokenStore
+        self.audit: AuditStore
         self.host: EngineHost
         self.cluster_secret = ""
         if cfg.redis_url is not None:
@@ -80,6 +82,7 @@ class Service:
                                     enforce_hours=cfg.enforce_hours, clock=clock, listeners=listeners,
                                     forward_issue=self.issue_elsewhere)
             self.tokens = RedisTokenStore(cfg.redis_url)
+            self.audit = RedisAuditStore(cfg.redis_url, clock)
             secret = self.host.journal.get_meta("cluster_secret")
             if secret is None:
                 secret = secrets.token_hex(24)
@@ -89,6 +92,7 @@ class Service:
             self.host = EngineHost(cfg.network, cfg.data_dir, enforce_hours=cfg.enforce_hours, clock=clock,
                                    listeners=listeners)
             self.tokens = TokenStore(cfg.data_dir)
+            self.audit = AuditStore(cfg.data_dir, clock)  # who did what: svc.audit.record(...)
         self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
         self._watcher: asyncio.Task[None] | None = None
@@ -125,6 +129,7 @@ class Service:
     def close(self) -> None:
         self.host.close()
         self.tokens.close()
+        self.audit.close()
 
     # ------------------------------------------------------------------ reading
 
