@@ -106,3 +106,24 @@ class RateLimited(ChergaError):
 
 
 HTTP_STATUS.update({Unauthorized.code: 401, Forbidden.code: 403, RateLimited.code: 429, "report": 400})
+
+
+class BadCredentials(Unauthorized):
+    """A sign-in with a wrong login or password (the same answer for both)."""
+
+    code = "bad_credentials"
+
+
+class LockedOut(RateLimited):
+    """Too many failed sign-ins for one login: even the right password waits ``retry_after`` seconds."""
+
+    code = "locked_out"
+
+
+class CsrfRefused(Forbidden):
+    """A state-changing call made with the session cookie lacks the session's ``X-CSRF-Token``."""
+
+    code = "csrf"
+
+
+HTTP_STATUS.update({BadCredentials.code: 401, LockedOut.code: 429, CsrfRefused.code: 403})

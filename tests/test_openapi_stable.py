@@ -23,6 +23,14 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 ADDED_OPERATIONS = {("/api/v1/offices/{office}/alert", "post"), ("/api/v1/regions/{region}/alert", "post"),
                     ("/api/v1/offices/{office}/registries", "post"), ("/api/v1/offices/{office}/close-day", "post")}
 ADDED_SCHEMAS = {"AlertBody", "AlertAnswer", "AlertState", "RegistriesBody", "RegistriesState"}
+# API.md 1.1, staff: signing in and out, one's own password, staff management, the audit trail (docs/api.md)
+ADDED_OPERATIONS |= {("/api/v1/session", "post"), ("/api/v1/session", "get"), ("/api/v1/session", "delete"),
+                     ("/api/v1/session/password", "put"), ("/api/v1/offices/{office}/staff", "get"),
+                     ("/api/v1/offices/{office}/staff", "post"), ("/api/v1/staff/{login}", "patch"),
+                     ("/api/v1/staff/{login}", "delete"), ("/api/v1/staff/{login}/password", "put"),
+                     ("/api/v1/offices/{office}/audit", "get")}
+ADDED_SCHEMAS |= {"SignInBody", "SessionAnswer", "PasswordBody", "StaffBody", "StaffActive", "StaffPassword",
+                  "StaffAccount", "AuditEntry"}
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,10 @@ class Principal:
     office: str | None
     desk: str | None
     key: str  # the token's hash: identifies the device for rate limits, never the token itself
+    # a staff member signed in (accounts.py): the login, the session's CSRF token and the session's key (its hash)
+    login: str | None = None
+    csrf: str | None = None
+    session: str | None = None
 
 
 SCHEMA = """

@@ -26,6 +26,17 @@ def register(sub: Any) -> None:
     t.add_argument("--desk", default=None)
     t.set_defaults(run=_token_issue)
 
+    p = sub.add_parser("staff", help="staff accounts (the first head, and more)")
+    ssub = p.add_subparsers(dest="staff_command", required=True, metavar="ACTION")
+    t = ssub.add_parser("add", help="add an account; its password is read as one line on standard input")
+    t.add_argument("--data", type=Path, default=None, help="the service's data directory")
+    t.add_argument("--redis", default=None, metavar="URL", help="the Redis of a --redis region")
+    t.add_argument("--config", type=Path, default=None)
+    t.add_argument("--login", required=True)
+    t.add_argument("--role", required=True, choices=["administrator", "head", "planner", "network"])
+    t.add_argument("--office", default=None, help="the office (administrator and head; a planner's managing one)")
+    t.set_defaults(run=_staff_add)
+
     p = sub.add_parser("alert", help="an air-raid alert (on) or the all-clear (off) at an office or a region's offices")
     p.add_argument("state", choices=["on", "off"])
     where = p.add_mutually_exclusive_group(required=True)
@@ -196,4 +207,34 @@ def _token_issue(args: argparse.Namespace) -> int:
         print(store.issue(net, args.role, office=args.office, desk=args.desk))
     finally:
         store.close()
+    return 0
+
+
+def _staff_add(args: argparse.Namespace) -> int:
+    """The password is one line of standard input (never an argument: those show in ``ps`` and shell history)."""
+    from cherga.displays.accounts import RedisStaffStore, StaffStore
+    from cherga.displays.audit import AuditStore, RedisAuditStore
+    from cherga.errors import ChergaError
+
+    if args.redis is not None and args.data is not None:
+        print("cherga: give --data or --redis, not both", file=sys.stderr)
+        return 2
+    line = sys.stdin.readline()
+    password = line[:-1] if line.endswith("\n") else line
+    password = password[:-1] if password.endswith("\r") else password
+    net = load_network(args.config)
+    data = args.data or Path("cherga-data")
+    store = RedisStaffStore(args.redis) if args.redis else StaffStore(data)
+    try:
+        a = store.add(net, args.login, args.role, password, office=args.office)
+    except ChergaError as exc:
+        print(f"cherga: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        store.close()
+    trail = RedisAuditStore(args.redis) if args.redis else AuditStore(data)
+    try:
+        trail.record(a.office, "cli", "operator", None, "staff.add", f"{a.login} ({a.role})")
+    finally:
+        trail.close()
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from cherga.displays import views
+from cherga.displays.accounts import RedisStaffStore, StaffStore
 from cherga.displays.alerts import AlertWatcher
 from cherga.displays.audit import AuditStore, RedisAuditStore
 from cherga.displays.auth import RateLimiter, RedisTokenStore, TokenStore
@@ -75,6 +76,7 @@ class Service:
         listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts]
         self.tokens: TokenStore
         self.audit: AuditStore
+        self.staff: StaffStore  # staff accounts and their sessions
         self.host: EngineHost
         self.cluster_secret = ""
         if cfg.redis_url is not None:
@@ -83,6 +85,7 @@ class Service:
                                     forward_issue=self.issue_elsewhere)
             self.tokens = RedisTokenStore(cfg.redis_url)
             self.audit = RedisAuditStore(cfg.redis_url, clock)
+            self.staff = RedisStaffStore(cfg.redis_url, clock)
             secret = self.host.journal.get_meta("cluster_secret")
             if secret is None:
                 secret = secrets.token_hex(24)
@@ -93,6 +96,7 @@ class Service:
                                    listeners=listeners)
             self.tokens = TokenStore(cfg.data_dir)
             self.audit = AuditStore(cfg.data_dir, clock)  # who did what: svc.audit.record(...)
+            self.staff = StaffStore(cfg.data_dir, clock)
         self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
         self._watcher: asyncio.Task[None] | None = None
@@ -130,6 +134,7 @@ class Service:
         self.host.close()
         self.tokens.close()
         self.audit.close()
+        self.staff.close()
 
     # ------------------------------------------------------------------ reading
 

@@ -10,6 +10,8 @@
 ``ratings``         the three buttons and their counts
 ``appointments``    slots, bookings, check-in
 ``wartime``         air-raid alerts (an office, a region), the registries switch, closing the day early
+``session``         signing in and out, one's own password (staff accounts: ``displays/accounts.py``)
+``staff``           a head's or the network's staff management; the audit trail, read only
 ``boards``          the websockets: hall board, ticket page, head's alerts, live ratings
 ``pages``           the HTML pages, favicons, static files
 ``ops``             ``/healthz``, ``/metrics``, ``/docs``

@@ -6,6 +6,7 @@ handlers below make FastAPI's own errors (validation, unknown path, wrong method
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 
@@ -16,11 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute, Match
 
+from cherga.displays.accounts import AS_DEVICE, COOKIE, principal_of
 from cherga.displays.auth import Principal, Role
 from cherga.displays.service import Service
 from cherga.engine import commands as c
 from cherga.engine import events as e
-from cherga.errors import HTTP_STATUS, ChergaError, Forbidden, RateLimited, Unauthorized
+from cherga.errors import HTTP_STATUS, ChergaError, CsrfRefused, Forbidden, RateLimited, Unauthorized
 
 
 def get_service(conn: HTTPConnection) -> Service:
@@ -40,12 +42,31 @@ async def run(svc: Service, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent
 
 # ---------------------------------------------------------------------- who may do what
 
+STAFF_ROLE_OF = {device: staff.value for staff, device in AS_DEVICE.items()}
+
+
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def session_principal(svc: Service, conn: HTTPConnection) -> Principal | None:
+    """The staff member behind the session cookie (``accounts.COOKIE``), or None: no cookie, or one that no longer
+    opens a session (signed out, expired, account disabled)."""
+    cookie = conn.cookies.get(COOKIE, "")
+    found = svc.staff.session(cookie) if cookie else None
+    return None if found is None else principal_of(*found)
+
 
 def principal(svc: Service, request: Request) -> Principal | None:
-    """The device behind ``Authorization: Bearer TOKEN``; None with no header (a public call)."""
+    """The device behind ``Authorization: Bearer TOKEN``, else the staff member behind the session cookie; None
+    with neither (a public call). A state-changing call made with the cookie needs ``X-CSRF-Token``."""
     header = request.headers.get("authorization", "")
     if not header:
-        return None
+        p = session_principal(svc, request)
+        if p is not None and request.method in STATE_CHANGING \
+                and not hmac.compare_digest(request.headers.get("x-csrf-token", ""), p.csrf or ""):
+            raise CsrfRefused("this call, made with the sign-in cookie, needs the header X-CSRF-Token set to the "
+                              "csrf of the sign-in answer (GET /api/v1/session gives it again)")
+        return p
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <device token>'")
@@ -60,9 +81,19 @@ def require(svc: Service, request: Request, roles: tuple[Role, ...], *, office: 
     """401 without a token, 403 for a role or scope that does not allow the call (API.md, HTTP)."""
     p = principal(svc, request)
     if p is None:
-        raise Unauthorized(f"this call needs a device token ({' or '.join(r.value for r in roles)})")
+        if request.cookies.get(COOKIE):
+            raise Unauthorized("your sign-in has ended (signed out, expired or the account disabled); sign in again")
+        raise Unauthorized(f"this call needs a device token or a sign-in ({' or '.join(r.value for r in roles)})")
     if p.role not in roles:
-        raise Forbidden(f"a {p.role} token cannot make this call; it needs {' or '.join(r.value for r in roles)}")
+        who = f"a {p.role} token" if p.login is None else f"a signed-in {STAFF_ROLE_OF[p.role]}"
+        raise Forbidden(f"{who} cannot make this call; it needs {' or '.join(r.value for r in roles)}")
+    if p.role is Role.DESK and p.login is not None:
+        # an administrator signed in works at any desk of their office
+        if desk is None:
+            raise Forbidden("an administrator acts on a desk of their office only")
+        if office is not None and p.office != office:
+            raise Forbidden(f"this administrator works at office {p.office}; they cannot act for office {office}")
+        return p
     if p.role is Role.DESK and desk is not None and p.desk != desk:
         raise Forbidden(f"this token belongs to desk {p.desk}; it cannot act for desk {desk}")
     if p.role is Role.DESK and desk is None:
@@ -126,3 +157,22 @@ def install_error_handlers(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
     app.add_exception_handler(ChergaError, _cherga_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(StarletteHTTPException, _http_handler(routes))
+
+
+# ---------------------------------------------------------------------- the audit trail
+
+
+def actor(p: Principal) -> tuple[str, str, str | None]:
+    """(who, role, device) for the audit trail: a signed-in login and its staff role, or a device (its id when it
+    was paired, else the first characters of its token's hash) and its token's role."""
+    if p.login is not None:
+        return p.login, STAFF_ROLE_OF.get(p.role, p.role.value), None
+    device = getattr(p, "device", None) or p.key[:12]
+    return str(device), p.role.value, str(device)
+
+
+def audit(svc: Service, p: Principal, office: str | None, action: str, target: str | None = None, *,
+          desk: str | None = None) -> None:
+    """Record what ``p`` just did (``svc.audit``): after the command succeeded, never a visitor's data."""
+    who, role, device = actor(p)
+    svc.audit.record(office, who, role, device, action, target, desk=desk)

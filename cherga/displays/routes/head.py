@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from cherga.displays import schemas as s
 from cherga.displays import views
 from cherga.displays.auth import Role
-from cherga.displays.routes.deps import Svc, require, run
+from cherga.displays.routes.deps import Svc, audit, require, run
 from cherga.engine import commands as c
 from cherga.engine.model import Category
 from cherga.errors import InvalidCommand, NotFound
@@ -25,7 +25,7 @@ async def get_policy(office: str, svc: Svc) -> dict[str, Any]:
 @router.put("/api/v1/offices/{office}/policy", response_model=s.Policy)
 async def put_policy(office: str, body: s.PolicyBody, request: Request, svc: Svc) -> dict[str, Any]:
     svc.office(office)
-    require(svc, request, (Role.HEAD,), office=office)
+    p = require(svc, request, (Role.HEAD,), office=office)
     cats = {x.value for x in Category}
     bad = [k for k in (*body.order, *body.max_wait_min) if k not in cats]
     if bad:
@@ -33,6 +33,7 @@ async def put_policy(office: str, body: s.PolicyBody, request: Request, svc: Svc
     await run(svc, c.SetPolicy(office=office, order=tuple(Category(x) for x in body.order),
                                max_wait_min=tuple((Category(k), v) for k, v in body.max_wait_min.items()),
                                rule=body.rule))
+    audit(svc, p, office, "policy.change", f"order={','.join(body.order)}; rule={body.rule or 'limits'}")
     return views.policy_json(svc.office(office))
 
 
@@ -59,8 +60,9 @@ async def get_load(office: str, request: Request, svc: Svc) -> dict[str, Any]:
 @router.post("/api/v1/offices/{office}/redirects", response_model=s.Ticket)
 async def redirect(office: str, body: s.RedirectBody, request: Request, svc: Svc) -> dict[str, Any]:
     svc.office(office)
-    require(svc, request, (Role.HEAD,), office=office)
+    p = require(svc, request, (Role.HEAD,), office=office)
     if svc.host.engine.ticket_office.get(body.ticket) != office:
         raise NotFound(f"no ticket {body.ticket!r} in office {office}")
     await run(svc, c.SendToOffice(ticket=body.ticket, to_office=body.office))
+    audit(svc, p, office, "ticket.redirect", body.ticket)
     return svc.ticket_view(body.ticket)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from cherga.displays import schemas as s
 from cherga.displays import views
 from cherga.displays.auth import Principal, Role
-from cherga.displays.routes.deps import Svc, require, run
+from cherga.displays.routes.deps import Svc, audit, require, run
 from cherga.engine import commands as c
 from cherga.errors import Forbidden, NotFound
 
@@ -37,6 +37,7 @@ async def office_alert(office: str, body: s.AlertBody, request: Request, svc: Sv
     p = require(svc, request, (Role.HEAD, Role.NETWORK, Role.ALERTS), office=office)
     await run(svc, c.SetAlert(office=office, active=body.active, source=source_of(p, request),
                               resume_after_min=body.resume_after_min))
+    audit(svc, p, office, "alert.on" if body.active else "alert.off", office)
     return views.alert_answer(svc.office(office))
 
 
@@ -50,6 +51,7 @@ async def region_alert(region: str, body: s.AlertBody, request: Request, svc: Sv
     for office in offices:
         await run(svc, c.SetAlert(office=office, active=body.active, source=source_of(p, request),
                                   resume_after_min=body.resume_after_min))
+        audit(svc, p, office, "alert.on" if body.active else "alert.off", f"region {region}")
     return [views.alert_answer(svc.office(o)) for o in offices]
 
 
@@ -68,6 +70,7 @@ async def registries(office: str, body: s.RegistriesBody, request: Request, svc:
     svc.office(office)
     p = require(svc, request, (Role.HEAD, Role.NETWORK), office=office)
     await run(svc, c.SetRegistries(office=office, available=body.available, source=source_of(p)))
+    audit(svc, p, office, "registries.available" if body.available else "registries.unavailable", office)
     return {"available": svc.office(office).registries_available}
 
 
@@ -76,6 +79,7 @@ async def close_day(office: str, request: Request, svc: Svc) -> dict[str, Any]:
     """The head ends the day: kiosks stop, desks close. Under an air-raid alert everyone still waiting (and anyone
     held at a desk) ends "not served today"; otherwise a desk still holding a ticket must finish it first."""
     svc.office(office)
-    require(svc, request, (Role.HEAD,), office=office)
+    p = require(svc, request, (Role.HEAD,), office=office)
     await run(svc, c.CloseDay(office=office))
+    audit(svc, p, office, "day.close", office)
     return views.state_json(svc.office(office), svc.hub.channel(office).seq, svc.now)
