@@ -6,4 +6,6 @@ python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 if [ -f scripts/install-browser.sh ]; then bash scripts/install-browser.sh; fi
 python3 -m ruff check cherga tests bench
 python3 -m mypy
+# a wheel built from this checkout, installed into a fresh venv, runs the compiled engine (issue 16.4)
+bash scripts/check-wheel.sh
 CHERGA_EXPECT_COMPILED=1 python3 -m pytest "$@"

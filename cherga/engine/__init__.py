@@ -1,10 +1,11 @@
 """The engine: a pure, deterministic core (``Dispatcher.apply(command, now) -> events``), no I/O.
 
 Its hot modules, and the planner's model that drives it, may be compiled by mypyc (``setup.py``). A compiled module
-older than its source would run old code, so here, before any of them is imported (``cherga.sim`` imports this
-package first): if ``CHERGA_PURE_PYTHON`` is set, or any compiled module is older than its ``.py``, all of them are
-loaded from source instead (all, because compiled modules call each other directly), with a warning saying how to
-rebuild. :data:`COMPILED` tells which one is in use.
+built from another source would run old code, so here, before any of them is imported (``cherga.sim`` imports this
+package first): if ``CHERGA_PURE_PYTHON`` is set, or any ``.py`` is not the source its compiled module was built from
+(by the content hash the build recorded, ``_buildhash``: never by file times, which installers set in any order), all
+of them are loaded from source instead (all, because compiled modules call each other directly), with a warning saying
+how to rebuild. :data:`COMPILED` tells which one is in use.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
+
+from cherga.engine import _buildhash
 
 _ROOT = Path(__file__).parent.parent.parent  # the directory holding the cherga package
 # the list in setup.py
@@ -38,12 +41,8 @@ def _binaries(name: str) -> list[Path]:
 
 
 def _stale() -> list[str]:
-    out = []
-    for name in COMPILED_MODULES:
-        source = _source(name)
-        if any(b.stat().st_mtime < source.stat().st_mtime for b in _binaries(name)):
-            out.append(name.rpartition(".")[2])
-    return out
+    """The compiled modules whose ``.py`` is not the source they were built from (one hash of each, at import)."""
+    return _buildhash.stale(_ROOT, COMPILED_MODULES, _buildhash.read_record(Path(__file__).parent))
 
 
 class _FromSource(importlib.abc.MetaPathFinder):
@@ -67,8 +66,9 @@ def _choose() -> bool:
     stale = _stale()
     if stale:
         warnings.warn(
-            f"cherga.engine: compiled {', '.join(stale)} older than the source; running the engine from its "
-            "Python sources. Run `pip install -e .` to compile it again.",
+            f"cherga.engine: compiled {', '.join(stale)} built from another version of the source; running the "
+            "engine from its Python sources. Run `pip install -e .` (or install the package again) to compile it "
+            "again.",
             RuntimeWarning,
             stacklevel=2,
         )
