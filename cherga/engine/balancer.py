@@ -66,8 +66,13 @@ def alternatives(
             continue
         if travel + eta < eta_here:
             out.append(Alternative(office=other, eta_min=round(eta, 1), travel_min=travel))
-    out.sort(key=lambda a: (a.travel_min + a.eta_min, a.office))
+    out.sort(key=by_total)
     return out
+
+
+def by_total(a: Alternative) -> tuple[float, str]:
+    """The order alternatives are offered in: least road plus wait first, ties by office id."""
+    return (a.travel_min + a.eta_min, a.office)
 
 
 def suggestions(

@@ -303,7 +303,7 @@ def _parse_services(doc: _Table) -> tuple[dict[str, Service], dict[str, str]]:
 
 
 _NETWORK_REQUIRED = ("name_uk", "name_en", "skills", "office")
-_NETWORK_OPTIONAL = ("targets", "policy", "travel")
+_NETWORK_OPTIONAL = ("targets", "policy", "travel", "roads", "alternatives")
 
 
 def _parse_network(doc: _Table, services: Mapping[str, Service], service_paths: Mapping[str, str]) -> Network:
@@ -330,6 +330,7 @@ def _parse_network(doc: _Table, services: Mapping[str, Service], service_paths: 
             )
 
     travel = _parse_travel(doc.get("travel", []), offices)
+    roads = _parse_roads(doc.get("roads", {}), doc.get("alternatives", {}))
     return Network(
         offices=offices,
         services=dict(services),
@@ -338,6 +339,7 @@ def _parse_network(doc: _Table, services: Mapping[str, Service], service_paths: 
         policy=policy,
         name_uk=name_uk,
         name_en=name_en,
+        **roads,
     )
 
 
@@ -528,7 +530,7 @@ def _parse_offices(
     desk_paths: dict[str, str] = {}
     for oi, entry in enumerate(_array_of_tables(f, "office", value)):
         p = f"office[{oi}]"
-        _fields(f, p, entry, _OFFICE_REQUIRED, _OFFICE_OPTIONAL)
+        _fields(f, p, entry, _OFFICE_REQUIRED, _OFFICE_OPTIONAL + _POSITION)
         oid = _ident(f, f"{p}.id", entry["id"])
         if oid in offices:
             _fail(f, f"{p}.id", f"duplicate office id {oid!r} (already {office_paths[oid]})")
@@ -567,6 +569,7 @@ def _parse_offices(
             hours=hours,
             address_uk=_str(f, f"{p}.address_uk", entry.get("address_uk", ""), empty_ok=True),
             **_wartime(p, entry),
+            **_position(p, oid, entry),
         )
     return offices
 
@@ -583,6 +586,61 @@ def _wartime(p: str, entry: _Table) -> dict[str, Any]:
     for key in ("alert_resume_min", "alert_resume_at_opening_min"):
         if key in entry:
             out[key] = _number(f, f"{p}.{key}", entry[key], low=0.0, high=MAX_ALERT_RESUME_MIN, unit="minutes")
+    return out
+
+
+_POSITION = ("lat", "lon")
+
+
+def _position(p: str, oid: str, entry: _Table) -> dict[str, Any]:
+    """An office's coordinates (degrees, WGS 84), for travel minutes by road: both or neither."""
+    f = NETWORK_FILE
+    if "lat" not in entry and "lon" not in entry:
+        return {}
+    for key, other in (("lat", "lon"), ("lon", "lat")):
+        if key not in entry:
+            _fail(f, f"{p}.{key}", f"missing: office {oid!r} gives {other} = {_show(entry[other])}; "
+                  "give both lat and lon (degrees, such as lat = 49.2331, lon = 28.4682) or neither")
+    out: dict[str, Any] = {}
+    for key, name, limit, example in (("lat", "latitude", 90.0, "49.2331"), ("lon", "longitude", 180.0, "28.4682")):
+        value = entry[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            _fail(f, f"{p}.{key}", f"office {oid!r}: expected the {name} in degrees as a number (such as "
+                  f"{key} = {example}), got {_kind_of(value)} {_show(value)}")
+        if not -limit <= value <= limit:
+            _fail(f, f"{p}.{key}", f"office {oid!r}: {name} must be between {-limit:g} and {limit:g} degrees, "
+                  f"got {value:g}" + (" (lat and lon swapped?)" if key == "lat" and abs(value) <= 180.0 else ""))
+        out[key] = float(value)
+    return out
+
+
+MAX_ROAD_FACTOR = 5.0  # road over straight-line distance; past this a value is a typo
+MAX_SPEED_KMH = 200.0
+MAX_NEAREST = 100
+
+
+def _parse_roads(roads_value: object, alternatives_value: object) -> dict[str, Any]:
+    """``[roads]``: how travel minutes follow from coordinates; ``[alternatives]``: which offices a kiosk weighs."""
+    f = NETWORK_FILE
+    roads = _table(f, "roads", roads_value)
+    _fields(f, "roads", roads, (), ("road_factor", "speed_kmh"))
+    out: dict[str, Any] = {}
+    if "road_factor" in roads:
+        out["road_factor"] = _number(f, "roads.road_factor", roads["road_factor"], low=1.0, high=MAX_ROAD_FACTOR)
+    if "speed_kmh" in roads:
+        out["speed_kmh"] = _number(f, "roads.speed_kmh", roads["speed_kmh"], low=0.0, high=MAX_SPEED_KMH,
+                                   low_open=True, unit="km/h")
+    alts = _table(f, "alternatives", alternatives_value)
+    _fields(f, "alternatives", alts, (), ("reach_min", "nearest"))
+    if "reach_min" in alts:
+        out["reach_min"] = _number(f, "alternatives.reach_min", alts["reach_min"], low=0.0, high=MAX_TRAVEL_MIN,
+                                   unit="minutes")
+    if "nearest" in alts:
+        nearest = alts["nearest"]
+        if isinstance(nearest, bool) or not isinstance(nearest, int) or not 1 <= nearest <= MAX_NEAREST:
+            _fail(f, "alternatives.nearest", f"must be a whole number of offices from 1 to {MAX_NEAREST}, "
+                  f"got {_show(nearest)}")
+        out["nearest"] = nearest
     return out
 
 

@@ -10,6 +10,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cherga.engine import geo
+
 
 class Category(enum.StrEnum):
     """The standard's categories (section II.I), in its default order.
@@ -105,6 +107,9 @@ class Office:
     shelter_address_en: str = ""
     alert_resume_min: float = 10.0
     alert_resume_at_opening_min: float = 30.0
+    # where it is (degrees, WGS 84), for travel minutes to the offices no ``[[travel]]`` entry gives; both or neither
+    lat: float | None = None
+    lon: float | None = None
 
     @property
     def services(self) -> frozenset[str]:
@@ -158,12 +163,28 @@ class Network:
     policy: PolicyConfig = PolicyConfig()
     name_uk: str = ""
     name_en: str = ""
+    # travel minutes from the offices' coordinates where no pair is listed: great-circle km × road_factor ÷ speed
+    road_factor: float = geo.ROAD_FACTOR
+    speed_kmh: float = geo.SPEED_KMH
+    # the offices a kiosk weighs as alternatives (cherga.engine.neighbours): the ``nearest`` closest by road of
+    # those within ``reach_min`` minutes, or named by a [[travel]] pair however far
+    reach_min: float = 90.0
+    nearest: int = 12
 
     def travel(self, a: str, b: str) -> float | None:
+        """Minutes on the road from office ``a`` to ``b``: the pair listed in the configuration, else from the two
+        offices' coordinates; ``None`` when neither is known."""
         if a == b:
             return 0.0
         t = self.travel_min.get((a, b))
-        return t if t is not None else self.travel_min.get((b, a))
+        if t is None:
+            t = self.travel_min.get((b, a))
+        if t is None:
+            oa, ob = self.offices.get(a), self.offices.get(b)
+            if (oa is not None and ob is not None and oa.lat is not None and oa.lon is not None
+                    and ob.lat is not None and ob.lon is not None):
+                t = geo.road_min(oa.lat, oa.lon, ob.lat, ob.lon, self.road_factor, self.speed_kmh)
+        return t
 
     def desk(self, desk_id: str) -> Desk | None:
         for office in self.offices.values():

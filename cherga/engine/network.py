@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from cherga.engine import balancer, forecast
+from cherga.engine import balancer, forecast, neighbours
 from cherga.engine import commands as c
 from cherga.engine import events as e
 from cherga.engine.dispatcher import Dispatcher
@@ -46,6 +46,8 @@ class CityEngine:
         self.ticket_office: dict[str, str] = {}
         # loads of offices this engine does not own (published by other processes)
         self.remote_loads: dict[str, OfficeLoad] = {}
+        # each office's nearest offices by road, built once: all a kiosk's alternatives are looked for among
+        self.neighbours: dict[str, neighbours.Neighbours] = neighbours.build(network)
 
     # ------------------------------------------------------------------ routing
 
@@ -97,9 +99,49 @@ class CityEngine:
         alts: list[balancer.Alternative] = []
         eta = issued.eta_min
         if eta is None or eta > self.network.targets.target_min:  # only then is a move worth offering
-            etas = self.visit_etas(cmd.service, cmd.more_services, now)
-            alts = balancer.alternatives(self.network, cmd.office, math.inf if eta is None else eta, etas)
+            alts = self.alternatives(cmd.office, cmd.service, cmd.more_services, math.inf if eta is None else eta,
+                                     now)
         return Issued(events=events, ticket=issued.ticket, alternatives=alts)
+
+    def alternatives(self, office: str, service: str, more_services: tuple[str, ...], eta_here: float,
+                     now: float) -> list[balancer.Alternative]:
+        """What :func:`balancer.alternatives` offers from :meth:`visit_etas`, weighing only ``office``'s
+        neighbours (:mod:`cherga.engine.neighbours`): O(nearest), whatever the size of the network.
+
+        The neighbours come nearest first, so the first one whose road alone is no shorter than the wait here ends
+        the search: no wait there (never below 0) could make it or any further one sooner."""
+        if eta_here <= self.network.targets.target_min:
+            return []
+        offices = self.network.offices
+        remote = self.remote_loads
+        out: list[balancer.Alternative] = []
+        for other, travel in self.neighbours.get(office, ()):
+            if travel >= eta_here:
+                break
+            if more_services and not offices[other].services.issuperset(more_services):
+                continue
+            eta = self._eta(other, service, now)
+            if eta is None:
+                load = remote.get(other)
+                if load is None or not load.issuing or service not in load.eta_by_service:
+                    continue
+                eta = load.eta_by_service[service]
+            if travel + eta < eta_here:
+                out.append(balancer.Alternative(office=other, eta_min=round(eta, 1), travel_min=travel))
+        out.sort(key=balancer.by_total)
+        return out
+
+    def _eta(self, office: str, service: str, now: float) -> float | None:
+        """A new ticket's expected wait for ``service`` at ``office`` if this engine runs it, issues and has an
+        open desk for it (as :meth:`service_etas` counts it)."""
+        d = self.offices.get(office)
+        if d is None or d.issuing_stopped:
+            return None
+        q = d.queues.get((service, False))
+        if q is None:
+            return None
+        eta = forecast.new_ticket_eta(d, q, now)[0]
+        return None if eta is None else round(eta, 1)
 
     def service_etas(self, service: str, now: float) -> dict[str, float]:
         """Expected wait for ``service`` at every issuing office that offers it. O(offices × queues)."""

@@ -1,0 +1,97 @@
+"""The offices near each office, found once when the network is loaded: where a kiosk looks for alternatives.
+
+A kiosk offers another office only when the road there plus the wait there beats the wait here
+(:func:`cherga.engine.balancer.alternatives`); it cannot weigh every office of a country at every ticket. So each
+office keeps a short list, built here once: the offices a ``[[travel]]`` pair names (however far: the person who
+wrote the pair meant the trip), and the offices within ``Network.reach_min`` minutes by road from their
+coordinates (:func:`cherga.engine.geo.road_min`), each with its travel minutes (a listed pair overrides the
+coordinates), nearest first (ties by id), the ``Network.nearest`` nearest kept. Asking for them is then O(1) and
+weighing them O(nearest), at 20 offices or 5,000.
+
+Building is O(n × k) for n offices with k within reach of each: offices with coordinates are dropped into a grid of
+cells at least the reach wide (in kilometres, at the network's highest latitude), so only the 3 × 3 cells around an
+office hold its candidates. Pure, no I/O; mypyc-compilable.
+"""
+
+from __future__ import annotations
+
+import math
+
+from cherga.engine import geo
+from cherga.engine.model import Network
+
+Neighbours = tuple[tuple[str, float], ...]
+"""(office, travel minutes), nearest first."""
+
+KM_PER_DEGREE = math.pi * geo.EARTH_RADIUS_KM / 180.0
+ROUNDING_MIN = 0.1  # road_min rounds to a tenth: the grid reaches that much further, so no rounding is missed
+
+
+def build(network: Network) -> dict[str, Neighbours]:
+    """Every office's neighbours, nearest first: see the module's docstring. Offices with none map to ``()``."""
+    offices = network.offices
+    found: dict[str, dict[str, float]] = {oid: {} for oid in offices}
+    listed: set[tuple[str, str]] = set()
+    for a, b in network.travel_min:
+        if a == b or a not in offices or b not in offices:
+            continue
+        for x, y in ((a, b), (b, a)):
+            t = network.travel(x, y)
+            if t is not None:
+                found[x][y] = t
+                listed.add((x, y))
+    _within_reach(network, found, listed)
+    keep = max(0, network.nearest)
+    out: dict[str, Neighbours] = {}
+    for oid, near in found.items():
+        ranked = sorted(near.items(), key=_by_travel)
+        out[oid] = tuple(ranked[:keep])
+    return out
+
+
+def _by_travel(item: tuple[str, float]) -> tuple[float, str]:
+    return (item[1], item[0])
+
+
+def _within_reach(network: Network, found: dict[str, dict[str, float]], listed: set[tuple[str, str]]) -> None:
+    """Add to ``found`` the offices within ``reach_min`` by road of each office with coordinates (a listed pair
+    keeps its own minutes)."""
+    placed: list[tuple[str, float, float]] = []
+    for oid, office in network.offices.items():
+        if office.lat is not None and office.lon is not None:
+            placed.append((oid, office.lat, office.lon))
+    if len(placed) < 2 or network.reach_min <= 0.0:
+        return
+    factor = network.road_factor
+    speed = network.speed_kmh
+    reach = network.reach_min
+    reach_km = geo.reach_km(reach + ROUNDING_MIN, factor, speed)
+    # rows: a great circle covers at least as many km as its change of latitude does on a meridian
+    cell_lat = reach_km / KM_PER_DEGREE
+    # columns: haversine's h >= cos(lat1) cos(lat2) sin²(dlon / 2), so within reach dlon is at most this
+    top = 0.0
+    for _, lat, _ in placed:
+        top = max(top, abs(lat))
+    lowest_cos = math.cos(math.radians(min(top, 89.9)))
+    s = math.sin(reach_km / (2.0 * geo.EARTH_RADIUS_KM)) / lowest_cos
+    dlon = 360.0 if s >= 1.0 else math.degrees(2.0 * math.asin(s))
+    columns = max(1, int(360.0 / dlon)) if dlon < 360.0 else 1
+    width = 360.0 / columns
+    cells: dict[tuple[int, int], list[tuple[str, float, float]]] = {}
+    where: dict[str, tuple[int, int]] = {}
+    for item in placed:
+        oid, lat, lon = item
+        key = (math.floor((lat + 90.0) / cell_lat), math.floor((lon + 180.0) / width) % columns)
+        where[oid] = key
+        cells.setdefault(key, []).append(item)
+    for oid, lat, lon in placed:
+        row, col = where[oid]
+        mine = found[oid]
+        for cc in sorted({(col - 1) % columns, col, (col + 1) % columns}):
+            for rr in (row - 1, row, row + 1):
+                for other, lat2, lon2 in cells.get((rr, cc), ()):
+                    if other == oid or (oid, other) in listed:
+                        continue
+                    t = geo.road_min(lat, lon, lat2, lon2, factor, speed)
+                    if t <= reach:
+                        mine[other] = t
