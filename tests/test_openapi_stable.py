@@ -31,6 +31,11 @@ ADDED_OPERATIONS |= {("/api/v1/session", "post"), ("/api/v1/session", "get"), ("
                      ("/api/v1/offices/{office}/audit", "get")}
 ADDED_SCHEMAS |= {"SignInBody", "SessionAnswer", "PasswordBody", "StaffBody", "StaffActive", "StaffPassword",
                   "StaffAccount", "AuditEntry"}
+# API.md 1.1, devices: pairing a screen by a code the head approves, the office's devices, revoking one
+ADDED_OPERATIONS |= {("/api/v1/pairings", "post"), ("/api/v1/pairings/{code}", "get"),
+                     ("/api/v1/pairings/{code}/approve", "post"), ("/api/v1/offices/{office}/devices", "get"),
+                     ("/api/v1/devices/{ident}", "delete")}
+ADDED_SCHEMAS |= {"PairingBody", "PairingCreated", "ApproveBody", "PairingStatus", "DeviceOut"}
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     t.add_argument("--data", type=Path, default=None, help="the service's data directory")
     t.add_argument("--redis", default=None, metavar="URL", help="the Redis of a --redis region")
     t.add_argument("--config", type=Path, default=None)
-    t.add_argument("--role", required=True, choices=["kiosk", "desk", "head", "planner", "alerts", "network"])
+    t.add_argument("--role", required=True, choices=["kiosk", "desk", "head", "planner", "alerts", "network",
+                                                       "board", "rating"])
     t.add_argument("--office", default=None)
     t.add_argument("--desk", default=None)
     t.set_defaults(run=_token_issue)

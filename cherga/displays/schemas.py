@@ -244,3 +244,39 @@ class ErrorDetail(BaseModel):
 
 class Error(BaseModel):
     error: ErrorDetail
+
+
+# ---------------------------------------------------------------------- pairing and devices (routes/devices.py)
+
+
+class PairingBody(Strict):
+    office: str = Field(min_length=1, max_length=64, description="the office whose screen asks to be paired")
+
+
+class PairingCreated(BaseModel):
+    code: str = Field(description="6 characters with no look-alikes (no 0/O, 1/I/L), shown on the screen")
+    expires_at: str = Field(description="ISO time; after it the code is gone and the screen asks for a new one")
+
+
+class ApproveBody(Strict):
+    role: Literal["kiosk", "board", "desk", "rating"] = Field(
+        description="kiosk; board (a hall board or desk display); desk (a desk console, needs desk); rating (the exit "
+        "tablet, or with desk that desk's tablet)")
+    desk: str | None = Field(None, min_length=1, max_length=64, description="for desk (required) and rating")
+
+
+class PairingStatus(BaseModel):
+    status: Literal["waiting", "approved"]
+    token: str | None = Field(None, description="once approved: the device's token, given this once")
+    role: str | None = None
+    desk: str | None = None
+    device: str | None = Field(None, description="the device's id, as the head's list names it")
+
+
+class DeviceOut(BaseModel):
+    id: str
+    role: str
+    desk: str | None
+    paired_at: str | None = Field(description="ISO time the token was minted (paired or 'cherga token issue')")
+    last_seen: str | None = Field(description="ISO time of its last contact (a call or an open websocket); "
+                                              "null if never")

@@ -22,7 +22,14 @@ from cherga.displays import views
 from cherga.displays.accounts import RedisStaffStore, StaffStore
 from cherga.displays.alerts import AlertWatcher
 from cherga.displays.audit import AuditStore, RedisAuditStore
-from cherga.displays.auth import RateLimiter, RedisTokenStore, TokenStore
+from cherga.displays.auth import (
+    PAIRING_TTL_S,
+    DeviceInfo,
+    DeviceSockets,
+    RateLimiter,
+    RedisTokenStore,
+    TokenStore,
+)
 from cherga.displays.cluster import ClusterHost
 from cherga.displays.host import EngineHost, Listener
 from cherga.displays.hub import WAITS_REFRESH_S, Hub
@@ -53,6 +60,8 @@ class ServiceConfig:
     redis_url: str | None = None  # many processes over one Redis (cluster.py)
     advertise: str = "http://127.0.0.1:8080"  # how the other processes reach this one
     lease_ms: int = 3000
+    pairing_per_minute: float = 6.0  # new pairing codes one address may ask for (a screen needs one per 10 min)
+    pairing_burst: int = 10
 
 
 class Service:
@@ -99,6 +108,12 @@ class Service:
             self.staff = StaffStore(cfg.data_dir, clock)
         self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
+        # pairing (routes/devices.py): codes asked per address, and unknown codes polled per address (guessing)
+        self.pairing_limit = RateLimiter(cfg.pairing_per_minute, cfg.pairing_burst)
+        self.pairing_miss_limit = RateLimiter(60.0, 30)
+        self.pairing_ttl_s = float(os.environ.get("CHERGA_PAIRING_TTL_S", PAIRING_TTL_S))
+        self.sockets = DeviceSockets()  # open websockets per device, closed when it is revoked
+        self.seen_flush_s = float(os.environ.get("CHERGA_SEEN_FLUSH_S", 10.0))
         self._watcher: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ life
@@ -112,15 +127,51 @@ class Service:
         # waiting past a limit happens with no event at all: the alerts are looked at once a second, and the
         # screens' expected waits, which move with no event too, every WAITS_REFRESH_S
         every = self.waits_refresh_s
-        last = time.monotonic()
+        last = last_seen = time.monotonic()
         while True:
             await asyncio.sleep(min(1.0, every))
             self.alerts.tick()
             if time.monotonic() - last >= every:
                 last = time.monotonic()
                 self.hub.refresh_tickets()
+            await self._close_revoked_elsewhere()
+            if time.monotonic() - last_seen >= self.seen_flush_s:
+                last_seen = time.monotonic()
+                self._flush_seen()
+
+    # ------------------------------------------------------------------ devices
+
+    def _flush_seen(self) -> None:
+        """Devices with an open websocket are in contact now; write the last contacts gathered in memory."""
+        for key in self.sockets.open_keys():
+            self.tokens.seen(key)
+        with contextlib.suppress(Exception):  # the token store is away for a moment: next time
+            self.tokens.flush_seen()
+
+    def devices(self, office: str) -> list[DeviceInfo]:
+        for key in self.sockets.open_keys():
+            self.tokens.seen(key)
+        return self.tokens.devices(office)
+
+    async def revoke_device(self, ident: str) -> DeviceInfo:
+        """Refuse the device's token from the next request on and close its websockets here at once (another
+        process of a region closes its own within a second: :meth:`_close_revoked_elsewhere`)."""
+        d = self.tokens.revoke(ident)
+        await self.sockets.close(d.key)
+        return d
+
+    async def _close_revoked_elsewhere(self) -> None:
+        if not isinstance(self.tokens, RedisTokenStore) or not self.sockets.open_keys():
+            return
+        try:
+            revoked = self.tokens.revoked_keys()
+        except Exception:  # Redis away for a moment: the next second
+            return
+        for key in set(self.sockets.open_keys()) & revoked:
+            await self.sockets.close(key)
 
     async def stop(self) -> None:
+        self._flush_seen()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):

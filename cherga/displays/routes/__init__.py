@@ -12,6 +12,7 @@
 ``wartime``         air-raid alerts (an office, a region), the registries switch, closing the day early
 ``session``         signing in and out, one's own password (staff accounts: ``displays/accounts.py``)
 ``staff``           a head's or the network's staff management; the audit trail, read only
+``devices``         pairing a screen by a code the head approves; the office's devices, revoking one
 ``boards``          the websockets: hall board, ticket page, head's alerts, live ratings
 ``pages``           the HTML pages, favicons, static files
 ``ops``             ``/healthz``, ``/metrics``, ``/docs``

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from cherga.displays.auth import Role
+from cherga.displays.auth import REVOKED_CLOSE, Principal, Role
 from cherga.displays.hub import Connection
 from cherga.displays.ratings import NETWORK
 from cherga.displays.routes.deps import Svc
@@ -87,6 +87,25 @@ async def pump(ws: WebSocket, conn: Connection, on_message: Callable[[dict[str, 
             conn.task.cancel()
 
 
+@contextlib.contextmanager
+def as_device(svc: Service, ws: WebSocket, p: Principal | None) -> Iterator[None]:
+    """While open, a device's websocket is in the service's registry, so revoking the device closes it at once
+    (:data:`REVOKED_CLOSE`, reason given); an open socket counts as contact for the device's last_seen."""
+    if p is None or p.device is None:
+        yield
+        return
+
+    async def close(code: int, reason: str) -> None:
+        await ws.close(code=code, reason=reason)
+
+    svc.sockets.add(p.key, close)
+    svc.tokens.seen(p.key)
+    try:
+        yield
+    finally:
+        svc.sockets.remove(p.key, close)
+
+
 def _ignore(msg: dict[str, Any]) -> None:
     """Feeds that only speak: what their clients send is read (and checked) but asks for nothing."""
 
@@ -100,6 +119,12 @@ async def board_ws(ws: WebSocket, office: str, svc: Svc) -> None:
         await ws.close(code=1008, reason=f"unknown office {office}")
         return
     await ws.accept()
+    # public; a paired board or desk display names itself with ?token=, so the head can see and revoke it
+    token = ws.query_params.get("token")
+    p = svc.tokens.lookup(token) if token else None
+    if token and p is None:
+        await ws.close(code=REVOKED_CLOSE, reason="this screen's token is not known or was revoked; pair it again")
+        return
     hub = svc.hub
     conn = hub.join_board(office, ws.send_text)
 
@@ -108,7 +133,8 @@ async def board_ws(ws: WebSocket, office: str, svc: Svc) -> None:
             hub.resync(office, conn)
 
     try:
-        await pump(ws, conn, on_message)
+        with as_device(svc, ws, p):
+            await pump(ws, conn, on_message)
     finally:
         hub.leave_board(office, conn)
 
@@ -147,7 +173,8 @@ async def alerts_ws(ws: WebSocket, office: str, svc: Svc) -> None:
     watcher = svc.alerts
     conn = watcher.join(office)
     try:
-        await pump(ws, conn, _ignore)
+        with as_device(svc, ws, p):
+            await pump(ws, conn, _ignore)
     finally:
         watcher.leave(office, conn)
 

@@ -45,6 +45,7 @@ async def run(svc: Service, cmd: c.Command | c.SendToOffice) -> list[e.BaseEvent
 STAFF_ROLE_OF = {device: staff.value for staff, device in AS_DEVICE.items()}
 
 
+OFFICE_SCOPED = (Role.KIOSK, Role.HEAD, Role.BOARD, Role.RATING)  # tokens that act for their own office only
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -72,7 +73,8 @@ def principal(svc: Service, request: Request) -> Principal | None:
         raise Unauthorized("the Authorization header must be 'Bearer <device token>'")
     p = svc.tokens.lookup(token.strip())
     if p is None:
-        raise Unauthorized("this device token is not known; mint one with 'cherga token issue'")
+        raise Unauthorized("this device token is not known or was revoked; pair the device again from its "
+                           "screen, or mint a token with 'cherga token issue'")
     return p
 
 
@@ -98,8 +100,11 @@ def require(svc: Service, request: Request, roles: tuple[Role, ...], *, office: 
         raise Forbidden(f"this token belongs to desk {p.desk}; it cannot act for desk {desk}")
     if p.role is Role.DESK and desk is None:
         raise Forbidden("a desk token acts on its own desk only")
+    if p.role is Role.RATING and desk is not None and p.desk != desk:  # an exit tablet, or another desk's
+        raise Forbidden(f"this rating tablet is {'the exit tablet' if p.desk is None else 'desk ' + p.desk + '’s'}; "
+                        f"it cannot act for desk {desk}")
     # an alerts feed minted for one office acts for that office only; without --office, for the whole network
-    if (p.role in (Role.KIOSK, Role.HEAD) or (p.role is Role.ALERTS and p.office is not None)) \
+    if (p.role in OFFICE_SCOPED or (p.role is Role.ALERTS and p.office is not None)) \
             and office is not None and p.office != office:
         raise Forbidden(f"this token belongs to office {p.office}; it cannot act for office {office}")
     return p

@@ -34,7 +34,7 @@ async def rate(ticket: str, body: s.RatingBody, svc: Svc) -> dict[str, Any]:
 async def desk_last(desk: str, request: Request, svc: Svc) -> Any:
     """What the desk's rating tablet offers to rate: the ticket this desk finished last."""
     d = svc.desk_office(desk)
-    require(svc, request, (Role.DESK, Role.HEAD), office=d.office.id, desk=desk)
+    require(svc, request, (Role.DESK, Role.HEAD, Role.RATING), office=d.office.id, desk=desk)
     last = d.desks[desk].last_finished
     if last is None:
         return Response(status_code=204)
@@ -45,8 +45,8 @@ async def desk_last(desk: str, request: Request, svc: Svc) -> Any:
 async def rate_at_exit(office: str, body: s.ExitRatingBody, request: Request, svc: Svc) -> dict[str, Any]:
     """The exit tablet: the visitor types today's ticket number and presses one of three buttons."""
     d = svc.office(office)
-    p = require(svc, request, (Role.KIOSK, Role.HEAD), office=office)
-    if p.role is Role.KIOSK:
+    p = require(svc, request, (Role.KIOSK, Role.HEAD, Role.RATING), office=office)
+    if p.role in (Role.KIOSK, Role.RATING):
         wait = svc.kiosk_limit.take(p.key)
         if wait:
             raise RateLimited(f"too many ratings from this tablet just now; try again in {wait:.0f} s", wait)
