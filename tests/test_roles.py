@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 import httpx
@@ -20,13 +21,18 @@ ROLES = {
     "alerts": ("alerts", None, None),  # an official alert feed, network-wide
     "other-alerts": ("alerts", "zamostia", None),  # a feed minted for another office
     "network": ("network", None, None),
+    # paired screens (routes/devices.py): a hall board; the exit tablet; a desk's rating tablet
+    "board": ("board", "main", None),
+    "rating": ("rating", "main", None),
+    "desk-rating": ("rating", "main", "main-03"),
 }
 EVERYONE = set(ROLES)
 DESK = {"desk", "head"}
 MONTH = dt.date.today().strftime("%Y-%m")
 
 
-def calls(ticket: str, done: str) -> list[tuple[str, str, Any, set[str]]]:
+def calls(ticket: str, done: str, code: str = "ZZZZZZ", other_device: str = "0" * 12,
+          ) -> list[tuple[str, str, Any, set[str]]]:
     """(method, path, body, roles allowed)."""
     d = "/api/v1/desks/main-03"
     o = "/api/v1/offices/main"
@@ -34,7 +40,7 @@ def calls(ticket: str, done: str) -> list[tuple[str, str, Any, set[str]]]:
         ("GET", "/api/v1/offices", None, EVERYONE),
         ("POST", f"{o}/tickets", {"service": "residence-certificate"}, {"kiosk", "head"}),
         ("GET", f"/api/v1/tickets/{ticket}", None, EVERYONE),
-        ("GET", d, None, DESK),
+        ("GET", d, None, DESK | {"desk-rating"}),
         ("POST", f"{d}/open", None, DESK),
         ("POST", f"{d}/pause", None, DESK),
         ("POST", f"{d}/resume", None, DESK),
@@ -45,7 +51,7 @@ def calls(ticket: str, done: str) -> list[tuple[str, str, Any, set[str]]]:
         ("POST", f"{d}/finish", {"outcome": "served"}, DESK),
         ("POST", f"{d}/transfer", {"service": "residence-certificate"}, DESK),
         ("POST", f"{d}/close", None, DESK),
-        ("GET", f"{d}/last-finished", None, DESK),
+        ("GET", f"{d}/last-finished", None, DESK | {"desk-rating"}),
         ("POST", f"/api/v1/tickets/{done}/rating", {"score": "good"}, EVERYONE),
         ("POST", f"/api/v1/tickets/{ticket}/cancel", None, EVERYONE),
         ("GET", f"{o}/state", None, EVERYONE),
@@ -60,11 +66,17 @@ def calls(ticket: str, done: str) -> list[tuple[str, str, Any, set[str]]]:
         ("POST", f"{o}/redirects", {"ticket": ticket, "office": "zamostia"}, {"head"}),
         ("GET", f"{o}/report?format=json&month={MONTH}", None, {"head", "planner"}),
         ("GET", f"{o}/ratings", None, EVERYONE),
-        ("POST", f"{o}/ratings", {"number": "Z999", "score": "good"}, {"kiosk", "head"}),
+        ("POST", f"{o}/ratings", {"number": "Z999", "score": "good"}, {"kiosk", "head", "rating", "desk-rating"}),
         # wartime (API.md 1.1); the all-clear with 0 minutes, so the calls above and below are not held
         ("POST", f"{o}/alert", {"active": False, "resume_after_min": 0}, {"head", "network", "alerts"}),
         ("POST", "/api/v1/regions/vinnytsia/alert", {"active": False, "resume_after_min": 0}, {"network", "alerts"}),
         ("POST", f"{o}/registries", {"available": True}, {"head", "network"}),
+        # devices (API.md 1.1): a screen asks and polls with no token; the office's head approves, lists, revokes
+        ("POST", "/api/v1/pairings", {"office": "main"}, EVERYONE),
+        ("GET", f"/api/v1/pairings/{code}", None, EVERYONE),
+        ("POST", f"/api/v1/pairings/{code}/approve", {"role": "board"}, {"head"}),
+        ("GET", f"{o}/devices", None, {"head"}),
+        ("DELETE", f"/api/v1/devices/{other_device}", None, {"other-head"}),  # a device of zamostia
     ]
 
 
@@ -85,10 +97,12 @@ def test_every_call_by_every_role(proc: ServerProcess) -> None:
                       headers=head).json()
     httpx.post(f"{u}/api/v1/desks/main-13/call-next", headers=head)
     httpx.post(f"{u}/api/v1/desks/main-13/finish", headers=head)
+    code = httpx.post(f"{u}/api/v1/pairings", json={"office": "main"}).json()["code"]
+    other_device = hashlib.sha256(proc.token("kiosk", "zamostia").encode()).hexdigest()[:12]
     wrong: list[str] = []
     checked = 0
     with httpx.Client(base_url=u, timeout=30) as http:
-        for method, path, body, allowed in calls(ticket["id"], done["id"]):
+        for method, path, body, allowed in calls(ticket["id"], done["id"], code, other_device):
             for role, headers in heads.items():
                 r = http.request(method, path, json=body, headers=headers)
                 refused = r.status_code in (401, 403)
