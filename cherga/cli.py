@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cherga", description="cherga (черга): the electronic queue of a centre of administrative services"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in ("cherga.engine_cli", "cherga.displays.cli", "cherga.sim.cli", "cherga.reports.cli"):
+    parts = ("cherga.engine_cli", "cherga.displays.cli", "cherga.sim.cli", "cherga.reports.cli", "cherga.journal.cli")
+    for name in parts:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

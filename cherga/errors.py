@@ -127,3 +127,10 @@ class CsrfRefused(Forbidden):
 
 
 HTTP_STATUS.update({BadCredentials.code: 401, LockedOut.code: 429, CsrfRefused.code: 403})
+
+
+class BackupError(ChergaError):
+    """``cherga backup`` or ``cherga restore`` cannot go on: the message says which file and why; nothing was
+    restored (or no backup file was left behind)."""
+
+    code = "backup"

@@ -23,8 +23,15 @@ git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | t
 work=$(mktemp -d "${TMPDIR:-/tmp}/cherga-wheel.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
-python3 -m pip wheel "$src" --no-deps --no-build-isolation --disable-pip-version-check --quiet -w "$work/dist"
+if ! python3 -m pip wheel "$src" --no-deps --no-build-isolation --disable-pip-version-check -v -w "$work/dist" \
+        > "$work/build.log" 2>&1; then
+    tail -n 60 "$work/build.log"; echo "check-wheel: the wheel did not build" >&2; exit 1
+fi
 wheel=$(ls "$work"/dist/cherga-*.whl)
+if [[ "$wheel" == *-none-any.whl ]]; then  # setup.py fell back to plain Python: say why
+    grep -E "not compiling the engine|error:" "$work/build.log" | tail -n 30 >&2 || true
+    echo "check-wheel: $(basename "$wheel") holds no compiled engine: the build did not compile it" >&2; exit 1
+fi
 python3 -m venv --system-site-packages --without-pip "$work/venv"
 "$work/venv/bin/python" -m pip install --no-deps --no-index --disable-pip-version-check --quiet "$wheel"
 echo "check-wheel: built and installed $(basename "$wheel") in $(( $(date +%s) - start )) s"

@@ -10,8 +10,22 @@ from typing import Any
 from cherga.engine.loader import load_network
 
 
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` shows every option's default: argparse's own, or the words the option's help already has for it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        return text if "(default" in text else super()._get_help_string(action)
+
+
+SERVE_EPILOG = ("On the office network (kiosks, boards and desks on other machines): cherga serve --host 0.0.0.0 "
+                "--data /var/lib/cherga; the pages are then at http://THIS-MACHINE:8080/... (systemd unit, container "
+                "and backups: docs/deploy.md)")
+
+
 def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="run the service: API, boards and pages")
+    p = sub.add_parser("serve", help="run the service: API, boards and pages", formatter_class=_Defaults,
+                       epilog=SERVE_EPILOG)
     _serve_args(p)
     p.set_defaults(run=_serve)
 
@@ -51,26 +65,32 @@ def register(sub: Any) -> None:
     p.add_argument("--config", type=Path, default=None)
     p.set_defaults(run=_alert)
 
-    p = sub.add_parser("demo", help="serve, with simulated visitors and desks driving it so the boards move")
+    p = sub.add_parser("demo", help="serve, with simulated visitors and desks driving it so the boards move",
+                       formatter_class=_Defaults)
     _serve_args(p)
     p.add_argument("--speed", type=float, default=10.0, help="how many times faster than life the visitors come")
     p.set_defaults(run=_demo)
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=None, help="directory with services.toml and network.toml")
-    p.add_argument("--data", type=Path, default=Path("cherga-data"), help="where the journal and tokens live")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--config", type=Path, default=None,
+                   help="directory with services.toml and network.toml (default: the bundled demo network)")
+    p.add_argument("--data", type=Path, default=Path("cherga-data"),
+                   help="where the journal, tokens and accounts live (back it up with cherga backup)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on: 0.0.0.0 serves the office network (every interface)")
+    p.add_argument("--port", type=int, default=8080, help="the TCP port")
     p.add_argument("--always-open", action="store_true", help="ignore the offices' opening hours")
     p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                   help="another origin whose pages may open the websockets (repeatable)")
+                   help="another origin whose pages may open the websockets (repeatable) (default: none but this "
+                        "machine's own addresses; with --host 0.0.0.0 all of them)")
     p.add_argument("--kiosk-per-minute", type=float, default=30.0, help="tickets a kiosk may issue per minute")
     p.add_argument("--kiosk-burst", type=int, default=10, help="tickets a kiosk may issue at once")
     p.add_argument("--redis", default=None, metavar="URL",
-                   help="run as one of many processes over this Redis (journal, leases, fan-out; see docs/redis.md)")
+                   help="run as one of many processes over this Redis (journal, leases, fan-out; see docs/redis.md) "
+                        "(default: none, the SQLite journal in --data)")
     p.add_argument("--advertise", default=None, metavar="URL",
-                   help="with --redis: the address other processes use to reach this one (default http://HOST:PORT)")
+                   help="with --redis: the address other processes use to reach this one (default: http://HOST:PORT)")
     p.add_argument("--lease-ms", type=int, default=3000,
                    help="with --redis: how long an office's owner may be silent before another process takes over")
     p.add_argument("--time-offset", type=float, default=0.0, metavar="SECONDS",
@@ -78,15 +98,15 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
                         "the journal never goes back in time, so only ever increase it for the same data")
     p.add_argument("--plan", action="append", default=[], type=Path, metavar="PLAN",
                    help="a staffing plan from 'cherga sim staff' (repeatable, one per office): the head's "
-                        "dashboard compares the desks open with the desks planned for the hour")
+                        "dashboard compares the desks open with the desks planned for the hour (default: none)")
 
 
 def _config(args: argparse.Namespace) -> Any:
+    from cherga.displays import lan
     from cherga.displays.app import ServiceConfig
 
     host = args.host
-    origins = {f"http://{host}:{args.port}", f"http://localhost:{args.port}", f"http://127.0.0.1:{args.port}",
-               *args.allow_origin}
+    origins = lan.origins(host, args.port, args.allow_origin)  # with 0.0.0.0: every address of this machine
     from cherga.displays.schedule import load_plans
 
     network = load_network(args.config)
@@ -101,9 +121,10 @@ def _config(args: argparse.Namespace) -> Any:
 
 def _announce(cfg: Any, host: str, port: int) -> None:
     from cherga.displays.auth import RedisTokenStore, Role, TokenStore
+    from cherga.displays.lan import shown_host
     from cherga.engine import COMPILED
 
-    base = f"http://{host}:{port}"
+    base = f"http://{shown_host(host)}:{port}"  # 0.0.0.0 is no address a screen can open; the LAN one is
     net = cfg.network
     print(f"cherga: {net.name_uk} — {base}" + (f" (one of the processes on {cfg.redis_url})" if cfg.redis_url else ""),
           flush=True)
