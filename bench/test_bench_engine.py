@@ -279,7 +279,7 @@ def mixed_workload(rng: np.random.Generator, n: int) -> list[tuple[c.Command, fl
         elif r < 0.33 and rateable:
             i = int(rng.integers(len(rateable)))
             rateable[i], rateable[-1] = rateable[-1], rateable[i]
-            cmd = c.Rate(ticket=rateable.pop(), score=list(c.Score)[int(rng.integers(len(c.Score)))])
+            cmd = c.Rate(ticket=rateable.pop(), score=c.Score(c.SCALES["three"][int(rng.integers(3))]))
         else:
             ds = shadow.desks[pick(desks)]
             t = ds.ticket

@@ -36,6 +36,8 @@ ADDED_OPERATIONS |= {("/api/v1/pairings", "post"), ("/api/v1/pairings/{code}", "
                      ("/api/v1/pairings/{code}/approve", "post"), ("/api/v1/offices/{office}/devices", "get"),
                      ("/api/v1/devices/{ident}", "delete")}
 ADDED_SCHEMAS |= {"PairingBody", "PairingCreated", "ApproveBody", "PairingStatus", "DeviceOut"}
+# API.md 1.1, the national rating scale: the period's ratings for the monitoring, as CSV on its four levels
+ADDED_OPERATIONS |= {("/api/v1/offices/{office}/ratings/monitoring", "get")}
 
 
 @pytest.fixture(scope="module")

@@ -241,6 +241,12 @@ def ratings(bad: int = 0, good: int = 0, exemplary: int = 0) -> dict[str, int]:
     return {"bad": bad, "good": good, "exemplary": exemplary}
 
 
+def monitoring(terrible: int = 0, acceptable: int = 0, good: int = 0, excellent: int = 0) -> dict[str, int]:
+    """The national monitoring's four levels (docs/reports.md: three levels map погано -> жахливо, зразково ->
+    чудово)."""
+    return {"terrible": terrible, "acceptable": acceptable, "good": good, "excellent": excellent}
+
+
 def waits(called: int, mean: float | None, p90: float | None, mx: float | None, w15: float | None,
           w20: float | None) -> dict[str, Any]:
     return {"called": called, "mean_min": mean, "p90_min": p90, "max_min": mx, "share_within_15": w15,
@@ -296,6 +302,7 @@ def empty_unit() -> dict[str, Any]:
         "by_service": [], "wait": NO_WAITS, "wait_net_of_alerts": NO_WAITS,
         "deadline": {"limit_min": 20.0, "over_limit": 0, "share_over_limit": None, "left_after_limit": 0},
         "wait_by_category": [], "wait_by_hour": [], "ratings": ratings(),
+        "rating_scale": "three", "ratings_monitoring": monitoring(),
         "online": {"tickets": 0, "share_of_issued": None, "by_service": []},
         "appointments": appointments(),
     }
@@ -357,6 +364,7 @@ EXPECTED_MAIN: dict[str, Any] = {
         {"hour": 23, "issued": 2, **waits(1, 20.0, 20.0, 20.0, 0.0, 1.0), "over_limit": 0},
     ],
     "ratings": ratings(bad=1, good=3, exemplary=2),
+    "rating_scale": "three", "ratings_monitoring": monitoring(terrible=1, good=3, excellent=2),
     "online": {
         "tickets": 8,  # T1 T2 T4 T9 T13 T15 T16 T17
         "share_of_issued": 0.5,

@@ -17,9 +17,11 @@ from zoneinfo import ZoneInfo
 from cherga.displays import views
 from cherga.displays.hub import Connection, dumps
 from cherga.engine import events as e
+from cherga.engine.commands import LEVEL_UK, SCALES, TO_THREE
 from cherga.engine.network import CityEngine
 
-# an administrator's day is flagged when at least this many ratings are in and this share of them is "bad"
+# an administrator's day is flagged when at least this many ratings are in and this share of them is "bad" (the
+# lowest level: погано, or жахливо on four levels)
 MIN_RATINGS = 5
 BAD_SHARE = 0.3
 
@@ -45,7 +47,8 @@ class AlertWatcher:
             if isinstance(ev, e.TicketRated) and ev.staff:
                 tz = self._engine().network.offices[ev.office].timezone
                 day = datetime.fromtimestamp(ev.at, ZoneInfo(tz)).date().isoformat()
-                self.staff_scores.setdefault((ev.office, ev.staff, day), Counter())[ev.score] += 1
+                # the lowest level of either scale (погано, жахливо) counts as "bad"
+                self.staff_scores.setdefault((ev.office, ev.staff, day), Counter())[TO_THREE[ev.score]] += 1
         if not replay:
             self.dirty |= offices
 
@@ -58,10 +61,11 @@ class AlertWatcher:
             total = sum(scores.values())
             if o == office and day == today and total >= MIN_RATINGS and scores["bad"] / total >= BAD_SHARE:
                 share = round(100 * scores["bad"] / total)
+                low = SCALES[engine.network.offices[office].rating_scale][0]
                 out.append({
                     "kind": "ratings_falling",
-                    "message_uk": f"Адміністратор {staff}: {share}% оцінок «погано» сьогодні ({total} оцінок)",
-                    "message_en": f"Administrator {staff}: {share}% of today's {total} ratings are 'bad'",
+                    "message_uk": f"Адміністратор {staff}: {share}% оцінок «{LEVEL_UK[low]}» сьогодні ({total} оцінок)",
+                    "message_en": f"Administrator {staff}: {share}% of today's {total} ratings are '{low}'",
                 })
         return out
 

@@ -27,6 +27,10 @@ from fastapi import FastAPI
 from cherga.displays.auth import TokenStore
 
 log = logging.getLogger("cherga.demo")
+# how the simulated visitors rate, on each scale (the office's rating_scale)
+DEMO_SCORES: dict[str, dict[str, float]] = {"three": {"bad": 0.1, "good": 0.5, "exemplary": 0.4},
+                                            "four": {"terrible": 0.05, "acceptable": 0.15, "good": 0.45,
+                                                     "excellent": 0.35}}
 
 
 def status_interval() -> float:
@@ -115,7 +119,8 @@ async def drive(app: FastAPI, base: str, speed: float, rng: np.random.Generator,
                          rng.spawn(1)[0], counts)))
             for desk in open_desks:
                 token = store.issue(net, "desk", office=office.id, desk=desk.id)
-                tasks.append(asyncio.create_task(serve_desk(http, desk.id, token, speed, rng.spawn(1)[0], counts)))
+                tasks.append(asyncio.create_task(serve_desk(http, desk.id, token, speed, rng.spawn(1)[0], counts,
+                                                            DEMO_SCORES[office.rating_scale])))
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -140,7 +145,7 @@ async def visitors(http: httpx.AsyncClient, office: str, token: str, services: l
 
 
 async def serve_desk(http: httpx.AsyncClient, desk: str, token: str, speed: float,
-                     rng: np.random.Generator, counts: Counts) -> None:
+                     rng: np.random.Generator, counts: Counts, scores: dict[str, float]) -> None:
     auth = {"Authorization": f"Bearer {token}"}
     base = f"/api/v1/desks/{desk}"
     try:
@@ -162,7 +167,7 @@ async def serve_desk(http: httpx.AsyncClient, desk: str, token: str, speed: floa
             outcome = "refused" if rng.random() < 0.05 else "served"
             await http.post(f"{base}/finish", json={"outcome": outcome}, headers=auth)
             if rng.random() < 0.4:
-                score = str(rng.choice(["bad", "good", "exemplary"], p=[0.1, 0.5, 0.4]))
+                score = str(rng.choice(list(scores), p=list(scores.values())))
                 await http.post(f"/api/v1/tickets/{ticket['id']}/rating", json={"score": score})
     except httpx.HTTPError as exc:
         log.warning("demo desk %s: %s", desk, exc)

@@ -1,4 +1,5 @@
-"""Live ratings: today's and this month's counts of each score, per office and for the network.
+"""Live ratings: today's and this month's counts of each score, per office and for the network, on the office's
+rating scale (``on_scale``) and, for older pages, on three levels (``today``, ``month``).
 
 Follows the durable events like the board hub, and pushes a new summary to the ratings pages the moment someone
 rates. A rating counts for the office's local date; it is tied to the desk and the service, never to a person.
@@ -14,10 +15,19 @@ from zoneinfo import ZoneInfo
 
 from cherga.displays.hub import Connection, dumps
 from cherga.engine import events as e
+from cherga.engine.commands import SCALES, on_scale
 from cherga.engine.model import Network
 
-SCORES = ("bad", "good", "exemplary")
 NETWORK = "network"
+
+
+def _counts(scores: Counter[str], scale: str) -> dict[str, int]:
+    """The counts on ``scale``'s levels, lowest first; a rating given on the other scale (an office that changed
+    its scale, the network's mixed offices) counts at its level of this one (``commands.on_scale``)."""
+    out = dict.fromkeys(SCALES[scale], 0)
+    for score, n in scores.items():
+        out[on_scale(score, scale)] += n
+    return out
 
 
 class RatingsBook:
@@ -63,11 +73,20 @@ class RatingsBook:
                     today.update(counts)
                 if d[:7] == day[:7]:
                     month.update(counts)
+        scale = self.scale(offices)
         return {
             "office": office,
-            "today": {s: today.get(s, 0) for s in SCORES},
-            "month": {s: month.get(s, 0) for s in SCORES},
+            "today": _counts(today, "three"),
+            "month": _counts(month, "three"),
+            "scale": scale,
+            "levels": list(SCALES[scale]),
+            "on_scale": {"today": _counts(today, scale), "month": _counts(month, scale)},
         }
+
+    def scale(self, offices: list[str]) -> str:
+        """The offices' rating scale when they agree; else four, the national monitoring's."""
+        scales = {self.network.offices[o].rating_scale for o in offices}
+        return scales.pop() if len(scales) == 1 else "four"
 
     def join(self, office: str) -> Connection:
         conn = Connection()

@@ -25,7 +25,9 @@ class OpenBody(Strict):
 
 class ExitRatingBody(Strict):
     number: str = Field(min_length=2, max_length=8, description="today's ticket number, as on the ticket")
-    score: Literal["bad", "good", "exemplary"]
+    score: Literal["bad", "good", "exemplary", "terrible", "acceptable", "excellent"] = Field(
+        description="on the office's rating_scale (GET /api/v1/offices): three: bad, good, exemplary; four: terrible, "
+        "acceptable, good, excellent. A level of the other scale: 400")
 
 
 class FinishBody(Strict):
@@ -41,7 +43,9 @@ class TransferBody(Strict):
 
 
 class RatingBody(Strict):
-    score: Literal["bad", "good", "exemplary"]
+    score: Literal["bad", "good", "exemplary", "terrible", "acceptable", "excellent"] = Field(
+        description="on the office's rating_scale (GET /api/v1/offices): three: bad, good, exemplary; four: terrible, "
+        "acceptable, good, excellent. A level of the other scale: 400")
 
 
 class PolicyBody(Strict):
@@ -199,8 +203,15 @@ class ScoreCounts(BaseModel):
 
 class Ratings(BaseModel):
     office: str
+    # today and month on three levels (an office rating on four: terrible counts as bad, acceptable and good as
+    # good, excellent as exemplary); on_scale on the office's own scale
     today: ScoreCounts
     month: ScoreCounts
+    scale: Literal["three", "four"] = Field("three", description="the office's rating_scale (the network's: its "
+                                            "offices' when they agree, else four, the monitoring's)")
+    levels: list[str] = Field(default_factory=list, description="the scale's levels, lowest first")
+    on_scale: dict[str, dict[str, int]] = Field(default_factory=dict,
+                                                description='{"today", "month"}: the counts of each level')
 
 
 class ServiceInfo(BaseModel):
@@ -235,6 +246,11 @@ class OfficeInfo(BaseModel):
     region: str = ""
     shelter_address_uk: str = ""
     shelter_address_en: str = ""
+    rating_scale: Literal["three", "four"] = Field(
+        "three", description="how visitors rate here: three (bad, good, exemplary: погано, добре, зразково) or four "
+        "(terrible, acceptable, good, excellent: жахливо, прийнятно, добре, чудово, the national monitoring's levels)")
+    rating_levels: list[str] = Field(default_factory=list, description="the scale's levels, lowest first")
+
 
 
 class ErrorDetail(BaseModel):

@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cherga.engine import balancer, forecast
+from cherga.engine.commands import SCALES
 from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.lifecycle import ALERT_HOLDS, DESK_ACTIONS, Action, DeskPhase, Status, allows
 from cherga.engine.model import Network, Office
@@ -25,6 +26,7 @@ def office_json(net: Network, office: Office, registries_available: bool = True)
         "id": office.id, "name": office.name_uk, "name_en": office.name_en, "kind": office.kind.value,
         "address_uk": office.address_uk, "region": office.region,
         "shelter_address_uk": office.shelter_address_uk, "shelter_address_en": office.shelter_address_en,
+        "rating_scale": office.rating_scale, "rating_levels": list(SCALES[office.rating_scale]),
         "services": [
             {
                 "id": s.id, "name": s.name_uk, "name_en": s.name_en, "category": s.category.value,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Final
 
 from cherga.engine.model import Category
 
@@ -24,11 +25,45 @@ class Position(enum.StrEnum):
 
 
 class Score(enum.StrEnum):
-    """The three buttons of the Vinnytsia practice: погано, добре, зразково."""
+    """A visitor's rating, on the office's scale (:data:`SCALES`): the three buttons of the Vinnytsia practice
+    (погано, добре, зразково) or the national monitoring's four levels (жахливо, прийнятно, добре, чудово;
+    Cabinet of Ministers resolutions №864 of 2021 and №662 of 2024). ``good`` (добре) is on both."""
 
     BAD = "bad"
     GOOD = "good"
     EXEMPLARY = "exemplary"
+    TERRIBLE = "terrible"
+    ACCEPTABLE = "acceptable"
+    EXCELLENT = "excellent"
+
+
+# an office's ``rating_scale``: its levels, lowest first
+SCALES: Final[dict[str, tuple[str, ...]]] = {
+    "three": ("bad", "good", "exemplary"),
+    "four": ("terrible", "acceptable", "good", "excellent"),
+}
+DEFAULT_SCALE: Final = "three"
+LEVEL_UK: Final[dict[str, str]] = {"bad": "погано", "good": "добре", "exemplary": "зразково", "terrible": "жахливо",
+                                   "acceptable": "прийнятно", "excellent": "чудово"}
+# three levels in the monitoring's four (docs/reports.md): the pass/fail line stays where the visitor put it:
+# погано (not acceptable) is the monitoring's only failing level, жахливо; прийнятно is never made up
+TO_FOUR: Final[dict[str, str]] = {"bad": "terrible", "good": "good", "exemplary": "excellent",
+                                  "terrible": "terrible", "acceptable": "acceptable", "excellent": "excellent"}
+# and back, for an office whose scale changed: прийнятно passes, so it is добре on three levels
+TO_THREE: Final[dict[str, str]] = {"terrible": "bad", "acceptable": "good", "good": "good", "excellent": "exemplary",
+                                   "bad": "bad", "exemplary": "exemplary"}
+
+
+def scale_words(scale: str) -> str:
+    """The scale as a person reads it: ``three levels: bad, good, exemplary (погано, добре, зразково)``."""
+    levels = SCALES[scale]
+    return (f"{scale} levels: {', '.join(levels)} "
+            f"({', '.join(LEVEL_UK[x] for x in levels)})")
+
+
+def on_scale(score: str, scale: str) -> str:
+    """``score`` (of either scale) as a level of ``scale``: itself when it is on it, else mapped."""
+    return (TO_FOUR if scale == "four" else TO_THREE)[score]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -110,7 +110,7 @@ class Dispatcher(OfficeState):
         self.desks = {}
         self.stats = {}
         self.means = {}
-        self.ratings: dict[str, int] = {"bad": 0, "good": 0, "exemplary": 0}
+        self.ratings: dict[str, int] = dict.fromkeys(c.SCALES[self.office.rating_scale], 0)
         self.bookings: dict[str, bookings.Booking] = {}
         self._token = 0
         self._pending = 0
@@ -624,13 +624,18 @@ class Dispatcher(OfficeState):
 
     def _rate(self, cmd: c.Rate, now: float) -> list[e.BaseEvent]:
         t = self._ticket(cmd.ticket)
+        scale = self.office.rating_scale
+        score = str(cmd.score)
+        if score not in c.SCALES[scale]:
+            raise InvalidCommand(f"{self.office.name_en} rates on {c.scale_words(scale)}; {score!r} is not one of "
+                                 f"them")
         if not allows(t.status, Action.RATE):
             raise Conflict(f"ticket {t.number} can be rated once its service is finished (it is {t.status})")
         if t.rating is not None:
             raise Conflict(f"ticket {t.number} has already been rated")
         return [
             self._ev(e.TicketRated, now, ticket=t.id, number=t.number, desk=t.last_desk or "",
-                     service=t.last_service or t.service, score=c.Score(cmd.score).value, staff=t.staff)
+                     service=t.last_service or t.service, score=c.Score(score).value, staff=t.staff)
         ]
 
     def _stop_issuing(self, cmd: c.StopIssuing, now: float) -> list[e.BaseEvent]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from cherga.engine.commands import DEFAULT_SCALE, SCALES
 from cherga.engine.model import (
     ALWAYS_OPEN,
     SERVICE_CATEGORIES,
@@ -515,7 +516,7 @@ def _parse_skills(value: object, services: Mapping[str, Service]) -> dict[str, f
 
 _OFFICE_REQUIRED = ("id", "name_uk", "name_en", "kind", "desk")
 _OFFICE_OPTIONAL = ("timezone", "address_uk", "hours", "region", "shelter_address_uk", "shelter_address_en",
-                    "alert_resume_min", "alert_resume_at_opening_min")
+                    "alert_resume_min", "alert_resume_at_opening_min", "rating_scale")
 MAX_ALERT_RESUME_MIN = 240.0  # the longest delay after an all-clear (the dispatcher's MAX_RESUME_MIN)
 _DESK_REQUIRED = ("id", "number")
 _DESK_OPTIONAL = ("skills", "services", "backup", "special")
@@ -570,6 +571,7 @@ def _parse_offices(
             address_uk=_str(f, f"{p}.address_uk", entry.get("address_uk", ""), empty_ok=True),
             **_wartime(p, entry),
             **_position(p, oid, entry),
+            rating_scale=_rating_scale(f"{p}.rating_scale", entry.get("rating_scale", DEFAULT_SCALE)),
         )
     return offices
 
@@ -587,6 +589,17 @@ def _wartime(p: str, entry: _Table) -> dict[str, Any]:
         if key in entry:
             out[key] = _number(f, f"{p}.{key}", entry[key], low=0.0, high=MAX_ALERT_RESUME_MIN, unit="minutes")
     return out
+
+
+def _rating_scale(path: str, value: object) -> str:
+    """``"three"`` (погано, добре, зразково) or ``"four"`` (жахливо, прийнятно, добре, чудово: the national
+    monitoring's levels)."""
+    name = _str(NETWORK_FILE, path, value)
+    if name not in SCALES:
+        _fail(NETWORK_FILE, path, f"unknown rating scale {name!r}; expected \"three\" (bad, good, exemplary: "
+              f"погано, добре, зразково) or \"four\" (terrible, acceptable, good, excellent: жахливо, прийнятно, "
+              f"добре, чудово, the national monitoring's levels)")
+    return name
 
 
 _POSITION = ("lat", "lon")

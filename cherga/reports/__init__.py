@@ -61,8 +61,13 @@ so the network's ``issued`` counts such a visitor twice (``channels.redirected_i
     ``service_min``: from the start, or the call when the desk did not press start, to the finish; served and
     refused alike), and ``ratings`` by the service the rating names (the ticket's last service). Sorted by
     ``served``, most first.
-``ratings``
-    ``TicketRated`` of cohort tickets: ``bad`` / ``good`` / ``exemplary`` (погано, добре, зразково).
+``rating_scale``, ``ratings``, ``ratings_monitoring``
+    ``TicketRated`` of cohort tickets. ``ratings`` counts them on the office's ``rating_scale`` (the network's:
+    its offices' when they agree, else ``four``): ``three`` is ``bad`` / ``good`` / ``exemplary`` (погано, добре,
+    зразково), ``four`` is ``terrible`` / ``acceptable`` / ``good`` / ``excellent`` (жахливо, прийнятно, добре,
+    чудово: the national monitoring's levels). A rating given on the other scale (an office that changed its
+    scale) counts at its level of this one (below). ``ratings_monitoring`` counts the same ratings on the four
+    levels, three levels mapped as below.
 ``online``
     cohort tickets that asked in person for a service that can be had online (``online_url`` in the catalogue),
     the ticket's first service or any further one: ``tickets``, ``share_of_issued`` and ``by_service`` (a ticket
@@ -105,8 +110,8 @@ so the network's ``issued`` counts such a visitor twice (``channels.redirected_i
 ``ratings``, ``share_good_or_exemplary``
     ``TicketRated`` of cohort tickets naming the code: that of whoever finished the ticket's last service, whether
     the visitor rated on the desk's tablet (even after the desk changed hands), at the exit or on the ticket's
-    page. The share is (``good`` + ``exemplary``) over all three, ``null`` without ratings. The rows add up to
-    the office's ``ratings``.
+    page. The share is добре or better (``good`` + the top level, ``exemplary`` or ``excellent``) over all of
+    them, ``null`` without ratings. The rows add up to the office's ``ratings``.
 ``desks``
     ``[{"desk", "number"}]`` in the configuration's order: where the administrator finished a service for a
     cohort ticket, and the desks their code opened or took over in the period (a ``DeskChanged`` with the code,

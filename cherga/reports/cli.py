@@ -10,10 +10,11 @@ from typing import Any
 from cherga.engine.loader import load_network
 from cherga.engine.model import Network
 from cherga.reports.compute import build_report
-from cherga.reports.extract import Period, ReportError, extract, journal_path
+from cherga.reports.extract import Extract, Period, ReportError, extract, journal_path
+from cherga.reports.monitoring import monitoring_csv
 from cherga.reports.render import render
 
-FORMATS = ("json", "csv", "html")
+FORMATS = ("json", "csv", "html", "ratings-csv")
 
 
 def register(sub: Any) -> None:
@@ -32,7 +33,9 @@ def register(sub: Any) -> None:
     p.add_argument("--month", metavar="YYYY-MM", default=None)
     p.add_argument("--quarter", metavar="YYYY-Qn", default=None)
     p.add_argument("--year", metavar="YYYY", default=None)
-    p.add_argument("--format", choices=FORMATS, default="json", help="json (default), csv or html")
+    p.add_argument("--format", choices=FORMATS, default="json",
+                   help="json (default), csv or html; ratings-csv: the period's ratings one a row on the national "
+                   "monitoring's four levels (three levels mapped, see docs/reports.md)")
     p.add_argument("--out", type=Path, default=None, help="write to this file (default: standard output)")
     p.set_defaults(run=run)
 
@@ -61,6 +64,12 @@ def make_report(data_dir: Path, network: Network, office: str | None, fmt: str, 
     period = period_of(args)
     offices = [office] if office is not None else None
     data = extract(journal_path(data_dir), period, network, offices)
+    return _payload(data, network, period, offices, fmt)
+
+
+def _payload(data: Extract, network: Network, period: Period, offices: list[str] | None, fmt: str) -> bytes:
+    if fmt == "ratings-csv":
+        return monitoring_csv(data, network, period, offices)
     return render(build_report(data, network, period, offices), fmt)
 
 
@@ -72,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.office is not None:
         offices = [args.office]
     data = extract(path, period, network, offices)
-    report = build_report(data, network, period, offices)
-    payload = render(report, args.format)
+    payload = _payload(data, network, period, offices, args.format)
     if args.out is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(payload)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from cherga.engine.commands import DEFAULT_SCALE, SCALES, on_scale
 from cherga.engine.lifecycle import TRANSITIONS, Action
 from cherga.engine.model import Category, Network
 from cherga.reports.extract import (
@@ -110,9 +111,27 @@ def group_stats(groups: IntArray, values: FloatArray, n: int) -> tuple[FloatArra
     return mean, p90
 
 
-def _scores(codes: IntArray) -> dict[str, int]:
-    counts = np.bincount(codes[codes >= 0], minlength=len(SCORES))
-    return {s: int(counts[i]) for i, s in enumerate(SCORES)}
+def _scores(codes: IntArray, scale: str) -> dict[str, int]:
+    return on_levels(np.bincount(codes[codes >= 0], minlength=len(SCORES)), scale)
+
+
+def on_levels(counts: IntArray, scale: str) -> dict[str, int]:
+    """Counts per code of :data:`SCORES` as counts of ``scale``'s levels, lowest first: a rating given on the
+    other scale (an office that changed its scale; the network's offices on different scales) counts at its level
+    of this one (:func:`cherga.engine.commands.on_scale`: three levels in four, погано as жахливо, добре as добре,
+    зразково as чудово; four in three, прийнятно as добре)."""
+    out = dict.fromkeys(SCALES[scale], 0)
+    for i, s in enumerate(SCORES):
+        out[on_scale(s, scale)] += int(counts[i])
+    return out
+
+
+def scale_of(network: Network | None, offices: Sequence[str]) -> str:
+    """The offices' rating scale when they agree (three for an office the configuration no longer has); else
+    four, the national monitoring's."""
+    found = {network.offices[o].rating_scale if network is not None and o in network.offices else DEFAULT_SCALE
+             for o in offices}
+    return found.pop() if len(found) == 1 else "four"
 
 
 @dataclass(slots=True)
@@ -274,19 +293,10 @@ def build_report(
             known = list(network.offices) if network is not None else data.offices.names
             raise ReportError(f"unknown office {oid!r}; known: {', '.join(known) or 'none'}")
     codes = [data.offices.code(oid) for oid in ids]
-    zones: dict[int, str] = {}
-    for oid, code in zip(ids, codes, strict=True):
-        office = network.offices.get(oid) if network is not None else None
-        zones[code] = office.timezone if office is not None else DEFAULT_TIMEZONE
-    for oid in data.offices.names:  # tickets of offices not reported still need a local day
-        office = network.offices.get(oid) if network is not None else None
-        zones.setdefault(data.offices.index[oid], office.timezone if office is not None else DEFAULT_TIMEZONE)
-
+    zones = _zones(data, network, ids, codes)
     categories, online_codes, urls = _service_info(data, network)
     t = _tickets(data, zones, online_codes)
-    first_day = (period.first - _EPOCH).days
-    last_day = (period.last - _EPOCH).days
-    in_period = (t.local_day >= first_day) & (t.local_day <= last_day)
+    in_period = _in_period(t, period)
     limit = network.targets.limit_min if network is not None else 20.0
     grace = network.policy.booking_grace_min if network is not None else 15.0
     ctx = _Context(data, network, period, t, categories, urls, limit, grace)
@@ -303,7 +313,7 @@ def build_report(
             "name_en": office.name_en if office is not None else oid,
             "timezone": zones[code],
         }
-        body = ctx.figures(cohort, [code])
+        body = ctx.figures(cohort, [code], scale_of(network, [oid]))
         body["desks"] = ctx.desks(code, oid, cohort)
         body["administrators"] = ctx.administrators(code, oid, cohort)
         office_reports.append({**head, **body})
@@ -318,9 +328,40 @@ def build_report(
         "to": period.last.isoformat(),
         "data_until": _iso(data.now, DEFAULT_TIMEZONE),
         "targets": {"target_min": network.targets.target_min if network is not None else 15.0, "limit_min": limit},
-        "network": {**net_head, **ctx.figures(cohort_all, codes)},
+        "network": {**net_head, **ctx.figures(cohort_all, codes, scale_of(network, ids))},
         "offices": office_reports,
     }
+
+
+def _zones(data: Extract, network: Network | None, ids: Sequence[str], codes: Sequence[int]) -> dict[int, str]:
+    """Each office's time zone by its code: the reported offices' and every other office in the journal's (their
+    tickets still need a local day)."""
+    zones: dict[int, str] = {}
+    for oid, code in zip(ids, codes, strict=True):
+        office = network.offices.get(oid) if network is not None else None
+        zones[code] = office.timezone if office is not None else DEFAULT_TIMEZONE
+    for oid in data.offices.names:
+        office = network.offices.get(oid) if network is not None else None
+        zones.setdefault(data.offices.index[oid], office.timezone if office is not None else DEFAULT_TIMEZONE)
+    return zones
+
+
+def _in_period(t: _Tickets, period: Period) -> BoolArray:
+    return (t.local_day >= (period.first - _EPOCH).days) & (t.local_day <= (period.last - _EPOCH).days)
+
+
+def rated_in_cohort(data: Extract, network: Network | None, period: Period,
+                    offices: Sequence[str]) -> tuple[BoolArray, dict[int, str]]:
+    """Which rows of ``data.rated`` rate a ticket of the report's cohort (issued in the period at one of
+    ``offices``: what the report's ``ratings`` count), and each office's time zone by its code."""
+    codes = [data.offices.code(oid) for oid in offices]
+    zones = _zones(data, network, offices, codes)
+    t = _tickets(data, zones, _service_info(data, network)[1])
+    cohort = _in_period(t, period) & np.isin(data.issued.office, codes)
+    q = data.rated
+    qm = _valid(q)
+    qm[qm] = cohort[q.ticket[qm]]
+    return qm & (q.extra["score"] >= 0), zones
 
 
 def _iso(ts: float, timezone: str) -> str:
@@ -341,7 +382,7 @@ class _Context:
 
     # -------------------------------------------------------------------------------------------- per cohort
 
-    def figures(self, cohort: BoolArray, office_codes: list[int]) -> dict[str, Any]:
+    def figures(self, cohort: BoolArray, office_codes: list[int], scale: str) -> dict[str, Any]:
         data, t = self.data, self.t
         iss = data.issued
         status = t.status[cohort]
@@ -392,7 +433,7 @@ class _Context:
                 "appointment": channel_count("appointment"),
                 "redirected_in": channel_count("redirect"),
             },
-            "by_service": self._by_service(served_f, refused_f, qm),
+            "by_service": self._by_service(served_f, refused_f, qm, scale),
             "wait": wait_stats(waits),
             "wait_net_of_alerts": wait_stats(net_waits),
             "alerts": self._alerts(office_codes),
@@ -404,7 +445,9 @@ class _Context:
             },
             "wait_by_category": self._by_category(cohort),
             "wait_by_hour": self._by_hour(cohort),
-            "ratings": _scores(q.extra["score"][qm]),
+            "rating_scale": scale,
+            "ratings": _scores(q.extra["score"][qm], scale),
+            "ratings_monitoring": _scores(q.extra["score"][qm], "four"),
             "online": self._online(cohort),
             "appointments": self._appointments(office_codes),
         }
@@ -430,7 +473,8 @@ class _Context:
                 seconds += max(0.0, min(e, hi) - max(s, lo))
         return {"count": count, "minutes": round(seconds / 60.0, 3)}
 
-    def _by_service(self, served_f: BoolArray, refused_f: BoolArray, qm: BoolArray) -> list[dict[str, Any]]:
+    def _by_service(self, served_f: BoolArray, refused_f: BoolArray, qm: BoolArray,
+                    scale: str) -> list[dict[str, Any]]:
         data = self.data
         f, q = data.finished, data.rated
         m = len(data.services.names)
@@ -459,7 +503,7 @@ class _Context:
                 "served": int(n_served[code]),
                 "refused": int(n_refused[code]),
                 "mean_service_min": _min(sum_min[code] / n_min[code]) if n_min[code] else None,
-                "ratings": {s: int(rated[code, i]) for i, s in enumerate(SCORES)},
+                "ratings": on_levels(rated[code], scale),
             })
         rows.sort(key=lambda r: (-r["served"], -r["refused"], r["service"]))
         return rows
@@ -669,7 +713,7 @@ class _Context:
                 "paused_min": _min(float(paused_min[code])),
                 "busy_min": _min(float(busy_min[code])),
                 "idle_min": _min(idle),
-                "ratings": {s: int(rated[code, i]) for i, s in enumerate(SCORES)},
+                "ratings": on_levels(rated[code], scale_of(self.network, [oid])),
             })
         return rows
 
@@ -686,6 +730,7 @@ class _Context:
         groups = k + 1  # every code, and one more for "not recorded" (-1)
         m = len(data.desks.names)
         n_scores = len(SCORES)
+        scale = scale_of(self.network, [oid])
 
         def group(codes: IntArray) -> IntArray:
             return np.where(codes >= 0, codes, k)
@@ -729,16 +774,16 @@ class _Context:
         rows = []
         for code in order:
             names = sorted(desks_of.get(code, []), key=lambda name: (rank.get(name, len(rank)), name))
-            r = rated[code]
+            r = on_levels(rated[code], scale)
             rows.append({
                 "staff": data.staff.names[code] if code < k else None,
                 "served": int(served[code]),
                 "refused": int(refused[code]),
                 "mean_service_min": _min(float(mean[code])),
                 "p90_service_min": _min(float(p90[code])),
-                "ratings": {s: int(r[i]) for i, s in enumerate(SCORES)},
-                "share_good_or_exemplary": _share(int(r[SCORES.index("good")] + r[SCORES.index("exemplary")]),
-                                                  int(r.sum())),
+                "ratings": r,
+                # добре or better: good and the top level (exemplary, or excellent on four levels)
+                "share_good_or_exemplary": _share(r["good"] + r[SCALES[scale][-1]], sum(r.values())),
                 "desks": [{"desk": name, "number": numbers.get(name, name)} for name in names],
             })
         return rows

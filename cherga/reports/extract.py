@@ -183,7 +183,7 @@ class Columns:
     n: int
     office: IntArray  # for a ticket's events, the ticket's office (-1 for a ticket issued outside the rows read)
     seq: IntArray  # 0 where not read (issued tickets, ratings, bookings)
-    at: FloatArray  # 0 where not read (ratings, bookings)
+    at: FloatArray  # 0 where not read (bookings)
     ticket: IntArray  # index into Extract.issued, -1 when issued outside the rows read (or not a ticket event)
     desk: IntArray  # -1 when none
     service: IntArray  # -1 when none
@@ -221,7 +221,8 @@ class Extract:
     alerts: Columns  # AlertChanged, per office in journal order; extra: active, resumes_at (nan while on)
 
 
-SCORES = ("bad", "good", "exemplary")
+# every rating level of both scales (engine.commands.SCALES): the three levels' codes come first, as before
+SCORES = ("bad", "good", "exemplary", "terrible", "acceptable", "excellent")
 DESK_STATUSES = ("open", "paused", "closed")
 
 # The fields read per event type, in order. Events of a ticket carry no office: the ticket's own office counts.
@@ -235,7 +236,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "TicketTransferred": ("seq", "at", "ticket"),
     "TicketRedirected": ("seq", "at", "ticket"),
     "TicketCancelled": ("seq", "at", "ticket", "reason"),
-    "TicketRated": ("ticket", "desk", "service", "score", "staff"),
+    "TicketRated": ("at", "ticket", "desk", "service", "score", "staff"),
     "DeskChanged": ("office", "seq", "at", "desk", "status", "staff"),
     "AppointmentBooked": ("office", "code", "service", "start"),
     "AppointmentCheckedIn": ("office", "code", "late"),

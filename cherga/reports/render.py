@@ -29,9 +29,14 @@ SCORE_NAMES: dict[str, tuple[str, str]] = {
     "bad": ("погано", "bad"),
     "good": ("добре", "good"),
     "exemplary": ("зразково", "exemplary"),
+    "terrible": ("жахливо", "terrible"),
+    "acceptable": ("прийнятно", "acceptable"),
+    "excellent": ("чудово", "excellent"),
 }
 NOT_RECORDED = ("не зазначено", "not recorded")  # the administrators' row of services finished without a code
-SCORE_COLOURS = {"bad": "#a50021", "good": "#00528a", "exemplary": "#1b5e20"}
+SCORE_COLOURS = {"bad": "#a50021", "good": "#00528a", "exemplary": "#1b5e20", "terrible": "#a50021",
+                 "acceptable": "#8a5a00", "excellent": "#1b5e20"}
+THREE = ("bad", "good", "exemplary")
 
 # ------------------------------------------------------------------------------------------------ numbers
 
@@ -107,9 +112,36 @@ def _wait_cols() -> tuple[Column, ...]:
     )
 
 
-def _ratings_cols() -> tuple[Column, ...]:
-    return tuple(_c(f"ratings_{s}", f"Оцінка «{uk}»", f"rated {en}", get=_path("ratings", s))
-                 for s, (uk, en) in SCORE_NAMES.items())
+def _ratings_cols(levels: Sequence[str] = THREE) -> tuple[Column, ...]:
+    """A column per level; with levels of both scales, the rows' ``rating_scale`` says which a row is on (the
+    other scale's cells are empty)."""
+    cols = tuple(_c(f"ratings_{s}", f"Оцінка «{SCORE_NAMES[s][0]}»", f"rated {SCORE_NAMES[s][1]}",
+                    get=_path("ratings", s)) for s in levels)
+    if tuple(levels) == THREE:  # the report of offices on three levels only, as before the four-level scale
+        return cols
+    return (_c("rating_scale", "Шкала оцінок", "rating scale", "text", _scale_of_row), *cols)
+
+
+def _scale_of_row(row: dict[str, Any]) -> str | None:
+    ratings = row.get("ratings")
+    if not isinstance(ratings, dict):
+        return None
+    return "four" if "terrible" in ratings else "three"
+
+
+def report_levels(report: dict[str, Any]) -> tuple[str, ...]:
+    """The rating levels the report's tables show: the three, the four, or (offices on both scales) all six."""
+    scales = {u.get("rating_scale", "three") for u in [report["network"], *report["offices"]]}
+    levels: list[str] = []
+    for scale, names in (("three", THREE), ("four", ("terrible", "acceptable", "good", "excellent"))):
+        if scale in scales:
+            levels += [x for x in names if x not in levels]
+    return tuple(levels) or THREE
+
+
+def _summary_columns(levels: Sequence[str] = THREE) -> tuple[Column, ...]:
+    return tuple(c for col in SUMMARY_COLUMNS for c in (_ratings_cols(levels) if col.key == "ratings_bad"
+                                                         else () if col.key.startswith("ratings_") else (col,)))
 
 
 SUMMARY_COLUMNS: tuple[Column, ...] = (
@@ -172,7 +204,8 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
 def tables(report: dict[str, Any]) -> list[Table]:
     """Every table of the report, rows of all offices together (the network's summary row first)."""
     units = [report["network"], *report["offices"]]
-    out = [Table("summary", "Підсумок за період", "Summary", SUMMARY_COLUMNS, units)]
+    levels = report_levels(report)
+    out = [Table("summary", "Підсумок за період", "Summary", _summary_columns(levels), units)]
 
     def rows(key: str, units: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{"office": u["id"], **r} for u in units for r in u[key]]
@@ -186,7 +219,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
         _c("served", "Надано", "provided"),
         _c("refused", "Відмов", "refused"),
         _c("mean_service_min", "Середній час обслуговування, хв", "mean service time, min", "min"),
-        *_ratings_cols(),
+        *_ratings_cols(levels),
     ), rows("by_service", units)))
     out.append(Table("wait_by_category", "Очікування за категоріями відвідувачів", "Waits by category", (
         office,
@@ -212,7 +245,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
         _c("paused_min", "Перерва, хв", "paused, min", "min"),
         _c("busy_min", "Зайняте, хв", "busy, min", "min"),
         _c("idle_min", "Простій, хв", "idle, min", "min"),
-        *_ratings_cols(),
+        *_ratings_cols(levels),
     ), rows("desks", report["offices"])))
     out.append(Table("administrators", "Якість роботи адміністраторів", "Quality of administrators' work", (
         office,
@@ -222,9 +255,10 @@ def tables(report: dict[str, Any]) -> list[Table]:
         _c("mean_service_min", "Середній час обслуговування, хв", "mean service time, min", "min"),
         _c("p90_service_min", "90-й процентиль часу обслуговування, хв", "90th percentile of service time, min",
            "min"),
-        *_ratings_cols(),
-        _c("share_good_or_exemplary", "Частка оцінок «добре» і «зразково»", "share rated good or exemplary",
-           "share"),
+        *_ratings_cols(levels),
+        _c("share_good_or_exemplary", "Частка оцінок «добре» і «зразково»", "share rated good or exemplary", "share")
+        if levels == THREE else
+        _c("share_good_or_exemplary", "Частка оцінок «добре» і вищих", "share rated good or better", "share"),
         _c("desks", "Робочі місця (коди)", "desk ids", "text", _joined("desk")),
         _c("desk_numbers", "Робочі місця (номери)", "desk numbers", "text", _joined("number")),
     ), rows("administrators", report["offices"])))
@@ -385,7 +419,8 @@ def _table(table: Table, columns: Sequence[Column], rows: Sequence[dict[str, Any
 def _figures(unit: dict[str, Any]) -> str:
     """The unit's summary as a two-column table (label, value)."""
     rows = []
-    for col in SUMMARY_COLUMNS[2:]:
+    levels = tuple(unit["ratings"]) if isinstance(unit.get("ratings"), dict) and unit["ratings"] else THREE
+    for col in _summary_columns(levels)[2:]:
         rows.append(f'<tr><th scope="row">{_bi(col.uk, col.en)}</th>{_cell(col, unit)}</tr>')
     return (
         '<table class="figures"><caption>Основні показники <span class="en" lang="en">Key figures</span></caption>'
@@ -480,19 +515,20 @@ def _chart_ratings(unit: dict[str, Any], ident: str) -> str:
     width, bar_h = 420, 30
     parts = []
     x = 0.0
-    for s in SCORE_NAMES:
+    for s in ratings:
         w = width * ratings[s] / total
         if w > 0:
             parts.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="{bar_h}" fill="{SCORE_COLOURS[s]}"/>')
         x += w
     legend = []
-    for i, (s, (uk, en)) in enumerate(SCORE_NAMES.items()):
+    for i, s in enumerate(ratings):
+        uk, en = SCORE_NAMES[s]
         y = bar_h + 22 + i * 20
         legend.append(f'<rect x="0" y="{y - 11}" width="14" height="14" fill="{SCORE_COLOURS[s]}"/>')
         legend.append(_svg_text(20, y, f"{uk} / {en}: {fmt_number(ratings[s])} "
                                        f"({fmt_share(ratings[s] / total)})"))
-    height = bar_h + 22 + 3 * 20
-    desc = "; ".join(f"{SCORE_NAMES[s][0]}: {ratings[s]}" for s in SCORE_NAMES)
+    height = bar_h + 22 + len(ratings) * 20
+    desc = "; ".join(f"{SCORE_NAMES[s][0]}: {ratings[s]}" for s in ratings)
     return (
         f'<figure><figcaption>Оцінки відвідувачів '
         '<span class="en" lang="en">Visitors\' ratings</span></figcaption>'

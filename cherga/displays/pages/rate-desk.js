@@ -1,5 +1,6 @@
-// Desk rating tablet (/rate/desk/{desk}; desk token): after the service the visitor presses one of three large
-// buttons — погано / добре / зразково — for the ticket this desk finished last (GET .../last-finished, every 2 s).
+// Desk rating tablet (/rate/desk/{desk}; desk token): after the service the visitor presses one of the large
+// buttons of the office's rating scale — погано / добре / зразково, or the national monitoring's жахливо /
+// прийнятно / добре / чудово — for the ticket this desk finished last (GET .../last-finished, every 2 s).
 // Against the bias of rating in front of the specialist (the Vinnytsia practice's known flaw): the buttons are
 // offered only while that visitor can still be at the desk (not once the desk has called someone else, and for
 // a few minutes at most), the thank-you screen never shows which button was pressed, and the screen says that the
@@ -7,15 +8,15 @@
 
 import { api, ApiError, Device, h, loadOffices, mountShell, nameOf, pathId, poll, t } from './common.js';
 import { onLangChange } from './i18n.js';
+import { officeOfDesk, paired } from './pairing.js';
 import { qrSvg } from './qr.js';
-import { faceSvg } from './faces.js';
+import { faceSvg, levelsOf, scaleOf } from './faces.js';
 
 const deskId = pathId();
-const device = new Device('desk', deskId);
+const device = paired(new Device('desk', deskId), officeOfDesk(deskId)); // no token: pairing.js
 const shell = mountShell({ titleKey: 'rate.desk.title' });
 const main = document.getElementById('main');
 
-const SCORES = ['bad', 'good', 'exemplary'];
 const POLL_MS = 2000;
 const THANKS_MS = 5000;            // "Дякуємо!" stays this long, then back to waiting
 const RATE_WINDOW_MS = 3 * 60_000; // the buttons are offered this long after the ticket first appears
@@ -73,8 +74,8 @@ function viewRate(tk) {
     h('h1', { id: 'rate-h', tabindex: '-1' }, t('rate.title')),
     h('p', { class: 'tablet-sub', id: 'rate-help' },
       t('rate.for_ticket'), ' ', h('strong', { id: 'rate-ticket' }, tk.number), '. ', t('rate.anon')),
-    h('div', { class: 'rate-big', role: 'group', 'aria-labelledby': 'rate-h', 'aria-describedby': 'rate-help' },
-      SCORES.map((score) => h('button', {
+    h('div', { class: `rate-big scale-${scaleOf(state.office)}`, role: 'group', 'aria-labelledby': 'rate-h', 'aria-describedby': 'rate-help' },
+      levelsOf(state.office).map((score) => h('button', {
         type: 'button', class: `btn rate-${score}`, id: `rate-${score}`, dataset: { score },
         disabled: state.busy, onclick: () => rate(score),
       }, faceSvg(score), h('span', { class: 'rate-word' }, t(`score.${score}`))))),
@@ -98,7 +99,7 @@ function viewIdle() {
   return [
     h('p', { class: 'tablet-desk' }, t('rate.desk.n', { n: deskNumber() })),
     h('h1', { id: 'rate-h', tabindex: '-1' }, t('rate.idle.title')),
-    h('p', { class: 'tablet-sub' }, t('rate.idle.text')),
+    h('p', { class: 'tablet-sub' }, t(`rate.idle.text.${scaleOf(state.office)}`)),
     // a refusal (rated already) is news, not a fault: said calmly, announced all the same
     error ? h('p', { class: state.error.key ? 'note' : 'alert', role: 'alert', id: 'rate-error' }, error) : null,
     ratedElsewhere ? h('p', { class: 'note', 'data-kind': 'ok', id: 'rate-already' }, t('rate.already', { n: tk.number })) : null,

@@ -1,18 +1,19 @@
 // Exit tablet (/rate/exit/{office}; kiosk token — a kiosk-class device): away from the specialist's desk, the
 // visitor types today's ticket number (a big on-screen keypad with the office's ticket letters, digits and
-// backspace; a physical keyboard works too), presses погано / добре / зразково, and the screen thanks them and
+// backspace; a physical keyboard works too), presses a face of the office's scale (погано / добре / зразково, or
+// жахливо / прийнятно / добре / чудово), and the screen thanks them and
 // clears itself. POST /api/v1/offices/{office}/ratings: 404 unknown number today, 409 already rated / not finished.
 
 import { ApiError, Device, h, loadOffices, mountShell, nameOf, pathId, t } from './common.js';
+import { paired } from './pairing.js';
 import { onLangChange } from './i18n.js';
-import { faceSvg } from './faces.js';
+import { faceSvg, levelsOf, scaleOf } from './faces.js';
 
 const office = pathId();
-const device = new Device('kiosk', office);
+const device = paired(new Device('kiosk', office), office); // no token: a code the head approves (pairing.js)
 const shell = mountShell({ titleKey: 'rate.exit.title' });
 const main = document.getElementById('main');
 
-const SCORES = ['bad', 'good', 'exemplary'];
 const MAX_LEN = 6;
 const IDLE_MS = 45_000;   // an abandoned number or choice is cleared after this long without a touch or a key
 const THANKS_MS = 5000;   // "Дякуємо!" stays this long
@@ -200,8 +201,8 @@ function viewScore() {
     heading('rate.title'),
     h('p', { class: 'tablet-sub', id: 'exit-for' }, t('rate.for_ticket'), ' ',
       h('strong', { id: 'exit-ticket', class: 'exit-ticket' }, state.ticket)),
-    h('div', { class: 'rate-big', role: 'group', 'aria-labelledby': 'step-title', 'aria-describedby': 'exit-for' },
-      SCORES.map((score) => h('button', {
+    h('div', { class: `rate-big scale-${scaleOf(data.office)}`, role: 'group', 'aria-labelledby': 'step-title', 'aria-describedby': 'exit-for' },
+      levelsOf(data.office).map((score) => h('button', {
         type: 'button', class: `btn rate-${score}`, id: `rate-${score}`, dataset: { score },
         disabled: state.busy, onclick: () => rate(score),
       }, faceSvg(score), h('span', { class: 'rate-word' }, t(`score.${score}`))))),
@@ -246,7 +247,7 @@ async function start() {
     state.error = { text: e.message };
   }
   render();
-  if (!device.token) device.ask('');
+  if (!device.token) device.need('');
 }
 
 onLangChange(() => render());

@@ -1,10 +1,11 @@
 // The visitor's own ticket (/t/{id}; the id is the secret): position, expected wait, the desk when called,
-// cancel while waiting, and the three rating buttons once finished. Live from /ws/tickets/{id}.
+// cancel while waiting, and the rating buttons of the office's scale once finished. Live from /ws/tickets/{id}.
 
 import {
   api, ApiError, fmtWait, h, liveSocket, loadOffices, mountShell, nameOf, pathId, servicesById, t,
 } from './common.js';
 import { onLangChange } from './i18n.js';
+import { faceSvg, levelsOf, scaleOf } from './faces.js';
 import { followOffice, phaseOf, resumeText, shelterIcon, shelterOf } from './wartime.js';
 
 const id = pathId();
@@ -175,14 +176,14 @@ function rateBox() {
       h('h2', { id: 'rate-h', tabindex: '-1' }, t('ticket.rated')),
       state.rateMsg ? h('p', { class: 'muted' }, state.rateMsg) : null);
   }
-  const faces = { bad: '☹', good: '☺', exemplary: '★' };
+  const o = (state.ticket && officeOf(state.ticket)) || state.officeLive; // its rating scale (GET /offices)
   return h('section', { class: 'card stack', 'aria-labelledby': 'rate-h' },
     h('h2', { id: 'rate-h' }, t('ticket.rate')),
     h('p', { class: 'muted', id: 'rate-help' }, t('ticket.rate.help')),
-    h('div', { class: 'rate-buttons', role: 'group', 'aria-labelledby': 'rate-h', 'aria-describedby': 'rate-help' },
-      ['bad', 'good', 'exemplary'].map((score) => h('button', {
-        type: 'button', class: 'btn', id: `rate-${score}`, dataset: { score }, onclick: () => rate(score),
-      }, h('span', { class: 'face', 'aria-hidden': 'true' }, faces[score]), h('span', {}, t(`score.${score}`))))));
+    h('div', { class: `rate-buttons scale-${scaleOf(o)}`, role: 'group', 'aria-labelledby': 'rate-h', 'aria-describedby': 'rate-help' },
+      levelsOf(o).map((score) => h('button', {
+        type: 'button', class: `btn rate-${score}`, id: `rate-${score}`, dataset: { score }, onclick: () => rate(score),
+      }, faceSvg(score), h('span', {}, t(`score.${score}`))))));
 }
 
 async function rate(score) {

@@ -38,3 +38,31 @@ async def get_report(
         month=month, quarter=quarter, year=year, date_from=date_from, date_to=date_to,
     )
     return Response(payload, media_type=MEDIA[fmt])
+
+
+@router.get("/api/v1/offices/{office}/ratings/monitoring",
+            responses={200: {"content": {"text/csv": {}}, "description": "CSV: two # lines, the header, a row per "
+                             "rating"}})
+async def get_ratings_monitoring(
+    office: str, request: Request, svc: Svc,
+    month: str | None = Query(None, description="YYYY-MM"),
+    quarter: str | None = Query(None, description="YYYY-Qn"),
+    year: str | None = Query(None, description="YYYY"),
+    date_from: str | None = Query(None, alias="from", description="YYYY-MM-DD"),
+    date_to: str | None = Query(None, alias="to", description="YYYY-MM-DD"),
+) -> Response:
+    """The period's ratings for the national monitoring, one a row on its four levels (жахливо, прийнятно, добре,
+    чудово); an office rating on three levels is mapped (погано as жахливо, зразково as чудово: docs/reports.md),
+    as ``cherga report --format ratings-csv`` makes it."""
+    from cherga.reports.cli import make_report
+
+    svc.office(office)
+    require(svc, request, (Role.HEAD, Role.PLANNER), office=office)
+    if isinstance(svc.host, ClusterHost):
+        raise Conflict("reports read the SQLite journal; on a Redis region run 'cherga report' on an export")
+    payload = await asyncio.to_thread(
+        make_report, svc.host.journal_path.parent, svc.network, office, "ratings-csv",
+        month=month, quarter=quarter, year=year, date_from=date_from, date_to=date_to,
+    )
+    return Response(payload, media_type=MEDIA["csv"],
+                    headers={"Content-Disposition": f'attachment; filename="ratings-{office}.csv"'})
