@@ -27,12 +27,14 @@ def check_board_message(msg: Any) -> None:
     kind = msg.get("type")
     expected = {
         # API 1.1: the snapshot also says whether an air-raid alert is on and whether the registries are
-        "snapshot": {"type", "seq", "calls", "queues", "alert", "registries"},
+        "snapshot": {"type", "seq", "calls", "queues", "alert", "registries", "day"},
         "alert": {"type", "seq", "active", "resumes_at"},  # an air-raid alert, or the all-clear with its resumption
         "registries": {"type", "seq", "available"},  # the services that need the registries pause or come back
         "called": {"type", "seq", "ticket", "desk", "queues"},
         "recalled": {"type", "seq", "ticket", "desk", "queues"},
         "queue": {"type", "seq", "queues"},
+        # the day opened or closed; closed under an alert, how many tickets ended "not served today" (a count)
+        "day": {"type", "seq", "closed", "not_served", "queues"},
         "ended": {"type", "seq", "ticket", "desk", "queues"},  # the call is over: the visitor came, or the ticket left
         "journal": {"type", "available", "since"},  # the journal stopped or resumed taking writes: no seq
     }
@@ -50,6 +52,10 @@ def check_board_message(msg: Any) -> None:
         assert msg["resumes_at"] is None if msg["active"] else _is_iso(msg["resumes_at"]), msg
     if kind == "registries":
         assert isinstance(msg["available"], bool), msg
+    if kind in ("day", "snapshot"):
+        day = msg if kind == "day" else msg["day"]
+        assert kind == "day" or (isinstance(day, dict) and set(day) == {"closed", "not_served"}), msg
+        assert isinstance(day["closed"], bool) and _is_int(day["not_served"]) and day["not_served"] >= 0, msg
     if kind == "snapshot":
         alert = msg["alert"]
         assert isinstance(alert, dict) and set(alert) == {"active", "since", "resumes_at"}, alert
@@ -66,7 +72,7 @@ def check_board_message(msg: Any) -> None:
             _check_call(call["ticket"], call["desk"])
             assert "at" not in call or _is_number(call["at"]), call
             assert "pending" not in call or isinstance(call["pending"], bool), call
-    if kind in ("snapshot", "queue", "called", "recalled", "ended"):
+    if kind in ("snapshot", "queue", "called", "recalled", "ended", "day"):
         _check_queues(msg["queues"])
 
 

@@ -51,10 +51,15 @@ class RandomDriver:
     then the head changes the policy. ``refused`` counts the commands the engine refused anyway.
     """
 
-    def __init__(self, engine: CityEngine, rng: np.random.Generator, *, policy_changes: bool = True) -> None:
+    def __init__(self, engine: CityEngine, rng: np.random.Generator, *, policy_changes: bool = True,
+                 wartime: bool = True) -> None:
+        """``wartime``: now and then an air-raid alert sounds or ends (resuming at once, after a few minutes or
+        after the office's configured delay) and the registries go down or come back; a ticket the registries
+        cannot serve is finished "not possible now"."""
         self.engine = engine
         self.rng = rng
         self.policy_changes = policy_changes
+        self.wartime = wartime
         self.office_ids = sorted(engine.offices)
         sizes = np.array([len(engine.offices[o].desks) + 2.0 for o in self.office_ids])
         self.office_p = sizes / sizes.sum()
@@ -84,6 +89,10 @@ class RandomDriver:
         """One command for time ``now``."""
         oid = self.office_ids[int(self.rng.choice(len(self.office_ids), p=self.office_p))]
         d = self.engine.offices[oid]
+        if self.wartime:
+            w = self._wartime(d, now)
+            if w is not None:
+                return w
         r = self.rng.random()
         if r < 0.25 and not d.issuing_stopped:
             return self._issue(d, self._pick(self.services[oid]), now)
@@ -135,6 +144,32 @@ class RandomDriver:
         )
         return c.SetPolicy(office=oid, order=tuple(order), max_wait_min=limits, rule=self._pick(sorted(RULES)))
 
+    def _wartime(self, d: Dispatcher, now: float) -> AnyCommand | None:
+        """Now and then an alert on or off, or the registries' switch; an alert that is on is mostly ended soon, so
+        the engine spends a share of its time under alert, not all of it. Repeats (idempotent) included."""
+        oid = d.office.id
+        r = self.rng.random()
+        on = d.alert_active()
+        if r < (0.08 if on else 0.004):
+            active = (not on) if self._chance(0.85) else on  # the same switch again now and then
+            delay = None if active else self._pick((None, 0.0, 0.0, float(round(self.rng.uniform(0.5, 15.0), 1))))
+            return c.SetAlert(office=oid, active=active, source=self._pick(list(c.AlertSource)),
+                              resume_after_min=delay)
+        if r < (0.084 if on else 0.007):
+            up = d.registries_available
+            return c.SetRegistries(office=oid, available=(not up) if self._chance(0.85) else up,
+                                   source=self._pick(list(c.AlertSource)))
+        return None
+
+    def _finish_outcome(self, t: Ticket, d: Dispatcher, refused: float) -> c.Outcome:
+        """Served mostly; refused with the chance given; "not possible now" for a service that needs the registries
+        (most often while they are down), and rarely for another (the engine takes it: the desk decides)."""
+        needs = d.network.services[t.service].needs_registry
+        p = (0.6 if not d.registries_available else 0.1) if needs else 0.01
+        if self.wartime and self._chance(p):
+            return c.Outcome.NOT_POSSIBLE
+        return c.Outcome.REFUSED if self._chance(refused) else c.Outcome.SERVED
+
     def _desk_command(self, d: Dispatcher, ds: DeskState, now: float) -> AnyCommand:
         desk = ds.desk.id
         if ds.status is DeskStatus.CLOSED:
@@ -149,7 +184,7 @@ class RandomDriver:
             if r < 0.6:
                 return c.Start(desk=desk)
             if r < 0.75:
-                return c.Finish(desk=desk, outcome=c.Outcome.REFUSED if self._chance(0.1) else c.Outcome.SERVED)
+                return c.Finish(desk=desk, outcome=self._finish_outcome(t, d, 0.1))
             if r < 0.85:
                 return c.Recall(desk=desk)
             if r < 0.9:
@@ -163,7 +198,7 @@ class RandomDriver:
             return c.Cancel(ticket=t.id, reason="visitor left")
         # serving
         if r < 0.88:
-            return c.Finish(desk=desk, outcome=c.Outcome.REFUSED if self._chance(0.05) else c.Outcome.SERVED)
+            return c.Finish(desk=desk, outcome=self._finish_outcome(t, d, 0.05))
         if r < 0.96:
             return self._transfer(d, ds, t)
         targets = self._targets(d.office.id, t)

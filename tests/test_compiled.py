@@ -1,6 +1,7 @@
 """The engine compiled by mypyc (``setup.py``) is the same engine as its Python sources.
 
-* A seeded day of random commands over the whole demo network, refusals included, gives byte-identical events,
+* A seeded day of random commands over the whole demo network (air-raid alerts, registry switches and "not possible
+  now" among them), refusals included, gives byte-identical events,
   identical refusal messages and identical state digests compiled and from source (``CHERGA_PURE_PYTHON=1``); so
   does a simulated day of the planner's model (compiled with the engine), every kind of visitor included.
 * Compiled modules built from another version of their sources are never loaded: the engine runs from source and
@@ -40,6 +41,8 @@ from cherga.errors import ChergaError
 engine = CityEngine(load_network(), secret=b"compiled")
 driver = RandomDriver(engine, np.random.default_rng(7))
 h = hashlib.sha256()
+seen = {"alert_on": 0, "alert_off_delay_none": 0, "alert_off_delay_0": 0, "registries": 0, "not_possible": 0,
+        "refused_under_alert": 0}
 now = T0
 for ev in open_all(engine, now):
     h.update(e.encode(ev).encode())
@@ -49,8 +52,20 @@ for _ in range(6000):
     try:
         for ev in engine.apply(cmd, now):
             h.update(e.encode(ev).encode())
+            if isinstance(ev, e.AlertChanged):
+                if ev.active:
+                    seen["alert_on"] += 1
+                elif cmd.resume_after_min is None:
+                    seen["alert_off_delay_none"] += 1
+                elif cmd.resume_after_min == 0.0:
+                    seen["alert_off_delay_0"] += 1
+            elif isinstance(ev, e.RegistriesChanged):
+                seen["registries"] += 1
+            elif isinstance(ev, e.ServiceFinished) and ev.outcome == "not_possible":
+                seen["not_possible"] += 1
     except ChergaError as exc:
         h.update(f"refused {type(exc).__name__}: {exc}".encode())
+        seen["refused_under_alert"] += getattr(exc, "code", "") == "alert"
 for oid in sorted(engine.offices):
     engine.offices[oid]._check()
     h.update(json.dumps(engine.offices[oid].digest(), sort_keys=True, default=str).encode())
@@ -69,7 +84,7 @@ for ev in journal:
     h.update(e.encode(ev).encode())
 h.update(repr((day.wait, day.outcome, day.busy_min, day.duty_min, day.end)).encode())
 print(json.dumps({"compiled": cherga.engine.COMPILED, "file": cherga.engine.dispatcher.__file__,
-                  "model": m.__file__, "digest": h.hexdigest()}))
+                  "model": m.__file__, "digest": h.hexdigest(), "seen": seen}))
 """
 
 
@@ -107,6 +122,11 @@ def test_the_compiled_engine_gives_the_same_events_refusals_and_state_as_the_sou
     assert source["compiled"] is False and str(source["file"]).endswith(".py")
     assert str(source["model"]).endswith(".py")
     assert compiled["digest"] == source["digest"]
+    # the day interleaved the wartime commands with everything else (API 1.1): alerts on and off (resuming after the
+    # office's delay and at once), registry switches, "not possible now", and commands refused under an alert
+    seen = source["seen"]
+    assert isinstance(seen, dict) and all(n > 0 for n in seen.values()), seen
+    assert compiled["seen"] == seen
 
 
 def test_compiled_modules_whose_source_was_edited_are_not_loaded(tmp_path: Path) -> None:

@@ -254,7 +254,15 @@ class EngineMachine(RuleBasedStateMachine):
     def closing(self, office_k: int, kind: type, dice: int) -> None:
         office = self._office(office_k)
         if dice == 0:
-            self._apply(kind(office=office))
+            d = self.engine.offices[office]
+            early = kind is c.CloseDay and d.under_alert(self.now)
+            live = {t.id for t in d.tickets.values() if t.status in (Status.WAITING, Status.CALLED, Status.SERVING)}
+            evs = self._apply(kind(office=office))
+            if early and any(isinstance(x, e.DayClosed) and x.office == office for x in evs):
+                # closed under an alert: everyone waiting, called or served ends "not served today", nobody cancelled
+                assert {x.ticket for x in evs if isinstance(x, e.TicketNotServed)} == live, evs
+                assert not [x for x in evs if isinstance(x, e.TicketCancelled) and x.office == office], evs
+                assert all(d.tickets[t].status is Status.NOT_SERVED for t in live)
 
     @rule(desk_k=DESK, service=st.sampled_from(SERVICE_IDS), vulnerable=st.booleans())
     def walk_in(self, desk_k: int, service: str, vulnerable: bool) -> None:

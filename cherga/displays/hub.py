@@ -155,6 +155,11 @@ class BoardChannel:
     conns: set[Connection] = field(default_factory=set)
     queues: list[dict[str, Any]] | None = None  # cached payload; None = recompute
     queues_at: float = 0.0  # when it was computed
+    # the office's day as the board tells it (API 1.1 Wartime, closing early): which day, whether it is closed, and
+    # how many tickets ended "not served today" in it (the day closed under an air-raid alert)
+    day: str = ""
+    closed: bool = False
+    not_served: int = 0
 
 
 class Hub:
@@ -182,6 +187,7 @@ class Hub:
             ch.calls.clear()
             ch.pending.clear()
             ch.queues = None
+            ch.day, ch.closed, ch.not_served = "", False, 0
             for conn in ch.conns:  # they reconnect and get the rebuilt state
                 conn.close()
             ch.conns.clear()
@@ -216,7 +222,12 @@ class Hub:
             elif isinstance(ev, e.DayOpened):
                 ch.calls.clear()
                 ch.pending.clear()
-            elif isinstance(ev, CALL_ENDS) and ev.number in ch.pending:
+                ch.day, ch.closed, ch.not_served = ev.day, False, 0
+            elif isinstance(ev, e.DayClosed):
+                ch.closed = ch.closed or ev.day == ch.day  # a close after midnight ends the day before
+            if isinstance(ev, e.TicketNotServed):
+                ch.not_served += 1
+            if isinstance(ev, CALL_ENDS) and ev.number in ch.pending:
                 ended[ev.seq] = ch.pending.pop(ev.number)
             touched.setdefault(ev.office, []).append(ev)
         if replay:
@@ -262,6 +273,8 @@ class Hub:
                     "resumes_at": iso(ev.resumes_at, tz) if ev.resumes_at is not None else None}
         if isinstance(ev, e.RegistriesChanged):  # the services that need the registries pause, or come back
             return {"type": "registries", "seq": ev.seq, "available": ev.available}
+        if isinstance(ev, (e.DayOpened, e.DayClosed)):  # closed early: the hall is told who was not served today
+            return {"type": "day", "seq": ev.seq, **self.day_json(ch), "queues": self.queues(ch)}
         if ended is not None:  # the hall stops expecting this call: its tile leaves the board
             return {"type": "ended", "seq": ev.seq, "ticket": ended["ticket"], "desk": ended["desk"],
                     "queues": self.queues(ch)}
@@ -286,7 +299,13 @@ class Hub:
         d = engine.offices.get(office)
         return {"type": "snapshot", "seq": ch.seq, "calls": self.snapshot_calls(ch), "queues": self.queues(ch),
                 "alert": self.alert(office),
-                "registries": {"available": d.registries_available if d is not None else True}}
+                "registries": {"available": d.registries_available if d is not None else True},
+                "day": self.day_json(ch)}
+
+    @staticmethod
+    def day_json(ch: BoardChannel) -> dict[str, Any]:
+        """Whether the office's day is closed and how many of its tickets ended "not served today" (a count)."""
+        return {"closed": ch.closed, "not_served": ch.not_served}
 
     def alert(self, office: str) -> dict[str, Any]:
         """The office's alert as ``GET .../state`` has it (``active``, ``since``, ``resumes_at``)."""

@@ -5,6 +5,7 @@ import {
   api, catName, fmtTime, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, sphereOf, t,
 } from './common.js';
 import { has, onLangChange, tIn } from './i18n.js';
+import { qrSvg } from './qr.js';
 import { pausedServices, phaseOf, resumeText, shelterIcon, shelterIn, toDate } from './wartime.js';
 
 const office = pathId();
@@ -12,7 +13,10 @@ const office = pathId();
 const shell = mountShell({ titleKey: 'board.title', dark: true });
 const main = document.getElementById('main');
 
-const state = { calls: [], queues: [], seq: null, office: null, flashTicket: null, alert: null, sirens: 0, alertSpoken: 0 };
+const state = {
+  calls: [], queues: [], seq: null, office: null, flashTicket: null, alert: null, sirens: 0, alertSpoken: 0,
+  day: { closed: false, not_served: 0 }, // the snapshot's "day": closed early, how many not served today
+};
 
 // ------------------------------------------------------------------------------------------ layout
 function speakerIcon() {
@@ -41,6 +45,8 @@ const hint = h('p', { class: 'board-hint' });
 const shelter = h('section', { class: 'shelter', id: 'shelter', hidden: true, 'aria-labelledby': 'shelter-h' });
 const resumeBanner = h('section', { class: 'resume-banner', id: 'resume-banner', hidden: true, 'aria-labelledby': 'resume-h' });
 const regBanner = h('section', { class: 'reg-banner', id: 'reg-banner', hidden: true, 'aria-labelledby': 'reg-h' });
+// the day closed under an alert: the tickets still waiting ended "not served today"; what to do instead
+const closedScreen = h('section', { class: 'closed-screen', id: 'closed-screen', hidden: true, 'aria-labelledby': 'closed-h' });
 const shelterClock = h('time', { class: 'shelter-clock' });
 
 const pageHeading = h('h1', { class: 'sr-only', id: 'board-h' });
@@ -48,7 +54,7 @@ const layout = h('div', { class: 'board-layout' },
     h('section', { class: 'panel calls-panel', 'aria-labelledby': 'calls-h' }, callsHead,
       h('div', { class: 'call-tiles' }, nowBox, earlierHead, list), more, hint),
     h('section', { class: 'panel queues-panel', 'aria-labelledby': 'queues-h' }, queuesHead, queuesBox));
-main.replaceChildren(pageHeading, live, shelter, resumeBanner, regBanner, layout);
+main.replaceChildren(pageHeading, live, shelter, closedScreen, resumeBanner, regBanner, layout);
 
 function tickClock() {
   const now = new Date();
@@ -163,13 +169,47 @@ function render() {
 /** Both languages, Ukrainian first: everyone in the hall must understand where to go. */
 function shelterLines(lang) {
   const addr = shelterIn(state.office, lang);
+  const kept = closedEarly()
+    ? h('p', { class: 'shelter-kept shelter-closed', lang }, tIn(lang, 'war.closed.short'))
+    : h('p', { class: 'shelter-kept', lang }, tIn(lang, 'war.alert.kept'));
   return [
     h('h2', { class: 'shelter-title', id: lang === 'uk' ? 'shelter-h' : null, lang }, tIn(lang, 'war.alert.title')),
     addr
       ? h('p', { class: 'shelter-go', lang }, tIn(lang, 'war.alert.go'), ' ', h('strong', { class: 'shelter-addr' }, addr))
       : h('p', { class: 'shelter-go', lang }, tIn(lang, 'war.alert.go_nearest')),
-    h('p', { class: 'shelter-kept', lang }, tIn(lang, 'war.alert.kept')),
+    kept,
   ];
+}
+
+/** Whether the day closed early: under an alert, with tickets that ended "not served today". */
+function closedEarly() {
+  return !!(state.day && state.day.closed && state.day.not_served > 0);
+}
+
+function bookUrl() {
+  return `${location.origin}/book/${encodeURIComponent(office)}`;
+}
+
+/** The booking address as a person types it (no scheme), breakable only after a slash. */
+function bookAddress() {
+  const text = `${location.host}/book/${encodeURIComponent(office)}`;
+  const parts = text.split('/');
+  return h('strong', { class: 'closed-url' }, ...parts.flatMap((x, i) => (i ? ['/', h('wbr'), x] : [x])));
+}
+
+/** The day closed under an alert, the alert over: nobody waiting is served today; book another day. Both languages. */
+function renderClosed() {
+  const url = bookUrl();
+  const lines = (lang) => [
+    h('h2', { class: 'closed-title', id: lang === 'uk' ? 'closed-h' : null, lang }, tIn(lang, 'war.closed.title')),
+    h('p', { class: 'closed-text', lang }, tIn(lang, 'war.closed.text')),
+    h('p', { class: 'closed-do', lang }, tIn(lang, 'war.closed.book'), ' ', bookAddress()),
+  ];
+  closedScreen.replaceChildren(
+    h('div', { class: 'closed-main' },
+      h('div', { class: 'closed-uk' }, ...lines('uk')),
+      qrSvg(url, { label: tIn('uk', 'war.closed.qr'), className: 'qr closed-qr' })),
+    h('div', { class: 'closed-en' }, ...lines('en')));
 }
 
 function renderWar() {
@@ -177,8 +217,12 @@ function renderWar() {
   const alerting = phase === 'alert';
   document.body.classList.toggle('alerting', alerting);
   document.body.classList.toggle('resuming', phase === 'resuming');
+  const closed = closedEarly();
   shelter.hidden = !alerting;
-  layout.hidden = alerting;
+  closedScreen.hidden = alerting || !closed;
+  layout.hidden = alerting || closed;
+  document.body.classList.toggle('closed-early', closed && !alerting);
+  if (closed && !alerting) renderClosed();
   if (alerting) {
     const since = toDate(state.alert.since);
     shelter.replaceChildren(
@@ -189,8 +233,8 @@ function renderWar() {
         since ? h('span', {}, `${tIn('uk', 'war.alert.since', { time: fmtTime(since) })} · `,
           h('span', { lang: 'en' }, tIn('en', 'war.alert.since', { time: fmtTime(since) }))) : null));
   }
-  resumeBanner.hidden = phase !== 'resuming';
-  if (phase === 'resuming') {
+  resumeBanner.hidden = phase !== 'resuming' || closed; // a day closed early does not resume
+  if (phase === 'resuming' && !closed) {
     resumeBanner.replaceChildren(
       h('h2', { id: 'resume-h' }, tIn('uk', 'war.clear.title'), ' · ', h('span', { lang: 'en' }, tIn('en', 'war.clear.title'))),
       h('p', { class: 'resume-when', id: 'resume-when' }, resumeText(state.alert, 'war.resume', 'uk')),
@@ -199,12 +243,14 @@ function renderWar() {
         h('span', { lang: 'en' }, tIn('en', 'war.order_kept'))));
   }
   const paused = pausedServices(state.office);
-  regBanner.hidden = alerting || paused.length === 0;
+  regBanner.hidden = alerting || closed || paused.length === 0;
   if (paused.length) {
     const list = pausedList(paused);
+    // those already waiting for a paused service: their place is kept; the e-service or another day meanwhile
     regBanner.replaceChildren(
       h('h2', { id: 'reg-h' }, t('war.reg.title')),
       h('p', { class: 'reg-list', id: 'reg-list' }, t('war.reg.paused', { list })),
+      h('p', { class: 'reg-waiting', id: 'reg-waiting' }, t('war.reg.waiting', { url: `${location.host}/book/${office}` })),
       h('p', { class: 'reg-others' }, t('war.reg.others')));
   }
 }
@@ -281,17 +327,34 @@ async function sayAlert() {
   alertSaying = true;
   try {
     await siren();
+    if (phaseOf(state.alert) !== 'alert') return; // the all-clear came during the siren: no "alert!" after it
     const uk = shelterIn(state.office, 'uk');
     const en = shelterIn(state.office, 'en');
     state.alertSpoken += 1;
-    await speakOne(`Увага! Повітряна тривога. ${uk ? `Пройдіть до укриття: ${uk}.` : 'Пройдіть до найближчого укриття.'} Ваше місце в черзі збережено.`, 'uk');
-    await speakOne(`Attention! Air-raid alert. ${en ? `Please go to the shelter: ${en}.` : 'Please go to the nearest shelter.'} Your place in the queue is kept.`, 'en');
+    const closed = closedEarly();
+    await speakOne(`Увага! Повітряна тривога. ${uk ? `Пройдіть до укриття: ${uk}.` : 'Пройдіть до найближчого укриття.'} ${closed ? CLOSED_SPOKEN.uk : 'Ваше місце в черзі збережено.'}`, 'uk');
+    if (phaseOf(state.alert) !== 'alert') return;
+    await speakOne(`Attention! Air-raid alert. ${en ? `Please go to the shelter: ${en}.` : 'Please go to the nearest shelter.'} ${closed ? CLOSED_SPOKEN.en : 'Your place in the queue is kept.'}`, 'en');
   } finally {
     alertSaying = false;
   }
 }
 
+const CLOSED_SPOKEN = {
+  uk: 'Прийом на сьогодні завершено. Талони, що очікували, сьогодні не буде обслуговано. Запишіться, будь ласка, на інший день.',
+  en: 'Service has ended for today. Tickets still waiting will not be served today. Please book another day.',
+};
+
+/** The day closed early: said once, in Ukrainian then English (tried without "sound on", as the alert is). */
+async function sayClosed() {
+  live.textContent = `${tIn('uk', 'war.closed.title')} ${tIn('uk', 'war.closed.text')}`;
+  if (phaseOf(state.alert) === 'alert') return; // the repeated alert message says it now
+  await speakOne(CLOSED_SPOKEN.uk, 'uk');
+  await speakOne(CLOSED_SPOKEN.en, 'en');
+}
+
 async function speakAllClear() {
+  if (closedEarly()) { await sayClosed(); return; }
   await speakOne(`Відбій повітряної тривоги. ${resumeText(state.alert, 'war.resume', 'uk').replace(' · ', ', ')}.`, 'uk');
   await speakOne(`All clear. ${resumeText(state.alert, 'war.resume', 'en').replace(' · ', ', ')}.`, 'en');
 }
@@ -475,6 +538,7 @@ function onMessage(msg, ctl) {
       if (state.registries !== undefined) refreshOffice();
       state.registries = msg.registries.available;
     }
+    if (msg.day) state.day = { closed: !!msg.day.closed, not_served: msg.day.not_served || 0 };
     if (msg.alert !== undefined) setAlert(msg.alert);
     else if (alertStale || Date.now() - alertFetched > 60_000) fetchAlert();
     render();
@@ -508,6 +572,13 @@ function onMessage(msg, ctl) {
       since: msg.since ?? (msg.active ? before || new Date().toISOString() : state.alert && state.alert.since),
       resumes_at: msg.resumes_at ?? null,
     });
+  } else if (msg.type === 'day') {
+    const was = closedEarly();
+    state.day = { closed: !!msg.closed, not_served: msg.not_served || 0 };
+    if (msg.queues) state.queues = msg.queues;
+    if (!msg.closed) state.calls = [];
+    render();
+    if (closedEarly() && !was) sayClosed();
   } else if (msg.type === 'registries') {
     refreshOffice(); // which services pause (or come back) is the services' listing's to say
   } else if (msg.type === 'queue') {

@@ -24,6 +24,9 @@ const ACTIONS = [
   { id: 'start', key: 'S', label: 'act.start', path: 'start', act: 'start' },
   { id: 'served', key: 'F', label: 'act.served', path: 'finish', body: { outcome: 'served' }, act: 'finish' },
   { id: 'refused', key: 'X', label: 'act.refused', path: 'finish', body: { outcome: 'refused' }, act: 'finish' },
+  // "not possible now" (API 1.1 Wartime): offered only for a service that needs the national registries, the one
+  // case the outcome is for; the foremost button while the registries are down (counted apart from refusals)
+  { id: 'notpossible', key: 'U', label: 'act.notpossible', path: 'finish', body: { outcome: 'not_possible' }, act: 'finish', registry: true },
   { id: 'noshow', key: 'M', label: 'act.noshow', path: 'no-show', act: 'no_show' },
   { id: 'transfer', key: 'T', label: 'act.transfer', act: 'transfer', dialog: true },
   { id: 'pause', key: 'P', label: 'act.pause', path: 'pause', act: 'pause' },
@@ -109,6 +112,14 @@ function deskInfo() {
   return null;
 }
 
+/** Whether the current ticket's service needs the registries, and whether they are down for it now. */
+function registryCase() {
+  const tk = state.desk && state.desk.ticket;
+  const o = tk ? state.offices.find((x) => x.id === state.desk.office) : null;
+  const svc = tk ? ((o && o.services) || []).find((x) => x.id === tk.service) || state.services.get(tk.service) : null;
+  return { needs: !!(svc && svc.needs_registry), down: !!(svc && svc.needs_registry && svc.available === false) };
+}
+
 function serviceName(id) {
   const s = state.services.get(id);
   return s ? nameOf(s) : id;
@@ -147,17 +158,20 @@ function render() {
           h('dd', {}, tk.more_services.map(serviceName).join('; '))] : null),
     );
     if (tk.vulnerable) current.append(h('p', { class: 'badge info', style: 'margin-top:.75rem' }, t('desk.vulnerable')));
+    if (registryCase().down) current.append(h('p', { class: 'note', 'data-kind': 'warn', id: 'desk-registry' }, t('desk.reg.down')));
   } else {
     current.append(h('p', { class: 'muted', id: 'current-number' }, t('desk.noticket')));
   }
 
   {
-    const visible = ACTIONS.filter((a) => !(a.id === 'resume' && status() !== 'paused') && !(a.id === 'pause' && status() === 'paused'));
+    const reg = registryCase();
+    const visible = ACTIONS.filter((a) => !(a.id === 'resume' && status() !== 'paused') && !(a.id === 'pause' && status() === 'paused')
+      && !(a.registry && !reg.needs));
     actions.replaceChildren(
       h('h2', { id: 'actions-h' }, t('desk.actions')),
       h('div', { class: 'actions' }, visible.map((a) => h('button', {
         type: 'button',
-        class: `btn${a.main ? ' primary main-action' : ''}${a.id === 'open' && status() === 'closed' ? ' primary' : ''}${a.id === 'refused' ? ' danger' : ''}`,
+        class: `btn${a.main ? ' primary main-action' : ''}${a.id === 'open' && status() === 'closed' ? ' primary' : ''}${a.id === 'refused' ? ' danger' : ''}${a.registry && reg.down ? ' primary' : ''}`,
         id: `act-${a.id}`,
         dataset: { key: a.id },
         disabled: state.busy || !allowed(a),
@@ -219,7 +233,15 @@ function statusClass(s) {
 }
 
 // ------------------------------------------------------------------------------------------ calls
+let polls = 0;
 async function refresh() {
+  polls += 1;
+  if (polls % 4 === 0) { // the services' availability (registries down or back), every 10 s
+    try {
+      state.offices = await loadOffices(true);
+      state.services = servicesById(state.offices);
+    } catch { /* kept as it was */ }
+  }
   try {
     state.desk = await device.call('GET', `/api/v1/desks/${encodeURIComponent(deskId)}`);
     state.loaded = true;

@@ -84,6 +84,16 @@ function render({ focus = null } = {}) {
       nt ? h('a', { class: 'btn primary', href: `/t/${encodeURIComponent(nt)}`, id: 'new-ticket' }, t('ticket.newticket')) : null));
   } else if (s === 'cancelled') {
     parts.push(h('p', { class: 'note' }, t('ticket.cancelled')));
+  } else if (s === 'not_served') { // the day closed under an air-raid alert
+    parts.push(h('section', { class: 'reg-note stack', id: 'ticket-notserved', 'aria-labelledby': 'notserved-h' },
+      h('h2', { id: 'notserved-h' }, t('ticket.notserved.title')),
+      h('p', {}, t('ticket.notserved.text')),
+      insteadLinks(tk)));
+  } else if (s === 'not_possible') { // the desk could not provide it: the registries are down
+    parts.push(h('section', { class: 'reg-note stack', id: 'ticket-notpossible', 'aria-labelledby': 'notpossible-h' },
+      h('h2', { id: 'notpossible-h' }, t('ticket.notpossible.title')),
+      h('p', {}, t('ticket.notpossible.text')),
+      insteadLinks(tk)));
   }
   body.replaceChildren(...parts.filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
@@ -110,12 +120,23 @@ function warBox(tk) {
   return null;
 }
 
-/** A waiting ticket whose service is paused while the registries are down. */
+/** A waiting ticket whose service is paused while the registries are down: the place is kept; the e-service or a
+ * booking for another day instead. */
 function registryBox(tk) {
   if (tk.status !== 'waiting' && tk.status !== 'remote') return null;
   const svc = ((state.officeLive && state.officeLive.services) || []).find((x) => x.id === tk.service);
   if (!svc || svc.available !== false) return null;
-  return h('p', { class: 'reg-note', id: 'ticket-registry' }, t('ticket.reg.paused'));
+  return h('section', { class: 'reg-note stack', id: 'ticket-registry', 'aria-label': t('war.reg.title') },
+    h('p', {}, t('ticket.reg.paused')),
+    h('p', {}, t('ticket.reg.instead')),
+    insteadLinks(tk, svc.online_url));
+}
+
+/** The e-service (where the service has one) and a booking for another day at the ticket's office. */
+function insteadLinks(tk, online = tk.online_url) {
+  return h('div', { class: 'row instead' },
+    online ? h('a', { class: 'btn', id: 'ticket-online', href: online, rel: 'noopener' }, t('ticket.online')) : null,
+    h('a', { class: 'btn primary', id: 'ticket-book', href: `/book/${encodeURIComponent(tk.office)}` }, t('ticket.notserved.book')));
 }
 
 let warSeen = { phase: 'normal', paused: false };
