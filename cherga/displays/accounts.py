@@ -129,8 +129,6 @@ def check_password_rules(password: str) -> None:
         raise InvalidCommand(f"the password is too short ({len(password)} characters); use at least {MIN_PASSWORD}")
     if len(password) > MAX_PASSWORD:
         raise InvalidCommand(f"the password is too long; use at most {MAX_PASSWORD} characters")
-    if password.strip() != password:
-        raise InvalidCommand("the password starts or ends with a space; remove it or put it inside")
 
 
 def _session_key(cookie: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from cherga.displays.accounts import COOKIE, SESSION_TTL_S, Account
+from cherga.displays.accounts import COOKIE, MAX_PASSWORD, MIN_PASSWORD, SESSION_TTL_S, Account
 from cherga.displays.routes.deps import Svc, actor, principal, session_principal
 from cherga.displays.schemas import Strict
 from cherga.errors import BadCredentials, LockedOut, Unauthorized
@@ -40,7 +40,7 @@ class SessionAnswer(BaseModel):
 
 class PasswordBody(Strict):
     current: str = Field(min_length=1, max_length=256, description="the password used now")
-    new: str = Field(min_length=1, max_length=256, description="at least 8 characters")
+    new: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD, description="at least 8 characters")
 
 
 def over_https(request: Request) -> bool:
@@ -95,7 +95,8 @@ async def sign_out(request: Request, svc: Svc) -> Response:
     return out
 
 
-@router.put("/api/v1/session/password", status_code=204, response_class=Response)
+@router.put("/api/v1/session/password", status_code=204, response_class=Response,
+            responses={429: {"description": "locked out: too many wrong current passwords (Retry-After)"}})
 async def change_password(body: PasswordBody, request: Request, svc: Svc) -> Response:
     """One's own password: the current one, then the new one. The other sessions of the account end; this one
     stays."""

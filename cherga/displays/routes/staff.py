@@ -15,13 +15,13 @@ import asyncio
 import csv
 import io
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StrictBool
 
-from cherga.displays.accounts import Account, StaffRole
+from cherga.displays.accounts import LOGIN_RE, MAX_PASSWORD, MIN_PASSWORD, Account, StaffRole
 from cherga.displays.audit import AuditRow
 from cherga.displays.auth import Principal, Role
 from cherga.displays.routes.deps import Svc, audit, require
@@ -33,9 +33,11 @@ router = APIRouter(tags=["staff"])
 
 
 class StaffBody(Strict):
-    login: str = Field(min_length=2, max_length=64, description="Latin letters, digits, . _ @ -")
-    role: str = Field(description="a head adds administrator or planner; a network account adds head")
-    password: str = Field(min_length=1, max_length=256, description="at least 8 characters; the person changes it")
+    login: str = Field(pattern=LOGIN_RE.pattern, description="2 to 64 Latin letters, digits, . _ @ -")
+    role: Literal["administrator", "head", "planner", "network"] = Field(
+        description="a head adds administrator or planner; a network account adds head")
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD,
+                          description="at least 8 characters; the person changes it")
 
 
 class StaffActive(Strict):
@@ -43,7 +45,8 @@ class StaffActive(Strict):
 
 
 class StaffPassword(Strict):
-    password: str = Field(min_length=1, max_length=256, description="the new password, at least 8 characters")
+    password: str = Field(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD,
+                          description="the new password, at least 8 characters")
 
 
 class StaffAccount(BaseModel):
@@ -144,7 +147,7 @@ async def remove_staff(login: str, request: Request, svc: Svc) -> Response:
 
 def parse_time(value: str | None, tz: str, *, end: bool = False) -> float | None:
     """An ISO date or time (a bare one is in the office's zone); a bare date as ``to`` means the end of that day."""
-    if not value:
+    if value is None:
         return None
     text = value.strip().replace("Z", "+00:00")
     if " " in text:  # a '+' of an offset sent unencoded in a query string arrives as a space
@@ -156,7 +159,9 @@ def parse_time(value: str | None, tz: str, *, end: bool = False) -> float | None
         if end and len(text) == 10:
             dt += timedelta(days=1)
         return dt.timestamp()
-    except (ValueError, OverflowError):
+    except OverflowError:  # a time before year 1 or after 9999 in UTC: no bound that way
+        return None
+    except ValueError:
         raise InvalidCommand(f"{value!r} is not an ISO date or time (such as 2026-12-04 or "
                              "2026-12-04T09:00)") from None
 
@@ -178,8 +183,10 @@ def _cell(value: Any) -> str:
             responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}})
 async def read_audit(
     office: str, request: Request, svc: Svc,
-    from_: Annotated[str | None, Query(alias="from", max_length=40, description="ISO date or time")] = None,
-    to: Annotated[str | None, Query(max_length=40, description="ISO date or time (a date: to its end)")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40, description="ISO date or time",
+                                       json_schema_extra={"format": "date-time"})] = None,
+    to: Annotated[str | None, Query(max_length=40, description="ISO date or time (a date: to its end)",
+                                    json_schema_extra={"format": "date-time"})] = None,
     who: Annotated[str | None, Query(max_length=64)] = None,
     desk: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64, description="an action, or its kind: session, desk, "
