@@ -23,6 +23,10 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 ADDED_OPERATIONS = {("/api/v1/offices/{office}/alert", "post"), ("/api/v1/regions/{region}/alert", "post"),
                     ("/api/v1/offices/{office}/registries", "post"), ("/api/v1/offices/{office}/close-day", "post")}
 ADDED_SCHEMAS = {"AlertBody", "AlertAnswer", "AlertState", "RegistriesBody", "RegistriesState"}
+# API 1.1 "The visitor away from the hall": Web Push to the visitor's phone (#18.2)
+ADDED_OPERATIONS |= {("/api/v1/push/key", "get"), ("/api/v1/tickets/{ticket}/push", "post"),
+                     ("/api/v1/tickets/{ticket}/push", "delete")}
+ADDED_SCHEMAS |= {"PushKey", "PushBody", "PushSubscriptionIn", "PushKeys", "PushSubscribed", "PushStop"}
 # API.md 1.1, staff: signing in and out, one's own password, staff management, the audit trail (docs/api.md)
 ADDED_OPERATIONS |= {("/api/v1/session", "post"), ("/api/v1/session", "get"), ("/api/v1/session", "delete"),
                      ("/api/v1/session/password", "put"), ("/api/v1/offices/{office}/staff", "get"),

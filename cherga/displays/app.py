@@ -25,6 +25,7 @@ from cherga.displays.routes import (
     offices,
     ops,
     pages,
+    push,
     ratings,
     relay,
     reports,
@@ -40,7 +41,7 @@ from cherga.displays.service import Service, ServiceConfig
 __all__ = ["WS_MAX_MESSAGE", "Service", "ServiceConfig", "create_app"]
 
 # the order of /openapi.json's paths; no two routes overlap, so the order decides nothing else
-ROUTERS = (relay, ops, offices, tickets, desks, head, reports, ratings, appointments, wartime, session, staff,
+ROUTERS = (relay, ops, offices, tickets, push, desks, head, reports, ratings, appointments, wartime, session, staff,
            devices, boards, pages)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": s.Error} for code in (400, 401, 403, 404, 409)}
 

@@ -246,6 +246,8 @@ class OfficeInfo(BaseModel):
     region: str = ""
     shelter_address_uk: str = ""
     shelter_address_en: str = ""
+    notify_ahead: int = Field(3, description="the visitor's phone is alerted when this many tickets (or fewer) "
+                              "are ahead of theirs")
     rating_scale: Literal["three", "four"] = Field(
         "three", description="how visitors rate here: three (bad, good, exemplary: погано, добре, зразково) or four "
         "(terrible, acceptable, good, excellent: жахливо, прийнятно, добре, чудово, the national monitoring's levels)")
@@ -296,3 +298,37 @@ class DeviceOut(BaseModel):
     paired_at: str | None = Field(description="ISO time the token was minted (paired or 'cherga token issue')")
     last_seen: str | None = Field(description="ISO time of its last contact (a call or an open websocket); "
                                               "null if never")
+
+# ------------------------------------------------------------------ Web Push to the visitor's phone (#18.2)
+
+
+class PushKeys(BaseModel):
+    p256dh: str = Field(min_length=1, max_length=200, description="the browser's P-256 public key, base64url")
+    auth: str = Field(min_length=1, max_length=100, description="the 16-byte authentication secret, base64url")
+
+
+class PushSubscriptionIn(BaseModel):
+    """``PushSubscription.toJSON()`` as the browser gives it (``expirationTime`` and anything else is ignored)."""
+
+    endpoint: str = Field(min_length=1, max_length=1024, description="the push service's https address")
+    keys: PushKeys
+
+
+class PushBody(Strict):
+    subscription: PushSubscriptionIn
+
+
+class PushSubscribed(BaseModel):
+    ticket: str
+    subscriptions: int = Field(description="how many browsers this ticket now alerts (at most 3)")
+    notify_ahead: int = Field(description="the alert comes when this many tickets (or fewer) are ahead, and at "
+                                          "each call")
+
+
+class PushStop(Strict):
+    endpoint: str = Field(min_length=1, max_length=1024)
+
+
+class PushKey(BaseModel):
+    public_key: str = Field(description="the VAPID public key (uncompressed P-256, base64url): PushManager."
+                                        "subscribe's applicationServerKey")

@@ -34,6 +34,7 @@ from cherga.displays.cluster import ClusterHost
 from cherga.displays.host import EngineHost, Listener
 from cherga.displays.hub import WAITS_REFRESH_S, Hub
 from cherga.displays.metrics import CallCounter
+from cherga.displays.push import PushNotifier
 from cherga.displays.ratings import RatingsBook
 from cherga.displays.schedule import Schedule
 from cherga.engine.dispatcher import Dispatcher
@@ -82,7 +83,9 @@ class Service:
         self.ratings = RatingsBook(cfg.network, clock)
         self.calls = CallCounter()
         self.alerts = AlertWatcher(self.current_engine, clock)
-        listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts]
+        # Web Push to the visitors' phones: N ahead and called (#18.2); sends off the loop, keeps push.sqlite3
+        self.push = PushNotifier(cfg.data_dir, self.current_engine, self.ticket_view, clock=clock)
+        listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts, self.push]
         self.tokens: TokenStore
         self.audit: AuditStore
         self.staff: StaffStore  # staff accounts and their sessions
@@ -121,6 +124,7 @@ class Service:
     async def start(self) -> None:
         if isinstance(self.host, ClusterHost):
             await self.host.start()
+        self.push.prune()  # the journal is replayed: tickets that ended meanwhile alert nobody
         self._watcher = asyncio.create_task(self._watch_alerts())
 
     async def _watch_alerts(self) -> None:
@@ -186,6 +190,7 @@ class Service:
         self.tokens.close()
         self.audit.close()
         self.staff.close()
+        self.push.close()
 
     # ------------------------------------------------------------------ reading
 

@@ -26,6 +26,7 @@ def office_json(net: Network, office: Office, registries_available: bool = True)
         "id": office.id, "name": office.name_uk, "name_en": office.name_en, "kind": office.kind.value,
         "address_uk": office.address_uk, "region": office.region,
         "shelter_address_uk": office.shelter_address_uk, "shelter_address_en": office.shelter_address_en,
+        "notify_ahead": office.notify_ahead,  # the phone page alerts this many tickets ahead (#18.1)
         "rating_scale": office.rating_scale, "rating_levels": list(SCALES[office.rating_scale]),
         "services": [
             {

@@ -516,7 +516,7 @@ def _parse_skills(value: object, services: Mapping[str, Service]) -> dict[str, f
 
 _OFFICE_REQUIRED = ("id", "name_uk", "name_en", "kind", "desk")
 _OFFICE_OPTIONAL = ("timezone", "address_uk", "hours", "region", "shelter_address_uk", "shelter_address_en",
-                    "alert_resume_min", "alert_resume_at_opening_min", "rating_scale")
+                    "notify_ahead", "alert_resume_min", "alert_resume_at_opening_min", "rating_scale")
 MAX_ALERT_RESUME_MIN = 240.0  # the longest delay after an all-clear (the dispatcher's MAX_RESUME_MIN)
 _DESK_REQUIRED = ("id", "number")
 _DESK_OPTIONAL = ("skills", "services", "backup", "special")
@@ -570,6 +570,7 @@ def _parse_offices(
             hours=hours,
             address_uk=_str(f, f"{p}.address_uk", entry.get("address_uk", ""), empty_ok=True),
             **_wartime(p, entry),
+            notify_ahead=_notify_ahead(f"{p}.notify_ahead", entry.get("notify_ahead", DEFAULT_NOTIFY_AHEAD)),
             **_position(p, oid, entry),
             rating_scale=_rating_scale(f"{p}.rating_scale", entry.get("rating_scale", DEFAULT_SCALE)),
         )
@@ -655,6 +656,20 @@ def _parse_roads(roads_value: object, alternatives_value: object) -> dict[str, A
                   f"got {_show(nearest)}")
         out["nearest"] = nearest
     return out
+
+
+DEFAULT_NOTIFY_AHEAD = 3
+MAX_NOTIFY_AHEAD = 50
+
+
+def _notify_ahead(path: str, value: object) -> int:
+    """How many tickets ahead of a visitor's their phone is alerted (0: only when theirs is next)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        _fail(NETWORK_FILE, path, f"expected a whole number of tickets ahead (e.g. notify_ahead = 3), "
+              f"got {_kind_of(value)} {_show(value)}")
+    if not 0 <= value <= MAX_NOTIFY_AHEAD:
+        _fail(NETWORK_FILE, path, f"must be between 0 and {MAX_NOTIFY_AHEAD} tickets ahead, got {value}")
+    return value
 
 
 def _bool(file: str, path: str, value: object) -> bool:

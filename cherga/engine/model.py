@@ -107,6 +107,8 @@ class Office:
     shelter_address_en: str = ""
     alert_resume_min: float = 10.0
     alert_resume_at_opening_min: float = 30.0
+    # the phone page and Web Push alert a visitor when this many tickets (or fewer) are ahead of theirs (#18.1)
+    notify_ahead: int = 3
     # how visitors rate: "three" (погано, добре, зразково) or "four" (the national monitoring's levels)
     rating_scale: str = "three"
     # where it is (degrees, WGS 84), for travel minutes to the offices no ``[[travel]]`` entry gives; both or neither

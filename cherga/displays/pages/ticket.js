@@ -7,6 +7,7 @@ import {
 import { onLangChange } from './i18n.js';
 import { faceSvg, levelsOf, scaleOf } from './faces.js';
 import { followOffice, phaseOf, resumeText, shelterIcon, shelterOf } from './wartime.js';
+import { phoneAlerts } from './phone-alerts.js';
 
 const id = pathId();
 const shell = mountShell({ titleKey: 'ticket.title' });
@@ -23,6 +24,7 @@ const live = h('div', { class: 'sr-only', 'aria-live': 'polite', 'aria-atomic': 
 const urgent = h('div', { class: 'sr-only', role: 'alert', id: 'ticket-urgent' });
 const body = h('div', { class: 'stack' });
 main.replaceChildren(live, urgent, body);
+const alerts = phoneAlerts({ ticketId: id, main, before: body }); // N ahead and called; stale data (#18)
 
 function officeOf(tk) {
   return state.offices.find((o) => o.id === tk.office) || null;
@@ -68,7 +70,7 @@ function render({ focus = null } = {}) {
         h('div', {}, h('dt', {}, t('ticket.position')), h('dd', { id: 'ticket-position' }, String(tk.position ?? '—'))),
         h('div', {}, h('dt', {}, t('ticket.eta')), h('dd', { id: 'ticket-eta' }, etaText(tk.eta_min)))),
       h('p', { class: 'muted' }, t('ticket.live'))));
-    parts.push(cancelBox());
+    parts.push(alerts.box(), cancelBox());
   } else if (s === 'called') {
     parts.push(h('p', { class: 'callout', id: 'ticket-go' }, t('ticket.go', { desk: tk.desk_number ?? tk.desk })));
   } else if (s === 'serving') {
@@ -229,6 +231,7 @@ async function rate(score) {
 function update(tk) {
   const before = state.ticket;
   state.ticket = tk;
+  alerts.onTicket(tk, officeOf(tk));
   if (tk.rating && !state.rated) state.rated = tk.rating;
   state.error = '';
   state.notFound = false;
@@ -259,13 +262,14 @@ async function start() {
     render();
   }
   if (state.ticket) followOffice(state.ticket.office, onWar);
-  liveSocket(`/ws/tickets/${encodeURIComponent(id)}`, {
-    onStatus: (s) => shell.setConn(s),
+  const sock = liveSocket(`/ws/tickets/${encodeURIComponent(id)}`, {
+    onStatus: (s) => { shell.setConn(s); alerts.onConn(s); },
     onMessage: (msg) => {
       if (msg && msg.number) update(msg);
       else if (msg && msg.ticket && typeof msg.ticket === 'object') update(msg.ticket);
     },
   });
+  alerts.attach(sock);
 }
 
 onLangChange(() => render());

@@ -13,6 +13,7 @@
 ``session``         signing in and out, one's own password (staff accounts: ``displays/accounts.py``)
 ``staff``           a head's or the network's staff management; the audit trail, read only
 ``devices``         pairing a screen by a code the head approves; the office's devices, revoking one
+``push``            Web Push to a visitor's phone: the VAPID key, a ticket's subscriptions
 ``boards``          the websockets: hall board, ticket page, head's alerts, live ratings
 ``pages``           the HTML pages, favicons, static files
 ``ops``             ``/healthz``, ``/metrics``, ``/docs``

@@ -94,6 +94,13 @@ async def page_index() -> HTMLResponse:
     return html_page("index")
 
 
+@router.get("/sw.js")
+async def service_worker() -> FileResponse:
+    # the visitor's service worker (Web Push alerts, #18.2): at the root, so the ticket pages may register it with
+    # scope /t/ (a worker's scope may not reach above its own path, so /static/sw.js could not cover /t/)
+    return FileResponse(PAGES / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("/favicon.ico")
 async def favicon() -> FileResponse:
     return FileResponse(PAGES / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"})

@@ -1,0 +1,40 @@
+// The visitor's service worker (served at /sw.js, registered by the ticket page with scope /t/): it shows the alerts
+// that Web Push brings while the phone is locked or the page is closed (issue 18.2). A message is the service's
+// JSON: {"kind": "near" | "called", "ticket", "desk", "ahead", "url", "title", "body", "tag"}, already decrypted by
+// the browser (RFC 8291). The texts say the ticket's and the desk's numbers, Ukrainian first; never a name.
+
+const VIBRATE = { near: [250, 120, 250], called: [500, 200, 500, 200, 500] };
+
+self.addEventListener('install', () => self.skipWaiting());
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+self.addEventListener('push', (event) => {
+  let msg = {};
+  try {
+    msg = event.data ? event.data.json() : {};
+  } catch {
+    msg = {};
+  }
+  const kind = msg.kind === 'called' ? 'called' : 'near';
+  const title = msg.title || 'ЦНАП: ваш талон / Your ticket';
+  const url = typeof msg.url === 'string' && msg.url.startsWith('/t/') ? msg.url : '/';
+  event.waitUntil(self.registration.showNotification(title, {
+    body: msg.body || '',
+    tag: msg.tag || `cherga-${kind}`,
+    renotify: kind === 'called', // a recall under the same tag alerts again
+    requireInteraction: kind === 'called',
+    icon: '/favicon.svg',
+    lang: 'uk',
+    vibrate: VIBRATE[kind],
+    data: { url },
+  }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const url = new URL((event.notification.data && event.notification.data.url) || '/', self.location.origin).href;
+  event.waitUntil(self.clients.matchAll({ type: 'window', includeUncontrolled: true }).then((list) => {
+    for (const client of list) if (client.url === url && 'focus' in client) return client.focus();
+    return self.clients.openWindow(url);
+  }));
+});
