@@ -122,6 +122,18 @@ def rows(benches: dict[str, Bench]) -> list[tuple[str, str, str]]:
                     "the floor for a SimPy model"))
     if have("sim-staff-week"):
         out.append(("office-week staffing plan", _time(benches["sim-staff-week"].median), "≤ 60 s"))
+    for n in (20, 2_000):
+        if have(f"network-issue/{n}"):
+            m = benches[f"network-issue/{n}"]
+            out.append((f"kiosk issue with alternatives, {n:,} offices (median)",
+                        f"{_time(m.median)} ({m.extra.get('neighbours_weighed', '?')} neighbours weighed)", ""))
+        if have(f"network-issue-full-scan/{n}"):
+            out.append((f"anchor: the same issue weighing every office, {n:,} offices (median)",
+                        _time(benches[f"network-issue-full-scan/{n}"].median), "the former path"))
+    if have("network-issue-ratio"):
+        m = benches["network-issue-ratio"]
+        out.append(("kiosk issue with alternatives, 2,000 / 20 offices, interleaved",
+                    f"{m.extra.get('ratio_vs_20')}× ({m.extra.get('median_us_at_20')} µs at 20)", "≤ 1.5×"))
     if have("durable/group-commit", "durable/one-commit-per-command"):
         g = benches["durable/group-commit"].extra.get("commands_per_second")
         o = benches["durable/one-commit-per-command"].extra.get("commands_per_second")

@@ -362,7 +362,7 @@ def _complete_pairs(net: Network, rng: random.Random) -> Network:
     return dataclasses.replace(net, travel_min=pairs)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_generated_networks_with_every_pair_offer_what_the_full_scan_offered(seed: int) -> None:
     rng = random.Random(seed)
     net = _complete_pairs(placed(9, rng, unplaced=9), rng)  # pairs only, fewer offices than ``nearest``
