@@ -135,7 +135,7 @@ def _comparable(state: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture
 def busy(tmp_path: Path) -> Iterator[tuple[ServerProcess, list[Office]]]:
-    server = ServerProcess(tmp_path / "data").start()
+    server = ServerProcess(tmp_path / "data").start(timeout=120)
     try:
         offices = httpx.get(server.url + "/api/v1/offices", timeout=30).json()
         ids = [o["id"] for o in offices]
@@ -163,13 +163,17 @@ def test_a_backup_taken_under_load_restores_to_the_same_state(busy: tuple[Server
         ended = time.monotonic()
         assert out.returncode == 0, out.stderr
         assert "backed up" in out.stdout
-        time.sleep(1.0)  # and the service goes on after it
+        after = sum(len(c.answered) for c in clients) + 20  # and the service goes on after it
+        while sum(len(c.answered) for c in clients) < after and time.monotonic() < ended + 60:
+            time.sleep(0.1)
     finally:
         stop.set()
         for t in threads:
             t.join(timeout=60)
     during = sum(1 for c in clients for sent, answered in c.answered if began <= sent and answered <= ended)
     assert during > 0, "the service answered no command while the backup ran"
+    print(f"\nbackup took {ended - began:.1f} s (the command, start-up included); {during} commands were answered "
+          f"within it, {sum(len(c.answered) for c in clients)} in all")
     assert [e for c in clients for e in c.errors] == []
     server.stop()
 
@@ -204,7 +208,7 @@ def test_a_backup_taken_under_load_restores_to_the_same_state(busy: tuple[Server
         assert views.state_json(got, got.seq, now) == views.state_json(want, want.seq, now)
 
     # a service started on the restored directory serves that state, its tickets and its tokens
-    again = ServerProcess(restored).start()
+    again = ServerProcess(restored).start(timeout=120)
     try:
         for oid, d in expected.offices.items():
             answer = httpx.get(f"{again.url}/api/v1/offices/{oid}/state", timeout=30).json()

@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 import websockets
+import websockets.exceptions
 from server import ServerProcess, free_port
 
 from cherga.cli import build_parser
@@ -74,7 +75,7 @@ def _lan_address() -> str:
 
 def test_serve_on_every_interface_answers_the_lan_and_admits_its_pages(tmp_path: Path) -> None:
     address = _lan_address()
-    server = ServerProcess(tmp_path / "data", extra=["--host", "0.0.0.0"]).start()
+    server = ServerProcess(tmp_path / "data", extra=["--host", "0.0.0.0"]).start(timeout=120)
     try:
         assert httpx.get(f"http://{address}:{server.port}/healthz", timeout=10).status_code == 200
         url = f"ws://{address}:{server.port}/ws/offices/main/board"

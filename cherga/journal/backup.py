@@ -179,7 +179,7 @@ def backup(data: Path, to: Path) -> Manifest:
             manifest.files.append(entry)
         partial = staged / (to.name + ".partial")
         body = json.dumps(manifest.to_json(), indent=1, ensure_ascii=False).encode()
-        with tarfile.open(partial, "w:gz", compresslevel=6) as tar:
+        with tarfile.open(partial, "w:gz", compresslevel=1) as tar:  # zlib at level 6: twice the time, 15% smaller
             info = tarfile.TarInfo(MANIFEST)
             info.size, info.mtime, info.mode = len(body), int(manifest.created_at), 0o600
             tar.addfile(info, io.BytesIO(body))
