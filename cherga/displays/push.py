@@ -20,7 +20,8 @@ list of host names, ``.suffix`` for a domain, ``*`` for any https host), so an a
 service post to the office's own network; tests add a local receiver with ``CHERGA_PUSH_ALLOW_HTTP`` (origins such
 as ``http://127.0.0.1:8123``).
 
-With ``--redis``, each process keeps its own store and sends for the events its own listeners see.
+With ``--redis`` every process follows every office's events; a subscription is kept, and sent for, by the process
+that took it (in its own data directory): none is sent twice, and one is silent while its process is down.
 """
 
 from __future__ import annotations
