@@ -1,4 +1,5 @@
-"""Every call × every role: 0 wrong allows, 0 wrong refusals (401 without a token, 403 outside role or scope)."""
+"""Every call × every role, by device token and by staff session: 0 wrong allows, 0 wrong refusals (401 without a
+token or session, 403 outside role or scope)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 import httpx
 import pytest
 from server import ServerProcess
+
+from cherga.displays.accounts import COOKIE, StaffStore
+from cherga.engine.loader import load_network
 
 ROLES = {
     "none": None,
@@ -26,7 +30,19 @@ ROLES = {
     "rating": ("rating", "main", None),
     "desk-rating": ("rating", "main", "main-03"),
 }
-EVERYONE = set(ROLES)
+# staff signed in (API.md 1.1): a session acts with its role as that role's device token would; an administrator
+# as a desk token of any desk of their office (so for main-03 as "desk"; the one of another office as "other-desk")
+SESSIONS = {
+    "s-head": ("head", "main", "head"),
+    "s-other-head": ("head", "zamostia", "other-head"),
+    "s-admin": ("administrator", "main", "desk"),
+    "s-other-admin": ("administrator", "zamostia", "other-desk"),
+    "s-planner": ("planner", None, "planner"),
+    "s-network": ("network", None, "network"),
+}
+PASSWORD = "role-matrix-pw"
+EVERYONE = set(ROLES) | set(SESSIONS)
+SIGNED_IN = set(SESSIONS)
 DESK = {"desk", "head"}
 MONTH = dt.date.today().strftime("%Y-%m")
 
@@ -77,12 +93,34 @@ def calls(ticket: str, done: str, code: str = "ZZZZZZ", other_device: str = "0" 
         ("POST", f"/api/v1/pairings/{code}/approve", {"role": "board"}, {"head"}),
         ("GET", f"{o}/devices", None, {"head"}),
         ("DELETE", f"/api/v1/devices/{other_device}", None, {"other-head"}),  # a device of zamostia
+        # staff and the audit trail (API.md 1.1, docs/api.md); m-admin is an administrator of main
+        ("GET", f"{o}/staff", None, {"head", "network"}),
+        ("POST", f"{o}/staff", {"login": "m-new", "role": "administrator", "password": "new-admin-pw"}, {"head"}),
+        ("PATCH", "/api/v1/staff/m-admin", {"active": True}, {"head"}),
+        ("PUT", "/api/v1/staff/m-admin/password", {"password": PASSWORD}, {"head"}),
+        ("DELETE", "/api/v1/staff/m-new", None, {"head"}),
+        ("GET", f"{o}/audit", None, {"head"}),
+        ("GET", "/api/v1/session", None, SIGNED_IN),
+        ("PUT", "/api/v1/session/password", {"current": PASSWORD, "new": PASSWORD}, SIGNED_IN),
+        ("DELETE", "/api/v1/session", None, SIGNED_IN),  # last: it ends the sessions
     ]
+
+
+def with_sessions(allowed: set[str]) -> set[str]:
+    """A call's allowed roles, with the sessions that act as those roles."""
+    return allowed | {name for name, (_, _, acts_as) in SESSIONS.items() if acts_as in allowed}
 
 
 @pytest.fixture(scope="module")
 def proc(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    p = ServerProcess(tmp_path_factory.mktemp("roles") / "data").start()
+    data = tmp_path_factory.mktemp("roles") / "data"
+    store = StaffStore(data)
+    net = load_network(None)
+    for name, (role, office, _) in SESSIONS.items():
+        store.add(net, name, role, PASSWORD, office)
+    store.add(net, "m-admin", "administrator", PASSWORD, "main")
+    store.close()
+    p = ServerProcess(data).start()
     yield p
     p.stop()
 
@@ -90,6 +128,10 @@ def proc(tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_every_call_by_every_role(proc: ServerProcess) -> None:
     heads = {name: proc.auth(*spec) if spec else {} for name, spec in ROLES.items()}
     u = proc.url
+    for name in SESSIONS:  # the cookie, and the csrf every state-changing call made with it needs
+        r = httpx.post(f"{u}/api/v1/session", json={"login": name, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        heads[name] = {"Cookie": f"{COOKIE}={r.cookies[COOKIE]}", "X-CSRF-Token": r.json()["csrf"]}
     head = heads["head"]
     ticket = httpx.post(f"{u}/api/v1/offices/main/tickets", json={"service": "housing-subsidy"}, headers=head).json()
     httpx.post(f"{u}/api/v1/desks/main-13/open", headers=head)
@@ -102,8 +144,10 @@ def test_every_call_by_every_role(proc: ServerProcess) -> None:
     wrong: list[str] = []
     checked = 0
     with httpx.Client(base_url=u, timeout=30) as http:
-        for method, path, body, allowed in calls(ticket["id"], done["id"], code, other_device):
-            for role, headers in heads.items():
+        for method, path, body, allowed_tokens in calls(ticket["id"], done["id"], code, other_device):
+            allowed = with_sessions(allowed_tokens)
+            # the refused first, while what a call removes (a device, an account) is still there to be refused
+            for role, headers in sorted(heads.items(), key=lambda kv: kv[0] in allowed):
                 r = http.request(method, path, json=body, headers=headers)
                 refused = r.status_code in (401, 403)
                 checked += 1
@@ -115,5 +159,5 @@ def test_every_call_by_every_role(proc: ServerProcess) -> None:
                         wrong.append(f"wrong allow: {role} {method} {path} -> {r.status_code} (want {want})")
                     elif not r.json()["error"]["message"]:
                         wrong.append(f"no message: {role} {method} {path}")
-    assert checked == len(calls("x", "y")) * len(ROLES)
+    assert checked == len(calls("x", "y")) * (len(ROLES) + len(SESSIONS))
     assert wrong == [], "\n".join(wrong)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from cherga.displays.accounts import COOKIE, MAX_PASSWORD, MIN_PASSWORD, SESSION_TTL_S, Account
 from cherga.displays.routes.deps import Svc, actor, principal, session_principal
 from cherga.displays.schemas import Strict
-from cherga.errors import BadCredentials, LockedOut, Unauthorized
+from cherga.errors import BadCredentials, Forbidden, LockedOut, Unauthorized
 
 router = APIRouter(tags=["session"])
 
@@ -75,6 +75,7 @@ async def sign_in(body: SignInBody, request: Request, response: Response, svc: S
 
 @router.get("/api/v1/session", response_model=SessionAnswer)
 async def who_am_i(request: Request, response: Response, svc: Svc) -> dict[str, Any]:
+    _no_token(request)
     p = session_principal(svc, request)
     if p is None or p.login is None:
         raise Unauthorized("nobody is signed in on this browser; sign in at /signin")
@@ -84,7 +85,8 @@ async def who_am_i(request: Request, response: Response, svc: Svc) -> dict[str, 
 
 @router.delete("/api/v1/session", status_code=204, response_class=Response)
 async def sign_out(request: Request, svc: Svc) -> Response:
-    p = principal(svc, request) if not request.headers.get("authorization") else None
+    _no_token(request)
+    p = principal(svc, request)
     if p is None or p.session is None:
         raise Unauthorized("nobody is signed in on this browser (the session has already ended)")
     svc.staff.end_session(p.session)
@@ -100,7 +102,8 @@ async def sign_out(request: Request, svc: Svc) -> Response:
 async def change_password(body: PasswordBody, request: Request, svc: Svc) -> Response:
     """One's own password: the current one, then the new one. The other sessions of the account end; this one
     stays."""
-    p = principal(svc, request) if not request.headers.get("authorization") else None
+    _no_token(request)
+    p = principal(svc, request)
     if p is None or p.login is None:
         raise Unauthorized("sign in first: a password is changed by the person signed in")
     account = svc.staff.require_account(p.login)
@@ -112,6 +115,12 @@ async def change_password(body: PasswordBody, request: Request, svc: Svc) -> Res
     await asyncio.to_thread(svc.staff.set_password, p.login, body.new, keep_session=p.session)
     svc.audit.record(account.office, p.login, account.role.value, None, "staff.password_change", p.login)
     return Response(status_code=204)
+
+
+def _no_token(request: Request) -> None:
+    """These calls are a person's: a device token has no session and no password (403, as for a role not allowed)."""
+    if request.headers.get("authorization"):
+        raise Forbidden("a device token has no sign-in session; this call is for a person signed in")
 
 
 def _office_of(svc: Svc, login: str | None) -> str | None:
