@@ -38,11 +38,15 @@ from cherga.engine.loader import load_network
 from cherga.engine.network import CityEngine
 from cherga.errors import ChergaError
 
-engine = CityEngine(load_network(), secret=b"compiled")
+import dataclasses
+demo = load_network()  # zamostia rates on the national monitoring's four levels, the others on three
+demo = dataclasses.replace(demo, offices={**demo.offices, "zamostia": dataclasses.replace(
+    demo.offices["zamostia"], rating_scale="four")})
+engine = CityEngine(demo, secret=b"compiled")
 driver = RandomDriver(engine, np.random.default_rng(7))
 h = hashlib.sha256()
 seen = {"alert_on": 0, "alert_off_delay_none": 0, "alert_off_delay_0": 0, "registries": 0, "not_possible": 0,
-        "refused_under_alert": 0}
+        "refused_under_alert": 0, "rated_four": 0, "refused_off_scale": 0}
 now = T0
 for ev in open_all(engine, now):
     h.update(e.encode(ev).encode())
@@ -63,8 +67,11 @@ for _ in range(6000):
                 seen["registries"] += 1
             elif isinstance(ev, e.ServiceFinished) and ev.outcome == "not_possible":
                 seen["not_possible"] += 1
+            elif isinstance(ev, e.TicketRated) and ev.score in ("terrible", "acceptable", "excellent"):
+                seen["rated_four"] += 1
     except ChergaError as exc:
         h.update(f"refused {type(exc).__name__}: {exc}".encode())
+        seen["refused_off_scale"] += " rates on " in str(exc)
         seen["refused_under_alert"] += getattr(exc, "code", "") == "alert"
 for oid in sorted(engine.offices):
     engine.offices[oid]._check()

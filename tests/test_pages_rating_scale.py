@@ -91,6 +91,7 @@ def check_buttons(page: Any, scale: str, lang: str = "uk", min_w: float = 150, m
         faces.add(face.inner_html())
         box = b.bounding_box()
         assert box and box["width"] >= min_w and box["height"] >= min_h, f"{key}: {box}"
+        assert b.evaluate("e => e.scrollWidth <= e.clientWidth"), f"{key}: the word does not fit its button"
     assert len(faces) == len(LEVELS[scale]), "two levels share a face"
 
 

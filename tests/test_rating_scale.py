@@ -191,6 +191,23 @@ def test_an_old_journal_on_three_levels_replays_after_the_office_moved_to_four(n
     assert d.ratings == {"terrible": 0, "acceptable": 0, "good": 1, "excellent": 0, "bad": 1, "exemplary": 1}
 
 
+def test_the_heads_alert_of_falling_ratings_counts_the_lowest_level_of_the_scale(net4: Network) -> None:
+    """An administrator's day is flagged at 30 % of the lowest level: жахливо on four levels, as погано on three."""
+    from cherga.displays.alerts import AlertWatcher
+
+    engine = CityEngine(net4)
+    o = Office(engine, "zamostia", open_desk=False)
+    o.step(c.OpenDesk(desk=o.desk.id, staff="K-401"))
+    for level in ("terrible", "terrible", "acceptable", "good", "excellent"):
+        o.step(c.Rate(ticket=o.finished(), score=c.Score(level)))
+    watcher = AlertWatcher(lambda: engine, lambda: o.now)
+    watcher.on_events(o.log, replay=False)
+    (alert,) = watcher.ratings_alerts("zamostia")
+    assert alert["kind"] == "ratings_falling" and "K-401" in alert["message_en"]
+    assert "40% of today's 5 ratings are 'terrible'" in alert["message_en"]
+    assert "оцінок «жахливо»" in alert["message_uk"]
+
+
 def test_the_mappings_keep_the_pass_line() -> None:
     assert c.TO_FOUR == {"bad": "terrible", "good": "good", "exemplary": "excellent", "terrible": "terrible",
                          "acceptable": "acceptable", "excellent": "excellent"}
