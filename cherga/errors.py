@@ -18,9 +18,17 @@ class ChergaError(Exception):
 
 
 class ConfigError(ChergaError):
-    """The configuration files are wrong: the message names the file, the field and what is wrong."""
+    """The configuration files are wrong: the message names the file, the field and what is wrong.
+
+    ``file`` and ``path`` (``office[0].desk[2].number``) say the same for a program (the head's configuration page
+    puts the message next to the field)."""
 
     code = "config"
+
+    def __init__(self, message: str, *, file: str = "", path: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+        self.path = path
 
 
 class CommandError(ChergaError):
@@ -65,6 +73,21 @@ class RegistryUnavailable(Conflict):
     code = "registry_unavailable"
 
 
+class InvalidConfig(InvalidCommand):
+    """A configuration change (the head's page) breaks one of the loader's rules; ``field`` names the field of the
+    change that is wrong (``letter``, ``services``, ``hours.mon``), nothing changed."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Retired(Conflict):
+    """The service has been retired at this office: it is no longer issued (tickets already waiting are served)."""
+
+    code = "retired"
+
+
 class JournalError(ChergaError):
     """The journal could not make a command durable; the command was not acknowledged."""
 
@@ -78,6 +101,7 @@ HTTP_STATUS: dict[str, int] = {
     IssuingClosed.code: 409,
     AlertOn.code: 409,
     RegistryUnavailable.code: 409,
+    Retired.code: 409,
     JournalError.code: 503,
     ConfigError.code: 500,
 }

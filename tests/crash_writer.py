@@ -115,7 +115,7 @@ class RandomDriver:
                     return c.SendToOffice(to_office=self._pick(targets), ticket=t.id,
                                           position=self._pick(list(c.Position)))
         elif self.policy_changes:
-            return self._set_policy(oid)
+            return self._set_policy(oid) if self._chance(0.5) else self._configure(d)
         return self._desk_command(d, d.desks[self._pick(self.desk_ids[oid])], now)
 
     def _issue(self, d: Dispatcher, service: str, now: float) -> c.IssueTicket:
@@ -143,6 +143,36 @@ class RandomDriver:
             (self._pick(cats), float(round(self.rng.uniform(5.0, 20.0), 1))) for _ in range(int(self.rng.integers(3)))
         )
         return c.SetPolicy(office=oid, order=tuple(order), max_wait_min=limits, rule=self._pick(sorted(RULES)))
+
+    def _configure(self, d: Dispatcher) -> AnyCommand:
+        """The head's live configuration (API.md 1.1): a service renamed, retired or brought back, a desk renumbered
+        or given a backup, hours, closed days, targets; the engine refuses what the loader would."""
+        oid = d.office.id
+        r = self.rng.random()
+        if r < 0.4:
+            s = d.network.services[self._pick(self.services[oid])]
+            renamed = s.name_en.endswith(" (new)")  # named anew, and back again: the names do not grow
+            name_uk = s.name_uk.removesuffix(" (нова)") if renamed else s.name_uk + " (нова)"
+            name_en = s.name_en.removesuffix(" (new)") if renamed else s.name_en + " (new)"
+            return c.PutService(
+                office=oid, service=s.id, name_uk=name_uk, name_en=name_en, category=s.category.value,
+                letter=s.letter, mean_service_min=float(round(self.rng.uniform(2.0, 30.0), 1)), sphere_uk=s.sphere_uk,
+                sphere_en=s.sphere_en, intent=s.intent.value, online_url=s.online_url, needs_registry=s.needs_registry,
+                retired=False if self._chance(0.5) else None)
+        if r < 0.5:
+            return c.RetireService(office=oid, service=self._pick(self.services[oid]))
+        if r < 0.75:
+            ds = d.desks[self._pick(self.desk_ids[oid])]
+            backup = tuple(x for x in self.services[oid] if x not in ds.desk.services and self._chance(0.1))
+            return c.PutDesk(office=oid, desk=ds.id, number=str(int(self.rng.integers(1, 60))),
+                             services=tuple(sorted(ds.desk.services)), backup=backup)
+        if r < 0.85:
+            return c.SetHours(office=oid, hours=tuple((day, f"{int(self.rng.integers(7, 10)):02d}:00-20:00")
+                                                      for day in ("mon", "tue", "wed", "thu", "fri")))
+        if r < 0.9:
+            return c.SetClosedDays(office=oid, holidays=("01-01", "08-24"), closures=("2026-12-31",))
+        return c.SetTargets(office=oid, target_min=float(round(self.rng.uniform(10.0, 20.0), 1)), limit_min=20.0,
+                            share_within_target=0.9, share_over_limit=0.01)
 
     def _wartime(self, d: Dispatcher, now: float) -> AnyCommand | None:
         """Now and then an alert on or off, or the registries' switch; an alert that is on is mostly ended soon, so

@@ -19,6 +19,7 @@ from cherga.displays import schemas as s
 from cherga.displays.routes import (
     appointments,
     boards,
+    config,
     desks,
     devices,
     head,
@@ -42,7 +43,7 @@ __all__ = ["WS_MAX_MESSAGE", "Service", "ServiceConfig", "create_app"]
 
 # the order of /openapi.json's paths; no two routes overlap, so the order decides nothing else
 ROUTERS = (relay, ops, offices, tickets, push, desks, head, reports, ratings, appointments, wartime, session, staff,
-           devices, boards, pages)
+           devices, config, boards, pages)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": s.Error} for code in (400, 401, 403, 404, 409)}
 
 

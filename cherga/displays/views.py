@@ -35,7 +35,7 @@ def office_json(net: Network, office: Office, registries_available: bool = True)
                 "mean_service_min": s.mean_service_min, "online_url": s.online_url,
                 "needs_registry": s.needs_registry, "available": registries_available or not s.needs_registry,
             }
-            for s in (net.services[sid] for sid in services)
+            for s in (net.services[sid] for sid in services) if not s.retired  # retired: no longer issued
         ],
         "desks": [{"id": d.id, "number": d.number, "services": sorted(d.services)} for d in office.desks],
     }

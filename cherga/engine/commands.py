@@ -267,6 +267,93 @@ class SetRegistries:
     source: AlertSource = AlertSource.HEAD
 
 
+# The head's configuration, live (API.md 1.1 "Staff, devices, configuration, audit"). Each is checked by the loader's
+# own rules (cherga.engine.configure) and changes the office's configuration only; waiting tickets keep their places.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PutService:
+    """Change a service of the catalogue, or add one. ``desks``: the office's desks that serve it as their own
+    (``None``: as they are); ``intent`` None takes the category's default; ``retired`` None keeps it as it is."""
+
+    office: str
+    service: str
+    name_uk: str
+    name_en: str
+    category: str
+    letter: str
+    mean_service_min: float
+    sphere_uk: str = ""
+    sphere_en: str = ""
+    intent: str | None = None
+    online_url: str | None = None
+    needs_registry: bool = False
+    desks: tuple[str, ...] | None = None
+    retired: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetireService:
+    """The service stops being issued at the office (409 ``retired``); tickets already waiting for it are served."""
+
+    office: str
+    service: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PutDesk:
+    """A desk's number as the boards show it, its own services and those it takes as a backup; ``special`` None:
+    special exactly when it serves a special-category service (the loader's rule)."""
+
+    office: str
+    desk: str
+    number: str
+    services: tuple[str, ...]
+    backup: tuple[str, ...] = ()
+    special: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetSkillGroup:
+    """A skill group's services (no services: the group is removed). A group fills desks' services; desks keep
+    what they were given."""
+
+    office: str
+    name: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetHours:
+    """Opening hours per weekday: ``(("mon", "08:00-20:00"), ...)``; a day left out is closed; none: always open."""
+
+    office: str
+    hours: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetClosedDays:
+    """Closed all day: ``holidays`` every year ("MM-DD"), one-off ``closures`` ("YYYY-MM-DD")."""
+
+    office: str
+    holidays: tuple[str, ...]
+    closures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTargets:
+    """The wait targets: under ``target_min``, never past ``limit_min``, and the shares the plan must keep."""
+
+    office: str
+    target_min: float
+    limit_min: float
+    share_within_target: float
+    share_over_limit: float
+
+
+CONFIG_COMMANDS = (PutService, RetireService, PutDesk, SetSkillGroup, SetHours, SetClosedDays, SetTargets)
+
+
 Command = (
     IssueTicket
     | OpenDesk
@@ -293,6 +380,13 @@ Command = (
     | CheckIn
     | SetAlert
     | SetRegistries
+    | PutService
+    | RetireService
+    | PutDesk
+    | SetSkillGroup
+    | SetHours
+    | SetClosedDays
+    | SetTargets
 )
 
 DESK_COMMANDS = (
@@ -301,6 +395,7 @@ DESK_COMMANDS = (
 )
 OFFICE_COMMANDS = (
     IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn, SetAlert, SetRegistries,
+    *CONFIG_COMMANDS,
 )
 
 

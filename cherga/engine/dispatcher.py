@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
-from cherga.engine import bookings, forecast
+from cherga.engine import bookings, configure, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
+from cherga.engine.config_toml import documents
 from cherga.engine.fast import (
     ACTIVE,
     CALL_NEXT,
@@ -52,7 +53,16 @@ from cherga.engine.lifecycle import (
 from cherga.engine.model import Category, Network
 from cherga.engine.policy import Candidate, Rule, rule_named, validate_policy
 from cherga.engine.state import DeskState, DeskStatus, OfficeState, Queue, Ticket
-from cherga.errors import AlertOn, Conflict, InvalidCommand, IssuingClosed, NotFound, RegistryUnavailable
+from cherga.errors import (
+    AlertOn,
+    Conflict,
+    InvalidCommand,
+    InvalidConfig,
+    IssuingClosed,
+    NotFound,
+    RegistryUnavailable,
+    Retired,
+)
 
 E = TypeVar("E", bound=e.BaseEvent)
 
@@ -130,6 +140,11 @@ class Dispatcher(OfficeState):
         self.alert_source = None
         self.registries_available = True
         self._needs_registry = frozenset(sid for sid, svc in network.services.items() if svc.needs_registry)
+        # not issued here: retired services, and those no desk of the office serves any more (their queues stay for
+        # the tickets that were in them); empty but for the head's live changes
+        self._unissued: frozenset[str] = frozenset(
+            sid for sid in self.office.services if network.services[sid].retired)
+        self.config_version = 0  # configuration changes applied (the kiosk reloads the catalogue when it moves)
         offered = self.office.services
         for sid in sorted(offered):
             svc = network.services[sid]
@@ -160,6 +175,7 @@ class Dispatcher(OfficeState):
             c.CloseDay: self._close_day, c.ServeWalkIn: self._walk_in,
             c.Book: self._book, c.CancelBooking: self._cancel_booking, c.CheckIn: self._check_in,
             c.SetAlert: self._set_alert, c.SetRegistries: self._set_registries,
+            **{cls: self._configure for cls in c.CONFIG_COMMANDS},
         }
         self._evolvers: dict[type, Callable[[Any], None]] = {
             cls: getattr(self, f"_on_{name}") for name, cls in e.EVENT_TYPES.items()
@@ -276,7 +292,10 @@ class Dispatcher(OfficeState):
     def _service_known(self, sid: str) -> None:
         if sid not in self.network.services:
             raise NotFound(f"unknown service {sid!r}")
-        if (sid, False) not in self.queues:
+        if self._unissued and sid in self._unissued and sid in self.office.services:
+            raise Retired(f"{self.network.services[sid].name_en!r} is no longer provided at {self.office.name_en}; "
+                          "tickets already issued for it are still served")
+        if (sid, False) not in self.queues or sid not in self.office.services:
             elsewhere = [o.id for o in self.network.offices.values() if sid in o.services]
             raise Conflict(
                 f"service {sid!r} is not offered at {self.office.name_en}"
@@ -318,6 +337,8 @@ class Dispatcher(OfficeState):
         if q is None:
             self._service_known(cmd.service)
             raise InvalidCommand(f"vulnerable must be true or false, got {cmd.vulnerable!r}")
+        if self._unissued and cmd.service in self._unissued:
+            self._service_known(cmd.service)
         for sid in cmd.more_services:
             self._service_known(sid)
         if now < self.alert_until:
@@ -328,7 +349,8 @@ class Dispatcher(OfficeState):
             raise IssuingClosed(f"{self.office.name_en} has stopped issuing tickets for today")
         if self.enforce_hours and cmd.channel not in ("walk-in", "redirect"):
             local = datetime.fromtimestamp(now, ZoneInfo(self.office.timezone))
-            if not self.office.hours.is_open(local.weekday(), local.hour * 60 + local.minute):
+            if not self.office.hours.is_open(local.weekday(), local.hour * 60 + local.minute) \
+                    or self.office.closed_on(local.date().isoformat()):
                 raise IssuingClosed(f"{self.office.name_en} is closed now; see its opening hours")
         head = cmd.position is HEAD
         if self.eta:
@@ -767,6 +789,24 @@ class Dispatcher(OfficeState):
             return []
         return [self._ev(e.RegistriesChanged, now, available=cmd.available, source=source)]
 
+    def _configure(self, cmd: c.Command, now: float) -> list[e.BaseEvent]:
+        """A change of the office's configuration (API.md 1.1): checked by the loader's rules, refused when it would
+        leave waiting tickets with no desk to serve them. O(configuration)."""
+        office = getattr(cmd, "office", None)
+        if office != self._office_id:
+            raise InvalidCommand(f"command for office {office!r} sent to office {self._office_id!r}")
+        cls, fields = configure.event_fields(self.network, self._office_id, cmd)
+        ev = self._ev(cls, now, **fields)
+        after = configure.configured(self.network, self.policy, ev).offices[self._office_id]
+        for (sid, _), q in self.queues.items():
+            if q.live and not any(d.serves(sid) for d in after.desks):
+                n = q.live
+                raise InvalidConfig(
+                    f"{n} ticket{'s' if n != 1 else ''} of {sid!r} {'are' if n != 1 else 'is'} waiting and no desk "
+                    "would serve them; keep a desk for it until they are served",
+                    "desks" if isinstance(cmd, c.PutService) else "services")
+        return [ev]
+
     def _alert_refusal(self, now: float, doing: str) -> AlertOn:
         o = self.office
         if self.alert_active():
@@ -1055,6 +1095,68 @@ class Dispatcher(OfficeState):
         self.registries_available = ev.available
         self.desk_version += 1
 
+    # the head's configuration, live: each event gives the office a new configuration (configure.configured, the
+    # loader's rules); queues and desk states stay, so waiting tickets keep their places
+
+    def _on_ServiceConfigured(self, ev: e.ServiceConfigured) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _on_ServiceRetired(self, ev: e.ServiceRetired) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _on_DeskConfigured(self, ev: e.DeskConfigured) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _on_SkillGroupSet(self, ev: e.SkillGroupSet) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _on_HoursSet(self, ev: e.HoursSet) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _on_ClosedDaysSet(self, ev: e.ClosedDaysSet) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _on_TargetsSet(self, ev: e.TargetsSet) -> None:
+        self._reconfigure(configure.configured(self.network, self.policy, ev))
+
+    def _reconfigure(self, network: Network) -> None:
+        """Take ``network`` as the office's configuration: new queues for services new here, a changed category on
+        its queue and its waiting tickets, the desks' services and numbers; nothing waiting moves. O(queues +
+        desks + tickets of a service whose category changed)."""
+        self.network = network
+        office = self.office = network.offices[self._office_id]
+        self._letter = {sid: svc.letter for sid, svc in network.services.items()}
+        self._needs_registry = frozenset(sid for sid, svc in network.services.items() if svc.needs_registry)
+        offered = office.services
+        for sid in sorted(offered):
+            cat = network.services[sid].category
+            q = self.queues.get((sid, False))
+            if q is None:
+                for vul in (False, True):
+                    lane = Category.VULNERABLE if vul else cat
+                    self.queues[(sid, vul)] = Queue(f"{sid}{'+v' if vul else ''}", sid, lane)
+            elif q.category is not cat:
+                q.category = cat
+                q.category_value = cat.value
+                for t in q.ordered():
+                    t.category = cat
+        self._unissued = frozenset(
+            sid for (sid, _) in self.queues if sid not in offered or network.services[sid].retired)
+        for d in office.desks:
+            ds = self.desks[d.id]
+            ds.desk = d
+            ds.number = d.number
+            self._own[d.id] = [q for (sid, _), q in self.queues.items() if sid in d.services]
+            self._backup[d.id] = [
+                q for (sid, _), q in self.queues.items() if sid in d.backup and sid not in d.services
+            ]
+            self._takes[d.id] = self._own[d.id] + [
+                q for q in self._backup[d.id] if q.category is Category.VULNERABLE
+            ]
+        self._set_ranks()
+        self.desk_version += 1
+        self.config_version += 1
+
     def _on_TicketNotServed(self, ev: e.TicketNotServed) -> None:
         t = self.tickets[ev.ticket]
         self._leave_queue(t)
@@ -1086,6 +1188,7 @@ class Dispatcher(OfficeState):
             "bookings": {k: (b.service, b.start, b.status, b.ticket) for k, b in sorted(self.bookings.items())},
             "alert": (self.alert_acc, self.alert_from, self.alert_until, self.alert_since, self.alert_source),
             "registries_available": self.registries_available,
+            "config": documents(self.network),
             "net_since": {t.id: t.net_since for t in self.tickets.values()},
         }
 

@@ -208,6 +208,66 @@ class TicketNotServed(BaseEvent):
     reason: str
 
 
+# the head's configuration, live: what changed, as resolved when it was decided (cherga.engine.configure replays
+# each onto the configuration with the loader's rules)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceConfigured(BaseEvent):
+    service: str
+    name_uk: str
+    name_en: str
+    category: str
+    letter: str
+    mean_service_min: float
+    sphere_uk: str
+    sphere_en: str
+    intent: str | None
+    online_url: str | None
+    needs_registry: bool
+    desks: tuple[str, ...]  # the office's desks that serve it as their own
+    retired: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceRetired(BaseEvent):
+    service: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskConfigured(BaseEvent):
+    desk: str
+    number: str
+    services: tuple[str, ...]
+    backup: tuple[str, ...]
+    special: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkillGroupSet(BaseEvent):
+    name: str
+    services: tuple[str, ...]  # empty: the group was removed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HoursSet(BaseEvent):
+    hours: tuple[tuple[str, str], ...]  # (weekday, "HH:MM-HH:MM"); empty: always open
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClosedDaysSet(BaseEvent):
+    holidays: tuple[str, ...]
+    closures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetsSet(BaseEvent):
+    target_min: float
+    limit_min: float
+    share_within_target: float
+    share_over_limit: float
+
+
 Event = (
     DayOpened
     | TicketIssued
@@ -231,7 +291,15 @@ Event = (
     | AlertChanged
     | RegistriesChanged
     | TicketNotServed
+    | ServiceConfigured
+    | ServiceRetired
+    | DeskConfigured
+    | SkillGroupSet
+    | HoursSet
+    | ClosedDaysSet
+    | TargetsSet
 )
+CONFIG_EVENTS = (ServiceConfigured, ServiceRetired, DeskConfigured, SkillGroupSet, HoursSet, ClosedDaysSet, TargetsSet)
 
 # derived from the union, so a new event needs naming once
 EVENT_TYPES: dict[str, type[BaseEvent]] = {cls.__name__: cls for cls in get_args(Event)}

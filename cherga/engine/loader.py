@@ -11,6 +11,7 @@ Without a path the bundled demo (``cherga/config/demo/``) is loaded.
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 import tomllib
@@ -38,7 +39,7 @@ from cherga.engine.model import (
 from cherga.engine.policy import RULES
 from cherga.errors import ConfigError
 
-__all__ = ["DEMO_DIR", "NETWORK_FILE", "SERVICES_FILE", "load_network"]
+__all__ = ["DEMO_DIR", "NETWORK_FILE", "SERVICES_FILE", "load_network", "parse_documents"]
 
 SERVICES_FILE = "services.toml"
 NETWORK_FILE = "network.toml"
@@ -76,10 +77,14 @@ def load_network(path: str | Path | None = None) -> Network:
         raise ConfigError(
             f"{directory}: no such directory; expected a directory holding {SERVICES_FILE} and {NETWORK_FILE}"
         )
-    services_doc = _read_toml(directory, SERVICES_FILE)
-    network_doc = _read_toml(directory, NETWORK_FILE)
-    services, service_paths = _parse_services(services_doc)
-    return _parse_network(network_doc, services, service_paths)
+    return parse_documents(_read_toml(directory, SERVICES_FILE), _read_toml(directory, NETWORK_FILE))
+
+
+def parse_documents(services_doc: Mapping[str, object], network_doc: Mapping[str, object]) -> Network:
+    """The network of the two files' contents as :mod:`tomllib` reads them, checked by every rule above: the same
+    as :func:`load_network` gives for files holding them (the head's live changes are checked here too)."""
+    services, service_paths = _parse_services(dict(services_doc))
+    return _parse_network(dict(network_doc), services, service_paths)
 
 
 # ------------------------------------------------------------------------------------------------ reading
@@ -108,7 +113,7 @@ def _read_toml(directory: Path, name: str) -> _Table:
 
 
 def _fail(file: str, path: str, what: str) -> NoReturn:
-    raise ConfigError(f"{file}: {path}: {what}" if path else f"{file}: {what}")
+    raise ConfigError(f"{file}: {path}: {what}" if path else f"{file}: {what}", file=file, path=path)
 
 
 def _join(path: str, key: str) -> str:
@@ -231,7 +236,7 @@ def _str_list(file: str, path: str, value: object, *, allow_empty: bool = True) 
 
 
 _SERVICE_REQUIRED = ("id", "name_uk", "name_en", "category", "letter", "mean_service_min")
-_SERVICE_OPTIONAL = ("sphere_uk", "sphere_en", "intent", "online_url", "needs_registry")
+_SERVICE_OPTIONAL = ("sphere_uk", "sphere_en", "intent", "online_url", "needs_registry", "retired")
 _DEFAULT_INTENT = {Category.ISSUANCE: Intent.COLLECT, Category.CONSULTATION: Intent.CONSULT}
 
 
@@ -295,6 +300,7 @@ def _parse_services(doc: _Table) -> tuple[dict[str, Service], dict[str, str]]:
             intent=intent,
             online_url=online_url,
             needs_registry=_bool(f, f"{p}.needs_registry", entry.get("needs_registry", False)),
+            retired=_bool(f, f"{p}.retired", entry.get("retired", False)),
         )
         paths[sid] = p
     return services, paths
@@ -321,8 +327,8 @@ def _parse_network(doc: _Table, services: Mapping[str, Service], service_paths: 
     for office in offices.values():
         for desk in office.desks:
             served |= desk.services
-    for sid in services:
-        if sid not in served:
+    for sid, svc in services.items():
+        if sid not in served and not svc.retired:  # a retired service is no longer issued
             _fail(
                 f,
                 "office",
@@ -340,6 +346,7 @@ def _parse_network(doc: _Table, services: Mapping[str, Service], service_paths: 
         policy=policy,
         name_uk=name_uk,
         name_en=name_en,
+        skills=skills,
         **roads,
     )
 
@@ -516,10 +523,11 @@ def _parse_skills(value: object, services: Mapping[str, Service]) -> dict[str, f
 
 _OFFICE_REQUIRED = ("id", "name_uk", "name_en", "kind", "desk")
 _OFFICE_OPTIONAL = ("timezone", "address_uk", "hours", "region", "shelter_address_uk", "shelter_address_en",
-                    "notify_ahead", "alert_resume_min", "alert_resume_at_opening_min", "rating_scale")
+                    "notify_ahead", "alert_resume_min", "alert_resume_at_opening_min", "rating_scale", "holidays",
+                    "closures")
 MAX_ALERT_RESUME_MIN = 240.0  # the longest delay after an all-clear (the dispatcher's MAX_RESUME_MIN)
 _DESK_REQUIRED = ("id", "number")
-_DESK_OPTIONAL = ("skills", "services", "backup", "special")
+_DESK_OPTIONAL = ("skills", "services", "backup", "backup_services", "special")
 
 
 def _parse_offices(
@@ -570,6 +578,7 @@ def _parse_offices(
             hours=hours,
             address_uk=_str(f, f"{p}.address_uk", entry.get("address_uk", ""), empty_ok=True),
             **_wartime(p, entry),
+            **_closed_days(p, entry),
             notify_ahead=_notify_ahead(f"{p}.notify_ahead", entry.get("notify_ahead", DEFAULT_NOTIFY_AHEAD)),
             **_position(p, oid, entry),
             rating_scale=_rating_scale(f"{p}.rating_scale", entry.get("rating_scale", DEFAULT_SCALE)),
@@ -672,6 +681,32 @@ def _notify_ahead(path: str, value: object) -> int:
     return value
 
 
+_HOLIDAY = re.compile(r"(\d{2})-(\d{2})")
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def _closed_days(p: str, entry: _Table) -> dict[str, Any]:
+    """Days the office is closed all day: ``holidays`` every year ("MM-DD", such as "08-24") and one-off
+    ``closures`` ("YYYY-MM-DD"); each kept sorted."""
+    f = NETWORK_FILE
+    out: dict[str, Any] = {}
+    for key, shape, example in (("holidays", _HOLIDAY, "08-24"), ("closures", _DATE, "2026-12-31")):
+        if key not in entry:
+            continue
+        days = _str_list(f, f"{p}.{key}", entry[key])
+        for i, day in enumerate(days):
+            match = shape.fullmatch(day)
+            try:
+                ok = match is not None and bool(datetime.date.fromisoformat(
+                    day if key == "closures" else f"2024-{day}"))  # 2024: a leap year, so 02-29 is a day
+            except ValueError:
+                ok = False
+            if not ok:
+                _fail(f, f"{p}.{key}[{i}]", f"{day!r} is not a date; write it as {example!r}")
+        out[key] = tuple(sorted(days))
+    return out
+
+
 def _bool(file: str, path: str, value: object) -> bool:
     if not isinstance(value, bool):
         _fail(file, path, f"expected true or false, got {_kind_of(value)} {_show(value)}")
@@ -717,6 +752,11 @@ def _parse_desk(
         backup |= skills[group]
         for sid in skills[group]:
             group_of.setdefault(sid, f"{p}.backup[{i}]")
+    for i, sid in enumerate(_str_list(f, f"{p}.backup_services", entry.get("backup_services", []))):
+        if sid not in services:
+            _fail(f, f"{p}.backup_services[{i}]", f"unknown service {sid!r}; it is not in {SERVICES_FILE}")
+        backup.add(sid)
+        group_of.setdefault(sid, f"{p}.backup_services[{i}]")
     if not own:
         _fail(f, p, f"desk {did!r} serves nothing; give it skills = [...] or services = [...]")
 

@@ -59,6 +59,8 @@ class Service:
     online_url: str | None = None
     # cannot be provided while the national registries are unavailable (a power cut, a registry down)
     needs_registry: bool = False
+    # no longer issued (the head retired it); tickets already waiting for it are still served
+    retired: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +109,20 @@ class Office:
     shelter_address_en: str = ""
     alert_resume_min: float = 10.0
     alert_resume_at_opening_min: float = 30.0
-    # the phone page and Web Push alert a visitor when this many tickets (or fewer) are ahead of theirs (#18.1)
-    notify_ahead: int = 3
-    # how visitors rate: "three" (погано, добре, зразково) or "four" (the national monitoring's levels)
-    rating_scale: str = "three"
     # where it is (degrees, WGS 84), for travel minutes to the offices no ``[[travel]]`` entry gives; both or neither
     lat: float | None = None
     lon: float | None = None
+    # the phone page and Web Push alert a visitor when this many tickets (or fewer) are ahead of theirs (#18.1)
+    notify_ahead: int = 3
+    # closed all day: holidays every year ("MM-DD") and one-off closures ("YYYY-MM-DD"), sorted
+    holidays: tuple[str, ...] = ()
+    closures: tuple[str, ...] = ()
+    # how visitors rate: "three" (погано, добре, зразково) or "four" (the national monitoring's levels)
+    rating_scale: str = "three"
+
+    def closed_on(self, date_iso: str) -> bool:
+        """Closed all day on the local date ``date_iso`` (YYYY-MM-DD): a holiday or a one-off closure."""
+        return date_iso in self.closures or date_iso[5:] in self.holidays
 
     @property
     def services(self) -> frozenset[str]:
@@ -167,6 +176,8 @@ class Network:
     policy: PolicyConfig = PolicyConfig()
     name_uk: str = ""
     name_en: str = ""
+    # the skill groups desks are given (name -> service ids), as configured
+    skills: Mapping[str, frozenset[str]] = field(default_factory=dict)
     # travel minutes from the offices' coordinates where no pair is listed: great-circle km × road_factor ÷ speed
     road_factor: float = geo.ROAD_FACTOR
     speed_kmh: float = geo.SPEED_KMH

@@ -47,7 +47,7 @@ class CityEngine:
         # loads of offices this engine does not own (published by other processes)
         self.remote_loads: dict[str, OfficeLoad] = {}
         # each office's nearest offices by road, built once: all a kiosk's alternatives are looked for among
-        self.neighbours: neighbours.Index = neighbours.build(network)
+        self.neighbours: dict[str, neighbours.Neighbours] = neighbours.build(network)
 
     # ------------------------------------------------------------------ routing
 
@@ -115,7 +115,7 @@ class CityEngine:
         offices = self.network.offices
         remote = self.remote_loads
         out: list[balancer.Alternative] = []
-        for other, travel in self.neighbours.of(office, service):
+        for other, travel in self.neighbours.get(office, ()):
             if travel >= eta_here:
                 break
             if more_services and not offices[other].services.issuperset(more_services):
@@ -132,10 +132,10 @@ class CityEngine:
         return out
 
     def _eta(self, office: str, service: str, now: float) -> float | None:
-        """A new ticket's expected wait for ``service`` at ``office`` if this engine runs it, issues (not under an
-        air-raid alert) and has an open desk for it, as :meth:`service_etas` counts it."""
+        """A new ticket's expected wait for ``service`` at ``office`` if this engine runs it, issues and has an
+        open desk for it (as :meth:`service_etas` counts it)."""
         d = self.offices.get(office)
-        if d is None or d.issuing_stopped or d.under_alert(now):  # under an alert it issues nothing
+        if d is None or d.issuing_stopped:
             return None
         q = d.queues.get((service, False))
         if q is None:
@@ -144,12 +144,11 @@ class CityEngine:
         return None if eta is None else round(eta, 1)
 
     def service_etas(self, service: str, now: float) -> dict[str, float]:
-        """Expected wait for ``service`` at every issuing office that offers it: not one under an air-raid alert (it
-        issues nothing until service resumes). O(offices × queues)."""
+        """Expected wait for ``service`` at every issuing office that offers it. O(offices × queues)."""
         out = balancer.etas_from_loads(self.remote_loads, service)
         for oid, d in self.offices.items():
             q = d.queues.get((service, False))
-            if q is not None and not d.issuing_stopped and not d.under_alert(now):
+            if q is not None and not d.issuing_stopped:
                 eta = forecast.new_ticket_eta(d, q, now)[0]
                 if eta is not None:  # no open desk there: not an offer
                     out[oid] = round(eta, 1)

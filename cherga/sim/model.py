@@ -608,12 +608,6 @@ class OfficeDay:
         env.process(self.closing())
         for k in range(self.nd):
             env.process(self.desk_proc(k))
-        now: float = env.now
-        if self.d.under_alert(EPOCH_S + now * 60.0) and self.stopped_until(now) <= now:
-            # the day before ended under an alert (closed early) whose all-clear came in the night: the engine is
-            # told now, before anything else of the day
-            self.apply(c.SetAlert(office=self.office_id, active=False, source=c.AlertSource.ALERTS,
-                                  resume_after_min=0.0), EPOCH_S + now * 60.0)
         if self.alerting:
             env.process(self.alert_proc())
         return self
@@ -1071,19 +1065,8 @@ class _Hub:
 
     def _travel(self, origin: str, i: int, target: str, travel: float) -> ProcessGenerator:
         yield self.env.timeout(travel)
-        now: float = self.env.now
+        now = self.env.now
         a, b = self.offices[origin], self.offices[target]
-        if b.alerting:
-            # an alert there on arrival: the shelter there, then a ticket when service resumes; home if that is
-            # after its kiosks stop (or its day is over by then)
-            resume = b.stopped_until(now)
-            if resume > now:
-                if resume < b.schedule.close:
-                    yield self.env.timeout(resume - now)
-                    now = self.env.now
-                if b.ended() or b.closed or now < resume:
-                    self._home(a, i, now)
-                    return
         if not a.ended():
             a.catch_up(now)
         b.catch_up(now)  # open until after they arrive: offices closing sooner were not offered
@@ -1105,17 +1088,6 @@ class _Hub:
         new = next(ev for ev in evs if type(ev) is e.TicketIssued)
         b.admit(new.ticket, origin, i, a.visitors, now)
 
-    def _home(self, a: OfficeDay, i: int, now: float) -> None:
-        """Visitor ``i`` of office ``a`` went elsewhere and found no service today (an alert there): they go home.
-        Their ticket at ``a``, if it still waits, is cancelled; their visit counts as given up."""
-        if not a.ended():
-            a.catch_up(now)
-            tid = a.ticket_of(i)
-            if a.d.tickets[tid].status is Status.WAITING:
-                a.apply(c.Cancel(ticket=tid, reason="visitor"), to_seconds(now))
-        a.outcome[i] = ABANDONED
-        a.waited[i] = now - a.vt[i]
-
 
 def simulate_network_day(
     network: Network,
@@ -1126,41 +1098,20 @@ def simulate_network_day(
     day: int,
     recall_interval_min: Mapping[str, float] | None = None,
     sink: EventSink | None = None,
-    alerts: Mapping[str, Sequence[AlertSpan]] | None = None,
 ) -> dict[str, DayResult]:
     """The offices with a schedule, one day, in one SimPy environment: visitors may go from one to another.
 
     Each office runs as in :func:`simulate_day`, on its own dispatcher; see :class:`_Hub` for the journeys. With
-    nobody willing to travel, each office's day is exactly its :func:`simulate_day`. ``alerts``: each office's stops
-    of service by air-raid alerts (:func:`make_alerts`), as in :func:`simulate_day`; an office under one is offered
-    to nobody (its kiosk issues nothing), and a visitor who arrives there during one waits in its shelter for
-    service to resume, or goes home if it resumes only after its kiosks stop.
+    nobody willing to travel, each office's day is exactly its :func:`simulate_day`.
     """
     ids = [oid for oid in schedules if oid in visitors]
     env = simpy.Environment(initial_time=min(_first_time(schedules[oid]) for oid in ids) if ids else 0.0)
     hub = _Hub(network, env, sink)
     recall = recall_interval_min or {}
-    spans_of = alerts or {}
-    sheltered: dict[str, tuple[int, int]] = {}
     for oid in ids:
-        spans = tuple(spans_of.get(oid, ()))
-        v = visitors[oid]
-        if spans:
-            v, gone, back = shelter(v, spans, schedules[oid].close)
-            sheltered[oid] = (gone, back)
-        o = OfficeDay(env, network, oid, v, schedules[oid], dispatchers[oid], day,
-                      recall.get(oid, 1.0), sink, hub, spans).start()
+        o = OfficeDay(env, network, oid, visitors[oid], schedules[oid], dispatchers[oid], day,
+                      recall.get(oid, 1.0), sink, hub).start()
         hub.add(oid, o)
     _run(env)
-    out: dict[str, DayResult] = {}
-    for oid in ids:
-        r = hub.offices[oid].result()
-        spans = tuple(spans_of.get(oid, ()))
-        if spans:
-            sch = schedules[oid]
-            r.alerts = spans
-            r.alert_count, r.alert_min = minutes_open(spans, sch.open, sch.close)
-            r.turned_away, r.came_back = sheltered[oid]
-        out[oid] = r
-    return out
+    return {oid: hub.offices[oid].result() for oid in ids}
 

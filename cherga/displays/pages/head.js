@@ -6,10 +6,7 @@ import {
   api, catName, Device, fmtMin, fmtPercent, fmtTime, fmtWait, getLang, h, keepFocus, loadOffices, mountShell, nameOf,
   pathId, poll, say, servicesById, t,
 } from './common.js';
-import { mountDevices } from './devices.js';
-import { mountAccount } from './account.js';
 import { onLangChange } from './i18n.js';
-import { mountStaff } from './staff.js';
 import { pausedServices, phaseOf, resumeText, toDate } from './wartime.js';
 
 const office = pathId();
@@ -42,9 +39,6 @@ main.replaceChildren(
   alertBox, statusBox, war, summary,
   h('div', { class: 'dash' }, alerts, suggestions, queues, offices, desks, policy),
 );
-mountDevices(main.querySelector('.dash'), { office, device }); // "Пристрої / Devices": pairing, the list, revoking
-// signed in: who, password, sign-out in the header; "Працівники / Staff" and the audit trail's link (staff.js)
-mountAccount(shell).then((me) => mountStaff(main.querySelector('.dash'), { office, device, me }));
 
 // ------------------------------------------------------------------------------------------ helpers
 function assess(min, load) {

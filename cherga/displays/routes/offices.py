@@ -17,8 +17,12 @@ router = APIRouter(tags=["offices"])
 async def offices(svc: Svc) -> list[dict[str, Any]]:
     net = svc.network
     engine = svc.host.engine
-    return [views.office_json(net, o, engine.offices[o.id].registries_available if o.id in engine.offices else True)
-            for o in net.offices.values()]
+    out = []
+    for o in net.offices.values():
+        d = engine.offices.get(o.id)  # an office served here lists its configuration as the head changed it
+        out.append(views.office_json(d.network, d.office, d.registries_available) if d is not None
+                   else views.office_json(net, o))
+    return out
 
 
 @router.get("/api/v1/offices/{office}/state", response_model=s.OfficeState)
