@@ -294,6 +294,9 @@ def tab_to(page: Any, selector: str, limit: int = 80) -> None:
 
 def test_kiosk_by_keyboard_alone(ctx: Ctx, demo: Net) -> None:
     page = ctx.open(f"/kiosk/{OFFICE}")
+    # with no token the kiosk shows a pairing code (pairing.js); its focused "I have a device token" opens the form
+    expect(page.locator("#pair-have-token")).to_be_focused()
+    page.keyboard.press("Enter")
     # the device token form: focused, typed, sent with Enter
     expect(page.locator("#token-input")).to_be_focused()
     page.keyboard.type(demo.token("kiosk", OFFICE))
@@ -483,6 +486,9 @@ def test_device_token_is_asked_again_with_the_servers_message(ctx: Ctx, demo: Ne
     desk = "main-06"
     ctx.preset(tokens={f"cherga.token.desk.{desk}": "not-a-real-token"})
     page = ctx.open(f"/desk/{desk}")
+    # refused: the console pairs again (pairing.js), saying why; "I have a device token" opens the form
+    expect(page.locator("#pair-message")).to_contain_text("not known")
+    page.locator("#pair-have-token").click()
     expect(page.locator("#token-input")).to_be_visible()
     expect(page.locator("#token-error")).not_to_be_empty()
     shot(page, "desk-token")

@@ -378,6 +378,9 @@ def test_exit_tablet_rates_by_ticket_number(ctx: Ctx, net: Net) -> None:
 
 def test_exit_tablet_asks_for_its_kiosk_token_once(ctx: Ctx, net: Net) -> None:
     page = ctx.open(f"/rate/exit/{REMOTE}")
+    # with no token the tablet shows a pairing code (pairing.js); "I have a device token" opens the form
+    expect(page.locator("#pair-have-token")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.locator("#token-input")).to_be_focused()
     page.keyboard.type(net.token("kiosk", REMOTE))
     page.keyboard.press("Enter")

@@ -5,6 +5,7 @@ import {
   api, catName, fmtTime, fmtWait, getLang, h, liveSocket, loadOffices, mountShell, nameOf, pathId, sphereOf, t,
 } from './common.js';
 import { has, onLangChange, tIn } from './i18n.js';
+import { screenPairing } from './pairing.js';
 import { qrSvg } from './qr.js';
 import { pausedServices, phaseOf, resumeText, shelterIcon, shelterIn, toDate } from './wartime.js';
 
@@ -600,7 +601,9 @@ loadOffices().then((offices) => {
 setInterval(refreshOffice, 20_000);
 
 shell.setConn('closed');
-const board = liveSocket(`/ws/offices/${encodeURIComponent(office)}/board`, {
+// public; until paired, the screen's code in the header; once paired its token names it (pairing.js)
+const screen = screenPairing(shell, office, `cherga.token.board.${office}`, () => board.resync());
+const board = liveSocket(() => screen.path(`/ws/offices/${encodeURIComponent(office)}/board`), {
   onMessage,
   onStatus: (s) => {
     if (s === 'open') alertStale = true;

@@ -156,16 +156,21 @@ export class Device {
     return askToken(this, message);
   }
 
+  /** A token is needed (none kept, or refused): pair the device (pairing.js sets `pair`), else ask by the form. */
+  need(message) {
+    return this.pair ? this.pair(message) : askToken(this, message);
+  }
+
   /** A call with the token; on 401/403 the token is asked for again with the server's message, then retried. */
   async call(method, path, body) {
     for (;;) {
-      const token = this.token || (await askToken(this, ''));
+      const token = this.token || (await this.need(''));
       try {
         return await api(method, path, { body, token });
       } catch (e) {
         if (e instanceof ApiError && (e.status === 401 || e.status === 403)) {
           if (this.token === token) this.token = null;
-          await askToken(this, e.message);
+          await this.need(e.message);
           continue;
         }
         throw e;
@@ -183,6 +188,8 @@ export function wsUrl(path) {
 /**
  * A websocket that reconnects by itself (backoff 0.5 s .. 10 s). onMessage(msg, ctl) gets each parsed JSON message;
  * ctl.resync() drops the connection and opens a new one at once (the server sends a fresh snapshot on connect).
+ * `path` may be a function, asked at each connection (a paired screen adds its ?token=). A close with 4001 (the head
+ * revoked this device) is announced as the window event 'cherga:revoked' (pairing.js pairs the screen again).
  */
 export function liveSocket(path, { onMessage, onStatus } = {}) {
   let ws = null;
@@ -218,7 +225,7 @@ export function liveSocket(path, { onMessage, onStatus } = {}) {
   function connect() {
     let sock;
     try {
-      sock = new WebSocket(wsUrl(path));
+      sock = new WebSocket(wsUrl(typeof path === 'function' ? path() : path));
     } catch {
       timer = setTimeout(connect, delay);
       return;
@@ -245,7 +252,8 @@ export function liveSocket(path, { onMessage, onStatus } = {}) {
     sock.onerror = () => {
       try { sock.close(); } catch { /* closing anyway */ }
     };
-    sock.onclose = () => {
+    sock.onclose = (ev) => {
+      if (ev && ev.code === 4001) window.dispatchEvent(new CustomEvent('cherga:revoked', { detail: { reason: ev.reason } }));
       if (ws !== sock) return;
       onStatus?.('closed');
       if (stopped) return;

@@ -6,9 +6,10 @@ import {
   servicesById, t,
 } from './common.js';
 import { onLangChange } from './i18n.js';
+import { officeOfDesk, paired } from './pairing.js';
 
 const deskId = pathId();
-const device = new Device('desk', deskId);
+const device = paired(new Device('desk', deskId), officeOfDesk(deskId)); // no token: pairing.js
 const shell = mountShell({ titleKey: 'desk.title', journal: 'staff' }); // the journal's outage shown to staff
 const main = document.getElementById('main');
 main.classList.add('wide'); // a landscape desk screen: the queue table gets the width, not a scroll

@@ -3,6 +3,7 @@
 
 import { api, h, liveSocket, loadOffices, mountShell, pathId, poll, t } from './common.js';
 import { onLangChange } from './i18n.js';
+import { screenPairing } from './pairing.js';
 
 const deskId = pathId();
 const shell = mountShell({ titleKey: 'display.title', dark: true });
@@ -88,7 +89,9 @@ async function start() {
   }
   const poller = poll(refresh, 5000);
   let seq = null;
-  liveSocket(`/ws/offices/${encodeURIComponent(state.office)}/board`, {
+  // public; until paired, the screen's code in the header; once paired its token names it (pairing.js)
+  const screen = screenPairing(shell, state.office, `cherga.token.display.${deskId}`, () => sock.resync());
+  const sock = liveSocket(() => screen.path(`/ws/offices/${encodeURIComponent(state.office)}/board`), {
     onStatus: (s) => shell.setConn(s),
     onMessage: (msg, ctl) => {
       if (msg.type === 'snapshot') {

@@ -6,6 +6,7 @@ import {
   api, catName, Device, fmtMin, fmtPercent, fmtTime, fmtWait, getLang, h, keepFocus, loadOffices, mountShell, nameOf,
   pathId, poll, say, servicesById, t,
 } from './common.js';
+import { mountDevices } from './devices.js';
 import { onLangChange } from './i18n.js';
 import { pausedServices, phaseOf, resumeText, toDate } from './wartime.js';
 
@@ -39,6 +40,7 @@ main.replaceChildren(
   alertBox, statusBox, war, summary,
   h('div', { class: 'dash' }, alerts, suggestions, queues, offices, desks, policy),
 );
+mountDevices(main.querySelector('.dash'), { office, device }); // "Пристрої / Devices": pairing, the list, revoking
 
 // ------------------------------------------------------------------------------------------ helpers
 function assess(min, load) {

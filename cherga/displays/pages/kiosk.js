@@ -6,11 +6,12 @@ import {
   api, ApiError, Device, fmtMin, fmtTime, fmtWait, getLang, h, loadOffices, mountShell, nameOf, pathId, sphereOf, t,
 } from './common.js';
 import { onLangChange, tIn } from './i18n.js';
+import { paired } from './pairing.js';
 import { qrSvg } from './qr.js';
 import { followOffice, pausedServices, phaseOf, resumeText, shelterIcon, shelterIn } from './wartime.js';
 
 const office = pathId();
-const device = new Device('kiosk', office);
+const device = paired(new Device('kiosk', office), office); // no token: a code the head approves (pairing.js)
 const shell = mountShell({ titleKey: 'kiosk.title' });
 const main = document.getElementById('main');
 
@@ -490,7 +491,7 @@ async function start() {
   render();
   refreshQueues();
   war = followOffice(office, onWar);
-  if (!device.token) device.ask('');
+  if (!device.token) device.need('');
 }
 
 let war = { now: () => {} };
