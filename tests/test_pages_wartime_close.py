@@ -194,6 +194,8 @@ def test_closing_early_tells_the_board_and_the_phone(browser: Any, srv: ServerPr
         for board in boards.values():
             expect(board.locator("#shelter")).to_be_visible()
             expect(board.locator("#shelter")).to_contain_text("Ваше місце в черзі збережено")
+        # the phone's expected wait counts from the resumption, not minutes that would run in the shelter
+        expect(phone.locator("#ticket-eta")).to_have_text("після відбою тривоги")
         # the head closes the day under the alert: everyone waiting ends "not served today"
         status, out = http(proc, "POST", f"/api/v1/offices/{OFFICE}/close-day", {}, office.head)
         assert status == 200, out

@@ -2,11 +2,11 @@
 // cancel while waiting, and the rating buttons of the office's scale once finished. Live from /ws/tickets/{id}.
 
 import {
-  api, ApiError, fmtWait, h, liveSocket, loadOffices, mountShell, nameOf, pathId, servicesById, t,
+  api, ApiError, fmtTime, fmtWait, h, liveSocket, loadOffices, mountShell, nameOf, pathId, servicesById, t,
 } from './common.js';
 import { onLangChange } from './i18n.js';
 import { faceSvg, levelsOf, scaleOf } from './faces.js';
-import { followOffice, phaseOf, resumeText, shelterIcon, shelterOf } from './wartime.js';
+import { followOffice, phaseOf, resumeText, shelterIcon, shelterOf, toDate } from './wartime.js';
 import { phoneAlerts } from './phone-alerts.js';
 
 const id = pathId();
@@ -162,7 +162,13 @@ function onWar(cur) {
 
 /** The expected wait, or "немає відкритих вікон" when no open desk can call it (eta_min null): never "0 хв". */
 function etaText(eta) {
-  return eta === null || eta === undefined ? t('wait.no_open_desk') : fmtWait(eta);
+  // under an air-raid alert nobody is called: the wait counts from the resumption (the engine's figure leaves the
+  // time under alert out), never "no open desk" or minutes that would run in the shelter
+  const phase = phaseOf(state.alert);
+  if (phase === 'alert') return t('ticket.eta.after_alert');
+  if (eta === null || eta === undefined) return t('wait.no_open_desk');
+  const at = phase === 'resuming' ? toDate(state.alert.resumes_at) : null;
+  return at ? t('ticket.eta.after_resume', { wait: fmtWait(eta), time: fmtTime(at) }) : fmtWait(eta);
 }
 
 function cancelBox() {
