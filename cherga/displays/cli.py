@@ -136,14 +136,34 @@ def _announce(cfg: Any, host: str, port: int) -> None:
                 print(f"    {page:<8} {base}/{page}/{office.id}")
             for desk in office.desks:
                 print(f"    desk {desk.number:<3} {base}/desk/{desk.id}   display {base}/display/{desk.id}")
-            if not store.has_role(Role.HEAD, office.id):
-                token = store.issue(net, "head", office=office.id)
-                print(f"    head token (shown once, keep it): {token}")
         print(f"  network ratings {base}/ratings/network   API {base}/docs   {base}/openapi.json")
+        _first_head(cfg, base, [o for o in net.offices if not store.has_role(Role.HEAD, o)])
         print("  engine: " + ("compiled (mypyc)" if COMPILED else
                               "plain Python (not compiled: see README, 'Two commands')"), flush=True)
     finally:
         store.close()
+
+
+def _first_head(cfg: Any, base: str, no_head_token: list[str]) -> None:
+    """On a first start (an office with no head account and no head token), how to make the first head and pair the
+    screens: no tokens to copy (issue 14.2); ``cherga token issue`` still mints one for a script."""
+    from cherga.displays.accounts import RedisStaffStore, StaffRole, StaffStore
+
+    staff = RedisStaffStore(cfg.redis_url) if cfg.redis_url else StaffStore(cfg.data_dir)
+    try:
+        heads = {a.office for a in staff.all() if a.role is StaffRole.HEAD and a.active}
+    finally:
+        staff.close()
+    missing = [o for o in no_head_token if o not in heads]
+    if not missing:
+        return
+    where = f"--redis {cfg.redis_url}" if cfg.redis_url else f"--data {cfg.data_dir}"
+    print(f"  first start: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no head yet. Make one "
+          "(the password is read from standard input):", flush=True)
+    print(f"    cherga staff add {where} --login LOGIN --role head --office {missing[0]}")
+    print(f"  then sign in at {base}/signin, open {base}/head/{missing[0]} and, under 'Пристрої / Devices', approve "
+          "the 6-character code each kiosk, board, desk console or tablet shows when its page is first opened.",
+          flush=True)
 
 
 def _run(cfg: Any, host: str, port: int, extra: Any = None) -> int:
