@@ -5,8 +5,9 @@ A kiosk offers another office only when the road there plus the wait there beats
 office keeps a short list, built here once: the offices a ``[[travel]]`` pair names (however far: the person who
 wrote the pair meant the trip), and the offices within ``Network.reach_min`` minutes by road from their
 coordinates (:func:`cherga.engine.geo.road_min`), each with its travel minutes (a listed pair overrides the
-coordinates), nearest first (ties by id), the ``Network.nearest`` nearest kept. Asking for them is then O(1) and
-weighing them O(nearest), at 20 offices or 5,000.
+coordinates), nearest first (ties by id). Of those, for each service the office offers, the ``Network.nearest``
+nearest that offer it too are kept (a remote workplace next door that does not take passports leaves room for a
+centre further off that does). Asking for them is then O(1) and weighing them O(nearest), at 20 offices or 5,000.
 
 Building is O(n × k) for n offices with k within reach of each: offices with coordinates are dropped into a grid of
 cells at least the reach wide (in kilometres, at the network's highest latitude), so only the 3 × 3 cells around an
@@ -16,6 +17,7 @@ office hold its candidates. Pure, no I/O; mypyc-compilable.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from cherga.engine import geo
 from cherga.engine.model import Network
@@ -27,8 +29,46 @@ KM_PER_DEGREE = math.pi * geo.EARTH_RADIUS_KM / 180.0
 ROUNDING_MIN = 0.1  # road_min rounds to a tenth: the grid reaches that much further, so no rounding is missed
 
 
-def build(network: Network) -> dict[str, Neighbours]:
-    """Every office's neighbours, nearest first: see the module's docstring. Offices with none map to ``()``."""
+@dataclass(frozen=True, slots=True)
+class Index:
+    """``near[office]``: every office within reach or listed, nearest first (uncapped); ``by_service[(office,
+    service)]``: the nearest ``Network.nearest`` of them that offer ``service``, for each service ``office``
+    offers."""
+
+    near: dict[str, Neighbours]
+    by_service: dict[tuple[str, str], Neighbours]
+
+    def of(self, office: str, service: str) -> Neighbours:
+        """The offices a kiosk at ``office`` weighs for ``service``, nearest first. O(1)."""
+        return self.by_service.get((office, service), ())
+
+
+def build(network: Network) -> Index:
+    """The network's :class:`Index`: see the module's docstring."""
+    near = within_reach(network)
+    offers = {oid: office.services for oid, office in network.offices.items()}
+    keep = max(0, network.nearest)
+    by_service: dict[tuple[str, str], Neighbours] = {}
+    for oid, ranked in near.items():
+        mine = offers[oid]
+        first = ranked[:keep]
+        if all(mine <= offers[b] for b, _ in first):  # the nearest offer all it does (the common case): one tuple
+            for service in mine:
+                by_service[(oid, service)] = first
+            continue
+        for service in mine:
+            kept: list[tuple[str, float]] = []
+            for item in ranked:
+                if service in offers[item[0]]:
+                    kept.append(item)
+                    if len(kept) >= keep:
+                        break
+            by_service[(oid, service)] = tuple(kept)
+    return Index(near=near, by_service=by_service)
+
+
+def within_reach(network: Network) -> dict[str, Neighbours]:
+    """Every office's listed and within-reach offices, nearest first (ties by id); ``()`` for none."""
     offices = network.offices
     found: dict[str, dict[str, float]] = {oid: {} for oid in offices}
     listed: set[tuple[str, str]] = set()
@@ -40,12 +80,10 @@ def build(network: Network) -> dict[str, Neighbours]:
             if t is not None:
                 found[x][y] = t
                 listed.add((x, y))
-    _within_reach(network, found, listed)
-    keep = max(0, network.nearest)
+    _by_coordinates(network, found, listed)
     out: dict[str, Neighbours] = {}
     for oid, near in found.items():
-        ranked = sorted(near.items(), key=_by_travel)
-        out[oid] = tuple(ranked[:keep])
+        out[oid] = tuple(sorted(near.items(), key=_by_travel))
     return out
 
 
@@ -53,7 +91,7 @@ def _by_travel(item: tuple[str, float]) -> tuple[float, str]:
     return (item[1], item[0])
 
 
-def _within_reach(network: Network, found: dict[str, dict[str, float]], listed: set[tuple[str, str]]) -> None:
+def _by_coordinates(network: Network, found: dict[str, dict[str, float]], listed: set[tuple[str, str]]) -> None:
     """Add to ``found`` the offices within ``reach_min`` by road of each office with coordinates (a listed pair
     keeps its own minutes)."""
     placed: list[tuple[str, float, float]] = []
