@@ -3,8 +3,9 @@
 * ``geo``: great-circle kilometres against known distances, minutes = km × road factor ÷ speed, symmetric;
 * ``Network.travel``: a listed pair overrides the coordinates; no coordinates and no pair, no minutes;
 * the loader: ``lat``/``lon`` per office and the ``[roads]``/``[alternatives]`` tables, every mistake named;
-* ``neighbours.build``: nearest first, within the reach (listed pairs however far), capped at ``nearest``, equal to
-  a brute-force reference on random networks (high latitudes and the antimeridian included);
+* ``neighbours.build``: nearest first, within the reach (listed pairs however far), capped at ``nearest`` offices
+  offering each service, equal to a brute-force reference on random networks (high latitudes and the antimeridian
+  included);
 * ``CityEngine.issue``: the alternatives offered equal those of the former full scan (written out here) on the
   demo network driven through a random day, and on generated networks where every office has travel pairs, with
   remote offices' published loads among them; past ``nearest`` offices, they equal the full scan over the nearest.
@@ -66,13 +67,13 @@ def test_minutes_are_km_times_road_factor_over_speed_and_symmetric() -> None:
 def placed(n: int, rng: random.Random, *, lat: tuple[float, float] = (45.6, 51.9),
            lon: tuple[float, float] = (22.3, 39.6), pairs: dict[tuple[str, str], float] | None = None,
            unplaced: int = 0, **network: object) -> Network:
-    """``n`` copies of the demo's Zamostia branch (4 desks) at random places (the last ``unplaced`` without
-    coordinates), with the travel pairs given."""
+    """``n`` copies of the demo's branches and remote workplace in turn (4, 4 and 1 desks; the workplace offers a few
+    services only) at random places (the last ``unplaced`` without coordinates), with the travel pairs given."""
     demo = load_network()
-    template = demo.offices["zamostia"]
     offices: dict[str, Office] = {}
     for i in range(n):
         oid = f"o{i:03d}"
+        template = demo.offices[("zamostia", "vyshenka", "khutory")[i % 3]]
         desks = tuple(dataclasses.replace(d, id=f"{oid}-{k}", office=oid) for k, d in enumerate(template.desks))
         where = (None, None) if i >= n - unplaced else (rng.uniform(*lat), rng.uniform(*lon))
         offices[oid] = dataclasses.replace(template, id=oid, desks=desks, hours=ALWAYS_OPEN, lat=where[0],
@@ -132,7 +133,7 @@ ALTS = "reach_min = 90\nnearest = 12\n"
 
 LOADER_MISTAKES: list[tuple[str, str, tuple[str, ...]]] = [
     (ZAM_LAT, "lat = 249.2382\n", ("office[1].lat", "office 'zamostia'", "latitude", "between -90 and 90",
-                                   "249.238")),
+                                   "249.2382")),
     (ZAM_LAT, "lat = 128.4941\n", ("office[1].lat", "lat and lon swapped?")),
     (ZAM_LON, "lon = -200\n", ("office[1].lon", "office 'zamostia'", "longitude", "between -180 and 180")),
     (ZAM_LON, 'lon = "28.49"\n', ("office[1].lon", "office 'zamostia'", "as a number", "a string")),
@@ -172,7 +173,7 @@ def test_loader_reads_roads_and_alternatives_and_offices_without_coordinates(tmp
     assert (net.road_factor, net.speed_kmh, net.reach_min, net.nearest) == (1.5, 25.0, 30.0, 2)
     assert net.offices["zamostia"].lat is None and net.offices["zamostia"].lon is None
     assert net.travel("main", "zamostia") == 20.0
-    assert neighbours.build(net)["main"] == (("zamostia", 20.0), ("vyshenka", 25.0))
+    assert neighbours.build(net).of("main", "residence-registration") == (("zamostia", 20.0), ("vyshenka", 25.0))
     _edit(tmp_path, "[roads]\nroad_factor = 1.5\nspeed_kmh = 25\n", "")  # the defaults without the table
     assert load_network(tmp_path).road_factor == geo.ROAD_FACTOR
 
@@ -180,39 +181,51 @@ def test_loader_reads_roads_and_alternatives_and_offices_without_coordinates(tmp
 # ------------------------------------------------------------------------------------------------ the index
 
 
-def reference_index(net: Network) -> dict[str, neighbours.Neighbours]:
-    """Every pair weighed: listed pairs, else coordinates within the reach; nearest first, ties by id, capped."""
-    out: dict[str, neighbours.Neighbours] = {}
+def reference_index(net: Network) -> tuple[dict[str, neighbours.Neighbours],
+                                           dict[tuple[str, str], neighbours.Neighbours]]:
+    """Every pair weighed: listed pairs, else coordinates within the reach; nearest first, ties by id; then for
+    each service an office offers, the ``nearest`` nearest offering it."""
+    near: dict[str, neighbours.Neighbours] = {}
+    by_service: dict[tuple[str, str], neighbours.Neighbours] = {}
     for a in net.offices:
-        near = []
+        found = []
         for b in net.offices:
             if b == a:
                 continue
             listed = (a, b) in net.travel_min or (b, a) in net.travel_min
             t = net.travel(a, b)
             if t is not None and (listed or t <= net.reach_min):
-                near.append((t, b))
-        near.sort()
-        out[a] = tuple((b, t) for t, b in near[:net.nearest])
-    return out
+                found.append((t, b))
+        found.sort()
+        near[a] = tuple((b, t) for t, b in found)
+        for service in net.offices[a].services:
+            by_service[(a, service)] = tuple((b, t) for t, b in found
+                                             if service in net.offices[b].services)[:net.nearest]
+    return near, by_service
 
 
 def test_index_nearest_first_within_reach_capped() -> None:
     net = load_network()
     bare = dataclasses.replace(net, travel_min={})
     index = neighbours.build(bare)
-    assert [b for b, _ in index["main"]] == ["zamostia", "vyshenka", "khutory"]  # 3.8, 8.1, 12.2 minutes
-    assert all(x[1] <= y[1] for near in index.values() for x, y in itertools.pairwise(near))
-    assert neighbours.build(dataclasses.replace(bare, reach_min=10.0))["main"] == (
+    assert index.near["main"] == (("zamostia", 3.8), ("vyshenka", 8.1), ("khutory", 12.2))
+    assert all(x[1] <= y[1] for near in index.near.values() for x, y in itertools.pairwise(near))
+    residence = "residence-registration"  # offered everywhere
+    assert index.of("main", residence) == index.near["main"]
+    # a service the remote workplace does not offer: it is not weighed, whatever its distance
+    assert index.of("main", "vehicle-registration") == ()
+    assert index.of("main", "sole-trader-registration") == (("zamostia", 3.8), ("vyshenka", 8.1))
+    assert index.of("main", "no-such-service") == ()
+    assert neighbours.build(dataclasses.replace(bare, reach_min=10.0)).of("main", residence) == (
         ("zamostia", 3.8), ("vyshenka", 8.1))
-    assert neighbours.build(dataclasses.replace(bare, nearest=1))["main"] == (("zamostia", 3.8),)
-    assert neighbours.build(dataclasses.replace(bare, reach_min=0.0))["main"] == ()
-    # the demo's listed pairs override the coordinates, and the order follows them
-    assert neighbours.build(net)["vyshenka"] == (("khutory", 25.0), ("main", 25.0), ("zamostia", 35.0))
+    assert neighbours.build(dataclasses.replace(bare, nearest=1)).of("main", residence) == (("zamostia", 3.8),)
+    assert neighbours.build(dataclasses.replace(bare, reach_min=0.0)).near["main"] == ()
+    # the demo's listed pairs override the coordinates, and the order follows them (ties by id)
+    assert neighbours.build(net).near["vyshenka"] == (("khutory", 25.0), ("main", 25.0), ("zamostia", 35.0))
     # a listed pair counts however far; nothing else past the reach does
     far = dataclasses.replace(bare, reach_min=5.0, travel_min={("main", "khutory"): 300.0, ("khutory", "main"): 300.0})
-    assert neighbours.build(far)["main"] == (("zamostia", 3.8), ("khutory", 300.0))
-    assert neighbours.build(far)["vyshenka"] == ()
+    assert neighbours.build(far).near["main"] == (("zamostia", 3.8), ("khutory", 300.0))
+    assert neighbours.build(far).near["vyshenka"] == ()
 
 
 @pytest.mark.parametrize(("name", "lat", "lon", "reach"), [
@@ -237,8 +250,10 @@ def test_index_equals_brute_force(name: str, lat: tuple[float, float], lon: tupl
         net = dataclasses.replace(net, offices={k: dataclasses.replace(o, lon=(o.lon + 180.0) % 360.0 - 180.0)
                                                 if o.lon is not None else o for k, o in net.offices.items()})
         index = neighbours.build(net)
-        assert index == reference_index(net)
-        assert sum(len(v) for v in index.values()) > n // 2  # not vacuous
+        assert (index.near, index.by_service) == reference_index(net)
+        assert sum(len(v) for v in index.near.values()) > n // 2  # not vacuous
+        capped = [v for (a, _), v in index.by_service.items() if len(v) < len(index.near[a])]
+        assert capped or nearest >= n  # the service filter or the cap did leave offices out
 
 
 # ------------------------------------------------------------------------------------------------ alternatives
@@ -247,13 +262,14 @@ def test_index_equals_brute_force(name: str, lat: tuple[float, float], lon: tupl
 def full_scan(engine: CityEngine, office: str, service: str, more: tuple[str, ...], eta_here: float,
               now: float) -> list[balancer.Alternative]:
     """The former alternatives: every office's expected wait (published loads of remote ones, then the engine's
-    own), those offering every service of the visit, each with its travel minutes; sooner than here, best first."""
+    own, if issuing and not under an air-raid alert), those offering every service of the visit, each with its
+    travel minutes; sooner than here, best first."""
     net = engine.network
     etas: dict[str, float] = {oid: load.eta_by_service[service] for oid, load in engine.remote_loads.items()
                               if load.issuing and service in load.eta_by_service}
     for oid, d in engine.offices.items():
         q = d.queues.get((service, False))
-        if q is not None and not d.issuing_stopped:
+        if q is not None and not d.issuing_stopped and not d.under_alert(now):  # under an alert it issues nothing
             eta = forecast.new_ticket_eta(d, q, now)[0]
             if eta is not None:
                 etas[oid] = round(eta, 1)
@@ -277,7 +293,7 @@ def _issue_and_compare(engine: CityEngine, cmd: c.IssueTicket, now: float, neare
     here = math.inf if eta is None else eta
     expected = full_scan(engine, cmd.office, cmd.service, cmd.more_services, here, now)
     if nearest_only:
-        near = {b for b, _ in engine.neighbours[cmd.office]}
+        near = {b for b, _ in engine.neighbours.of(cmd.office, cmd.service)}
         expected = [a for a in expected if a.office in near]
     assert issued.alternatives == expected
     if eta is not None and eta <= engine.network.targets.target_min:
@@ -375,7 +391,7 @@ def test_generated_networks_with_every_pair_offer_what_the_full_scan_offered(see
 def test_past_nearest_the_full_scan_over_the_nearest() -> None:
     rng = random.Random(7)
     net = dataclasses.replace(_complete_pairs(placed(16, rng), rng), nearest=5)
-    assert all(len(v) == 5 for v in neighbours.build(net).values())
+    assert all(len(v) == 5 for (_, s), v in neighbours.build(net).by_service.items() if s != "no-criminal-record")
     assert _busy_network_day(net, np.random.default_rng(7), nearest_only=True) > 30
 
 
@@ -395,12 +411,14 @@ def test_forecasts_weighed_per_issue_do_not_grow_with_the_network(monkeypatch: p
         net = placed(n, random.Random(5), reach_min=240.0, nearest=8)
         engine = CityEngine(net)
         open_all(engine, T0)
-        home = min(engine.neighbours, key=lambda o: -len(engine.neighbours[o]))  # the office with most neighbours
+        near = engine.neighbours.near
+        home = max(sorted(near), key=lambda o: len(near[o]))  # the office with most neighbours
         most[n] = 0
         for k in range(12):
             asked.clear()
             issued = engine.issue(c.IssueTicket(office=home, service="residence-registration"), T0 + k)
-            assert len(asked) <= net.nearest and set(asked) <= {b for b, _ in engine.neighbours[home]}
+            weighed = engine.neighbours.of(home, "residence-registration")
+            assert len(asked) <= net.nearest and set(asked) <= {b for b, _ in weighed}
             most[n] = max(most[n], len(asked))
         assert issued.alternatives  # the home is past its target and its neighbours idle
     assert most[2000] == 8 >= most[20] >= 1, most

@@ -632,7 +632,7 @@ def _position(p: str, oid: str, entry: _Table) -> dict[str, Any]:
                   f"{key} = {example}), got {_kind_of(value)} {_show(value)}")
         if not -limit <= value <= limit:
             _fail(f, f"{p}.{key}", f"office {oid!r}: {name} must be between {-limit:g} and {limit:g} degrees, "
-                  f"got {value:g}" + (" (lat and lon swapped?)" if key == "lat" and abs(value) <= 180.0 else ""))
+                  f"got {value}" + (" (lat and lon swapped?)" if key == "lat" and abs(value) <= 180.0 else ""))
         out[key] = float(value)
     return out
 
