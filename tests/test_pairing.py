@@ -333,3 +333,11 @@ def test_pairing_and_revocation_across_a_redis_region(region: list[ServerProcess
         assert at_b.get(f"/api/v1/pairings/{stale}").status_code == 404
         r = at_a.post(f"/api/v1/pairings/{stale}/approve", json={"role": "kiosk"}, headers=head)
         assert r.status_code == 404 and "new one" in r.json()["error"]["message"]
+
+
+def test_first_start_says_how_to_make_the_first_head_and_prints_no_token(proc: ServerProcess) -> None:
+    log = (proc.data.parent / f"serve-{proc.port}.log").read_text(encoding="utf-8")
+    assert f"cherga staff add --data {proc.data} --login LOGIN --role head --office main" in log
+    assert "/signin" in log and "Пристрої / Devices" in log and f"{proc.url}/kiosk/main" in log
+    assert "token" not in log.split("first start")[0].lower()  # the pages' list names no token
+    assert "head token" not in log
