@@ -47,7 +47,7 @@ class CityEngine:
         # loads of offices this engine does not own (published by other processes)
         self.remote_loads: dict[str, OfficeLoad] = {}
         # each office's nearest offices by road, built once: all a kiosk's alternatives are looked for among
-        self.neighbours: dict[str, neighbours.Neighbours] = neighbours.build(network)
+        self.neighbours: neighbours.Index = neighbours.build(network)
 
     # ------------------------------------------------------------------ routing
 
@@ -115,7 +115,7 @@ class CityEngine:
         offices = self.network.offices
         remote = self.remote_loads
         out: list[balancer.Alternative] = []
-        for other, travel in self.neighbours.get(office, ()):
+        for other, travel in self.neighbours.of(office, service):
             if travel >= eta_here:
                 break
             if more_services and not offices[other].services.issuperset(more_services):
@@ -132,10 +132,10 @@ class CityEngine:
         return out
 
     def _eta(self, office: str, service: str, now: float) -> float | None:
-        """A new ticket's expected wait for ``service`` at ``office`` if this engine runs it, issues and has an
-        open desk for it (as :meth:`service_etas` counts it)."""
+        """A new ticket's expected wait for ``service`` at ``office`` if this engine runs it, issues (not under an
+        air-raid alert) and has an open desk for it, as :meth:`service_etas` counts it."""
         d = self.offices.get(office)
-        if d is None or d.issuing_stopped:
+        if d is None or d.issuing_stopped or d.under_alert(now):  # under an alert it issues nothing
             return None
         q = d.queues.get((service, False))
         if q is None:
