@@ -33,6 +33,7 @@ import pytest
 from server import ServerProcess
 
 from cherga.displays import views
+from cherga.displays.auth import TokenStore
 from cherga.engine.loader import load_network
 from cherga.engine.network import CityEngine
 from cherga.errors import BackupError
@@ -47,10 +48,10 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 class Office:
     """One office's client: a head token acting at its desks and issuing, as the hall would."""
 
-    def __init__(self, server: ServerProcess, office: dict[str, Any], others: list[str], seed: int) -> None:
+    def __init__(self, server: ServerProcess, office: dict[str, Any], others: list[str], seed: int, token: str) -> None:
         self.id = office["id"]
         self.url = server.url
-        self.headers = server.auth("head", self.id)
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.desks = [d["id"] for d in office["desks"]]
         served = {s for d in office["desks"] for s in d["services"]}
         self.services = sorted(s["id"] for s in office["services"] if s["id"] in served)
@@ -139,7 +140,13 @@ def busy(tmp_path: Path) -> Iterator[tuple[ServerProcess, list[Office]]]:
     try:
         offices = httpx.get(server.url + "/api/v1/offices", timeout=30).json()
         ids = [o["id"] for o in offices]
-        clients = [Office(server, o, [i for i in ids if i != o["id"]], seed) for seed, o in enumerate(offices)]
+        store = TokenStore(server.data)  # as `cherga token issue` does, without a process per token
+        try:
+            tokens = {i: store.issue(load_network(), "head", office=i) for i in ids}
+        finally:
+            store.close()
+        clients = [Office(server, o, [i for i in ids if i != o["id"]], seed, tokens[o["id"]])
+                   for seed, o in enumerate(offices)]
         yield server, clients
     finally:
         server.stop()
