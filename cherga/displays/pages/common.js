@@ -40,10 +40,11 @@ export class ApiError extends Error {
 }
 
 /** One JSON call. Resolves to the parsed body (null for 204); rejects with ApiError carrying the server's words. */
-export async function api(method, path, { body, token, signal } = {}) {
+export async function api(method, path, { body, token, csrf, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
+  if (csrf) headers['X-CSRF-Token'] = csrf; // a call made with the sign-in cookie (account.js)
   let res;
   try {
     res = await fetch(path, {
@@ -76,6 +77,29 @@ export async function api(method, path, { body, token, signal } = {}) {
   return data;
 }
 
+// ------------------------------------------------------------------------------------------ staff signed in
+
+let sessionPromise = null;
+
+/** Who is signed in on this browser (GET /api/v1/session: login, role, office, csrf), asked once per page; null when
+ * nobody is. */
+export function currentSession(force = false) {
+  if (!sessionPromise || force) sessionPromise = api('GET', '/api/v1/session').catch(() => null);
+  return sessionPromise;
+}
+
+/** The sign-in page, coming back here afterwards. */
+export function signinUrl() {
+  return `/signin?next=${encodeURIComponent(location.pathname + location.search)}`;
+}
+
+function sessionFits(device, s) {
+  if (!s) return false;
+  if (device.role === 'head') return s.role === 'head' && s.office === device.scope;
+  if (device.role === 'desk') return s.role === 'administrator' || s.role === 'head';
+  return false;
+}
+
 // ------------------------------------------------------------------------------------------ device tokens
 
 let tokenDialogOpen = null; // one dialog at a time, shared by every caller that needs it
@@ -98,7 +122,11 @@ function askToken(device, message) {
       err,
       h('div', { class: 'field' }, h('label', { for: 'token-input' }, t('token.label')), input),
       h('div', { class: 'check' }, show, h('label', { for: 'token-show' }, t('token.show'))),
-      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn primary' }, t('token.save'))),
+      h('div', { class: 'row' }, h('button', { type: 'submit', class: 'btn primary' }, t('token.save')),
+        ['head', 'desk'].includes(device.role)
+          ? h('a', { class: 'btn', href: signinUrl(), id: 'token-signin' },
+            getLang() === 'en' ? 'Sign in with a login instead' : 'Увійти за логіном і паролем')
+          : null),
     );
     const dialog = h('dialog', { class: 'modal', 'aria-labelledby': 'token-title' }, form);
     dialog.addEventListener('cancel', (ev) => ev.preventDefault()); // the page cannot work without it
@@ -161,8 +189,22 @@ export class Device {
     return this.pair ? this.pair(message) : askToken(this, message);
   }
 
-  /** A call with the token; on 401/403 the token is asked for again with the server's message, then retried. */
+  /** A call with the token; on 401/403 the token is asked for again with the server's message, then retried.
+   * With no token kept and a person signed in whose role fits (a head on the head's pages, an administrator or a
+   * head at a desk), the call goes with the session cookie and its CSRF token; a session that ended sends the person
+   * to the sign-in page. */
   async call(method, path, body) {
+    if (!this.token) {
+      const s = await currentSession();
+      if (sessionFits(this, s)) {
+        try {
+          return await api(method, path, { body, csrf: s.csrf });
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 401) location.assign(signinUrl());
+          throw e;
+        }
+      }
+    }
     for (;;) {
       const token = this.token || (await this.need(''));
       try {

@@ -5,6 +5,7 @@ import {
   ApiError, catName, Device, fmtWait, h, loadOffices, mountShell, nameOf, pathId, poll, say,
   servicesById, t,
 } from './common.js';
+import { mountAccount } from './account.js';
 import { onLangChange } from './i18n.js';
 import { officeOfDesk, paired } from './pairing.js';
 
@@ -13,6 +14,7 @@ const device = paired(new Device('desk', deskId), officeOfDesk(deskId)); // no t
 const shell = mountShell({ titleKey: 'desk.title', journal: 'staff' }); // the journal's outage shown to staff
 const main = document.getElementById('main');
 main.classList.add('wide'); // a landscape desk screen: the queue table gets the width, not a scroll
+mountAccount(shell); // an administrator signed in: their login, password change and sign-out in the header
 
 const state = { desk: null, offices: [], services: new Map(), busy: false, loaded: false };
 

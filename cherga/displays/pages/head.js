@@ -7,7 +7,9 @@ import {
   pathId, poll, say, servicesById, t,
 } from './common.js';
 import { mountDevices } from './devices.js';
+import { mountAccount } from './account.js';
 import { onLangChange } from './i18n.js';
+import { mountStaff } from './staff.js';
 import { pausedServices, phaseOf, resumeText, toDate } from './wartime.js';
 
 const office = pathId();
@@ -41,6 +43,8 @@ main.replaceChildren(
   h('div', { class: 'dash' }, alerts, suggestions, queues, offices, desks, policy),
 );
 mountDevices(main.querySelector('.dash'), { office, device }); // "Пристрої / Devices": pairing, the list, revoking
+// signed in: who, password, sign-out in the header; "Працівники / Staff" and the audit trail's link (staff.js)
+mountAccount(shell).then((me) => mountStaff(main.querySelector('.dash'), { office, device, me }));
 
 // ------------------------------------------------------------------------------------------ helpers
 function assess(min, load) {

@@ -17,7 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from cherga.displays.auth import REVOKED_CLOSE, Principal, Role
 from cherga.displays.hub import Connection
 from cherga.displays.ratings import NETWORK
-from cherga.displays.routes.deps import Svc
+from cherga.displays.routes.deps import Svc, session_principal
 from cherga.displays.service import Service
 from cherga.errors import NotFound
 
@@ -161,13 +161,15 @@ async def ticket_ws(ws: WebSocket, ticket: str, svc: Svc) -> None:
 @router.websocket("/ws/offices/{office}/alerts")
 async def alerts_ws(ws: WebSocket, office: str, svc: Svc) -> None:
     """The head's alerts, pushed when they change. The head token comes as ``?token=`` (browsers cannot set
-    headers on a websocket)."""
+    headers on a websocket), or the head's session cookie."""
     if not origin_ok(svc, ws) or office not in svc.network.offices:
         await ws.close(code=1008)
         return
-    p = svc.tokens.lookup(ws.query_params.get("token", ""))
+    token = ws.query_params.get("token", "")
+    # a head signed in: the session cookie (the handshake is same-origin: origin_ok above)
+    p = svc.tokens.lookup(token) if token else session_principal(svc, ws)
     if p is None or p.role is not Role.HEAD or p.office != office:
-        await ws.close(code=1008, reason="this feed needs the office's head token")
+        await ws.close(code=1008, reason="this feed needs the office's head token or a head signed in")
         return
     await ws.accept()
     watcher = svc.alerts

@@ -81,6 +81,16 @@ async def page_reports(key: str) -> HTMLResponse:
     return html_page("reports")
 
 
+@router.get("/signin")
+async def page_signin() -> HTMLResponse:
+    return html_page("signin")
+
+
+@router.get("/offices/{key}/audit")
+async def page_audit(key: str) -> HTMLResponse:
+    return html_page("audit")
+
+
 @router.get("/t/{key}")
 async def page_ticket(key: str, svc: Svc) -> HTMLResponse:
     # an id nobody issued gets a 404 page that says so, not a ticket page that cannot load
