@@ -70,7 +70,7 @@ def test_kiosk_pairs_itself_once_the_head_approves(browser: Any, proc: ServerPro
         assert box is not None and box["height"] >= 60, box  # readable from across the room
         qr = page.locator("#pair-qr svg").bounding_box()
         assert qr is not None and qr["width"] >= 250, qr
-        w, h = ORIENTATIONS[orientation]
+        _, h = ORIENTATIONS[orientation]
         assert page.evaluate("document.documentElement.scrollHeight") <= h + 1
         run_axe(page, f"kiosk pairing {orientation}")
         shot(page, f"pairing-kiosk-{orientation}")
@@ -82,7 +82,7 @@ def test_kiosk_pairs_itself_once_the_head_approves(browser: Any, proc: ServerPro
         expect(page.locator("[data-sphere]").first).to_be_visible()  # the kiosk's services, by itself
         stored = page.evaluate(f"localStorage.getItem('cherga.token.kiosk.{OFFICE}')")
         assert stored and len(stored) > 20
-        status, got = http(proc, "GET", f"/api/v1/pairings/{code}")
+        status, _ = http(proc, "GET", f"/api/v1/pairings/{code}")
         assert status == 404  # the page took it; nobody else can
         page.reload()
         expect(page.locator("[data-sphere]").first).to_be_visible()
@@ -137,7 +137,7 @@ def test_head_pairs_a_desk_console_lists_and_revokes_it(browser: Any, proc: Serv
 
         expect(console.locator("dialog#pairing")).to_have_count(0)
         expect(console.locator("#desk-status")).to_be_visible()  # the console works by itself
-        status, devices = http(proc, "GET", f"/api/v1/offices/{OFFICE}/devices", token=head)
+        _, devices = http(proc, "GET", f"/api/v1/offices/{OFFICE}/devices", token=head)
         desk_dev = next(d for d in devices if d["role"] == "desk" and d["desk"] == DESK)
         row = dash.locator(f"tr[data-device='{desk_dev['id']}']")
         dash.evaluate("window.scrollTo(0, 0)")
