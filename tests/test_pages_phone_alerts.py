@@ -125,6 +125,16 @@ def shown(page: Any, tag: str) -> list[list[str]]:
         }""", tag)
 
 
+def wait_shown(page: Any, tag: str, timeout: float = 10.0) -> list[list[str]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got = shown(page, tag)
+        if got:
+            return got
+        page.wait_for_timeout(100)
+    pytest.fail(f"the browser shows no notification tagged {tag}")
+
+
 def alerts(page: Any) -> dict[str, Any]:
     return page.evaluate("() => JSON.parse(JSON.stringify(window.__alerts))")  # type: ignore[no-any-return]
 
@@ -185,7 +195,7 @@ def test_alerts_at_n_ahead_and_at_the_call_and_the_stale_notice(browser: Any, ph
         assert "Перед вами — 3" in near["body"], near
         assert near["tag"] == f"cherga-{mine['number']}-near"
         assert near["via"] == "worker", near  # through the service worker, as a phone's Chrome requires
-        assert shown(page, near["tag"]) == [[near["title"], near["body"]]], "the browser did not show it"
+        assert wait_shown(page, near["tag"]) == [[near["title"], near["body"]]], "the browser did not show it"
         assert got["vibrations"] and got["tones"] > tones_before, got
         run_axe(page, "phone page, alerts on")
         shot(page, "phone-alerts-on")
@@ -222,7 +232,7 @@ def test_alerts_at_n_ahead_and_at_the_call_and_the_stale_notice(browser: Any, ph
                 and "пройдіть до вікна 1" in called["body"]), called
         assert called["tag"] == f"cherga-{mine['number']}-called"
         assert len(got["vibrations"]) >= 2
-        assert shown(page, called["tag"]) == [[called["title"], called["body"]]]
+        assert wait_shown(page, called["tag"]) == [[called["title"], called["body"]]]
         page.evaluate(SHOW)
         page.bring_to_front()
         expect(page.locator("#ticket-go")).to_contain_text("1")
@@ -250,15 +260,13 @@ def test_the_service_worker_shows_a_web_push_message(browser: Any, phone_server:
         cdp.send("ServiceWorker.enable")
         page.locator("#notify-me").click()
         expect(page.locator("#alerts-push")).to_be_visible()
-        page.wait_for_function("async () => !!(await navigator.serviceWorker.getRegistration('/t/'))?.active")
+        page.evaluate("async () => { await navigator.serviceWorker.ready; }")
         scope = f"{phone_server.url}/t/"
         reg = next(r["registrationId"] for r in regs if r["scopeURL"] == scope and not r["isDeleted"])
         msg = message("called", tk["number"], f"/t/{tk['id']}", desk="7")
         cdp.send("ServiceWorker.deliverPushMessage", {"origin": phone_server.url, "registrationId": reg,
                                                         "data": json.dumps(msg, ensure_ascii=False)})
-        page.wait_for_function(f"async () => (await (await navigator.serviceWorker.getRegistration('/t/'))"
-                               f".getNotifications({{tag: {json.dumps(msg['tag'])}}})).length > 0")
-        assert shown(page, msg["tag"]) == [[msg["title"], msg["body"]]]
+        assert wait_shown(page, msg["tag"]) == [[msg["title"], msg["body"]]]
         assert "вікна 7" in msg["body"] and tk["number"] in msg["title"]
     finally:
         ctx.close()

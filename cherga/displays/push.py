@@ -47,8 +47,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from cherga.engine import events as e
+from cherga.engine import forecast
+from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.network import CityEngine
-from cherga.errors import Conflict, InvalidCommand, NotFound
+from cherga.errors import Conflict, InvalidCommand
 
 log = logging.getLogger("cherga.push")
 
@@ -285,15 +287,13 @@ class PushStats:
 class PushNotifier:
     """Follows the host's durable events and sends each subscribed ticket's alerts (see the module)."""
 
-    def __init__(self, data_dir: Path, engine: Callable[[], CityEngine],
-                 ticket_view: Callable[[str], dict[str, Any]], cfg: PushConfig | None = None,
+    def __init__(self, data_dir: Path, engine: Callable[[], CityEngine], cfg: PushConfig | None = None,
                  clock: Callable[[], float] = time.time, send: Sender | None = None) -> None:
-        """``ticket_view``: the API's ticket (status, position, numbers); ``send``: posts one message and returns
-        the push service's status (default: :func:`pywebpush.webpush`)."""
+        """``engine``: the host's engine of the moment (rebuilt after a journal outage); ``send``: posts one
+        message and returns the push service's status (default: :func:`pywebpush.webpush`)."""
         data_dir.mkdir(parents=True, exist_ok=True)
         self.cfg = cfg or PushConfig.from_env()
         self._engine = engine
-        self._ticket_view = ticket_view
         self._clock = clock
         self.key = load_vapid_key(data_dir)
         self.public_key = public_key_b64(self.key)
@@ -348,28 +348,30 @@ class PushNotifier:
             offices.add(ev.office)
             if isinstance(ev, CALLS) and ev.ticket in store.subs:
                 self._post(ev.ticket, message("called", ev.number, f"/t/{ev.ticket}", desk=ev.desk_number))
+        engine = self._engine()
         for office in offices:
+            d = engine.offices.get(office)
             for ticket in list(store.by_office.get(office, ())):
-                self._follow(ticket)
+                self._follow(ticket, d)
 
-    def _follow(self, ticket: str) -> None:
+    def _follow(self, ticket: str, d: Dispatcher | None) -> None:
         """After its office's events: a ticket that ended loses its subscriptions; one that came within reach
-        gets its ``near`` alert, once per wait (a call starts the next)."""
-        try:
-            view = self._ticket_view(ticket)
-        except NotFound:
-            view = {"status": "unknown"}
-        status = view["status"]
-        if status not in LIVE:
+        gets its ``near`` alert, once per wait (a call starts the next). O(1) per subscribed ticket (its position
+        from the forecast's per-event index, not its expected wait)."""
+        t = d.tickets.get(ticket) if d is not None else None
+        status = t.status.value if t is not None else "unknown"
+        if t is None or d is None or status not in LIVE:
             self.store.drop_ticket(ticket)
             return
         if status not in ("waiting", "remote"):
             self.store.set_near(ticket, False)
             return
-        if ticket not in self.store.near and self._near(view):
+        if ticket in self.store.near:
+            return
+        pos = forecast.position(d, t)
+        if pos and pos - 1 <= d.office.notify_ahead:
             self.store.set_near(ticket, True)
-            self._post(ticket, message("near", view["number"], f"/t/{ticket}",
-                                       ahead=max(0, int(view["position"]) - 1)))
+            self._post(ticket, message("near", t.number, f"/t/{ticket}", ahead=pos - 1))
 
     # ------------------------------------------------------------------ sending
 
@@ -434,12 +436,11 @@ class PushNotifier:
         """At start-up, once the journal is replayed: drop the subscriptions of tickets that ended (or are no longer
         known) while no event could say so. Returns how many tickets lost theirs."""
         gone = 0
+        engine = self._engine()
         for ticket in list(self.store.subs):
-            try:
-                status = self._ticket_view(ticket)["status"]
-            except NotFound:
-                status = "unknown"
-            if status not in LIVE:
+            office = engine.ticket_office.get(ticket)
+            t = engine.offices[office].tickets.get(ticket) if office in engine.offices else None
+            if t is None or t.status.value not in LIVE:
                 self.store.drop_ticket(ticket)
                 gone += 1
         return gone

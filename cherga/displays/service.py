@@ -84,7 +84,7 @@ class Service:
         self.calls = CallCounter()
         self.alerts = AlertWatcher(self.current_engine, clock)
         # Web Push to the visitors' phones: N ahead and called (#18.2); sends off the loop, keeps push.sqlite3
-        self.push = PushNotifier(cfg.data_dir, self.current_engine, self.ticket_view, clock=clock)
+        self.push = PushNotifier(cfg.data_dir, self.current_engine, clock=clock)
         listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts, self.push]
         self.tokens: TokenStore
         self.audit: AuditStore

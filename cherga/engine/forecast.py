@@ -329,6 +329,15 @@ def _ahead(d: OfficeState, q: Queue, t: Ticket) -> int:
     return hit[1][t.id]
 
 
+def position(d: OfficeState, t: Ticket) -> int:
+    """The place of a waiting ticket in its queue (1: it is next), 0 for a ticket that is not waiting: what the
+    phone page shows, without the expected wait's cost. See :func:`_ahead` for the cost."""
+    q = t.queue
+    if t.status is not Status.WAITING or q is None:
+        return 0
+    return _ahead(d, q, t) + 1
+
+
 def ticket_eta(d: OfficeState, t: Ticket, now: float) -> tuple[float | None, int]:
     """Expected wait and position of a waiting ticket (``None`` wait when no open desk can call it). See
     :func:`_ahead` for the cost."""
