@@ -90,6 +90,7 @@ def monitoring_rows(data: Extract, network: Network | None, period: Period,
             "service": sid,
             "service_name_uk": svc.name_uk if svc is not None else sid,
             "desk_number": numbers.get(did, did),
+            # the scale the visitor rated on; добре is on both, so its row gives the office's scale now
             "scale": "four" if score in SCALES["four"] and score not in SCALES["three"] else
             scale_of(network, [oid]) if score == "good" else "three",
             "score": score,
