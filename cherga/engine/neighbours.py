@@ -1,4 +1,5 @@
-"""The offices near each office, found once when the network is loaded: where a kiosk looks for alternatives.
+"""The offices near each office, found once (when a :class:`~cherga.engine.network.CityEngine` is made for the
+network): where a kiosk looks for alternatives.
 
 A kiosk offers another office only when the road there plus the wait there beats the wait here
 (:func:`cherga.engine.balancer.alternatives`); it cannot weigh every office of a country at every ticket. So each
@@ -8,6 +9,13 @@ coordinates (:func:`cherga.engine.geo.road_min`), each with its travel minutes (
 coordinates), nearest first (ties by id). Of those, for each service the office offers, the ``Network.nearest``
 nearest that offer it too are kept (a remote workplace next door that does not take passports leaves room for a
 centre further off that does). Asking for them is then O(1) and weighing them O(nearest), at 20 offices or 5,000.
+
+What is worth weighing follows from the balancer's own rules: a move is offered only once the wait here passes the
+target (15 minutes) and only where road plus the wait there is shorter than the wait here, so a road at least as long
+as the wait here is never offered: walking the list nearest first, the kiosk stops there. The defaults bound the
+rest: ``reach_min`` 90 minutes (a wait here past an hour and a half is a breakdown to be handled by the head, not a
+bus ride to suggest) and ``nearest`` 12 (more than a visitor reads on a kiosk, and a dozen forecasts at most per
+ticket).
 
 Building is O(n × k) for n offices with k within reach of each: offices with coordinates are dropped into a grid of
 cells at least the reach wide (in kilometres, at the network's highest latitude), so only the 3 × 3 cells around an
