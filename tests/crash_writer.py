@@ -71,6 +71,7 @@ class RandomDriver:
         }
         self.refused = 0
         self.accepted = 0
+        self.now = 0.0  # the time of the command being chosen
 
     # ------------------------------------------------------------------ helpers
 
@@ -87,10 +88,13 @@ class RandomDriver:
 
     def command(self, now: float) -> AnyCommand:
         """One command for time ``now``."""
+        self.now = now
         oid = self.office_ids[int(self.rng.choice(len(self.office_ids), p=self.office_p))]
         d = self.engine.offices[oid]
         if self.wartime:
             w = self._wartime(d, now)
+            if w is None and d.under_alert(now):
+                w = self._sheltering(d)
             if w is not None:
                 return w
         r = self.rng.random()
@@ -119,11 +123,16 @@ class RandomDriver:
         return self._desk_command(d, d.desks[self._pick(self.desk_ids[oid])], now)
 
     def _issue(self, d: Dispatcher, service: str, now: float) -> c.IssueTicket:
+        if self.wartime and not d.registries_available and self._chance(0.95):
+            # the kiosk hides what the registries cannot serve now
+            service = self._without_registry(d, service)
         more: tuple[str, ...] = ()
         if self._chance(0.1):
             other = self._pick(self.services[d.office.id])
             if other != service:
                 more = (other,)
+        if more and self.wartime and not d.registries_available and d.network.services[more[0]].needs_registry:
+            more = ()
         return c.IssueTicket(
             office=d.office.id, service=service, vulnerable=self._chance(0.08), more_services=more,
             channel=self._pick(("kiosk", "kiosk", "kiosk", "online")),
@@ -132,9 +141,23 @@ class RandomDriver:
         )
 
     def _targets(self, oid: str, t: Ticket) -> list[str]:
-        """Other offices that offer every service the ticket still needs."""
+        """Other offices that offer every service the ticket still needs (and, in wartime, issue them now)."""
         need = (t.service, *t.more)
-        return [o for o in self.office_ids if o != oid and all(o in self.offered_at[s] for s in need)]
+        return [o for o in self.office_ids if o != oid and all(o in self.offered_at[s] for s in need)
+                and not (self.wartime and self._closed_to(self.engine.offices[o], need))]
+
+    def _closed_to(self, d: Dispatcher, need: tuple[str, ...]) -> bool:
+        """Whether ``d`` would refuse to issue ``need`` now: under an alert, or a service of it needs the registries
+        while they are down."""
+        return d.under_alert(self.now) or (not d.registries_available
+                                           and any(d.network.services[s].needs_registry for s in need))
+
+    def _without_registry(self, d: Dispatcher, service: str) -> str:
+        """``service``, or another of the office's that needs no registry when it does."""
+        if not d.network.services[service].needs_registry:
+            return service
+        free = [s for s in self.services[d.office.id] if not d.network.services[s].needs_registry]
+        return self._pick(free) if free else service
 
     def _set_policy(self, oid: str) -> c.SetPolicy:
         order = [Category(x) for x in self.rng.permutation([cat.value for cat in Category])]
@@ -190,6 +213,39 @@ class RandomDriver:
             return c.SetRegistries(office=oid, available=(not up) if self._chance(0.85) else up,
                                    source=self._pick(list(c.AlertSource)))
         return None
+
+    def _sheltering(self, d: Dispatcher) -> AnyCommand | None:
+        """Under an alert (until service resumes) mostly what the engine still takes: visits under way started and
+        finished, ratings, a visitor who leaves, desks paused, resumed or opened; now and then (``None``) any
+        command, which the engine mostly refuses (409 alert)."""
+        r = self.rng.random()
+        if r < 0.04:
+            return None
+        busy = [ds for ds in d.desks.values() if ds.ticket is not None]
+        if r < 0.55 and busy:
+            ds = self._pick(busy)
+            t = ds.ticket
+            assert t is not None
+            if t.status is Status.CALLED and self._chance(0.5):
+                return c.Start(desk=ds.desk.id)
+            return c.Finish(desk=ds.desk.id, outcome=self._finish_outcome(t, d, 0.05))
+        if r < 0.7:
+            done = [t for t in self._tickets(d, Status.DONE, Status.REFUSED) if t.rating is None]
+            if done:
+                return c.Rate(ticket=self._pick(done).id, score=self._pick(list(c.Score)))
+        elif r < 0.74:
+            waiting = self._tickets(d, Status.WAITING)
+            if waiting:
+                return c.Cancel(ticket=self._pick(waiting).id, reason="visitor")
+        idle = [ds for ds in d.desks.values() if ds.ticket is None]
+        if not idle:
+            return None
+        ds = self._pick(idle)
+        if ds.status is DeskStatus.CLOSED:
+            return c.OpenDesk(desk=ds.desk.id)
+        if ds.status is DeskStatus.PAUSED:
+            return c.ResumeDesk(desk=ds.desk.id)
+        return c.PauseDesk(desk=ds.desk.id)
 
     def _finish_outcome(self, t: Ticket, d: Dispatcher, refused: float) -> c.Outcome:
         """Served mostly; refused with the chance given; "not possible now" for a service that needs the registries
