@@ -248,12 +248,16 @@ def test_the_service_worker_shows_a_web_push_message(browser: Any, phone_server:
     """The locked phone's half: the browser hands the service worker a push (CDP ServiceWorker.deliverPushMessage,
     as the browser's push service would after decrypting it), and sw.js shows the service's own message."""
     tk = Desk(phone_server).issue()
-    ctx = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]}, locale="uk-UA")
+    ctx = browser.new_context(viewport={"width": PHONE[0], "height": PHONE[1]}, locale="en-GB")
     ctx.set_default_timeout(TIMEOUT_MS)
     ctx.grant_permissions(["notifications"], origin=phone_server.url)
+    ctx.add_init_script("localStorage.setItem('cherga.lang', 'en');")  # English, the page's second language
     try:
         page = ctx.new_page()
         page.goto(f"{phone_server.url}/t/{tk['id']}")
+        expect(page.locator("#notify-me")).to_have_accessible_name("Notify me")
+        run_axe(page, "phone page in English, alerts offered")
+        shot(page, "phone-alerts-offer-en")
         cdp = ctx.new_cdp_session(page)
         regs: list[dict[str, Any]] = []
         cdp.on("ServiceWorker.workerRegistrationUpdated", lambda ev: regs.extend(ev["registrations"]))

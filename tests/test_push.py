@@ -280,6 +280,7 @@ def test_near_then_called_then_dropped_over_real_web_push(served: ServerProcess,
     receiver.server_key = r.json()["public_key"]
     key = unb64(receiver.server_key)
     assert len(key) == 65 and key[0] == 4
+    assert (served.data / "vapid-private.pem").stat().st_mode & 0o777 == 0o600, "the private key is the owner's alone"
     office = Office(served)
     tickets = [office.issue() for _ in range(5)]
     mine = tickets[4]  # four ahead: one more than N

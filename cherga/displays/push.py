@@ -60,6 +60,7 @@ MAX_PER_TICKET = 3  # phones (or browsers) one ticket may notify
 MAX_ENDPOINT_LEN = 1024
 TTL_S = 15 * 60  # a push service keeps an undelivered alert this long: after that the turn has come and gone
 SEND_TIMEOUT_S = 10.0
+MAX_PENDING = 1000  # sends queued at most: past it (push services far too slow) new alerts are dropped and counted
 GONE = (404, 410)  # the push service says the subscription no longer exists (RFC 8030 §7.3)
 LIVE = frozenset({"waiting", "called", "serving", "remote"})  # a ticket that may still be called
 # the push services of today's browsers: Chrome, Edge's and Opera's (FCM), Firefox's, Windows', Apple's
@@ -381,6 +382,10 @@ class PushNotifier:
         except RuntimeError:
             loop = None
         for sub in self.subscriptions(ticket):
+            if len(self._pending) >= MAX_PENDING:
+                self.stats.failed += 1
+                log.warning("push: %d sends queued already; a %s alert is dropped", MAX_PENDING, msg["kind"])
+                continue
             fut = self._pool.submit(self._send_one, sub, msg)
             self._pending.add(fut)
             fut.add_done_callback(self._pending.discard)
