@@ -93,8 +93,8 @@ class AuditStore:
     def query(self, office: str | None, since: float | None = None, until: float | None = None, *,
               who: str | None = None, desk: str | None = None, action: str | None = None,
               limit: int = MAX_ROWS) -> list[AuditRow]:
-        """The office's rows in time order, ``since <= at < until``; ``action`` matches a whole action or a prefix
-        ending at a dot (``desk`` matches ``desk.call_next``)."""
+        """The office's rows in time order, ``since <= at < until``; ``action`` matches a whole action or its kind,
+        a prefix ending at a dot or an underscore (``desk`` matches ``desk.call_next``, ``config`` ``config_hours``)."""
         sql = "SELECT at, office, who, role, device, action, target, desk FROM audit WHERE office IS ?"
         args: list[Any] = [office]
         if since is not None:
@@ -119,7 +119,8 @@ def _filter(rows: list[AuditRow], who: str | None, desk: str | None, action: str
             return False
         if desk and r.desk != desk and not (r.desk is None and r.target == desk and r.action.startswith("desk.")):
             return False
-        return not action or r.action == action or r.action.startswith(action.rstrip(".") + ".")
+        kind = action.rstrip("._") if action else ""
+        return not action or r.action == action or r.action.startswith((kind + ".", kind + "_"))
 
     return [r for r in rows if keep(r)]
 
