@@ -381,6 +381,35 @@ def test_subscriptions_are_checked(served: ServerProcess, receiver: Receiver) ->
     wait_for("the cancelled ticket's subscriptions dropped", lambda: stored(served.data, tk["id"]) == [])
 
 
+def test_a_redirected_ticket_keeps_its_alerts(served: ServerProcess, receiver: Receiver) -> None:
+    """The head sends a waiting visitor to another office: the browser that followed the old ticket is alerted
+    for the new one (its number, the new office's desk), and the old ticket's subscription goes."""
+    receiver.server_key = httpx.get(f"{served.url}/api/v1/push/key").json()["public_key"]
+    office = Office(served)
+    tk = office.issue()
+    moved = receiver.browser("moved")
+    assert office.subscribe(tk["id"], moved.subscription(receiver.origin)).status_code == 201
+    r = httpx.post(f"{served.url}/api/v1/offices/{OFFICE}/redirects", json={"ticket": tk["id"], "office": "zamostia"},
+                   headers=office.head)
+    assert r.status_code == 200, r.text
+    new = r.json()["new_ticket"]
+    new_id = new["id"] if isinstance(new, dict) else new
+    endpoint = [f"{receiver.origin}/push/moved"]
+    wait_for("the subscription handed to the new ticket", lambda: stored(served.data, new_id) == endpoint)
+    wait_for("the old ticket's subscription dropped", lambda: stored(served.data, tk["id"]) == [])
+    there = served.auth("head", "zamostia")
+    for action in ("open", "call-next"):
+        r = httpx.post(f"{served.url}/api/v1/desks/zamostia-01/{action}", headers=there)
+        assert r.status_code == 200, r.text
+    number = r.json()["number"]
+    assert r.json()["id"] == new_id
+    called = wait_for("the called alert at the new office", lambda: moved.messages)[0]
+    assert not receiver.errors, receiver.errors
+    assert (called["kind"], called["ticket"], called["desk"]) == ("called", number, "1")
+    assert called["url"] == f"/t/{new_id}" and len(moved.messages) == 1  # no "near" for where it already stood
+    httpx.post(f"{served.url}/api/v1/desks/zamostia-01/finish", json={"outcome": "served"}, headers=there)
+
+
 # ------------------------------------------------------------------------------------------ configuration
 
 

@@ -6,7 +6,8 @@ phone, or a browser whose page is closed, through the phone's own push service.
 - :class:`PushNotifier` follows the host's durable events (a :class:`cherga.displays.host.Listener`): when a
   subscribed ticket comes within the office's ``notify_ahead`` tickets of the front it sends one ``near`` message;
   each call (a recall, a no-show brought back) sends a ``called`` message with the desk; when the ticket ends its
-  subscriptions are dropped, and so is one the push service answers 404 or 410 (RFC 8030: gone).
+  subscriptions are dropped, and so is one the push service answers 404 or 410 (RFC 8030: gone). A ticket
+  redirected to another office hands its subscriptions to the new ticket.
 - Messages are encrypted per RFC 8291 (``aes128gcm``, RFC 8188) and signed with VAPID (RFC 8292) by ``pywebpush``;
   they carry the ticket's and the desk's numbers, the kind and how many are ahead: never a name.
 - Nothing here blocks the event loop: each send runs on a small thread pool, and every write of the subscription
@@ -349,11 +350,28 @@ class PushNotifier:
             offices.add(ev.office)
             if isinstance(ev, CALLS) and ev.ticket in store.subs:
                 self._post(ev.ticket, message("called", ev.number, f"/t/{ev.ticket}", desk=ev.desk_number))
+            elif isinstance(ev, e.TicketRedirected) and ev.ticket in store.subs:
+                self._carry(ev.ticket, ev.new_ticket, ev.to_office)
+                offices.add(ev.to_office)
         engine = self._engine()
         for office in offices:
             d = engine.offices.get(office)
             for ticket in list(store.by_office.get(office, ())):
                 self._follow(ticket, d)
+
+    def _carry(self, old: str, new: str, office: str) -> None:
+        """A redirected visitor keeps their alerts: the old ticket's browsers follow the new ticket, in its office
+        (the old ticket's subscriptions go as it ends)."""
+        now = self._clock()
+        first = new not in self.store.subs
+        for sub in self.subscriptions(old):
+            if len(self.store.subs.get(new, {})) < MAX_PER_TICKET:
+                self.store.add(Subscription(new, office, sub.endpoint, sub.p256dh, sub.auth), now)
+        d = self._engine().offices.get(office)
+        t = d.tickets.get(new) if d is not None else None
+        if first and d is not None and t is not None:  # as at subscribing: "near" is the moment it comes within
+            pos = forecast.position(d, t)
+            self.store.set_near(new, bool(pos) and pos - 1 <= d.office.notify_ahead)
 
     def _follow(self, ticket: str, d: Dispatcher | None) -> None:
         """After its office's events: a ticket that ended loses its subscriptions; one that came within reach

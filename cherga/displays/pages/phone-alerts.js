@@ -188,7 +188,11 @@ export function phoneAlerts({ ticketId, main, before }) {
     const first = st.ticket === null;
     st.ticket = tk;
     if (!LIVE.includes(tk.status)) {
-      if (st.armed) write(KEY, null); // the ticket has ended: nothing more to alert
+      if (st.armed) {
+        write(KEY, null); // the ticket has ended: nothing more to alert
+        const next = tk.status === 'redirected' && (typeof tk.new_ticket === 'object' ? tk.new_ticket?.id : tk.new_ticket);
+        if (next) write(`cherga.notify.${next}`, '1'); // the new ticket's page alerts too (the service moved the push)
+      }
       st.armed = false;
       return;
     }
