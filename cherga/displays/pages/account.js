@@ -90,7 +90,8 @@ const TEXT = {
     'kind.policy': 'порядок черги',
     'kind.alert': 'повітряна тривога',
     'kind.registries': 'реєстри',
-    'kind.device': 'пристрої',
+    'kind.pairing': 'підключення пристроїв',
+    'kind.device': 'пристрої (відкликання)',
     'kind.config': 'налаштування',
     'kind.day': 'закриття дня',
     'kind.ticket': 'перенаправлення',
@@ -175,7 +176,8 @@ const TEXT = {
     'kind.policy': 'queue order',
     'kind.alert': 'air-raid alert',
     'kind.registries': 'registries',
-    'kind.device': 'devices',
+    'kind.pairing': 'device pairing',
+    'kind.device': 'devices (revoked)',
     'kind.config': 'configuration',
     'kind.day': 'closing the day',
     'kind.ticket': 'redirects',
@@ -189,8 +191,8 @@ const CSS = `
 .signin-card { max-width: 32rem; margin: 2rem auto; }
 .signin-card input[type=text], .signin-card input[type=password] { font-size: 1.2rem; min-height: 48px; }
 .desk-links { display: flex; flex-wrap: wrap; gap: .5rem; list-style: none; padding: 0; }
-#audit-table td { overflow-wrap: anywhere; }
-#audit-table td:nth-child(5) { max-width: 22rem; }
+#audit-table td:nth-child(5) { max-width: 22rem; overflow-wrap: anywhere; }
+#audit-table td:nth-child(3) { white-space: nowrap; }
 #audit-table td:first-child { white-space: nowrap; }
 .audit-filters input, .audit-filters select { min-height: 48px; font-size: 1rem; box-sizing: border-box; width: 100%; }
 .audit-filters { display: grid; grid-template-columns: repeat(auto-fit, minmax(12rem, 1fr)); gap: .75rem 1rem;
@@ -205,7 +207,8 @@ export function accountStyle() {
   document.head.append(h('style', { id: 'account-css' }, CSS));
 }
 
-export const KINDS = ['session', 'desk', 'staff', 'policy', 'alert', 'registries', 'device', 'config', 'day', 'ticket'];
+export const KINDS = ['session', 'desk', 'staff', 'policy', 'alert', 'registries', 'pairing', 'device', 'config', 'day',
+  'ticket'];
 
 export function tr(key, vars = {}) {
   const lang = getLang() === 'en' ? 'en' : 'uk';

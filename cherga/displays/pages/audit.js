@@ -48,7 +48,7 @@ function when(iso) {
 }
 
 function kindOf(action) {
-  const kind = String(action).split('.')[0];
+  const kind = String(action).split(/[._]/)[0];
   return KINDS.includes(kind) ? tr(`kind.${kind}`) : kind;
 }
 
