@@ -38,7 +38,9 @@ const heading = h('h1', { id: 'head-h' });
 const war = h('section', { class: 'card war-panel', 'aria-labelledby': 'war-panel-h', id: 'war-panel' });
 
 main.replaceChildren(
-  h('div', { class: 'row', style: 'justify-content:space-between;align-items:baseline' }, heading, updated),
+  h('div', { class: 'row', style: 'justify-content:space-between;align-items:baseline' }, heading, updated,
+    h('a', { href: `/offices/${encodeURIComponent(office)}/config`, id: 'config-link', 'data-i18n': 'head.config' },
+      t('head.config'))), // the head's configuration page (config.js)
   alertBox, statusBox, war, summary,
   h('div', { class: 'dash' }, alerts, suggestions, queues, offices, desks, policy),
 );

@@ -224,6 +224,7 @@ const TEXTS = {
 
     // head dashboard
     'head.title': 'Панель керівника',
+    'head.config': 'Налаштування офісу: послуги, вікна, години',
     'head.summary': 'Загалом',
     'head.total_waiting': 'Очікують',
     'head.open_desks': 'Відкриті вікна',
@@ -727,6 +728,7 @@ const TEXTS = {
     'xfer.done': 'Ticket {n} transferred.',
 
     'head.title': 'Head’s dashboard',
+    'head.config': 'Office configuration: services, desks, hours',
     'head.summary': 'Overview',
     'head.total_waiting': 'Waiting',
     'head.open_desks': 'Open desks',

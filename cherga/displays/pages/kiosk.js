@@ -7,6 +7,7 @@ import {
 } from './common.js';
 import { onLangChange, tIn } from './i18n.js';
 import { paired } from './pairing.js';
+import { followConfig } from './configwatch.js';
 import { qrSvg } from './qr.js';
 import { followOffice, pausedServices, phaseOf, resumeText, shelterIcon, shelterIn } from './wartime.js';
 
@@ -491,7 +492,20 @@ async function start() {
   render();
   refreshQueues();
   war = followOffice(office, onWar);
+  followConfig(office, onConfig); // the head's changes to the catalogue, at once
   if (!device.token) device.need('');
+}
+
+/** The head changed the office's configuration (configwatch.js): the new catalogue at once; a visitor in the middle
+ * of the steps keeps their place, unless the service they chose is no longer issued. */
+function onConfig(o) {
+  data.office = o;
+  data.services = o.services || [];
+  if (state.service && !chosenService() && state.step === 'vulnerable') {
+    state.step = 'service';
+    state.service = null;
+  }
+  if (['sphere', 'intent', 'service', 'vulnerable'].includes(state.step)) render({ focus: false });
 }
 
 let war = { now: () => {} };

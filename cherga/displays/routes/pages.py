@@ -55,6 +55,11 @@ async def page_head(key: str) -> HTMLResponse:
     return html_page("head")
 
 
+@router.get("/offices/{key}/config")  # the head's configuration (pages/config.js reads the office from the path)
+async def page_config(key: str) -> HTMLResponse:
+    return html_page("config")
+
+
 @router.get("/ratings/{key}")
 async def page_ratings(key: str) -> HTMLResponse:
     return html_page("ratings")
