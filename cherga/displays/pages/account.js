@@ -185,6 +185,7 @@ const TEXT = {
 };
 
 const CSS = `
+body[data-signed-in] #staff-form .field, body[data-signed-in] #staff-help { display: none; }
 .account { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; }
 .account .btn { min-height: 44px; }
 .account-who { font-weight: 700; }
@@ -289,6 +290,7 @@ export async function mountAccount(shell) {
   const s = await currentSession();
   if (!s) return null;
   accountStyle();
+  document.body.dataset.signedIn = s.role; // the desk console drops its free-text code: the account is recorded
   const box = h('div', { class: 'account', id: 'account' });
   const note = h('p', { class: 'note', role: 'status', id: 'account-note', hidden: true });
   const render = () => {
