@@ -17,6 +17,7 @@ import pytest
 
 from cherga.cli import main
 from cherga.engine import events as e
+from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.loader import load_network
 from cherga.errors import ConfigError
 from cherga.sim.alerts import AlertSpan, fit_alerts, overlap, sound
@@ -24,6 +25,7 @@ from cherga.sim.calibrate import calibrate, read_alert_list
 from cherga.sim.model import (
     ABANDONED,
     UNSERVED,
+    DayResult,
     default_schedule,
     make_alerts,
     make_visitors,
@@ -321,3 +323,160 @@ def test_staff_plans_for_alerts_on_waits_net_of_alerts(tmp_path: Path, capsys: p
     assert main(["sim", "staff", "--office", "vyshenka", "--out", str(tmp_path / "p.json"), "--alerts", "2:30",
                  "--erlang-only", "--quiet"]) == 2
     assert "--erlang-only cannot plan for alerts" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ the network, compare,
+# forecast
+
+
+def _network_day_under_alerts(seed: int) -> tuple[dict[str, DayResult], dict[str, Dispatcher], list[e.BaseEvent],
+                                                     dict[str, tuple[AlertSpan, ...]]]:
+    """The main centre thinly staffed beside the other offices at full strength, everyone willing to go elsewhere,
+    one day under the region's alerts (three a day, about an hour each): the results, the dispatchers, the journal
+    and each office's stops."""
+    from cherga.sim.model import SimDispatcher, hourly_schedule, office_seed, simulate_network_day
+    from cherga.sim.runner import alert_seed
+
+    ss = replication_seeds(np.random.default_rng(seed), 1)[0]
+    war = Alerts(per_hour=3 / 24, mean_min=60.0, sd_min=30.0)
+    ids = ("main", "zamostia", "vyshenka")
+    profiles = {oid: default_profile(NET, oid).with_changes(redirect_share=0.8, alerts=war) for oid in ids}
+    main_desks = [k for k, d in enumerate(NET.offices["main"].desks)][:3]
+    schedules = {oid: (hourly_schedule(NET.offices[oid], 0, {h: main_desks for h in range(24)}) if oid == "main"
+                       else default_schedule(NET.offices[oid], 0)) for oid in ids}
+    visitors = {oid: make_visitors(NET, NET.offices[oid], profiles[oid], 0, office_seed(ss, oid)) for oid in ids}
+    spans = {oid: make_alerts(profiles[oid], NET.offices[oid], 0, alert_seed(NET, ss, oid)) for oid in ids}
+    ds = {oid: SimDispatcher(NET, oid, eta=True) for oid in ids}
+    events: list[e.BaseEvent] = []
+    res = simulate_network_day(NET, visitors, {k: v for k, v in schedules.items() if v is not None}, ds, day=0,
+                               sink=events.extend, alerts=spans)
+    return res, ds, events, spans
+
+
+def test_the_network_with_redirects_runs_under_alerts_and_keeps_its_journals() -> None:
+    from cherga.sim.model import SimDispatcher
+
+    res, ds, events, spans = _network_day_under_alerts(4)
+    # one siren for the region: the same alerts at every office (each then with its own hours)
+    starts = {oid: {sp.start for sp in s} for oid, s in spans.items()}
+    assert starts["main"] and starts["main"] == starts["zamostia"] == starts["vyshenka"], starts
+    moved = sum(len(r.came_from) for r in res.values())
+    assert moved > 0, "nobody went elsewhere: the day tests nothing of the journeys"
+    for oid, r in res.items():
+        evs = [ev for ev in events if ev.office == oid]
+        # the journal: numbered without a gap, in time order, replayed exactly, every invariant kept
+        assert [ev.seq for ev in evs] == list(range(1, len(evs) + 1)), oid
+        assert all(a.at <= b.at for a, b in itertools.pairwise(evs)), oid
+        fresh = SimDispatcher(NET, oid)
+        fresh.replay(evs)
+        assert fresh.digest() == ds[oid].digest(), oid
+        ds[oid]._check()
+        # told of its alerts through the engine's own commands; nobody issued, sent there or called meanwhile
+        switched = [ev for ev in evs if isinstance(ev, e.AlertChanged)]
+        assert switched, oid
+        for sp in spans[oid]:
+            busy = [ev for ev in evs if isinstance(ev, (e.TicketIssued, e.TicketCalled))
+                    and sp.start <= env_min(ev) < sp.resume - 1e-9]
+            assert not busy, (oid, sp, busy[:3])
+        assert r.alert_count > 0 and r.alert_min > 0
+        raw = [w for w in r.wait if w == w]
+        net = [w for w in net_of_alerts(r).wait if w == w]
+        assert len(raw) == len(net) and all(n <= w + 1e-9 for n, w in zip(net, raw, strict=True)), oid
+
+
+def test_run_with_redirects_and_alerts_reports_both(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["sim", "run", "--office", "zamostia", "--days", "2", "--reps", "2", "--seed", "3", "--redirects", "0.5",
+            "--json", "--quiet"]
+    plain = cli_json(*argv)
+    war = cli_json(*argv, "--alerts", "4:90")
+    assert cli_json(*argv, "--alerts", "0") == plain  # no alerts: exactly the run without them
+    assert set(plain) | {"alerts", "wait_net_of_alerts"} == set(war)
+    alerts = war["alerts"]
+    assert isinstance(alerts, dict) and alerts["count"] > 0 and alerts["minutes"] > 0
+    raw, net = war["overall"], war["wait_net_of_alerts"]["overall"]  # type: ignore[index]
+    assert isinstance(raw, dict) and isinstance(net, dict)
+    assert net["mean_wait_min"] < raw["mean_wait_min"]
+    assert raw["mean_wait_min"] > plain["overall"]["mean_wait_min"]  # type: ignore[index]
+    assert "journeys" in war["network"]  # type: ignore[operator]
+    text = cli_text(*argv[:-2], "--alerts", "4:90", "--quiet")
+    assert "Повітряні тривоги" in text and "без тривог" in text
+
+
+def test_compare_and_forecast_take_alerts() -> None:
+    base = ["--office", "main", "--days", "1", "--reps", "3", "--seed", "4", "--json", "--quiet"]
+    rules = ["--rules", "fifo,limits"]
+    plain = cli_json("sim", "compare", *base, *rules)
+    war = cli_json("sim", "compare", *base, *rules, "--alerts", "4:90")
+    assert set(war) == set(plain) | {"alerts", "wait_net_of_alerts"}
+    assert war["alerts"]["count"] > 0  # type: ignore[index]
+    for rule in ("fifo", "limits"):
+        raw = war["rules"][rule]["overall"]  # type: ignore[index]
+        assert raw["mean_wait_min"] > plain["rules"][rule]["overall"]["mean_wait_min"]  # type: ignore[index]
+        assert war["wait_net_of_alerts"][rule]["overall"]["mean_wait_min"] < raw["mean_wait_min"]  # type: ignore
+    fplain = cli_json("sim", "forecast", *base)
+    fwar = cli_json("sim", "forecast", *base, "--alerts", "4:90")
+    assert "net_of_alerts" not in fplain and fwar["alerts"]["count"] > 0  # type: ignore[index]
+    raw_o, net_o = fwar["overall"], fwar["net_of_alerts"]["overall"]  # type: ignore[index]
+    assert raw_o["tickets"] == net_o["tickets"] > 0  # type: ignore[index]
+    # the forecast cannot know the next alert: against the raw waits it promised too little, more than net
+    assert raw_o["bias_min"] <= net_o["bias_min"]  # type: ignore[index]
+
+
+def test_a_day_closed_under_an_alert_that_ends_in_the_night_opens_the_next_day_as_usual() -> None:
+    """The engine heard no all-clear at the end of the day before (it closed early); the next morning's first
+    command is the all-clear, so the kiosks issue again."""
+    from cherga.sim.model import SimDispatcher, Visitors
+
+    office = NET.offices["main"]
+    prof = default_profile(NET, "main")
+    ss = replication_seeds(np.random.default_rng(2), 1)[0]
+    d = SimDispatcher(NET, "main")
+    events: list[e.BaseEvent] = []
+    s0 = default_schedule(office, 0)
+    assert s0 is not None
+    night = AlertSpan(s0.close - 30.0, s0.close + 300.0, s0.close + 310.0, False)
+    # nobody comes on day 0: no visit under way holds the day open past the alert, which closes it at closing time
+    simulate_day(NET, "main", Visitors(), s0, day=0, dispatcher=d, alerts=(night,), sink=events.extend)
+    assert d.alert_active()
+    s1 = default_schedule(office, 1)
+    assert s1 is not None
+    n = len(events)
+    r = simulate_day(NET, "main", make_visitors(NET, office, prof, 1, ss), s1, day=1, dispatcher=d,
+                     sink=events.extend)
+    first = events[n + 0] if not isinstance(events[n], e.DayOpened) else events[n + 1]
+    assert isinstance(first, e.AlertChanged) and not first.active, events[n:n + 3]
+    assert not d.under_alert(events[-1].at)
+    assert sum(1 for o in r.outcome if o != UNSERVED) > 0
+    d._check()
+
+
+def test_an_alert_at_closing_that_lasts_past_midnight_ends_the_day_before_it() -> None:
+    """Visits under way when the alert catches closing time end "not served today" with the day, at closing time: held
+    until the all-clear after midnight, their day would have closed in the next one (whose kiosks it stopped)."""
+    from cherga.sim.model import SimDispatcher
+
+    office = NET.offices["main"]
+    prof = default_profile(NET, "main").with_changes(patience_mean_min=None)
+    ss = replication_seeds(np.random.default_rng(6), 1)[0]
+    d = SimDispatcher(NET, "main")
+    events: list[e.BaseEvent] = []
+    s0 = default_schedule(office, 0)
+    assert s0 is not None
+    span = AlertSpan(s0.close - 15.0, s0.close + 420.0, s0.close + 430.0, False)  # the all-clear after midnight
+    r0 = simulate_day(NET, "main", make_visitors(NET, office, prof, 0, ss), s0, day=0, dispatcher=d, alerts=(span,),
+                      sink=events.extend)
+    closed = next(ev for ev in events if isinstance(ev, e.DayClosed))
+    assert env_min(closed) == pytest.approx(s0.close)
+    called = {ev.ticket for ev in events if isinstance(ev, e.TicketCalled)}
+    finished = {ev.ticket for ev in events if isinstance(ev, e.ServiceFinished)}
+    held = {ev.ticket for ev in events if isinstance(ev, e.TicketNotServed)} & called
+    assert held and not held & finished, "a visit held at a desk ends with the day, not served"
+    assert UNSERVED in r0.outcome
+    n = len(events)
+    s1 = default_schedule(office, 1)
+    assert s1 is not None
+    r1 = simulate_day(NET, "main", make_visitors(NET, office, prof, 1, ss), s1, day=1, dispatcher=d,
+                      sink=events.extend)
+    assert any(isinstance(ev, e.TicketIssued) for ev in events[n:])  # the next day's kiosks issue
+    assert sum(1 for o in r1.outcome if o != UNSERVED) > 0
+    d._check()

@@ -12,8 +12,9 @@ a visit under way is held and goes on after (its remaining minutes); a recall wa
 does not run (every patience deadline moves by the stop's length); a visitor who comes while service is stopped
 (:func:`cherga.sim.model.shelter`) takes a ticket when it resumes with probability ``return_share``, else goes
 home (and is counted as turned away, not as a ticket); one who would come back only after closing time goes home.
-An alert on at or after closing time ends the day: the visits under way are finished, nobody else is called, and
-those still waiting are not served today.
+An alert on at closing time, or one that sounds after it, ends the day at once (``CloseDay`` under the alert): those
+still waiting, and anyone held at a desk, are not served today, as the engine's close under an alert has it (held,
+they could only go on after the all-clear, possibly past midnight, in the next day).
 
 Net of alerts (:func:`overlap`): a wait with the time under alert, from the alert to the resumption, taken out.
 

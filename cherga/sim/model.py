@@ -608,6 +608,12 @@ class OfficeDay:
         env.process(self.closing())
         for k in range(self.nd):
             env.process(self.desk_proc(k))
+        now: float = env.now
+        if self.d.under_alert(EPOCH_S + now * 60.0) and self.stopped_until(now) <= now:
+            # the day before ended under an alert (closed early) whose all-clear came in the night: the engine is
+            # told now, before anything else of the day
+            self.apply(c.SetAlert(office=self.office_id, active=False, source=c.AlertSource.ALERTS,
+                                  resume_after_min=0.0), EPOCH_S + now * 60.0)
         if self.alerting:
             env.process(self.alert_proc())
         return self
@@ -655,11 +661,11 @@ class OfficeDay:
             self.next_due = min(self.deadlines[0][0] if self.deadlines else math.inf,
                                 self.vt[i] if i < self.n else math.inf)
             self.apply(c.SetAlert(office=office, active=True, source=c.AlertSource.ALERTS), EPOCH_S + now * 60.0)
-            if self.closed:  # an alert after closing time: nobody more is called today
+            if self.closed:  # an alert after closing time ends the day now (visits under way included, as the
+                # engine's close under an alert has it): held, they could only go on after midnight, in the next day
                 self.close_early = True
-                if self.busy + self.woken == 0:
-                    self.end_day(now)
-                    return
+                self.end_day(now)
+                return
             if sp.clear > env.now:
                 yield env.timeout(sp.clear - env.now)
             if self.over:
@@ -917,6 +923,8 @@ class OfficeDay:
                                 wait = self.held_end(now, wait) - now
                             yield env.timeout(wait)
                             now = env.now
+                            if self.over:  # the day ended under an alert meanwhile
+                                return
                             if self.next_due <= now:
                                 self.catch_up(now)
                             if type(self.apply(rec, EPOCH_S + now * 60.0)[-1]) is _NO_SHOW:
@@ -929,6 +937,8 @@ class OfficeDay:
                             took = self.held_end(now, took) - now
                         yield env.timeout(took)
                         now = env.now
+                        if self.over:  # the day ended under an alert meanwhile: not served today
+                            return
                         if self.next_due <= now:
                             self.catch_up(now)
                         done = self.apply(fin, EPOCH_S + now * 60.0)[-1]
@@ -1003,8 +1013,10 @@ class OfficeDay:
         self.catch_up(now)
         self.apply(self.stop_cmd, EPOCH_S + now * 60.0)
         self.closed = True
-        if self.alerting and self.stopped_until(now) > now:  # an alert at closing time: nobody more is called
+        if self.alerting and self.stopped_until(now) > now:  # an alert at closing time ends the day now
             self.close_early = True
+            self.end_day(now)
+            return
         if self.busy + self.woken == 0:
             self.end_day(now)
 
@@ -1065,8 +1077,19 @@ class _Hub:
 
     def _travel(self, origin: str, i: int, target: str, travel: float) -> ProcessGenerator:
         yield self.env.timeout(travel)
-        now = self.env.now
+        now: float = self.env.now
         a, b = self.offices[origin], self.offices[target]
+        if b.alerting:
+            # an alert there on arrival: the shelter there, then a ticket when service resumes; home if that is
+            # after its kiosks stop (or its day is over by then)
+            resume = b.stopped_until(now)
+            if resume > now:
+                if resume < b.schedule.close:
+                    yield self.env.timeout(resume - now)
+                    now = self.env.now
+                if b.ended() or b.closed or now < resume:
+                    self._home(a, i, now)
+                    return
         if not a.ended():
             a.catch_up(now)
         b.catch_up(now)  # open until after they arrive: offices closing sooner were not offered
@@ -1088,6 +1111,17 @@ class _Hub:
         new = next(ev for ev in evs if type(ev) is e.TicketIssued)
         b.admit(new.ticket, origin, i, a.visitors, now)
 
+    def _home(self, a: OfficeDay, i: int, now: float) -> None:
+        """Visitor ``i`` of office ``a`` went elsewhere and found no service today (an alert there): they go home.
+        Their ticket at ``a``, if it still waits, is cancelled; their visit counts as given up."""
+        if not a.ended():
+            a.catch_up(now)
+            tid = a.ticket_of(i)
+            if a.d.tickets[tid].status is Status.WAITING:
+                a.apply(c.Cancel(ticket=tid, reason="visitor"), to_seconds(now))
+        a.outcome[i] = ABANDONED
+        a.waited[i] = now - a.vt[i]
+
 
 def simulate_network_day(
     network: Network,
@@ -1098,20 +1132,41 @@ def simulate_network_day(
     day: int,
     recall_interval_min: Mapping[str, float] | None = None,
     sink: EventSink | None = None,
+    alerts: Mapping[str, Sequence[AlertSpan]] | None = None,
 ) -> dict[str, DayResult]:
     """The offices with a schedule, one day, in one SimPy environment: visitors may go from one to another.
 
     Each office runs as in :func:`simulate_day`, on its own dispatcher; see :class:`_Hub` for the journeys. With
-    nobody willing to travel, each office's day is exactly its :func:`simulate_day`.
+    nobody willing to travel, each office's day is exactly its :func:`simulate_day`. ``alerts``: each office's stops
+    of service by air-raid alerts (:func:`make_alerts`), as in :func:`simulate_day`; an office under one is offered
+    to nobody (its kiosk issues nothing), and a visitor who arrives there during one waits in its shelter for
+    service to resume, or goes home if it resumes only after its kiosks stop.
     """
     ids = [oid for oid in schedules if oid in visitors]
     env = simpy.Environment(initial_time=min(_first_time(schedules[oid]) for oid in ids) if ids else 0.0)
     hub = _Hub(network, env, sink)
     recall = recall_interval_min or {}
+    spans_of = alerts or {}
+    sheltered: dict[str, tuple[int, int]] = {}
     for oid in ids:
-        o = OfficeDay(env, network, oid, visitors[oid], schedules[oid], dispatchers[oid], day,
-                      recall.get(oid, 1.0), sink, hub).start()
+        spans = tuple(spans_of.get(oid, ()))
+        v = visitors[oid]
+        if spans:
+            v, gone, back = shelter(v, spans, schedules[oid].close)
+            sheltered[oid] = (gone, back)
+        o = OfficeDay(env, network, oid, v, schedules[oid], dispatchers[oid], day,
+                      recall.get(oid, 1.0), sink, hub, spans).start()
         hub.add(oid, o)
     _run(env)
-    return {oid: hub.offices[oid].result() for oid in ids}
+    out: dict[str, DayResult] = {}
+    for oid in ids:
+        r = hub.offices[oid].result()
+        spans = tuple(spans_of.get(oid, ()))
+        if spans:
+            sch = schedules[oid]
+            r.alerts = spans
+            r.alert_count, r.alert_min = minutes_open(spans, sch.open, sch.close)
+            r.turned_away, r.came_back = sheltered[oid]
+        out[oid] = r
+    return out
 
