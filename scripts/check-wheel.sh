@@ -6,7 +6,7 @@
 #
 # The build runs in .cache/wheel-build (ignored by git; never in the checkout itself, whose build/ belongs to
 # `pip install -e .`): a copy of the checkout's files that keeps its build tree and mypy cache between runs, so an
-# unchanged engine is not compiled again (about 80 s on 2 cores the first time, about 20 s after).
+# unchanged engine is not compiled again (2 shared cores, load 8-15: 82-494 s the first time, 92 s after).
 # --no-build-isolation: the build uses this environment's setuptools and mypy (scripts/test.sh installs them) instead
 # of downloading them. The venv sees this environment's packages (--system-site-packages: no downloads) but cherga
 # itself is the wheel's, installed fresh.

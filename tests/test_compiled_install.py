@@ -11,7 +11,7 @@ of its own.
   warning; one source edited turns all of them off, with the warning.
 * ``scripts/check-wheel.sh`` (run by ``scripts/test.sh``) builds a wheel, installs it into a fresh venv and checks
   from outside the checkout that the compiled modules are the ones in use; the test that runs it here is ``slow``
-  because the build compiles the engine (about 80 s on 2 cores the first time).
+  because the build compiles the engine (82 s on 2 cores the first time, several minutes on a busy machine).
 """
 
 from __future__ import annotations
