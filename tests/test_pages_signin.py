@@ -18,7 +18,7 @@ from test_pages import TIMEOUT_MS, run_axe, shot
 from cherga.displays.accounts import COOKIE, StaffStore
 from cherga.engine.loader import load_network
 
-PW = {"anna": "anna-head-pass", "olha": "olha-desk-pass", "lock": "lock-head-pass"}
+PW = {"anna": "anna-head-pass", "olha": "olha-desk-pass", "lock": "lock-head-pass", "net": "net-network-pass"}
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +29,7 @@ def proc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     store.add(net, "anna", "head", PW["anna"], "main")
     store.add(net, "olha", "administrator", PW["olha"], "main")
     store.add(net, "lock", "head", PW["lock"], "main")
+    store.add(net, "net", "network", PW["net"])
     store.close()
     p = ServerProcess(data).start()
     yield p
@@ -205,5 +206,35 @@ def test_an_administrator_at_the_desk_console(browser: Any, proc: ServerProcess)
     page.wait_for_url(f"{proc.url}/signin?next=%2Fdesk%2Fmain-03")
     r = httpx.post(f"{proc.url}/api/v1/session", json={"login": "olha", "password": "olha-new-pass"})
     assert r.status_code == 200
+    assert errors == []
+    ctx.close()
+
+
+def test_the_network_manages_the_centres_heads(browser: Any, proc: ServerProcess) -> None:
+    ctx = context(browser)
+    errors: list[str] = []
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{proc.url}/signin")
+    sign_in(page, "net", PW["net"])
+    page.wait_for_url(f"{proc.url}/staff/main")
+    page.wait_for_selector("#staff-table")
+    assert "мережа" in page.inner_text("#account-who")
+    assert page.eval_on_selector_all("#staff-role option", "os => os.map(o => o.value)") == ["head"]
+    # the heads are managed here; an administrator is not the network's to manage
+    assert page.locator("#staff-table tr[data-login=anna] button[data-do=disable]").count() == 1
+    assert page.locator("#staff-table tr[data-login=olha] button").count() == 0
+    page.select_option("#staff-office", "zamostia")
+    page.wait_for_url(f"{proc.url}/staff/zamostia")
+    page.wait_for_selector("#staff-add")
+    page.fill("#staff-login", "zam-head")
+    page.fill("#staff-password", "zam-head-first")
+    page.click("#staff-add-submit")
+    page.wait_for_selector("#staff-table tr[data-login=zam-head]")
+    assert "null" not in page.inner_text("#staff")
+    run_axe(page, "network staff page")
+    shot(page, "signin-network-staff")
+    r = httpx.post(f"{proc.url}/api/v1/session", json={"login": "zam-head", "password": "zam-head-first"})
+    assert r.status_code == 200 and r.json()["office"] == "zamostia" and r.json()["role"] == "head"
     assert errors == []
     ctx.close()

@@ -97,6 +97,7 @@ function sessionFits(device, s) {
   if (!s) return false;
   if (device.role === 'head') return s.role === 'head' && s.office === device.scope;
   if (device.role === 'desk') return s.role === 'administrator' || s.role === 'head';
+  if (device.role === 'network') return s.role === 'network';
   return false;
 }
 

@@ -24,6 +24,10 @@ async function destination(s) {
   if (next) return next;
   if (s.role === 'head' && s.office) return `/head/${encodeURIComponent(s.office)}`;
   if (s.role === 'planner') return s.office ? `/reports/${encodeURIComponent(s.office)}` : '/';
+  if (s.role === 'network') {
+    const offices = await loadOffices().catch(() => []);
+    return offices.length ? `/staff/${encodeURIComponent(offices[0].id)}` : '/';
+  }
   return '';
 }
 

@@ -10,7 +10,7 @@ export function mountStaff(container, { office, device, me = null }) {
   accountStyle();
   const section = h('section', { class: 'card span2', 'aria-labelledby': 'staff-h', id: 'staff' });
   container.append(section);
-  const state = { rows: null, error: '', note: '', login: '', role: 'administrator' };
+  const state = { rows: null, error: '', note: '', login: '', role: me && me.role === 'network' ? 'head' : 'administrator' };
   const base = `/api/v1/offices/${encodeURIComponent(office)}/staff`;
 
   async function load() {
@@ -35,7 +35,9 @@ export function mountStaff(container, { office, device, me = null }) {
     await load();
   }
 
-  const managed = (a) => a.role === 'administrator' || a.role === 'planner';
+  // a head manages the office's administrators and planners; the network's account, its heads
+  const roles = me && me.role === 'network' ? ['head'] : ['administrator', 'planner'];
+  const managed = (a) => roles.includes(a.role);
 
   function row(a) {
     const path = `/api/v1/staff/${encodeURIComponent(a.login)}`;
@@ -67,7 +69,7 @@ export function mountStaff(container, { office, device, me = null }) {
   function addForm() {
     const login = h('input', { id: 'staff-login', type: 'text', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false', required: true, value: state.login });
     const role = h('select', { id: 'staff-role' },
-      ['administrator', 'planner'].map((r) => h('option', { value: r, selected: state.role === r }, roleName(r))));
+      roles.map((r) => h('option', { value: r, selected: state.role === r }, roleName(r))));
     const password = h('input', { id: 'staff-password', type: 'password', autocomplete: 'new-password', required: true, minlength: '8' });
     const f = h('form', { class: 'staff-add', id: 'staff-add' },
       h('div', { class: 'field' }, h('label', { for: 'staff-login' }, tr('staff.login')), login),
@@ -95,7 +97,7 @@ export function mountStaff(container, { office, device, me = null }) {
     const rows = state.rows || [];
     section.replaceChildren(
       h('h2', { id: 'staff-h' }, tr('staff.title')),
-      h('p', { class: 'muted' }, tr('staff.lead')),
+      h('p', { class: 'muted' }, tr(roles.includes('head') ? 'staff.lead.network' : 'staff.lead')),
       err, note,
       rows.length
         ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': tr('staff.table') },
@@ -105,7 +107,8 @@ export function mountStaff(container, { office, device, me = null }) {
             h('tbody', {}, rows.map(row))))
         : h('p', { class: 'muted' }, state.rows ? tr('staff.none') : ''),
       h('h3', {}, tr('staff.add')), addForm(),
-      h('p', {}, h('a', { href: `/offices/${encodeURIComponent(office)}/audit`, id: 'audit-link', class: 'btn' }, tr('audit.open'))));
+      ...(roles.includes('head') ? []
+        : [h('p', {}, h('a', { href: `/offices/${encodeURIComponent(office)}/audit`, id: 'audit-link', class: 'btn' }, tr('audit.open')))]));
   }
 
   onLangChange(render);

@@ -91,6 +91,11 @@ async def page_signin() -> HTMLResponse:
     return html_page("signin")
 
 
+@router.get("/staff/{key}")  # an office's staff: for the network's account (its heads) or the office's head
+async def page_staff(key: str) -> HTMLResponse:
+    return html_page("staff")
+
+
 @router.get("/offices/{key}/audit")
 async def page_audit(key: str) -> HTMLResponse:
     return html_page("audit")
