@@ -22,7 +22,7 @@ import numpy as np
 from cherga.engine.model import Category, Network
 from cherga.sim.model import DayResult
 from cherga.sim.profile import Profile
-from cherga.sim.runner import OVERALL, Progress, ScheduleFor, run_office
+from cherga.sim.runner import OVERALL, Progress, ScheduleFor, net_of_alerts, run_office, summarise_alerts
 from cherga.sim.stats import Estimate, ratio_estimate
 
 BASELINES = ("queue_length", "les", "hol", "zero")
@@ -124,7 +124,7 @@ def forecast_accuracy(
     results = run_office(network, office_id, profile, days=days, seeds=seeds, schedule_for=schedule_for,
                          eta=True, progress=progress)
     acc = accuracy(results)
-    return {
+    out: dict[str, Any] = {
         "office": office_id,
         "days": len(days),
         "replications": len(seeds),
@@ -133,3 +133,13 @@ def forecast_accuracy(
         # API.md 1.1: the baselines of the overall figures, on the same tickets
         "baselines": acc[OVERALL].to_dict()["baselines"] if OVERALL in acc else {},
     }
+    if profile.alerts is not None:
+        # the forecast leaves out time under alert (it cannot know the next one): its errors against the waits net
+        # of alerts too, beside the raw ones above
+        net = accuracy([[net_of_alerts(r) for r in rep] for rep in results])
+        out["alerts"] = summarise_alerts(results, network.targets).to_dict()
+        out["net_of_alerts"] = {
+            "overall": net[OVERALL].to_dict() if OVERALL in net else None,
+            "categories": {k: v.to_dict() for k, v in net.items() if k != OVERALL},
+        }
+    return out

@@ -49,7 +49,7 @@ from cherga.sim.runner import (
     NetworkSummary,
     ScheduleFor,
     Summary,
-    compare_rules,
+    compare_rules_results,
     net_waits_dict,
     run_network,
     run_office,
@@ -126,6 +126,7 @@ def register(sub: Any) -> None:
     p.add_argument("--days", type=int, default=5, help="days from a Monday (default 5)")
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--rules", default=",".join(RULES), help=f"comma-separated (default {','.join(RULES)})")
+    _alerts_arg(p, "compare the rules under air-raid alerts (the same alerts for every rule), waits raw and net")
     p.set_defaults(run=_compare)
 
     p = cmds.add_parser("calibrate", help="fit an office's profile to its journal")
@@ -149,6 +150,7 @@ def register(sub: Any) -> None:
     p.add_argument("--plan", type=Path, default=None)
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--reps", type=int, default=5)
+    _alerts_arg(p, "simulate air-raid alerts; the forecast's errors also against the waits net of alerts")
     p.set_defaults(run=_forecast)
 
 
@@ -512,12 +514,12 @@ def _run_network(args: argparse.Namespace, net: Network) -> int:
     """
     share = args.redirects
     office_id = args.office
-    if _alerts_profile(resolve_profile(net, office_id, args.profile, args.month), args.alerts).alerts is not None:
-        raise ConfigError("--redirects and air-raid alerts are not simulated together yet; leave out --alerts "
-                          "(or give --alerts 0)")
+    # the alerts of --alerts (or of the office's profile) sound over the network: every office of the region has
+    # them (see run_network), each with its own hours and resume delays
+    alerts = _alerts_profile(resolve_profile(net, office_id, args.profile, args.month), args.alerts).alerts
     profiles = {
         oid: replace(resolve_profile(net, oid, args.profile if oid == office_id else None, args.month),
-                     redirect_share=share)
+                     redirect_share=share, alerts=alerts)
         for oid in net.offices
     }
     office_schedule, _ = _schedule(net, office_id, args.plan)
@@ -537,12 +539,19 @@ def _run_network(args: argparse.Namespace, net: Network) -> int:
     data.update({"office": office_id, "seed": args.seed, "rule": args.rule or net.policy.rule,
                  "plan": str(args.plan) if args.plan else None, "profile": profiles[office_id].source,
                  "redirects": share, "network": network.to_dict()})
+    summary_alerts = None
+    if alerts is not None:
+        summary_alerts = summarise_alerts(results[office_id], net.targets)
+        data["alerts"] = {"model": alerts_to_dict(alerts), **summary_alerts.to_dict()}
+        data["wait_net_of_alerts"] = net_waits_dict(summary_alerts.net)
     if args.json:
         _print_json(data)
         return 0
     lang = _lang(args)
     _summary_table(summary, _run_title(args, net, data["rule"], tr(lang, "; the network together, {share} may go "
                                                                          "elsewhere", share=_pct(share))), lang)
+    if summary_alerts is not None:
+        _alerts_table(summary, data, args, lang)
     _network_tables(network, net, args.days, lang)
     return 0
 
@@ -605,16 +614,22 @@ def _compare(args: argparse.Namespace) -> int:
     unknown = [r for r in rules if r not in RULES]
     if unknown or not rules:
         raise ConfigError(f"unknown rules: {', '.join(unknown) or '(none given)'}; expected {', '.join(RULES)}")
-    profile = resolve_profile(net, args.office, args.profile, args.month)
+    profile = _alerts_profile(resolve_profile(net, args.office, args.profile, args.month), args.alerts)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
     with _progress(args, "comparing rules", len(rules) * args.reps * args.days) as advance:
-        res = compare_rules(net, args.office, profile, rules=rules, days=range(args.days), seeds=seeds,
-                            schedule_for=schedule_for, progress=advance)
-    data = {
+        runs = compare_rules_results(net, args.office, profile, rules=rules, days=range(args.days), seeds=seeds,
+                                     schedule_for=schedule_for, progress=advance)
+    res = {rule: summarise(r, net.targets) for rule, r in runs.items()}
+    data: dict[str, Any] = {
         "office": args.office, "days": args.days, "replications": args.reps, "seed": args.seed,
         "rules": {rule: s.to_dict() for rule, s in res.items()},
     }
+    if profile.alerts is not None:  # the same alerts for every rule: their stops, and each rule's waits net of them
+        alerts = {rule: summarise_alerts(r, net.targets) for rule, r in runs.items()}
+        first = alerts[rules[0]]
+        data["alerts"] = {"model": alerts_to_dict(profile.alerts), **first.to_dict()}
+        data["wait_net_of_alerts"] = {rule: net_waits_dict(a.net) for rule, a in alerts.items()}
     if args.json:
         _print_json(data)
         return 0
@@ -641,6 +656,15 @@ def _compare(args: argparse.Namespace) -> int:
                          f"{_pct(None if gd['share_within_20'] is None else 1 - gd['share_within_20'])}[/]")
         t.add_row(overall_name(lang) if cat == OVERALL else category_name(cat, lang), *cells)
     _out().print(t)
+    if "wait_net_of_alerts" in data:
+        a = data["alerts"]
+        _out().print(tr(lang, "under air-raid alerts ({n} over {days}, {m} without service; the same for every rule); "
+                              "net of alerts, overall: {rows}",
+                        n=count(round(a["count"] or 0.0, 1), lang, ALERTS), days=count(args.days, lang, DAYS),
+                        m=count(round(a["minutes"] or 0.0), lang, MINUTES),
+                        rows="; ".join(f"{rule} {_min(w['overall']['mean_wait_min'])} {tr(lang, 'min')} · "
+                                       f"{_pct(w['overall']['share_within_15'])}"
+                                       for rule, w in data["wait_net_of_alerts"].items())))
     return 0
 
 
@@ -723,7 +747,7 @@ def _forecast(args: argparse.Namespace) -> int:
     net = _network(args)
     _positive("--days", args.days)
     _positive("--reps", args.reps)
-    profile = resolve_profile(net, args.office, args.profile, args.month)
+    profile = _alerts_profile(resolve_profile(net, args.office, args.profile, args.month), args.alerts)
     schedule_for, _ = _schedule(net, args.office, args.plan)
     seeds = replication_seeds(np.random.default_rng(args.seed), args.reps)
     with _progress(args, "simulating with forecasts", args.reps * args.days) as advance:
@@ -745,4 +769,11 @@ def _forecast(args: argparse.Namespace) -> int:
         label = overall_name(lang) if name == OVERALL else category_name(name, lang)
         t.add_row(label, str(a["tickets"]), _min(a["mae_min"]), _min(a["bias_min"]), _min(a["rmse_min"]))
     _out().print(t)
+    net_acc = data.get("net_of_alerts")
+    if net_acc and net_acc.get("overall"):
+        o = net_acc["overall"]
+        _out().print(tr(lang, "under air-raid alerts ({n} over the days): against the waits net of alerts, overall "
+                              "MAE {mae} min, bias {bias} min", n=count(round(data["alerts"]["count"] or 0.0, 1), lang,
+                                                                        ALERTS),
+                        mae=_min(o["mae_min"]), bias=_min(o["bias_min"])))
     return 0

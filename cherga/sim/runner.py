@@ -97,7 +97,10 @@ def run_network(
     """The offices of ``profiles`` simulated together, so visitors can go where it is faster (``redirect_share``).
 
     ``{office: [replication][day]}``. Each office draws its visitors from its own child of the replication's seed
-    (:func:`office_seed`), so an office's visitors do not depend on which other offices run beside it.
+    (:func:`office_seed`), so an office's visitors do not depend on which other offices run beside it. An office
+    whose profile has alerts has its day's air-raid alerts (:func:`make_alerts`) drawn from its region's child of
+    the seed (:func:`alert_seed`): one siren sounds for every office of a region at once, each office's stops
+    then following its own hours and resume delays.
     """
     ids = list(profiles)
     offices = network.offices
@@ -117,14 +120,23 @@ def run_network(
             visitors = {
                 oid: make_visitors(network, offices[oid], profiles[oid], day, office_seed(ss, oid)) for oid in schedules
             }
+            spans = {oid: a for oid in schedules
+                     if (a := make_alerts(profiles[oid], offices[oid], day, alert_seed(network, ss, oid)))}
             for oid, r in simulate_network_day(network, visitors, schedules, ds, day=day, recall_interval_min=recall,
-                                               sink=sink).items():
+                                               sink=sink, alerts=spans).items():
                 reps[oid].append(r)
             if progress is not None:
                 progress(1)
         for oid in ids:
             out[oid].append(reps[oid])
     return out
+
+
+def alert_seed(network: Network, ss: np.random.SeedSequence, office_id: str) -> np.random.SeedSequence:
+    """The seed of an office's air-raid alerts in a network run: its region's (the same alerts for the offices of
+    one region), or its own for an office with no region."""
+    region = network.offices[office_id].region
+    return office_seed(ss, f"region {region}" if region else f"alerts {office_id}")
 
 
 @dataclass(slots=True)
@@ -415,12 +427,27 @@ def compare_rules(
     progress: Progress | None = None,
 ) -> dict[str, Summary]:
     """Each rule on the very same visitors and desks (common random numbers): the differences are the rule's."""
+    runs = compare_rules_results(network, office_id, profile, rules=rules, days=days, seeds=seeds,
+                                 schedule_for=schedule_for, progress=progress)
+    return {rule: summarise(r, network.targets) for rule, r in runs.items()}
+
+
+def compare_rules_results(
+    network: Network,
+    office_id: str,
+    profile: Profile,
+    *,
+    rules: Sequence[str],
+    days: Sequence[int],
+    seeds: Sequence[np.random.SeedSequence],
+    schedule_for: ScheduleFor | None = None,
+    progress: Progress | None = None,
+) -> dict[str, list[list[DayResult]]]:
+    """:func:`compare_rules`' days, per rule, before they are summed up (so alerts can be summed net of them too).
+    With the profile's alerts every rule has the same alerts (they are drawn from the replication's seed)."""
     return {
-        rule: summarise(
-            run_office(network, office_id, profile, days=days, seeds=seeds, schedule_for=schedule_for, rule=rule,
-                       progress=progress),
-            network.targets,
-        )
+        rule: run_office(network, office_id, profile, days=days, seeds=seeds, schedule_for=schedule_for, rule=rule,
+                         progress=progress)
         for rule in rules
     }
 
