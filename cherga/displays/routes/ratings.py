@@ -1,4 +1,5 @@
-"""The visitor's three buttons: at the ticket page, at the exit tablet, at the desk's tablet; and the counts."""
+"""The visitor's rating, on the office's scale (three buttons or the monitoring's four): at the ticket page, at the exit
+tablet, at the desk's tablet; and the counts."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ async def desk_last(desk: str, request: Request, svc: Svc) -> Any:
 
 @router.post("/api/v1/offices/{office}/ratings", status_code=201, response_model=s.Rated)
 async def rate_at_exit(office: str, body: s.ExitRatingBody, request: Request, svc: Svc) -> dict[str, Any]:
-    """The exit tablet: the visitor types today's ticket number and presses one of three buttons."""
+    """The exit tablet: the visitor types today's ticket number and presses a button of the office's scale."""
     d = svc.office(office)
     p = require(svc, request, (Role.KIOSK, Role.HEAD, Role.RATING), office=office)
     if p.role in (Role.KIOSK, Role.RATING):
