@@ -384,3 +384,39 @@ def test_an_administrator_opens_a_desk_under_their_login(proc: ServerProcess) ->
     office = next(o for o in report["offices"] if o["id"] == "main")
     assert "olha" in [row["staff"] for row in office["administrators"]]
     assert "free-text-code" not in [row["staff"] for row in office["administrators"]]
+
+
+def test_a_region_shares_accounts_sessions_lockout_and_the_audit_trail(tmp_path: Path) -> None:
+    """With --redis: the account made by 'cherga staff add --redis', a session opened on one process works on
+    another, signing out on one is refused on the other at once, and the audit trail is one."""
+    redis = RedisServer(tmp_path / "redis").start()
+    procs = [ServerProcess(tmp_path / f"p{i}", redis=redis.url) for i in range(2)]
+    try:
+        add = subprocess.run([sys.executable, "-m", "cherga", "staff", "add", "--redis", redis.url, "--login", "rita",
+                              "--role", "head", "--office", "main"], input="rita-region-pw\n", capture_output=True,
+                             text=True, timeout=60)
+        assert (add.returncode, add.stdout) == (0, ""), add.stderr
+        for p in procs:
+            p.start()
+        a, b = procs
+        r = sign_in(a, "rita", "rita-region-pw")
+        assert r.status_code == 200
+        jar = {accounts.COOKIE: cookie_of(r)}
+        csrf = {"X-CSRF-Token": r.json()["csrf"]}
+        assert httpx.get(f"{b.url}/api/v1/session", cookies=jar).json()["login"] == "rita"
+        assert httpx.put(f"{b.url}/api/v1/offices/main/policy", json=POLICY, cookies=jar, headers=csrf).status_code \
+            == 200
+        assert httpx.delete(f"{a.url}/api/v1/session", cookies=jar, headers=csrf).status_code == 204
+        assert httpx.get(f"{b.url}/api/v1/offices/main/load", cookies=jar).status_code == 401
+        for i in range(5):
+            assert sign_in(a if i % 2 else b, "rita", f"wrong-{i}-pass").status_code == 401
+        assert sign_in(a, "rita", "rita-region-pw").status_code == 429  # failures counted across processes
+        trail = httpx.get(f"{b.url}/api/v1/offices/main/audit", headers=a.auth("head", "main")).json()
+        actions = [x["action"] for x in trail]
+        assert actions[:1] == ["staff.add"] and trail[0]["who"] == "cli"
+        assert {"session.signin", "policy.change", "session.signout", "session.signin_failed",
+                "session.locked_out"} <= set(actions)
+    finally:
+        for p in procs:
+            p.stop()
+        redis.kill()

@@ -45,7 +45,9 @@ async def _forward(request: Request, exc: Exception) -> Response:
     if request.headers.get(FORWARDED):  # relayed once already: the owner moved meanwhile, no second hop
         return error(503, "moving", f"office {exc.office} is changing hands; try again in a few seconds",
                      {"Retry-After": "2"})
-    headers = {k: v for k, v in request.headers.items() if k.lower() in ("authorization", "content-type")}
+    # a staff session travels as its cookie and CSRF token: the owner checks them in the shared store again
+    headers = {k: v for k, v in request.headers.items()
+               if k.lower() in ("authorization", "content-type", "cookie", "x-csrf-token")}
     headers[FORWARDED] = host.node
     body = await request.body()
     deadline = time.monotonic() + host.lease_ms / 1000 + 3
