@@ -124,7 +124,7 @@ def kiosk_of(n: int) -> Kiosk:
 
 
 def _info(benchmark: BenchmarkFixture, key: str, kiosk: Kiosk) -> None:
-    near = kiosk.engine.neighbours.of(HOME, SERVICE)
+    near = kiosk.engine.neighbours.of(HOME)
     weighed = sum(1 for _, travel in near if travel < kiosk.eta_here)
     benchmark.extra_info.update({
         "key": key, "offices": kiosk.n, "engine": ENGINE, "eta_here_min": kiosk.eta_here,

@@ -6,9 +6,11 @@ A kiosk offers another office only when the road there plus the wait there beats
 office keeps a short list, built here once: the offices a ``[[travel]]`` pair names (however far: the person who
 wrote the pair meant the trip), and the offices within ``Network.reach_min`` minutes by road from their
 coordinates (:func:`cherga.engine.geo.road_min`), each with its travel minutes (a listed pair overrides the
-coordinates), nearest first (ties by id). Of those, for each service the office offers, the ``Network.nearest``
-nearest that offer it too are kept (a remote workplace next door that does not take passports leaves room for a
-centre further off that does). Asking for them is then O(1) and weighing them O(nearest), at 20 offices or 5,000.
+coordinates), nearest first (ties by id), the ``CANDIDATES × Network.nearest`` nearest kept. The kiosk walks that
+list and weighs the first ``nearest`` that offer the ticket's service as configured at that moment (the head may add
+a service to a desk while the centre is open), so a remote workplace next door that does not take passports leaves
+room for a centre further off that does. Asking for them is O(1) and weighing them O(nearest) forecasts (and at most
+``CANDIDATES × nearest`` dictionary look-ups), at 20 offices or 5,000.
 
 What is worth weighing follows from the balancer's own rules: a move is offered only once the wait here passes the
 target (15 minutes) and only where road plus the wait there is shorter than the wait here, so a road at least as long
@@ -35,44 +37,28 @@ Neighbours = tuple[tuple[str, float], ...]
 
 KM_PER_DEGREE = math.pi * geo.EARTH_RADIUS_KM / 180.0
 ROUNDING_MIN = 0.1  # road_min rounds to a tenth: the grid reaches that much further, so no rounding is missed
+# candidates kept per office, in ``nearest``s: room for the offices near it that do not offer a ticket's service
+CANDIDATES = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Index:
-    """``near[office]``: every office within reach or listed, nearest first (uncapped); ``by_service[(office,
-    service)]``: the nearest ``Network.nearest`` of them that offer ``service``, for each service ``office``
-    offers."""
+    """``near[office]``: the offices within reach or listed, nearest first, the ``CANDIDATES × nearest`` nearest;
+    ``nearest``: how many of them that offer a ticket's service the kiosk weighs."""
 
     near: dict[str, Neighbours]
-    by_service: dict[tuple[str, str], Neighbours]
+    nearest: int
 
-    def of(self, office: str, service: str) -> Neighbours:
-        """The offices a kiosk at ``office`` weighs for ``service``, nearest first. O(1)."""
-        return self.by_service.get((office, service), ())
+    def of(self, office: str) -> Neighbours:
+        """``office``'s candidates, nearest first. O(1)."""
+        return self.near.get(office, ())
 
 
 def build(network: Network) -> Index:
     """The network's :class:`Index`: see the module's docstring."""
-    near = within_reach(network)
-    offers = {oid: office.services for oid, office in network.offices.items()}
     keep = max(0, network.nearest)
-    by_service: dict[tuple[str, str], Neighbours] = {}
-    for oid, ranked in near.items():
-        mine = offers[oid]
-        first = ranked[:keep]
-        if all(mine <= offers[b] for b, _ in first):  # the nearest offer all it does (the common case): one tuple
-            for service in mine:
-                by_service[(oid, service)] = first
-            continue
-        for service in mine:
-            kept: list[tuple[str, float]] = []
-            for item in ranked:
-                if service in offers[item[0]]:
-                    kept.append(item)
-                    if len(kept) >= keep:
-                        break
-            by_service[(oid, service)] = tuple(kept)
-    return Index(near=near, by_service=by_service)
+    near = within_reach(network)
+    return Index(near={oid: ranked[:CANDIDATES * keep] for oid, ranked in near.items()}, nearest=keep)
 
 
 def within_reach(network: Network) -> dict[str, Neighbours]:

@@ -105,24 +105,31 @@ class CityEngine:
 
     def alternatives(self, office: str, service: str, more_services: tuple[str, ...], eta_here: float,
                      now: float) -> list[balancer.Alternative]:
-        """What :func:`balancer.alternatives` offers from :meth:`visit_etas`, weighing only ``office``'s
-        neighbours (:mod:`cherga.engine.neighbours`): O(nearest), whatever the size of the network.
+        """What :func:`balancer.alternatives` offers from :meth:`visit_etas`, weighing only ``office``'s nearest
+        that offer ``service`` (:mod:`cherga.engine.neighbours`): O(nearest), whatever the size of the network.
 
-        The neighbours come nearest first, so the first one whose road alone is no shorter than the wait here ends
+        The candidates come nearest first, so the first one whose road alone is no shorter than the wait here ends
         the search: no wait there (never below 0) could make it or any further one sooner."""
         if eta_here <= self.network.targets.target_min:
             return []
         offices = self.network.offices
         remote = self.remote_loads
+        mine = self.offices
+        key = (service, False)
+        left = self.neighbours.nearest
         out: list[balancer.Alternative] = []
-        for other, travel in self.neighbours.of(office, service):
-            if travel >= eta_here:
+        for other, travel in self.neighbours.of(office):
+            if travel >= eta_here or left <= 0:
                 break
+            d = mine.get(other)
+            load = remote.get(other)
+            if (d is None or key not in d.queues) and (load is None or service not in load.eta_by_service):
+                continue  # it does not offer the service (as configured now): not one of those weighed
             if more_services and not offices[other].services.issuperset(more_services):
                 continue
+            left -= 1
             eta = self._eta(other, service, now)
             if eta is None:
-                load = remote.get(other)
                 if load is None or not load.issuing or service not in load.eta_by_service:
                     continue
                 eta = load.eta_by_service[service]
