@@ -24,7 +24,7 @@ TIMEOUT_MS = 20_000
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    p = ServerProcess(tmp_path_factory.mktemp("config-pages") / "data").start()
+    p = ServerProcess(tmp_path_factory.mktemp("config-pages") / "data").start(timeout=120)  # a busy machine
     yield p
     p.stop()
 

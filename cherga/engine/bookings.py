@@ -69,8 +69,8 @@ def slots(d: Dispatcher, service: str, day: date, now: float) -> list[tuple[floa
         raise NotFound(f"service {service!r} is not offered at {d.office.name_en}")
     tz = ZoneInfo(d.office.timezone)
     span = d.office.hours.by_weekday.get(day.weekday())
-    if span is None:
-        return []
+    if span is None or d.office.closed_on(day.isoformat()) or d.network.services[service].retired:
+        return []  # closed that day (a holiday, a one-off closure), or the service is no longer provided
     length = slot_minutes(d, service)
     cap = capacity(d, service)
     taken: dict[float, int] = {}

@@ -137,7 +137,7 @@ def _who(p: Principal) -> tuple[str, str, str | None]:
 
 
 async def _change(svc: Svc, request: Request, office: str, cmd: c.Command, action: str,
-                  target: str) -> JSONResponse | None:
+                  target: str, desk: str | None = None) -> JSONResponse | None:
     """Apply a change as the office's head; None when done, else the 400 naming the field."""
     p = require(svc, request, (Role.HEAD,), office=office)
     try:
@@ -146,7 +146,7 @@ async def _change(svc: Svc, request: Request, office: str, cmd: c.Command, actio
         return JSONResponse({"error": {"code": exc.code, "message": exc.message, "field": exc.field}},
                             status_code=400)
     who, role, device = _who(p)
-    svc.audit.record(office, who, role, device, action, target)
+    svc.audit.record(office, who, role, device, action, target, desk=desk)
     return None
 
 
@@ -194,7 +194,7 @@ async def put_service(office: str, service: str, body: ServiceBody, request: Req
         sphere_en=body.sphere_en, intent=body.intent, online_url=body.online_url or None,
         needs_registry=body.needs_registry, desks=tuple(body.desks) if body.desks is not None else None,
         retired=body.retired)
-    refused = await _change(svc, request, office, cmd, "config_service", service)
+    refused = await _change(svc, request, office, cmd, "config.service", service)
     if refused is not None:
         return refused
     d = svc.office(office)
@@ -207,7 +207,7 @@ async def retire_service(office: str, service: str, request: Request, svc: Svc) 
     if service not in d.network.services:
         raise NotFound(f"unknown service {service!r}")
     refused = await _change(svc, request, office, c.RetireService(office=office, service=service),
-                            "config_service_retired", service)
+                            "config.service_retire", service)
     if refused is not None:
         return refused
     d = svc.office(office)
@@ -220,7 +220,7 @@ async def put_desk(desk: str, body: DeskBody, request: Request, svc: Svc) -> Any
     office = d.office.id
     cmd = c.PutDesk(office=office, desk=desk, number=body.number, services=tuple(body.services),
                     backup=tuple(body.backup), special=body.special)
-    refused = await _change(svc, request, office, cmd, "config_desk", desk)
+    refused = await _change(svc, request, office, cmd, "config.desk", desk, desk=desk)
     if refused is not None:
         return refused
     return desk_json(svc.office(office).desks[desk].desk)
@@ -231,7 +231,7 @@ async def put_skill(office: str, name: str, body: SkillBody, request: Request, s
     svc.office(office)
     refused = await _change(svc, request, office, c.SetSkillGroup(office=office, name=name,
                                                                   services=tuple(body.services)),
-                            "config_skill_group", name)
+                            "config.skill_group", name)
     if refused is not None:
         return refused
     return {name: sorted(svc.office(office).network.skills.get(name, ()))}
@@ -242,7 +242,7 @@ async def put_hours(office: str, body: HoursBody, request: Request, svc: Svc) ->
     svc.office(office)
     days = body.model_dump()
     hours = tuple((day, days[day]) for day in WEEKDAYS if days.get(day) not in (None, ""))
-    refused = await _change(svc, request, office, c.SetHours(office=office, hours=hours), "config_hours",
+    refused = await _change(svc, request, office, c.SetHours(office=office, hours=hours), "config.hours",
                             " ".join(f"{k}={v}" for k, v in hours) or "always open")
     if refused is not None:
         return refused
@@ -253,7 +253,7 @@ async def put_hours(office: str, body: HoursBody, request: Request, svc: Svc) ->
 async def put_closed_days(office: str, body: ClosedDaysBody, request: Request, svc: Svc) -> Any:
     svc.office(office)
     cmd = c.SetClosedDays(office=office, holidays=tuple(body.holidays), closures=tuple(body.closures))
-    refused = await _change(svc, request, office, cmd, "config_closed_days",
+    refused = await _change(svc, request, office, cmd, "config.closed_days",
                             " ".join([*body.holidays, *body.closures]) or "none")
     if refused is not None:
         return refused
@@ -266,7 +266,7 @@ async def put_targets(office: str, body: TargetsBody, request: Request, svc: Svc
     svc.office(office)
     cmd = c.SetTargets(office=office, target_min=body.target_min, limit_min=body.limit_min,
                        share_within_target=body.share_within_target, share_over_limit=body.share_over_limit)
-    refused = await _change(svc, request, office, cmd, "config_targets",
+    refused = await _change(svc, request, office, cmd, "config.targets",
                             f"{body.target_min:g}/{body.limit_min:g} min")
     if refused is not None:
         return refused
