@@ -44,7 +44,8 @@ async def desk_last(desk: str, request: Request, svc: Svc) -> Any:
 
 @router.post("/api/v1/offices/{office}/ratings", status_code=201, response_model=s.Rated)
 async def rate_at_exit(office: str, body: s.ExitRatingBody, request: Request, svc: Svc) -> dict[str, Any]:
-    """The exit tablet: the visitor types today's ticket number and presses a button of the office's scale."""
+    """The exit tablet: the visitor types today's ticket number and presses one of three buttons."""
+    # (or four, on the office's rating_scale: the docstring is the operation's published description, kept as pinned)
     d = svc.office(office)
     p = require(svc, request, (Role.KIOSK, Role.HEAD, Role.RATING), office=office)
     if p.role in (Role.KIOSK, Role.RATING):
