@@ -151,11 +151,12 @@ class CityEngine:
         return None if eta is None else round(eta, 1)
 
     def service_etas(self, service: str, now: float) -> dict[str, float]:
-        """Expected wait for ``service`` at every issuing office that offers it. O(offices × queues)."""
+        """Expected wait for ``service`` at every issuing office that offers it: not one under an air-raid alert (it
+        issues nothing until service resumes). O(offices × queues)."""
         out = balancer.etas_from_loads(self.remote_loads, service)
         for oid, d in self.offices.items():
             q = d.queues.get((service, False))
-            if q is not None and not d.issuing_stopped:
+            if q is not None and not d.issuing_stopped and not d.under_alert(now):
                 eta = forecast.new_ticket_eta(d, q, now)[0]
                 if eta is not None:  # no open desk there: not an offer
                     out[oid] = round(eta, 1)
