@@ -45,6 +45,7 @@ EVERYONE = set(ROLES) | set(SESSIONS)
 SIGNED_IN = set(SESSIONS)
 DESK = {"desk", "head"}
 MONTH = dt.date.today().strftime("%Y-%m")
+PUSH_AT = "https://fcm.googleapis.com/fcm/send/role-matrix"  # a push service's address (never posted to here)
 
 
 def calls(ticket: str, done: str, code: str = "ZZZZZZ", other_device: str = "0" * 12,
@@ -70,6 +71,10 @@ def calls(ticket: str, done: str, code: str = "ZZZZZZ", other_device: str = "0" 
         ("GET", f"{d}/last-finished", None, DESK | {"desk-rating"}),
         ("POST", f"/api/v1/tickets/{done}/rating", {"score": "good"}, EVERYONE),
         ("POST", f"/api/v1/tickets/{ticket}/cancel", None, EVERYONE),
+        ("GET", "/api/v1/push/key", None, EVERYONE),  # Web Push (#18.2): the visitor's phone, no token
+        ("POST", f"/api/v1/tickets/{ticket}/push",
+         {"subscription": {"endpoint": PUSH_AT, "keys": {"p256dh": "x", "auth": "y"}}}, EVERYONE),
+        ("DELETE", f"/api/v1/tickets/{ticket}/push", {"endpoint": PUSH_AT}, EVERYONE),
         ("GET", f"{o}/state", None, EVERYONE),
         ("GET", f"{o}/policy", None, EVERYONE),
         ("PUT", f"{o}/policy", {"order": ["vulnerable", "special", "quick", "seasonal", "acceptance", "issuance",
