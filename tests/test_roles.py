@@ -48,6 +48,14 @@ MONTH = dt.date.today().strftime("%Y-%m")
 PUSH_AT = "https://fcm.googleapis.com/fcm/send/role-matrix"  # a push service's address (never posted to here)
 
 
+DEMO = load_network(None)
+_S = DEMO.services["residence-certificate"]
+SAME_SERVICE = {"name_uk": _S.name_uk, "name_en": _S.name_en, "category": _S.category.value, "letter": _S.letter,
+                "mean_service_min": _S.mean_service_min, "sphere_uk": _S.sphere_uk, "sphere_en": _S.sphere_en}
+_D = next(x for x in DEMO.offices["main"].desks if x.id == "main-03")
+SAME_DESK = {"number": _D.number, "services": sorted(_D.services), "backup": sorted(_D.backup)}
+
+
 def calls(ticket: str, done: str, code: str = "ZZZZZZ", other_device: str = "0" * 12,
           ) -> list[tuple[str, str, Any, set[str]]]:
     """(method, path, body, roles allowed)."""
@@ -105,6 +113,18 @@ def calls(ticket: str, done: str, code: str = "ZZZZZZ", other_device: str = "0" 
         ("PUT", "/api/v1/staff/m-admin/password", {"password": PASSWORD}, {"head"}),
         ("DELETE", "/api/v1/staff/m-new", None, {"head"}),
         ("GET", f"{o}/audit", None, {"head"}),
+        # the head's configuration, live (API.md 1.1): each change a no-op on the demo's values
+        ("GET", f"{o}/config", None, {"head"}),
+        ("GET", f"{o}/config.toml", None, {"head"}),
+        ("GET", f"{o}/config/version", None, EVERYONE),
+        ("PUT", f"{o}/services/residence-certificate", SAME_SERVICE, {"head"}),
+        ("POST", f"{o}/services/land-consultation/retire", None, {"head"}),
+        ("PUT", d, SAME_DESK, {"head"}),
+        ("PUT", f"{o}/skills/quick", {"services": sorted(DEMO.skills["quick"])}, {"head"}),
+        ("PUT", f"{o}/hours", {"mon": "08:00-20:00"}, {"head"}),
+        ("PUT", f"{o}/closed-days", {"holidays": ["08-24"]}, {"head"}),
+        ("PUT", f"{o}/targets", {"target_min": 15, "limit_min": 20, "share_within_target": 0.9,
+                                 "share_over_limit": 0.01}, {"head"}),
         ("GET", "/api/v1/session", None, SIGNED_IN),
         ("PUT", "/api/v1/session/password", {"current": PASSWORD, "new": PASSWORD}, SIGNED_IN),
         ("DELETE", "/api/v1/session", None, SIGNED_IN),  # last: it ends the sessions
