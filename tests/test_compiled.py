@@ -46,7 +46,7 @@ engine = CityEngine(demo, secret=b"compiled")
 driver = RandomDriver(engine, np.random.default_rng(7))
 h = hashlib.sha256()
 seen = {"alert_on": 0, "alert_off_delay_none": 0, "alert_off_delay_0": 0, "registries": 0, "not_possible": 0,
-        "refused_under_alert": 0, "rated_four": 0, "refused_off_scale": 0}
+        "refused_under_alert": 0, "rated_four": 0, "refused_off_scale": 0, "config": 0}
 now = T0
 for ev in open_all(engine, now):
     h.update(e.encode(ev).encode())
@@ -69,6 +69,8 @@ for _ in range(6000):
                 seen["not_possible"] += 1
             elif isinstance(ev, e.TicketRated) and ev.score in ("terrible", "acceptable", "excellent"):
                 seen["rated_four"] += 1
+            elif isinstance(ev, e.CONFIG_EVENTS):  # the head's live configuration changes
+                seen["config"] += 1
     except ChergaError as exc:
         h.update(f"refused {type(exc).__name__}: {exc}".encode())
         seen["refused_off_scale"] += " rates on " in str(exc)
