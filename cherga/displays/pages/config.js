@@ -493,5 +493,9 @@ async function start() {
   render();
 }
 
-onLangChange(() => state.cfg && render());
+onLangChange(() => { // a message said in the other language is not repeated in this one
+  state.lastStatus = null;
+  status.hidden = true;
+  if (state.cfg) render();
+});
 start();
