@@ -5,10 +5,12 @@ head or the network manages; SQLite and Redis stores alike. Against a real ``che
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
 import hmac
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from redis_server import RedisServer
 from server import ServerProcess
 
@@ -420,3 +423,20 @@ def test_a_region_shares_accounts_sessions_lockout_and_the_audit_trail(tmp_path:
         for p in procs:
             p.stop()
         redis.kill()
+
+
+def test_the_heads_alerts_feed_takes_the_session_cookie(proc: ServerProcess) -> None:
+    head = sign_in(proc, "anna")
+    admin = sign_in(proc, "olha")
+    url = f"{proc.ws_url}/ws/offices/main/alerts"
+
+    async def scenario() -> None:
+        async with websockets.connect(url, additional_headers={"Cookie": f"{accounts.COOKIE}={cookie_of(head)}"}) as ws:
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert first["type"] == "alerts" and first["office"] == "main"
+        for cookie in (cookie_of(admin), "not-a-session"):  # an administrator's session, or none at all
+            with pytest.raises(websockets.exceptions.InvalidStatus):
+                async with websockets.connect(url, additional_headers={"Cookie": f"{accounts.COOKIE}={cookie}"}):
+                    pass
+
+    asyncio.run(scenario())
