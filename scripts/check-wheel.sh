@@ -19,6 +19,9 @@ mkdir -p "$src"
 # the checkout's files (tracked and new, not ignored) with their times, over the previous copy's build tree
 find "$src" -mindepth 1 -maxdepth 1 ! -name build ! -name .mypy_cache -exec rm -rf {} +
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$src"
+# the build tree keeps its compiled modules (so an unchanged engine is not compiled again), nothing else: a module
+# deleted from the checkout must not linger in the next wheel
+find "$src/build" -path "*/lib.*" -type f ! -name "*.so" -delete 2>/dev/null || true
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cherga-wheel.XXXXXX")
 trap 'rm -rf "$work"' EXIT
