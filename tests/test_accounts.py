@@ -440,3 +440,18 @@ def test_the_heads_alerts_feed_takes_the_session_cookie(proc: ServerProcess) -> 
                     pass
 
     asyncio.run(scenario())
+
+
+def test_a_public_booking_from_a_staff_browser_is_made_as_the_public(proc: ServerProcess) -> None:
+    """Booking is public: with a sign-in cookie but no CSRF header the call is the public's (not refused, and not
+    made with the session's role); with the header it is the session's, and an administrator may not book."""
+    body = {"service": "residence-registration", "start": "2020-01-01T10:00:00+02:00"}  # a past slot: 4xx, not 403
+    url = f"{proc.url}/api/v1/offices/main/appointments"
+    admin = sign_in(proc, "olha")
+    jar = {accounts.COOKIE: cookie_of(admin)}
+    public = httpx.post(url, json=body, cookies=jar)
+    assert public.status_code not in (401, 403), public.text
+    assert public.status_code == httpx.post(url, json=body).status_code
+    as_admin = httpx.post(url, json=body, cookies=jar, headers={"X-CSRF-Token": admin.json()["csrf"]})
+    assert as_admin.status_code == 403
+    assert httpx.post(url, json=body, cookies=jar, headers={"X-CSRF-Token": "forged"}).status_code == 403

@@ -57,12 +57,16 @@ def session_principal(svc: Service, conn: HTTPConnection) -> Principal | None:
     return None if found is None else principal_of(*found)
 
 
-def principal(svc: Service, request: Request) -> Principal | None:
+def principal(svc: Service, request: Request, *, public: bool = False) -> Principal | None:
     """The device behind ``Authorization: Bearer TOKEN``, else the staff member behind the session cookie; None
-    with neither (a public call). A state-changing call made with the cookie needs ``X-CSRF-Token``."""
+    with neither (a public call). A state-changing call made with the cookie needs ``X-CSRF-Token``. ``public``: a
+    call anyone may make (a booking): with the cookie but no CSRF header at all it is made as the public makes it, so
+    a public page opened on a staff member's browser works, and a forged request gains nothing."""
     header = request.headers.get("authorization", "")
     if not header:
         p = session_principal(svc, request)
+        if p is not None and public and request.method in STATE_CHANGING and "x-csrf-token" not in request.headers:
+            return None
         if p is not None and request.method in STATE_CHANGING \
                 and not hmac.compare_digest(request.headers.get("x-csrf-token", ""), p.csrf or ""):
             raise CsrfRefused("this call, made with the sign-in cookie, needs the header X-CSRF-Token set to the "
