@@ -189,6 +189,7 @@ class StaffStore:
 
     def _put_session(self, s: Session) -> None:
         with self._lock:
+            self._conn.execute("DELETE FROM sessions WHERE expires <= ?", (s.created,))  # the ended ones go
             self._conn.execute("INSERT INTO sessions VALUES (?,?,?,?,?)",
                                (s.key, s.login, s.csrf, s.created, s.expires))
 

@@ -261,9 +261,14 @@ def _staff_add(args: argparse.Namespace) -> int:
     if args.redis is not None and args.data is not None:
         print("cherga: give --data or --redis, not both", file=sys.stderr)
         return 2
-    line = sys.stdin.readline()
-    password = line[:-1] if line.endswith("\n") else line
-    password = password[:-1] if password.endswith("\r") else password
+    if sys.stdin.isatty():  # typed by hand: not echoed (the prompt goes to the terminal, not standard output)
+        import getpass
+
+        password = getpass.getpass("password for the new account: ")
+    else:
+        line = sys.stdin.readline()
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
     net = load_network(args.config)
     data = args.data or Path("cherga-data")
     store = RedisStaffStore(args.redis) if args.redis else StaffStore(data)
