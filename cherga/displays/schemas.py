@@ -254,7 +254,6 @@ class OfficeInfo(BaseModel):
     rating_levels: list[str] = Field(default_factory=list, description="the scale's levels, lowest first")
 
 
-
 class ErrorDetail(BaseModel):
     code: str
     message: str
@@ -298,6 +297,7 @@ class DeviceOut(BaseModel):
     paired_at: str | None = Field(description="ISO time the token was minted (paired or 'cherga token issue')")
     last_seen: str | None = Field(description="ISO time of its last contact (a call or an open websocket); "
                                               "null if never")
+
 
 # ------------------------------------------------------------------ Web Push to the visitor's phone (#18.2)
 

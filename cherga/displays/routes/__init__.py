@@ -12,8 +12,9 @@
 ``wartime``         air-raid alerts (an office, a region), the registries switch, closing the day early
 ``session``         signing in and out, one's own password (staff accounts: ``displays/accounts.py``)
 ``staff``           a head's or the network's staff management; the audit trail, read only
-``devices``         pairing a screen by a code the head approves; the office's devices, revoking one
 ``push``            Web Push to a visitor's phone: the VAPID key, a ticket's subscriptions
+``devices``         pairing a screen by a code the head approves; the office's devices, revoking one
+``config``          the head's configuration, live: services, desks, skill groups, hours, targets; export
 ``boards``          the websockets: hall board, ticket page, head's alerts, live ratings
 ``pages``           the HTML pages, favicons, static files
 ``ops``             ``/healthz``, ``/metrics``, ``/docs``
