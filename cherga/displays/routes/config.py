@@ -172,7 +172,10 @@ async def config_version(office: str, svc: Svc, after: int | None = Query(None, 
     return {"version": d.config_version}
 
 
-@router.get("/api/v1/offices/{office}/config.toml", response_class=PlainTextResponse)
+@router.get("/api/v1/offices/{office}/config.toml", response_class=PlainTextResponse,
+            responses={status: {"description": what + " (the error as JSON)", "content": {"application/json": {}}}
+                       for status, what in ((400, "a parameter that is wrong"), (401, "no token or session"),
+                                            (403, "not the head of this office"), (404, "unknown office"))})
 async def export_toml(office: str, request: Request, svc: Svc,
                       file: Literal["network.toml", "services.toml"] = "network.toml") -> PlainTextResponse:
     """The configuration as the loader's files (``cherga serve --config DIR`` reads both): the office's catalogue,
