@@ -19,8 +19,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
+
 from cherga.engine.model import Network
 from cherga.errors import Conflict, InvalidCommand, NotFound
+
+REV_TIMEOUT_S = 0.25  # reading the revocation counter (Redis): past it, the cache stands
+REV_PAUSE_S = 2.0  # and the counter is not tried again for this long
 
 
 class Role(enum.StrEnum):
@@ -283,7 +288,12 @@ class TokenStore:
         if not self._seen:
             return 0
         seen, self._seen = self._seen, {}
-        self._write_seen(seen)
+        try:
+            self._write_seen(seen)
+        except Exception:
+            for k, v in seen.items():  # kept for the next flush; a contact made meanwhile is newer and stays
+                self._seen.setdefault(k, v)
+            raise
         return len(seen)
 
     def devices(self, office: str) -> list[DeviceInfo]:
@@ -400,6 +410,11 @@ return 1
         from cherga.journal.redis import connect
 
         self._r = connect(url, socket_timeout=5, socket_connect_timeout=5)
+        # the revocation counter is read on every request: on a connection of its own with a short timeout, so a
+        # Redis that hangs or is gone costs a request a quarter of a second at most, and then nothing for a while
+        self._rev_r = connect(url, cluster=not isinstance(self._r, redis.Redis), socket_timeout=REV_TIMEOUT_S,
+                              socket_connect_timeout=REV_TIMEOUT_S)
+        self._rev_retry_at = 0.0
         self._cache = {}
         self._misses = {}
         self._seen = {}
@@ -443,19 +458,33 @@ return 1
         self._r.incr(self.REV)
 
     def _write_seen(self, seen: dict[str, float]) -> None:
-        live = {k: v for k, v in seen.items() if self._r.hexists(self.KEY, k)}
+        # on the short-timeout connection: this runs on the service's loop every few seconds, and a Redis that
+        # hangs must not stall the loop (the contacts are kept for the next flush)
+        keys = list(seen)
+        exists = [bool(self._rev_r.hexists(self.KEY, k)) for k in keys]
+        live = {k: seen[k] for k, ok in zip(keys, exists, strict=True) if ok}
         if live:
-            self._r.hset(self.SEEN, mapping=live)  # type: ignore[arg-type]
+            self._rev_r.hset(self.SEEN, mapping=live)  # type: ignore[arg-type]
 
     def _check_revocations(self) -> None:
-        rev = self._r.get(self.REV)
+        """Drop the cache when any process of the region revoked a device. While Redis does not answer, the cache
+        stands (no revocation can be written then either) and the counter is tried again after a pause: the
+        journal's outage must not also refuse every device that was already known."""
+        now = time.monotonic()
+        if now < self._rev_retry_at:
+            return
+        try:
+            rev = self._rev_r.get(self.REV)
+        except (redis.RedisError, OSError):
+            self._rev_retry_at = now + REV_PAUSE_S
+            return
         if rev != self._rev:
             self._rev = rev
             self._cache.clear()
 
     def revoked_keys(self) -> set[str]:
         """Every key revoked in the region (the processes close those devices' websockets)."""
-        return {_text(k) for k in self._r.smembers(self.REVOKED)}
+        return {_text(k) for k in self._rev_r.smembers(self.REVOKED)}  # each second, on the loop: short timeout
 
     def has_role(self, role: Role, office: str) -> bool:
         return role is Role.HEAD and bool(self._r.sismember(f"{self.KEY}:heads", office))
@@ -504,6 +533,7 @@ return 1
 
     def close(self) -> None:
         self._r.close()
+        self._rev_r.close()
 
 
 class RateLimiter:
