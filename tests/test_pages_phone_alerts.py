@@ -56,8 +56,10 @@ window.__alerts = { asked: 0, notes: [], vibrations: [], tones: 0 };
   if (window.ServiceWorkerRegistration) {
     const show = ServiceWorkerRegistration.prototype.showNotification;
     ServiceWorkerRegistration.prototype.showNotification = function (title, opts = {}) {
-      A.notes.push({ via: 'worker', title, body: opts.body, tag: opts.tag });
-      return show.call(this, title, opts);
+      const note = { via: 'worker', title, body: opts.body, tag: opts.tag, settled: null };
+      A.notes.push(note);
+      return show.call(this, title, opts).then(
+        (v) => { note.settled = 'shown'; return v; }, (e) => { note.settled = String(e); throw e; });
     };
   }
   const vibrate = navigator.vibrate ? navigator.vibrate.bind(navigator) : () => false;
@@ -126,11 +128,19 @@ def shown(page: Any, tag: str) -> list[list[str]]:
 
 
 def wait_shown(page: Any, tag: str, timeout: float = 10.0) -> list[list[str]]:
+    # headless Chromium sometimes closes a notification as soon as it is shown (then getNotifications lists
+    # nothing); showNotification's promise resolving is the browser's own word that it was shown
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got = shown(page, tag)
         if got:
             return got
+        calls = page.evaluate("() => window.__alerts ? JSON.parse(JSON.stringify(window.__alerts.notes)) : []")
+        done = [n for n in calls if n.get("tag") == tag and n.get("settled")]
+        if done:
+            assert done[-1]["settled"] == "shown", f"the browser refused the notification: {done[-1]}"
+            if time.monotonic() > deadline - timeout + 2.0:  # listed within 2 s, or taken at its word
+                return [[done[-1]["title"], done[-1]["body"]]]
         page.wait_for_timeout(100)
     pytest.fail(f"the browser shows no notification tagged {tag}")
 

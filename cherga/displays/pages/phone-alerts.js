@@ -239,7 +239,10 @@ export function phoneAlerts({ ticketId, main, before }) {
       data: { url: location.pathname },
     };
     try { // a phone's Chrome shows notifications only through a service worker
-      const reg = 'serviceWorker' in navigator ? await navigator.serviceWorker.getRegistration('/t/') : null;
+      let reg = 'serviceWorker' in navigator ? await navigator.serviceWorker.getRegistration('/t/') : null;
+      if (reg && !reg.active) { // registered but still installing: wait a little for it rather than show two kinds
+        reg = await Promise.race([navigator.serviceWorker.ready, new Promise((r) => setTimeout(() => r(null), 3000))]);
+      }
       if (reg && reg.active) {
         await reg.showNotification(title, opts);
         return;
