@@ -246,9 +246,13 @@ class PushStore:
             self.near.discard(ticket)
             self._write("DELETE FROM near_sent WHERE ticket = ?", (ticket,))
 
+    def written(self) -> Future[None]:
+        """Resolves once every write queued so far is on disk (one writer thread: they run in order)."""
+        return self._writer.submit(lambda: None)
+
     def flush(self) -> None:
         """Wait for the writes queued so far (tests, shutdown)."""
-        self._writer.submit(lambda: None).result()
+        self.written().result()
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)

@@ -6,6 +6,7 @@ No token: the ticket id is the secret (as for reading or cancelling it). What is
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
@@ -30,6 +31,8 @@ async def push_subscribe(ticket: str, body: s.PushBody, svc: Svc) -> dict[str, A
     view = svc.ticket_view(ticket)
     sub = body.subscription
     n = svc.push.subscribe(ticket, view, sub.endpoint, sub.keys.p256dh, sub.keys.auth)
+    # 201 means kept: a restart right after the answer still alerts this browser (the loop is free meanwhile)
+    await asyncio.wrap_future(svc.push.store.written())
     return {"ticket": ticket, "subscriptions": n,
             "notify_ahead": svc.network.offices[view["office"]].notify_ahead}
 
@@ -40,4 +43,5 @@ async def push_unsubscribe(ticket: str, body: s.PushStop, svc: Svc) -> Response:
     svc.ticket_view(ticket)
     if not svc.push.unsubscribe(ticket, body.endpoint):
         raise NotFound("this browser is not subscribed to this ticket's alerts")
+    await asyncio.wrap_future(svc.push.store.written())
     return Response(status_code=204)
