@@ -99,6 +99,7 @@ def office_entry(o: Office) -> Doc:
         "address_uk": o.address_uk, "shelter_address_uk": o.shelter_address_uk,
         "shelter_address_en": o.shelter_address_en, "alert_resume_min": o.alert_resume_min,
         "alert_resume_at_opening_min": o.alert_resume_at_opening_min, "notify_ahead": o.notify_ahead,
+        "slot_hold_min": o.slot_hold_min, "reminder_hour": o.reminder_hour,
     }
     if o.region:
         entry["region"] = o.region

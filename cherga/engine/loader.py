@@ -524,7 +524,7 @@ def _parse_skills(value: object, services: Mapping[str, Service]) -> dict[str, f
 _OFFICE_REQUIRED = ("id", "name_uk", "name_en", "kind", "desk")
 _OFFICE_OPTIONAL = ("timezone", "address_uk", "hours", "region", "shelter_address_uk", "shelter_address_en",
                     "notify_ahead", "alert_resume_min", "alert_resume_at_opening_min", "rating_scale", "holidays",
-                    "closures")
+                    "closures", "slot_hold_min", "reminder_hour")
 MAX_ALERT_RESUME_MIN = 240.0  # the longest delay after an all-clear (the dispatcher's MAX_RESUME_MIN)
 _DESK_REQUIRED = ("id", "number")
 _DESK_OPTIONAL = ("skills", "services", "backup", "backup_services", "special")
@@ -582,6 +582,7 @@ def _parse_offices(
             notify_ahead=_notify_ahead(f"{p}.notify_ahead", entry.get("notify_ahead", DEFAULT_NOTIFY_AHEAD)),
             **_position(p, oid, entry),
             rating_scale=_rating_scale(f"{p}.rating_scale", entry.get("rating_scale", DEFAULT_SCALE)),
+            **_slot_alerts(p, entry),
         )
     return offices
 
@@ -664,6 +665,23 @@ def _parse_roads(roads_value: object, alternatives_value: object) -> dict[str, A
             _fail(f, "alternatives.nearest", f"must be a whole number of offices from 1 to {MAX_NEAREST}, "
                   f"got {_show(nearest)}")
         out["nearest"] = nearest
+    return out
+
+
+def _slot_alerts(p: str, entry: _Table) -> dict[str, Any]:
+    """"Tell me when a slot frees" (#18.4): the minutes a freed slot is held for the visitor alerted, and the local
+    hour of the day before a booking when its reminder goes."""
+    f = NETWORK_FILE
+    out: dict[str, Any] = {}
+    if "slot_hold_min" in entry:
+        out["slot_hold_min"] = _number(f, f"{p}.slot_hold_min", entry["slot_hold_min"], low=1.0, high=120.0,
+                                       unit="minutes")
+    if "reminder_hour" in entry:
+        hour = entry["reminder_hour"]
+        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+            _fail(f, f"{p}.reminder_hour", f"expected a whole hour from 0 to 23 (e.g. reminder_hour = 18), "
+                  f"got {_kind_of(hour)} {_show(hour)}")
+        out["reminder_hour"] = hour
     return out
 
 

@@ -119,6 +119,10 @@ class Office:
     closures: tuple[str, ...] = ()
     # how visitors rate: "three" (погано, добре, зразково) or "four" (the national monitoring's levels)
     rating_scale: str = "three"
+    # "tell me when a slot frees" (#18.4): how long a freed slot is held for the visitor alerted, and the local
+    # hour of the day before a booking when its reminder is sent
+    slot_hold_min: float = 10.0
+    reminder_hour: int = 18
 
     def closed_on(self, date_iso: str) -> bool:
         """Closed all day on the local date ``date_iso`` (YYYY-MM-DD): a holiday or a one-off closure."""
