@@ -54,6 +54,16 @@ from cherga.engine.events import BaseEvent, decode, encode
 from cherga.errors import JournalError
 from cherga.journal.base import Journal
 from cherga.journal.writer import Batch, GroupCommit
+from cherga.redis_url import (
+    DEFAULT_WAIT_REPLICAS,
+    check_scheme,
+    is_sentinel,
+    replica_addresses,
+    replica_client,
+    sentinel_master,
+    sentinel_master_async,
+)
+from cherga.redis_url import redacted as sentinel_redacted
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +138,8 @@ URL_OPTIONS = ("wait_replicas", "wait_timeout_ms")
 
 def redacted(url: str) -> str:
     """``url`` without its password, for messages and logs."""
+    if is_sentinel(url):
+        return sentinel_redacted(url)  # its Sentinels' password may be in the query too
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -186,6 +198,9 @@ def is_cluster(url: str, *, timeout: float = 5.0) -> bool:
     (``INFO cluster`` says ``cluster_enabled:1``). A node that cannot be asked is taken for a single server; the
     connection that follows reports why it cannot be used."""
     url = url_options(url)[0]
+    check_scheme(url)
+    if is_sentinel(url):
+        return False  # Sentinel watches one master and its replicas, never a cluster
     if cluster_seeds(url) is not None:
         return True
     if not urlsplit(url).scheme.lower().startswith("redis"):
@@ -201,8 +216,12 @@ def is_cluster(url: str, *, timeout: float = 5.0) -> bool:
 
 
 def connect(url: str, *, cluster: bool | None = None, **kwargs: Any) -> redis.Redis | RedisCluster:
-    """A client for ``url``: a :class:`RedisCluster` for a cluster (see :func:`is_cluster`), else a plain one."""
+    """A client for ``url``: a :class:`RedisCluster` for a cluster (see :func:`is_cluster`), the master the
+    Sentinels name for ``redis+sentinel://`` (it follows a failover by itself), else a plain one."""
     url = url_options(url)[0]
+    check_scheme(url)
+    if is_sentinel(url):
+        return sentinel_master(url, **kwargs)
     if cluster is None:
         cluster = is_cluster(url, timeout=float(kwargs.get("socket_connect_timeout") or 5.0))
     if not cluster:
@@ -218,6 +237,9 @@ def connect(url: str, *, cluster: bool | None = None, **kwargs: Any) -> redis.Re
 def connect_async(url: str, *, cluster: bool | None = None, **kwargs: Any) -> aioredis.Redis | aiocluster.RedisCluster:
     """:func:`connect` for asyncio."""
     url = url_options(url)[0]
+    check_scheme(url)
+    if is_sentinel(url):
+        return sentinel_master_async(url, **kwargs)
     if cluster is None:
         cluster = is_cluster(url, timeout=float(kwargs.get("socket_connect_timeout") or 5.0))
     if not cluster:
@@ -290,8 +312,11 @@ class RedisJournal(GroupCommit):
         url, options = url_options(url)  # ?wait_replicas=N&wait_timeout_ms=T: for `cherga serve --redis URL`
         self.prefix = prefix
         self._socket_timeout = socket_timeout
-        self._wait_replicas = wait_replicas or options.get("wait_replicas", 0)
+        # behind Sentinel a failover is routine: answer only what a replica has too (?wait_replicas=0 turns it off)
+        self._wait_replicas = wait_replicas or options.get(
+            "wait_replicas", DEFAULT_WAIT_REPLICAS if is_sentinel(url) else 0)
         self._wait_timeout_ms = wait_timeout_ms or options.get("wait_timeout_ms", 1_000)
+        self._sentinel_url = url if is_sentinel(url) else None
         self._offices_key = f"{prefix}:offices"
         self._meta_key = f"{prefix}:meta"
         self.cluster = is_cluster(url, timeout=socket_timeout)
@@ -333,6 +358,16 @@ class RedisJournal(GroupCommit):
                 self._check_fsync_of(node.redis_connection, f"{self.url} (node {node.name})")
         else:
             self._check_fsync_of(self._reader, self.url)
+        if self._sentinel_url is not None:  # a failover promotes a replica: each must fsync as the master does
+            for host, port in replica_addresses(self._sentinel_url, timeout=self._socket_timeout):
+                replica = replica_client(self._sentinel_url, host, port, socket_timeout=self._socket_timeout,
+                                         socket_connect_timeout=self._socket_timeout)
+                try:
+                    self._check_fsync_of(replica, f"{self.url} (replica {host}:{port})")
+                except RedisError as exc:  # a replica down now is the Sentinels' business, not a reason to stop
+                    log.warning("cannot check the AOF settings of replica %s:%s: %s", host, port, exc)
+                finally:
+                    replica.close()
 
     def _check_fsync_of(self, client: redis.Redis, where: str) -> None:
         try:

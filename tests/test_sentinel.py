@@ -1,0 +1,304 @@
+"""Redis behind Sentinel (issue 16.6): ``redis+sentinel://`` URLs, and a real failover under a real ``cherga serve``.
+
+The processes are real: a master ``redis-server``, two replicas, three Sentinels (the same binary in sentinel mode,
+``down-after-milliseconds`` 1000, ``failover-timeout`` 3000: see ``tests/redis_sentinel.py``). The failover test runs
+``cherga serve --redis redis+sentinel://...`` while kiosks issue tickets, a desk calls and finishes them and a board
+listens; it ``kill -9``s the master, the Sentinels promote a replica, and the service carries on by itself: every
+answered ticket, call and finish is in the new master's journal, new commands succeed, the board gets calls again
+with consecutive numbers. Two replicas, because a sentinel URL answers a command only once a replica has it
+(``WAIT 1``): after losing one server the new master still has a replica to confirm its writes.
+
+``python3 -m pytest tests/test_sentinel.py -s`` prints the times measured; ``-m slow`` adds five failovers in a row.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from redis_sentinel import SentinelGroup
+from server import ServerProcess
+from test_heal import Board, Kiosks, check_journal
+
+from cherga.engine import events as e
+from cherga.engine.loader import load_network
+from cherga.errors import JournalError
+from cherga.journal.redis import RedisJournal, connect, is_cluster, redacted
+from cherga.redis_url import SentinelMaster, parse_sentinel
+
+NET = load_network()
+LEASE_S = 3.0  # cherga serve's default --lease-ms
+MARGIN = 2.0  # a shared 2-core machine: a reopen, a replay and an HTTP round trip on top
+
+
+# ---------------------------------------------------------------------------------------------- the URL
+
+
+def test_a_sentinel_url_names_the_sentinels_the_service_and_the_database() -> None:
+    u = parse_sentinel("redis+sentinel://:s3cret@10.0.0.1:26380,10.0.0.2,[::1]:26381/cherga-main/2"
+                       "?sentinel_password=pw&min_other_sentinels=1")
+    assert u.sentinels == (("10.0.0.1", 26380), ("10.0.0.2", 26379), ("::1", 26381))
+    assert (u.service, u.db, u.password, u.username, u.tls) == ("cherga-main", 2, "s3cret", None, False)
+    assert (u.sentinel_password, u.min_other_sentinels) == ("pw", 1)
+    assert parse_sentinel("rediss+sentinel://alice:pw@h:1/m").tls
+    assert parse_sentinel("rediss+sentinel://alice:pw@h:1/m").username == "alice"
+    assert parse_sentinel("redis+sentinel://h/m").db == 0
+    shown = redacted("redis+sentinel://:s3cret@h:1/m?wait_replicas=1&sentinel_password=pw")
+    assert "s3cret" not in shown and "pw" not in shown and "h:1/m" in shown, shown
+    assert not is_cluster("redis+sentinel://127.0.0.1:1/m"), "a sentinel URL is never taken for a cluster"
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("redis+sentinal://10.0.0.1:26379/m", "the scheme 'redis+sentinal://'"),
+    ("sentinel://10.0.0.1:26379/m", "redis+sentinel://"),
+    ("10.0.0.1:26379", "no scheme"),
+    ("redis+sentinel://10.0.0.1:26379", "names no service"),
+    ("redis+sentinel://10.0.0.1:26379/", "names no service"),
+    ("redis+sentinel:///mymaster", "names no Sentinel"),
+    ("redis+sentinel://:pw@/mymaster", "names no Sentinel"),
+    ("redis+sentinel://10.0.0.1:abc/m", "cannot read the Sentinel address '10.0.0.1:abc'"),
+    ("redis+sentinel://10.0.0.1:70000/m", "cannot read the Sentinel address"),
+    ("redis+sentinel://h/m/zero", "optionally /db, a number"),
+    ("redis+sentinel://h/m?colour=red", "unknown option 'colour'"),
+    ("redis+sentinel://h/m?min_other_sentinels=x", "min_other_sentinels"),
+    ("redis+sentinel://h/m?wait_replicas=one", "wait_replicas"),
+])
+def test_a_bad_url_is_refused_with_what_to_change(url: str, says: str) -> None:
+    with pytest.raises(JournalError) as err:
+        connect(url)
+    assert says in err.value.message, err.value.message
+    assert "pw" not in err.value.message
+
+
+def test_the_command_line_says_what_is_wrong_with_the_url(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "cherga", "token", "issue", "--redis", "redis+sentinel://:pw@127.0.0.1:26379",
+         "--role", "kiosk", "--office", "main"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out
+    assert "names no service" in out.stderr and "pw" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+# ---------------------------------------------------------------------------------------------- real Sentinels
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
+    g = SentinelGroup(tmp_path_factory.mktemp("sentinel")).start()
+    try:
+        yield g
+    finally:
+        g.stop()
+
+
+def test_the_journal_finds_the_master_and_waits_for_a_replica(group: SentinelGroup) -> None:
+    with RedisJournal(group.url) as journal:
+        assert journal._wait_replicas == 1, "behind Sentinel a command waits for one replica unless told"
+        assert isinstance(journal._writer, SentinelMaster)
+        assert journal._writer.info("server")["tcp_port"] == group.master_port()
+    with RedisJournal(group.url + "?wait_replicas=0") as journal:
+        assert journal._wait_replicas == 0, "?wait_replicas=0 turns the wait off"
+    with RedisJournal(group.url + "?wait_replicas=2&wait_timeout_ms=500") as journal:
+        assert (journal._wait_replicas, journal._wait_timeout_ms) == (2, 500)
+
+
+def test_a_replica_that_would_lose_writes_after_a_failover_is_refused(group: SentinelGroup) -> None:
+    replica = group.replicas[0]
+    client = redis.Redis(host="127.0.0.1", port=replica.port, socket_timeout=2)
+    client.config_set("appendfsync", "everysec")
+    try:
+        with pytest.raises(JournalError) as err:
+            RedisJournal(group.url)
+        assert f"replica 127.0.0.1:{replica.port}" in err.value.message and "appendfsync" in err.value.message
+    finally:
+        client.config_set("appendfsync", "always")
+        client.close()
+
+
+class Desk:
+    """A desk that calls the next ticket and finishes it, over and over, and remembers every answered command."""
+
+    def __init__(self, server: ServerProcess, desk: str, headers: dict[str, str]) -> None:
+        self.base = f"{server.url}/api/v1/desks/{desk}"
+        self.desk = desk
+        self.headers = headers
+        self.lock = threading.Lock()
+        self.calls: list[tuple[float, dict[str, Any]]] = []  # (monotonic time, the ticket called)
+        self.finished: list[dict[str, Any]] = []
+        self.refused: list[tuple[int, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _post(self, http: httpx.Client, what: str, body: dict[str, Any] | None = None) -> httpx.Response | None:
+        try:
+            r = http.post(f"{self.base}/{what}", json=body, headers=self.headers)
+        except httpx.HTTPError as exc:
+            self.refused.append((0, str(exc)))
+            return None
+        if r.status_code >= 300:
+            self.refused.append((r.status_code, r.text))
+        return r
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as http:
+            while not self._stop.is_set():
+                r = self._post(http, "call-next")
+                if r is not None and r.status_code == 200:
+                    with self.lock:
+                        self.calls.append((time.monotonic(), r.json()))
+                if r is not None and r.status_code in (200, 409):  # 409: one still called here (an unanswered call)
+                    done = self._post(http, "finish", {"outcome": "served"})
+                    if done is not None and done.status_code == 200:
+                        with self.lock:
+                            self.finished.append(done.json())
+                self._stop.wait(0.1)
+
+    def calls_after(self, t0: float) -> int:
+        with self.lock:
+            return sum(1 for t, _ in self.calls if t >= t0)
+
+    def __enter__(self) -> Desk:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+
+def _until(what: str, timeout: float, check: Any) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(0.05)
+
+
+def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str) -> dict[str, float]:
+    """Kill the master under load; returns the seconds measured. Asserts everything answered is kept."""
+    head = server.auth("head", "main")
+    with httpx.Client(timeout=30) as http:
+        for desk in ("main-10", "main-11"):
+            r = http.post(f"{server.url}/api/v1/desks/{desk}/open", headers=head)
+            assert r.status_code in (200, 409), r.text
+    old = group.master_port()
+    assert old is not None
+    victim = next(s for s in group.servers if s.port == old)
+    with Kiosks(server, threads=2, pause=0.05) as kiosks, Board(server) as board, \
+            Desk(server, "main-10", head) as desk:
+        kiosks.wait_answers(10)
+        _until("a call answered before the kill", 15, lambda: desk.calls_after(0) >= 2)
+        seq_before = board.last_seq()
+        victim.kill()
+        killed = time.monotonic()
+        promoted_server = group.wait_failover(old, timeout=30)
+        promoted = time.monotonic()
+        first = kiosks.first_answer_after(promoted, LEASE_S + MARGIN + 20)
+        _until("a call answered after the failover", LEASE_S + MARGIN + 20, lambda: desk.calls_after(promoted) >= 1)
+        call_back = min(t for t, _ in desk.calls if t >= promoted) - promoted
+        kiosks.wait_answers(10)
+        _until("more calls after the failover", 20, lambda: desk.calls_after(promoted) >= 3)
+        board.check_back_in_sequence(seq_before)
+        calls_on_board = [m for m in board.conns[-1] if m.get("type") == "called"]
+    figures = {"failover_s": promoted - killed, "issue_back_s": first, "call_back_s": call_back}
+    print(f"\n[sentinel] {trial}: the Sentinels promoted port {promoted_server.port} {figures['failover_s']:.2f} s "
+          f"after the kill -9 of port {old}; the first ticket answered {first:.2f} s and the first call "
+          f"{call_back:.2f} s after the promotion; {len(kiosks.answered)} tickets, {len(desk.calls)} calls, "
+          f"{len(desk.finished)} finishes answered")
+    assert calls_on_board, "the board got no call after the failover"
+    # nothing answered is lost: read from the new master, through the same sentinel URL
+    with RedisJournal(group.url) as journal:
+        assert journal._writer.info("server")["tcp_port"] == promoted_server.port
+        events = list(journal.read())
+    answered = [t for _, t in kiosks.answered]
+    check_journal(events, answered)
+    called = {(ev.ticket, ev.desk) for ev in events if isinstance(ev, e.TicketCalled)}
+    lost_calls = [t["number"] for _, t in desk.calls if (t["id"], "main-10") not in called]
+    assert not lost_calls, f"calls answered but not in the journal: {lost_calls}"
+    ended = {ev.ticket for ev in events if isinstance(ev, e.ServiceFinished)}
+    lost_finishes = [t["number"] for t in desk.finished if t["id"] not in ended]
+    assert not lost_finishes, f"finishes answered but not in the journal: {lost_finishes}"
+    # and the service reads them back as answered (its engine was rebuilt from the new master)
+    with httpx.Client(timeout=30) as http:
+        for t in answered[-20:]:
+            got = http.get(f"{server.url}/api/v1/tickets/{t['id']}")
+            assert got.status_code == 200 and got.json()["number"] == t["number"], got.text
+    assert first <= LEASE_S + MARGIN, f"issuing came back {first:.2f} s after the promotion"
+    return figures
+
+
+def test_kill_minus_nine_of_the_master_under_load_loses_nothing_answered(group: SentinelGroup,
+                                                                         tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "serve", redis=group.url).start()
+    try:
+        failover_under_load(group, server, "failover")
+        assert server.proc is not None and server.proc.poll() is None, "the service kept running"
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_five_failovers_in_a_row(tmp_path: Path) -> None:
+    """Each round kills the current master; the killed one is started again and the Sentinels make it a replica of
+    the new master, so every round has two replicas again."""
+    group = SentinelGroup(tmp_path / "group").start()
+    server = ServerProcess(tmp_path / "serve", redis=group.url).start()
+    try:
+        for i in range(5):
+            old = group.master_port()
+            failover_under_load(group, server, f"failover {i + 1} of 5")
+            dead = next(s for s in group.servers if s.port == old)
+            dead.start()  # comes back as a master; the Sentinels turn it into a replica of the new one
+            new = next(s for s in group.servers if s.port == group.master_port())
+            SentinelGroup.wait_replicas_online(new, 2, timeout=60)
+            group.wait_sentinels_ready(60)
+    finally:
+        server.stop()
+        group.stop()
+
+
+def test_every_redis_client_follows_the_failover(tmp_path: Path) -> None:
+    """The token store and the staff store (each on its own Sentinel clients) reach the new master by themselves."""
+    from cherga.displays.accounts import RedisStaffStore
+    from cherga.displays.auth import RedisTokenStore
+
+    group = SentinelGroup(tmp_path / "group").start()
+    try:
+        tokens = RedisTokenStore(group.url)
+        staff = RedisStaffStore(group.url)
+        try:
+            before = tokens.issue(NET, "kiosk", "main")
+            staff.add(NET, "olena", "head", "a long enough password 1", "main")
+            old = group.master_port()
+            assert old is not None
+            next(s for s in group.servers if s.port == old).kill()
+            new = group.wait_failover(old)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    after = tokens.issue(NET, "kiosk", "main")
+                    staff.add(NET, "petro", "head", "another long password 2", "main")
+                    break
+                except Exception:  # the first command after the failover may meet the old master's socket
+                    assert time.monotonic() < deadline, "the stores did not reach the new master"
+                    time.sleep(0.2)
+            for token in (before, after):
+                got = tokens.lookup(token)
+                assert got is not None and got.office == "main", token
+            assert staff.get("olena") is not None and staff.get("petro") is not None
+            on_new = redis.Redis(host="127.0.0.1", port=new.port, socket_timeout=2)
+            try:
+                assert on_new.dbsize() > 0, "the stores wrote to the new master"
+            finally:
+                on_new.close()
+        finally:
+            tokens.close()
+            staff.close()
+    finally:
+        group.stop()
