@@ -51,6 +51,12 @@ ADDED_OPERATIONS |= {("/api/v1/offices/{office}/services/{service}", "put"),
                      ("/api/v1/offices/{office}/config", "get"), ("/api/v1/offices/{office}/config.toml", "get"),
                      ("/api/v1/offices/{office}/config/version", "get")}
 ADDED_SCHEMAS |= {"ServiceBody", "DeskBody", "SkillBody", "HoursBody", "ClosedDaysBody", "TargetsBody"}
+# API 1.1 "The visitor away from the hall": "tell me when a slot frees" and the reminder the day before (#18.4)
+ADDED_OPERATIONS |= {("/api/v1/offices/{office}/slot-alerts", "post"), ("/api/v1/slot-alerts/{ident}", "get"),
+                     ("/api/v1/slot-alerts/{ident}", "delete"), ("/api/v1/slot-holds/{token}", "get"),
+                     ("/api/v1/offices/{office}/appointments/{code}/reminder", "post"),
+                     ("/api/v1/offices/{office}/appointments/{code}/reminder", "delete")}
+ADDED_SCHEMAS |= {"SlotAlertBody", "SlotAlert", "SlotHold", "ReminderBody", "ReminderSet"}
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,7 @@ from cherga.displays.routes import (
     relay,
     reports,
     session,
+    slot_alerts,
     staff,
     tickets,
     wartime,
@@ -42,8 +43,8 @@ from cherga.displays.service import Service, ServiceConfig
 __all__ = ["WS_MAX_MESSAGE", "Service", "ServiceConfig", "create_app"]
 
 # the order of /openapi.json's paths; no two routes overlap, so the order decides nothing else
-ROUTERS = (relay, ops, offices, tickets, push, desks, head, reports, ratings, appointments, wartime, session, staff,
-           devices, config, boards, pages)
+ROUTERS = (relay, ops, offices, tickets, push, desks, head, reports, ratings, appointments, slot_alerts, wartime,
+           session, staff, devices, config, boards, pages)
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": s.Error} for code in (400, 401, 403, 404, 409)}
 
 

@@ -414,6 +414,19 @@ class PushNotifier:
             # the outcome is handled on the loop, which alone touches the store's memory
             fut.add_done_callback(functools.partial(self._on_loop, loop, sub))
 
+    def post(self, sub: Subscription, msg: dict[str, Any]) -> Future[tuple[str, int | None]] | None:
+        """Send ``msg`` to one browser off the loop, for alerts that follow no ticket (a freed booking slot, a
+        booking's reminder: :mod:`cherga.displays.slot_alerts`); the future gives the push service's status.
+        None when too many sends are queued already (the alert is dropped and counted)."""
+        if len(self._pending) >= MAX_PENDING:
+            self.stats.failed += 1
+            log.warning("push: %d sends queued already; a %s alert is dropped", MAX_PENDING, msg["kind"])
+            return None
+        fut = self._pool.submit(self._send_one, sub, msg)
+        self._pending.add(fut)
+        fut.add_done_callback(self._pending.discard)
+        return fut
+
     def _on_loop(self, loop: asyncio.AbstractEventLoop | None, sub: Subscription,
                  fut: Future[tuple[str, int | None]]) -> None:
         if loop is None:

@@ -57,6 +57,8 @@ class PolicyBody(Strict):
 class AppointmentBody(Strict):
     service: str = Field(min_length=1, max_length=64)
     start: str = Field(min_length=10, max_length=40, description="ISO time of a free slot's start")
+    hold: str | None = Field(None, max_length=64, description="a slot alert's hold token: books the slot held "
+                                                             "for this visitor (GET /api/v1/slot-holds/{token})")
 
 
 class CheckInBody(Strict):
@@ -248,6 +250,10 @@ class OfficeInfo(BaseModel):
     shelter_address_en: str = ""
     notify_ahead: int = Field(3, description="the visitor's phone is alerted when this many tickets (or fewer) "
                               "are ahead of theirs")
+    slot_hold_min: float = Field(10.0, description="a booking slot that frees is held this many minutes for the "
+                                 "visitor who asked to be told (slot alerts)")
+    reminder_hour: int = Field(18, description="the office's local hour, the day before a booking, when its "
+                               "reminder is pushed")
     rating_scale: Literal["three", "four"] = Field(
         "three", description="how visitors rate here: three (bad, good, exemplary: погано, добре, зразково) or four "
         "(terrible, acceptable, good, excellent: жахливо, прийнятно, добре, чудово, the national monitoring's levels)")

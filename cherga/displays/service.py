@@ -37,6 +37,7 @@ from cherga.displays.metrics import CallCounter
 from cherga.displays.push import PushNotifier
 from cherga.displays.ratings import RatingsBook
 from cherga.displays.schedule import Schedule
+from cherga.displays.slot_alerts import SlotAlerts
 from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
@@ -85,7 +86,10 @@ class Service:
         self.alerts = AlertWatcher(self.current_engine, clock)
         # Web Push to the visitors' phones: N ahead and called (#18.2); sends off the loop, keeps push.sqlite3
         self.push = PushNotifier(cfg.data_dir, self.current_engine, clock=clock)
-        listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts, self.push]
+        # freed booking slots held for the visitors who asked, in turn; reminders the day before (#18.4)
+        self.slot_alerts = SlotAlerts(cfg.data_dir, self.current_engine, self.push, clock=clock)
+        listeners: list[Listener] = [self.hub, self.ratings, self.calls, self.alerts, self.push,
+                                     self.slot_alerts]
         self.tokens: TokenStore
         self.audit: AuditStore
         self.staff: StaffStore  # staff accounts and their sessions
@@ -125,6 +129,7 @@ class Service:
         if isinstance(self.host, ClusterHost):
             await self.host.start()
         self.push.prune()  # the journal is replayed: tickets that ended meanwhile alert nobody
+        self.slot_alerts.start()  # and what is free now is known: only what frees from here alerts
         self._watcher = asyncio.create_task(self._watch_alerts())
 
     async def _watch_alerts(self) -> None:
@@ -135,6 +140,7 @@ class Service:
         while True:
             await asyncio.sleep(min(1.0, every))
             self.alerts.tick()
+            self.slot_alerts.tick()  # holds that lapse pass on; reminders due go
             if time.monotonic() - last >= every:
                 last = time.monotonic()
                 self.hub.refresh_tickets()
@@ -190,6 +196,7 @@ class Service:
         self.tokens.close()
         self.audit.close()
         self.staff.close()
+        self.slot_alerts.close()
         self.push.close()
 
     # ------------------------------------------------------------------ reading

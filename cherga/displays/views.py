@@ -27,6 +27,8 @@ def office_json(net: Network, office: Office, registries_available: bool = True)
         "address_uk": office.address_uk, "region": office.region,
         "shelter_address_uk": office.shelter_address_uk, "shelter_address_en": office.shelter_address_en,
         "notify_ahead": office.notify_ahead,  # the phone page alerts this many tickets ahead (#18.1)
+        # a freed slot is held this long for the visitor told; the reminder's hour the day before (#18.4)
+        "slot_hold_min": office.slot_hold_min, "reminder_hour": office.reminder_hour,
         "rating_scale": office.rating_scale, "rating_levels": list(SCALES[office.rating_scale]),
         "services": [
             {

@@ -9,6 +9,7 @@
 ``reports``         the standard's report
 ``ratings``         the three buttons and their counts
 ``appointments``    slots, bookings, check-in
+``slot_alerts``     "tell me when a slot frees": a freed slot held for the visitor told; reminders
 ``wartime``         air-raid alerts (an office, a region), the registries switch, closing the day early
 ``session``         signing in and out, one's own password (staff accounts: ``displays/accounts.py``)
 ``staff``           a head's or the network's staff management; the audit trail, read only

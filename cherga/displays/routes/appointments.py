@@ -46,7 +46,8 @@ async def get_slots(office: str, service: str, svc: Svc,
         when = date.fromisoformat(day) if day else datetime.fromtimestamp(svc.now, ZoneInfo(tz)).date()
     except ValueError:
         raise InvalidCommand(f"date {day!r} is not YYYY-MM-DD") from None
-    free = bookings.slots(d, service, when, svc.now)
+    # a slot that freed and is held for a visitor who asked to be told (#18.4) is theirs alone until it lapses
+    free = svc.slot_alerts.visible(office, service, bookings.slots(d, service, when, svc.now))
     return [{"start": views.iso(a, tz), "end": views.iso(b, tz)} for a, b in free]
 
 
@@ -71,9 +72,11 @@ async def book(office: str, body: s.AppointmentBody, request: Request, svc: Svc)
         if wait:
             raise RateLimited(f"too many bookings from this address; try again in {wait:.0f} s", wait)
     start = _parse_time(body.start, d.office.timezone)
+    holder = svc.slot_alerts.check_booking(office, body.service, start, body.hold)  # 409: held for another
     evs = await run(svc, c.Book(office=office, service=body.service, start=start,
                                 channel="phone" if p is not None else "web"))
     booked = next(ev for ev in evs if isinstance(ev, e.AppointmentBooked))
+    svc.slot_alerts.booked(holder)  # the holder booked: the hold is spent, they leave the alert's list
     d = svc.office(office)  # the engine may have been rebuilt
     return _booking_json(d, d.bookings[booked.code])
 
