@@ -88,6 +88,19 @@ class Retired(Conflict):
     code = "retired"
 
 
+class RemoteClosed(Conflict):
+    """The office takes no remote tickets (from a visitor's phone) now: not at this hour, the hour's cap reached, or
+    the wait shorter than the way there (API.md 1.1 "The visitor away from the hall")."""
+
+    code = "remote_closed"
+
+
+class RemoteLive(Conflict):
+    """This browser already holds a live remote ticket at the office: one at a time."""
+
+    code = "remote_live"
+
+
 class JournalError(ChergaError):
     """The journal could not make a command durable; the command was not acknowledged."""
 
@@ -102,6 +115,8 @@ HTTP_STATUS: dict[str, int] = {
     AlertOn.code: 409,
     RegistryUnavailable.code: 409,
     Retired.code: 409,
+    RemoteClosed.code: 409,
+    RemoteLive.code: 409,
     JournalError.code: 503,
     ConfigError.code: 500,
 }

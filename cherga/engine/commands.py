@@ -79,6 +79,10 @@ class IssueTicket:
     origin: str | None = None
     # a booked visit: called at this time ahead of walk-ins
     due_at: float | None = None
+    # joined from the visitor's phone (#18.3): holds a place, passed over until checked in; ``browser`` is a hash of
+    # the browser's id (one live remote ticket per browser), never anything that names the visitor
+    remote: bool = False
+    browser: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -235,6 +239,23 @@ class CheckIn:
     code: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckInRemote:
+    """A visitor who joined from the phone is in the hall (the kiosk, the head, or the entrance QR code): the remote
+    ticket waits in the place it had."""
+
+    office: str
+    ticket: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpireRemote:
+    """End as no-shows the remote tickets whose turn came and whose ``remote_grace_min`` has run out unchecked-in
+    (the service sends it as time passes)."""
+
+    office: str
+
+
 class AlertSource(enum.StrEnum):
     """Who switched an air-raid alert: the head's button, the network's operator, the command line, or an official
     alert feed (an ``alerts`` device token)."""
@@ -378,6 +399,8 @@ Command = (
     | Book
     | CancelBooking
     | CheckIn
+    | CheckInRemote
+    | ExpireRemote
     | SetAlert
     | SetRegistries
     | PutService
@@ -394,7 +417,8 @@ DESK_COMMANDS = (
     Transfer, ServeWalkIn,
 )
 OFFICE_COMMANDS = (
-    IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn, SetAlert, SetRegistries,
+    IssueTicket, SetPolicy, StopIssuing, CloseDay, Book, CancelBooking, CheckIn, CheckInRemote, ExpireRemote,
+    SetAlert, SetRegistries,
     *CONFIG_COMMANDS,
 )
 

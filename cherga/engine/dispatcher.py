@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import heapq
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -61,6 +62,8 @@ from cherga.errors import (
     IssuingClosed,
     NotFound,
     RegistryUnavailable,
+    RemoteClosed,
+    RemoteLive,
     Retired,
 )
 
@@ -129,6 +132,7 @@ class Dispatcher(OfficeState):
         self.desk_sets = {}
         self.competitors = {}
         self.positions = {}
+        self.remote_keys = {}
         self.arrivals = {}
         self.day_started = 0.0
         self.abandoned = 0
@@ -139,6 +143,12 @@ class Dispatcher(OfficeState):
         self.alert_since = None
         self.alert_source = None
         self.registries_available = True
+        # joining from the phone (#18.3): the times of today's remote issues within the last hour (the cap), the
+        # remote ticket each browser holds, and today's remote tickets checked in and ended unchecked-in
+        self.remote_times: deque[float] = deque()
+        self.remote_browsers: dict[str, str] = {}
+        self.remote_checked_in = 0
+        self.remote_expired = 0
         self._needs_registry = frozenset(sid for sid, svc in network.services.items() if svc.needs_registry)
         # not issued here: retired services, and those no desk of the office serves any more (their queues stay for
         # the tickets that were in them); empty but for the head's live changes
@@ -174,6 +184,7 @@ class Dispatcher(OfficeState):
             c.SetPolicy: self._set_policy, c.Rate: self._rate, c.StopIssuing: self._stop_issuing,
             c.CloseDay: self._close_day, c.ServeWalkIn: self._walk_in,
             c.Book: self._book, c.CancelBooking: self._cancel_booking, c.CheckIn: self._check_in,
+            c.CheckInRemote: self._check_in_remote, c.ExpireRemote: self._expire_remote,
             c.SetAlert: self._set_alert, c.SetRegistries: self._set_registries,
             **{cls: self._configure for cls in c.CONFIG_COMMANDS},
         }
@@ -207,7 +218,7 @@ class Dispatcher(OfficeState):
         elif isinstance(command, ISSUE):
             issued, t, letter, count = self._decide_issue(command, now)
             out = [issued]
-            self._admit(t, letter, count, next_status(t.number, NEW, Action.ISSUE))
+            self._admit(t, letter, count, next_status(t.number, NEW, Action.ISSUE_REMOTE if t.remote else Action.ISSUE))
         elif isinstance(command, FINISH):
             finished, t, ds, nxt, to = self._decide_finish(command, now)
             out = [finished]
@@ -353,20 +364,24 @@ class Dispatcher(OfficeState):
                     or self.office.closed_on(local.date().isoformat()):
                 raise IssuingClosed(f"{self.office.name_en} is closed now; see its opening hours")
         head = cmd.position is HEAD
-        if self.eta:
+        if self.eta or cmd.remote:
             eta, position = forecast.new_ticket_eta(self, q, now, head=head)
             eta = forecast.rounded(eta)
         else:
             eta, position = 0.0, (q.head_live if head else q.live) + 1
+        if cmd.remote:
+            head = False  # a remote ticket keeps the place of the time it joined, no other
+            self._remote_open(cmd, eta, now)
         letter, count = self._next_number(cmd.service)
         number = ticket_number(letter, count)
-        next_status(number, NEW, Action.ISSUE)
+        next_status(number, NEW, Action.ISSUE_REMOTE if cmd.remote else Action.ISSUE)
         ticket_id = self._new_id()
         more = tuple(cmd.more_services)
         ev = self._make_issued(
             self._seq_next(), now, self._office_id, ticket=ticket_id, number=number, service=cmd.service,
             more_services=more, category=q.category_value, vulnerable=cmd.vulnerable, channel=cmd.channel, head=head,
-            eta_min=eta, position=position, origin=cmd.origin, due_at=cmd.due_at,
+            eta_min=eta, position=position, origin=cmd.origin, due_at=cmd.due_at, remote=cmd.remote,
+            browser=cmd.browser,
         )
         t = Ticket(
             id=ticket_id, number=number, office=self._office_id, service=cmd.service, more=more,
@@ -374,7 +389,46 @@ class Dispatcher(OfficeState):
             counter=0, eta_min=eta, position=position, origin=cmd.origin, due_at=cmd.due_at,
         )
         t.head = head
+        if cmd.remote:
+            t.remote = True
+            t.browser = cmd.browser
         return ev, t, letter, count
+
+    def _remote_open(self, cmd: c.IssueTicket, eta: float | None, now: float) -> None:
+        """Refuse a remote ticket (:class:`RemoteClosed`, :class:`RemoteLive`) unless the office takes one now: it
+        takes them, at this hour, under its cap for the last hour, while the wait is longer than the way here, and
+        this browser holds no other live remote ticket. O(1) amortised."""
+        o = self.office
+        if not o.remote_join:
+            raise RemoteClosed(f"{o.name_en} does not take tickets from phones; take one at the kiosk in the hall")
+        if cmd.due_at is not None or cmd.more_services or cmd.origin is not None or cmd.channel != "remote":
+            raise InvalidCommand("a remote ticket is one service, issued from a phone (channel remote)")
+        if o.remote_hours:
+            local = datetime.fromtimestamp(now, ZoneInfo(o.timezone))
+            minute = local.hour * 60 + local.minute
+            start, end = _span(o.remote_hours)
+            if not start <= minute < end:
+                raise RemoteClosed(f"{o.name_en} takes tickets from phones {o.remote_hours} only; "
+                                   "come to the office and take one at the kiosk")
+        times = self.remote_times
+        while times and times[0] <= now - 3600.0:
+            times.popleft()
+        if len(times) >= o.remote_per_hour:
+            free = datetime.fromtimestamp(times[0] + 3600.0, ZoneInfo(o.timezone))
+            raise RemoteClosed(f"{o.name_en} has taken its {o.remote_per_hour} tickets from phones for this hour; "
+                               f"try again after {free:%H:%M}, or come and take one at the kiosk")
+        if eta is None:
+            raise RemoteClosed(f"no desk at {o.name_en} serves this service just now, so no place can be held; "
+                               "try again later")
+        if eta <= o.remote_travel_min:
+            raise RemoteClosed(f"the wait at {o.name_en} is about {eta:.0f} min, no longer than the "
+                               f"{o.remote_travel_min:g} min it takes to get there: come now and take a ticket at "
+                               "the kiosk")
+        if cmd.browser is not None:
+            held = self.tickets.get(self.remote_browsers.get(cmd.browser, ""))
+            if held is not None and held.status in _HELD:
+                raise RemoteLive(f"this browser already holds ticket {held.number} ({held.status}); one ticket "
+                                 "from a phone at a time: cancel it first, or follow it")
 
     def _open(self, cmd: c.OpenDesk, now: float) -> list[e.BaseEvent]:
         ds = self._desk(cmd.desk)
@@ -744,6 +798,53 @@ class Dispatcher(OfficeState):
         assert isinstance(issued, e.TicketIssued)
         return [issued, self._ev(e.AppointmentCheckedIn, now, code=b.code, ticket=issued.ticket, late=late)]
 
+    # joining from the phone (#18.3)
+
+    def _check_in_remote(self, cmd: c.CheckInRemote, now: float) -> list[e.BaseEvent]:
+        """The remote visitor is in the hall. A second check-in of the same ticket changes nothing. O(1)."""
+        if cmd.office != self._office_id:
+            raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self._office_id!r}")
+        t = self._ticket(cmd.ticket)
+        if not t.remote:
+            raise Conflict(f"ticket {t.number} was taken in the hall, not from a phone: there is nothing to check in")
+        if t.checked_in_at is not None and t.status in _HELD:
+            return []  # already checked in (a second scan, a retried request)
+        if t.status is Status.NO_SHOW and t.checked_in_at is None and t.passed_at is not None:
+            until = datetime.fromtimestamp(t.passed_at + self.office.remote_grace_min * 60.0,
+                                           ZoneInfo(self.office.timezone))
+            raise Conflict(f"ticket {t.number} kept its place until {until:%H:%M}, "
+                           f"{self.office.remote_grace_min:g} min after its turn came; take a new ticket at the kiosk")
+        next_status(t.number, t.status, Action.CHECK_IN)
+        return [self._ev(e.RemoteCheckedIn, now, ticket=t.id, number=t.number, passed=t.passed_at is not None)]
+
+    def _expire_remote(self, cmd: c.ExpireRemote, now: float) -> list[e.BaseEvent]:
+        """No-shows: the remote tickets whose turn came more than ``remote_grace_min`` ago, unchecked-in. O(queues +
+        those whose turn has come)."""
+        if cmd.office != self._office_id:
+            raise InvalidCommand(f"command for office {cmd.office!r} sent to office {self._office_id!r}")
+        return [self._ev(e.RemoteExpired, now, ticket=t.id, number=t.number) for t in self.remote_due(now)]
+
+    def remote_due(self, now: float) -> list[Ticket]:
+        """The remote tickets whose grace is over at ``now``, in the order they joined. O(queues + passed)."""
+        grace = self.office.remote_grace_min * 60.0
+        out: list[Ticket] = []
+        for q in self.queues.values():
+            for t in q.remote[:q.remote_passed]:
+                if t.passed_at is not None and t.passed_at + grace <= now:
+                    out.append(t)
+        out.sort(key=lambda t: t.counter)
+        return out
+
+    def next_remote_expiry(self) -> float | None:
+        """When the next remote ticket's grace runs out (``None``: none has had its turn). O(queues)."""
+        grace = self.office.remote_grace_min * 60.0
+        best: float | None = None
+        for q in self.queues.values():
+            for t in q.remote[:q.remote_passed]:
+                if t.passed_at is not None and (best is None or t.passed_at + grace < best):
+                    best = t.passed_at + grace
+        return best
+
     # wartime: air-raid alerts and the registries
 
     def _set_alert(self, cmd: c.SetAlert, now: float) -> list[e.BaseEvent]:
@@ -874,6 +975,8 @@ class Dispatcher(OfficeState):
         self.day_started = ev.at
         self.abandoned = 0
         self.waited_min = 0.0
+        self.remote_checked_in = 0
+        self.remote_expired = 0
         self._day_span = _local_day(ev.at, self.office.timezone)[1]
         for ds in self.desks.values():
             ds.open_s = 0.0
@@ -895,7 +998,11 @@ class Dispatcher(OfficeState):
             counter=0, eta_min=ev.eta_min, position=ev.position, origin=ev.origin, due_at=ev.due_at,
         )
         t.head = ev.head
-        self._admit(t, letter, int(number[len(letter):]), next_status(number, NEW, Action.ISSUE))
+        if ev.remote:
+            t.remote = True
+            t.browser = ev.browser
+        self._admit(t, letter, int(number[len(letter):]),
+                    next_status(number, NEW, Action.ISSUE_REMOTE if ev.remote else Action.ISSUE))
 
     def _admit(self, t: Ticket, letter: str, count: int, status: Status) -> None:
         """``TicketIssued``'s change: the new ticket ``t`` (its ``head`` set) joins its queue in ``status`` (the
@@ -905,11 +1012,51 @@ class Dispatcher(OfficeState):
         t.counter = self.issued_total
         self.tickets[t.id] = t
         self.numbers[t.number] = t.id
+        if status is Status.REMOTE:
+            self._hold_remote(t, status)
+            return
         self._enqueue(t, status, t.issued_at, t.head)
         q = t.queue
         if q is not None:
             arrivals = self.arrivals
             arrivals[q.key] = arrivals.get(q.key, 0) + 1
+
+    def _hold_remote(self, t: Ticket, status: Status) -> None:
+        """A remote ticket takes its place: in its queue's remote list (not in the runs), joined now. O(1)."""
+        t.status = status
+        t.since = t.issued_at
+        t.net_since = t.issued_at - (self.alerted_s(t.issued_at) if self.alert_from is not None else self.alert_acc)
+        t.desk = None
+        q = self.queues[(t.service, t.vulnerable)]
+        q.remote.append(t)  # joined now: after every remote ticket already there
+        self.remote_times.append(t.issued_at)
+        if t.browser is not None:
+            self.remote_browsers[t.browser] = t.id
+        arrivals = self.arrivals
+        arrivals[q.key] = arrivals.get(q.key, 0) + 1
+
+    def _drop_remote(self, t: Ticket) -> None:
+        """A remote ticket leaves its queue's remote list (checked in or ended). O(r) for r remote tickets of that
+        queue (bounded by the office's cap per hour)."""
+        q = self.queues[(t.service, t.vulnerable)]
+        i = q.remote.index(t)
+        del q.remote[i]
+        if i < q.remote_passed:
+            q.remote_passed -= 1
+
+    def _pass_remote(self, q: Queue, t: Ticket, at: float) -> None:
+        """``t``, which joined ``q`` after some remote tickets, is called: their turn has come (while they are away)
+        and their grace starts. O(1) amortised: each remote ticket is passed once."""
+        rem = q.remote
+        i = q.remote_passed
+        n = len(rem)
+        while i < n:
+            r = rem[i]
+            if (r.since, r.counter) >= (t.since, t.counter):
+                break
+            r.passed_at = at
+            i += 1
+        q.remote_passed = i
 
     def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
         t = self.tickets[ev.ticket]
@@ -918,8 +1065,11 @@ class Dispatcher(OfficeState):
     def _mark_called(self, t: Ticket, ds: DeskState, call_no: int, at: float, status: Status) -> None:
         """``TicketCalled``'s change, from the decision (``apply``) or the event (replay); ``status`` is the table's
         answer to the call."""
-        if t.queue is not None:
-            t.queue.leave(t)
+        q = t.queue
+        if q is not None:
+            if q.remote and not t.head:  # remote tickets that joined before it are passed over (#18.3)
+                self._pass_remote(q, t, at)
+            q.leave(t)
             self.waited_min += self.net_waited_s(t, at) / 60.0
         t.status = status
         t.desk = ds.id
@@ -1006,6 +1156,8 @@ class Dispatcher(OfficeState):
 
     def _on_TicketCancelled(self, ev: e.TicketCancelled) -> None:
         t = self.tickets[ev.ticket]
+        if t.status is Status.REMOTE:
+            self._drop_remote(t)
         if t.queue is not None:  # the forecast learns how often visitors give up waiting
             waited = self.net_waited_s(t, ev.at) / 60.0
             self.waited_min += waited
@@ -1157,8 +1309,33 @@ class Dispatcher(OfficeState):
         self.desk_version += 1
         self.config_version += 1
 
+    def _on_RemoteCheckedIn(self, ev: e.RemoteCheckedIn) -> None:
+        """In the hall: the ticket waits in the place it had, by the time it joined (before everyone who joined
+        after it; at the front when its turn has come). O(log n) to find the place, and the move of the entries
+        after it (a memmove; the call's hot path is untouched)."""
+        t = self.tickets[ev.ticket]
+        status = next_status(t.number, t.status, Action.CHECK_IN)
+        self._drop_remote(t)
+        t.status = status
+        t.checked_in_at = ev.at
+        t.head = False
+        t.desk = None
+        self._token += 1
+        self.queues[(t.service, t.vulnerable)].push(t, self._token)  # since: when it joined
+        self.remote_checked_in += 1
+
+    def _on_RemoteExpired(self, ev: e.RemoteExpired) -> None:
+        t = self.tickets[ev.ticket]
+        status = next_status(t.number, t.status, Action.REMOTE_EXPIRE)
+        self._drop_remote(t)
+        t.status = status
+        t.no_show_at = ev.at
+        self.remote_expired += 1
+
     def _on_TicketNotServed(self, ev: e.TicketNotServed) -> None:
         t = self.tickets[ev.ticket]
+        if t.status is Status.REMOTE:
+            self._drop_remote(t)
         self._leave_queue(t)
         self._release(t, ev.at)
         t.status = next_status(t.number, t.status, Action.CLOSE_EARLY)
@@ -1190,6 +1367,10 @@ class Dispatcher(OfficeState):
             "registries_available": self.registries_available,
             "config": documents(self.network),
             "net_since": {t.id: t.net_since for t in self.tickets.values()},
+            "remote": {t.id: (t.browser, t.passed_at, t.checked_in_at) for t in self.tickets.values() if t.remote},
+            "remote_queues": {q.key: ([t.id for t in q.remote], q.remote_passed) for q in self.queues.values()
+                              if q.remote},
+            "remote_counts": (self.remote_checked_in, self.remote_expired),
         }
 
     def _check(self) -> None:
@@ -1235,8 +1416,39 @@ class Dispatcher(OfficeState):
         assert self.alert_acc >= 0.0 and (self.alert_from is None or self.alert_from <= self.alert_until)
         for t in self.tickets.values():
             assert t.net_since <= t.since + 1e-6, f"{t.number}: net since {t.net_since} after since {t.since}"
+        # remote tickets (#18.3): each in its own queue's remote list once, never in a run; the lists in the order of
+        # joining, those whose turn came a prefix; a remote ticket is passed exactly when a ticket that joined its
+        # queue after it has been called (the tests check that against an oracle of the order)
+        listed: dict[str, str] = {}
+        for q in self.queues.values():
+            assert 0 <= q.remote_passed <= len(q.remote), f"queue {q.key}: {q.remote_passed} passed of {len(q.remote)}"
+            for i, t in enumerate(q.remote):
+                assert t.status is Status.REMOTE, f"{t.number} in the remote list of {q.key} but {t.status}"
+                assert t.remote and t.queue is None and t.desk is None and t.checked_in_at is None
+                assert (t.service, t.vulnerable) == (q.service, q.category is Category.VULNERABLE)
+                assert t.id not in listed, f"{t.number} twice in remote lists"
+                listed[t.id] = q.key
+                assert (t.passed_at is not None) is (i < q.remote_passed), f"{t.number}: passed out of order"
+                if i:
+                    prev = q.remote[i - 1]
+                    assert (prev.since, prev.counter) < (t.since, t.counter), f"remote order broken in {q.key}"
+        for t in self.tickets.values():
+            if t.status is Status.REMOTE:
+                assert t.id in listed, f"remote ticket {t.number} is in no remote list"
+            if t.checked_in_at is not None:
+                assert t.remote, f"{t.number} checked in but not remote"
         numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
+
+
+# a remote ticket's visitor still to be served: a browser holding one may not take another
+_HELD: Final = (Status.REMOTE, Status.WAITING, Status.CALLED, Status.SERVING)
+
+
+def _span(text: str) -> tuple[int, int]:
+    """``"09:00-17:00"`` -> ``(540, 1020)``, minutes after midnight (the loader checked the shape)."""
+    a, b = text.split("-")
+    return int(a[:2]) * 60 + int(a[3:]), int(b[:2]) * 60 + int(b[3:])
 
 
 _FINISHED_AS: Final = {

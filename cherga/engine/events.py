@@ -43,6 +43,9 @@ class TicketIssued(BaseEvent):
     position: int
     origin: str | None
     due_at: float | None
+    # joined from the phone (#18.3): status remote until checked in; ``browser``: a hash of the browser's id
+    remote: bool = False
+    browser: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -208,6 +211,23 @@ class TicketNotServed(BaseEvent):
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteCheckedIn(BaseEvent):
+    """A remote ticket's visitor is in the hall: it waits in the place it had (``passed``: its turn had come)."""
+
+    ticket: str
+    number: str
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteExpired(BaseEvent):
+    """A remote ticket's turn came and its grace ran out before check-in: a no-show."""
+
+    ticket: str
+    number: str
+
+
 # the head's configuration, live: what changed, as resolved when it was decided (cherga.engine.configure replays
 # each onto the configuration with the loader's rules)
 
@@ -291,6 +311,8 @@ Event = (
     | AlertChanged
     | RegistriesChanged
     | TicketNotServed
+    | RemoteCheckedIn
+    | RemoteExpired
     | ServiceConfigured
     | ServiceRetired
     | DeskConfigured

@@ -21,6 +21,13 @@ The wait of a ticket is found as a fluid of work poured into the desks that may 
   overtaken for ever, it is called about when it reaches its limit, and lower ranks reaching theirs first go
   before a higher one.
 
+Tickets joined from a phone (``remote``, #18.3) are not in the hall and are never called until they check in, but
+one that checks in takes the place it had, ahead of everyone who joined after it. So a remote ticket ahead is
+counted as the share of today's remote visitors who did come (checked in, over those who checked in or ended
+unchecked-in; before the day says otherwise, ``REMOTE_SHOW_PRIOR`` of them): neither as a person surely ahead (the
+figures would promise a longer wait than the hall will see) nor as nobody (a wait they would not keep). Counted in
+the ticket's own queue only; the position a screen shows (:func:`position`) counts only those waiting in the hall.
+
 Means are learned from the day's finished services, starting from the configured ones (a prior worth
 ``PRIOR_WEIGHT`` visits), so a slow morning lengthens the afternoon's forecasts.
 """
@@ -42,6 +49,9 @@ MIN_RATE_WINDOW_MIN = 60.0  # arrival rates are counted over at least this long 
 MAX_OVERTAKING = 0.9  # of the desks' capacity: past that, higher ranks would starve a queue for good
 LEFT_MIN = 0.5  # a visit past its mean is taken to end in this many minutes
 HAZARD_PRIOR_MIN = 120.0  # minutes of waiting with nobody giving up, assumed before the day says otherwise
+# remote visitors who come, before the day says otherwise: 4 in 5, worth 5 remote tickets (Laplace-style prior)
+REMOTE_SHOW_PRIOR = 0.8
+REMOTE_PRIOR_WEIGHT = 5.0
 
 
 def mean_service_min(d: OfficeState, service: str) -> float:
@@ -177,7 +187,7 @@ def _level_of(avail: list[float], work: float, rate: float) -> float:
     return (work + total) / (c - rate)  # not reached: k = c returns
 
 
-def wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float | None = None,
+def wait_min(d: OfficeState, q: Queue, ahead_in_q: float, now: float, since: float | None = None,
              net_waited_min: float | None = None) -> float | None:
     """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called; ``None`` when no open desk can.
 
@@ -196,7 +206,7 @@ def _resume_in_min(d: OfficeState, now: float) -> float:
     return 0.0
 
 
-def _wait_min(d: OfficeState, q: Queue, ahead_in_q: int, now: float, since: float | None,
+def _wait_min(d: OfficeState, q: Queue, ahead_in_q: float, now: float, since: float | None,
               net_waited_min: float | None) -> float | None:
     """Minutes until a ticket with ``ahead_in_q`` before it in ``q`` is called once the desks call; ``None`` when no
     open desk can.
@@ -310,11 +320,36 @@ def _slack_min(d: OfficeState) -> dict[Category, float]:
     return {cat: p.max_wait_min.get(cat, 15.0) - p.margin_min for cat in Category}
 
 
+def remote_show_share(d: OfficeState) -> float:
+    """The share of remote visitors expected to check in: today's, pulled towards ``REMOTE_SHOW_PRIOR``. O(1)."""
+    came = d.remote_checked_in
+    return (REMOTE_PRIOR_WEIGHT * REMOTE_SHOW_PRIOR + came) / (REMOTE_PRIOR_WEIGHT + came + d.remote_expired)
+
+
+def _remote_ahead(d: OfficeState, q: Queue, since: float | None, counter: int) -> float:
+    """The remote tickets of ``q`` that joined before (``since``, ``counter``), ``None``: all, each counted as the
+    share expected to come (module docstring). O(r) for r remote tickets in ``q`` (bounded by the cap per hour)."""
+    rem = q.remote
+    if not rem:
+        return 0.0
+    if since is None:
+        n = len(rem)
+    else:
+        n = 0
+        for r in rem:
+            if (r.since, r.counter) >= (since, counter):
+                break
+            n += 1
+    return n * remote_show_share(d) if n else 0.0
+
+
 def new_ticket_eta(d: OfficeState, q: Queue, now: float, *, head: bool = False) -> tuple[float | None, int]:
     """Expected wait (minutes; ``None`` when no open desk serves it) and position (1 = next) of a ticket about to
-    join ``q``. O(r log n + c log c): see :func:`wait_min`."""
+    join ``q``. O(r log n + c log c): see :func:`wait_min`. The position counts those in the hall; the wait also
+    the remote tickets ahead that are expected to come (not ahead of one put at the head)."""
     ahead = q.head_live if head else q.live
-    return wait_min(d, q, ahead, now), ahead + 1
+    extra = 0.0 if head else _remote_ahead(d, q, None, 0)
+    return wait_min(d, q, ahead + extra, now), ahead + 1
 
 
 def _ahead(d: OfficeState, q: Queue, t: Ticket) -> int:
@@ -329,10 +364,24 @@ def _ahead(d: OfficeState, q: Queue, t: Ticket) -> int:
     return hit[1][t.id]
 
 
+def _hall_ahead(d: OfficeState, q: Queue, t: Ticket) -> int:
+    """How many tickets waiting in the hall in ``q`` will be called before the remote ticket ``t`` once it checks
+    in: those put at the head, and those who joined before it. O(log n) after the first such question per event
+    (one pass over ``q``, kept until the office's next event)."""
+    keys = d.remote_keys.get(q.key)
+    if keys is None or keys[0] != d.seq:
+        order = q.ordered()
+        keys = d.remote_keys[q.key] = (d.seq, [(0 if x.head else 1, x.since, x.counter) for x in order])
+    return bisect.bisect_left(keys[1], (1, t.since, t.counter))
+
+
 def position(d: OfficeState, t: Ticket) -> int:
     """The place of a waiting ticket in its queue (1: it is next), 0 for a ticket that is not waiting: what the
-    phone page shows, without the expected wait's cost. See :func:`_ahead` for the cost."""
+    phone page shows, without the expected wait's cost. A remote ticket (not yet in the hall) gets the place it
+    would take on checking in: those waiting in the hall ahead of it, plus one. See :func:`_ahead` for the cost."""
     q = t.queue
+    if t.status is Status.REMOTE:
+        return _hall_ahead(d, d.queues[(t.service, t.vulnerable)], t) + 1
     if t.status is not Status.WAITING or q is None:
         return 0
     return _ahead(d, q, t) + 1
@@ -342,6 +391,12 @@ def ticket_eta(d: OfficeState, t: Ticket, now: float) -> tuple[float | None, int
     """Expected wait and position of a waiting ticket (``None`` wait when no open desk can call it). See
     :func:`_ahead` for the cost."""
     q = t.queue
+    if t.status is Status.REMOTE:
+        home = d.queues[(t.service, t.vulnerable)]
+        hall = _hall_ahead(d, home, t)
+        extra = _remote_ahead(d, home, t.since, t.counter)
+        return wait_min(d, home, hall + extra, now, since=t.since,
+                        net_waited_min=d.net_waited_s(t, now) / 60.0), hall + 1
     if t.status is not Status.WAITING or q is None:
         return 0.0, 0
     ahead = _ahead(d, q, t)
@@ -350,7 +405,9 @@ def ticket_eta(d: OfficeState, t: Ticket, now: float) -> tuple[float | None, int
         if ds.status is not DeskStatus.OPEN:
             return None, ahead + 1
         return _left(d, ds, now) + ahead * _mean(d, t.service) + _resume_in_min(d, now), ahead + 1
-    return wait_min(d, q, ahead, now, since=t.since, net_waited_min=d.net_waited_s(t, now) / 60.0), ahead + 1
+    extra = _remote_ahead(d, q, t.since, t.counter) if q.remote and not t.head else 0.0
+    return wait_min(d, q, ahead + extra, now, since=t.since,
+                    net_waited_min=d.net_waited_s(t, now) / 60.0), ahead + 1
 
 
 @dataclass(frozen=True, slots=True)

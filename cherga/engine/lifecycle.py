@@ -35,6 +35,9 @@ class Status(enum.StrEnum):
     # wartime: finished as "not possible now" (the registries are down); the day closed early under an alert
     NOT_POSSIBLE = "not_possible"
     NOT_SERVED = "not_served"
+    # joined from the phone: holds a place in the line, not yet in the hall; passed over (never called) until the
+    # visitor checks in at the kiosk or by the entrance QR code
+    REMOTE = "remote"
 
 
 class Action(enum.StrEnum):
@@ -56,6 +59,9 @@ class Action(enum.StrEnum):
     CLOSE_DAY = "close the day"
     CLOSE_EARLY = "close the day under an alert"
     RATE = "rate"
+    ISSUE_REMOTE = "issue remote"
+    CHECK_IN = "check in"
+    REMOTE_EXPIRE = "remote grace over"
 
 
 NEW = None  # the state "before issue"
@@ -100,6 +106,14 @@ TRANSITIONS: dict[tuple[Status | None, Action], Status] = {
     (Status.DONE, Action.RATE): Status.DONE,
     (Status.REFUSED, Action.RATE): Status.REFUSED,
     (Status.NOT_POSSIBLE, Action.RATE): Status.NOT_POSSIBLE,
+    # joined from the phone: in the line at the time of joining, passed over until checked in (then waiting in the
+    # place it had); once its turn has come it keeps the place for the office's remote_grace_min, then a no-show
+    (NEW, Action.ISSUE_REMOTE): Status.REMOTE,
+    (Status.REMOTE, Action.CHECK_IN): Status.WAITING,
+    (Status.REMOTE, Action.REMOTE_EXPIRE): Status.NO_SHOW,
+    (Status.REMOTE, Action.CANCEL): Status.CANCELLED,
+    (Status.REMOTE, Action.CLOSE_DAY): Status.CANCELLED,
+    (Status.REMOTE, Action.CLOSE_EARLY): Status.NOT_SERVED,
 }
 
 # The steps a decision is journalled as, where the events are other steps of the table: replaying those events
@@ -128,6 +142,7 @@ _WHY: dict[Status, str] = {
     Status.CANCELLED: "it was cancelled",
     Status.NOT_POSSIBLE: "it was already finished as not possible now",
     Status.NOT_SERVED: "the day closed under an air-raid alert before it was served",
+    Status.REMOTE: "it was taken from a phone and the visitor has not checked in yet",
 }
 
 

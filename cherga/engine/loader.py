@@ -521,10 +521,11 @@ def _parse_skills(value: object, services: Mapping[str, Service]) -> dict[str, f
     return skills
 
 
+_REMOTE_KEYS = ("remote_join", "remote_hours", "remote_per_hour", "remote_grace_min", "remote_travel_min")
 _OFFICE_REQUIRED = ("id", "name_uk", "name_en", "kind", "desk")
 _OFFICE_OPTIONAL = ("timezone", "address_uk", "hours", "region", "shelter_address_uk", "shelter_address_en",
                     "notify_ahead", "alert_resume_min", "alert_resume_at_opening_min", "rating_scale", "holidays",
-                    "closures", "slot_hold_min", "reminder_hour")
+                    "closures", "slot_hold_min", "reminder_hour", *_REMOTE_KEYS)
 MAX_ALERT_RESUME_MIN = 240.0  # the longest delay after an all-clear (the dispatcher's MAX_RESUME_MIN)
 _DESK_REQUIRED = ("id", "number")
 _DESK_OPTIONAL = ("skills", "services", "backup", "backup_services", "special")
@@ -583,6 +584,7 @@ def _parse_offices(
             **_position(p, oid, entry),
             rating_scale=_rating_scale(f"{p}.rating_scale", entry.get("rating_scale", DEFAULT_SCALE)),
             **_slot_alerts(p, entry),
+            **_remote(p, entry),
         )
     return offices
 
@@ -682,6 +684,47 @@ def _slot_alerts(p: str, entry: _Table) -> dict[str, Any]:
             _fail(f, f"{p}.reminder_hour", f"expected a whole hour from 0 to 23 (e.g. reminder_hour = 18), "
                   f"got {_kind_of(hour)} {_show(hour)}")
         out["reminder_hour"] = hour
+    return out
+
+
+MAX_REMOTE_PER_HOUR = 1000
+MAX_REMOTE_GRACE_MIN = 120.0
+_SPAN = re.compile(r"(\d{2}):(\d{2})-(\d{2}):(\d{2})")
+
+
+def _remote(p: str, entry: _Table) -> dict[str, Any]:
+    """Joining from the phone (#18.3): ``remote_join`` (true or false), ``remote_hours`` ("HH:MM-HH:MM", local
+    time), ``remote_per_hour`` (remote tickets an hour at most), ``remote_grace_min`` (how long a remote ticket whose
+    turn came keeps its place), ``remote_travel_min`` (the way here: joining is open only while the wait is longer)."""
+    f = NETWORK_FILE
+    out: dict[str, Any] = {}
+    if "remote_join" in entry:
+        value = entry["remote_join"]
+        if not isinstance(value, bool):
+            _fail(f, f"{p}.remote_join", f"expected true or false (remote_join = true lets visitors join the queue "
+                  f"from their phones), got {_kind_of(value)} {_show(value)}")
+        out["remote_join"] = value
+    if "remote_hours" in entry:
+        text = _str(f, f"{p}.remote_hours", entry["remote_hours"], empty_ok=True)
+        m = _SPAN.fullmatch(text)
+        if text and (m is None or not (int(m[1]) * 60 + int(m[2]) < int(m[3]) * 60 + int(m[4]) <= 24 * 60
+                                       and int(m[2]) < 60 and int(m[4]) < 60)):
+            _fail(f, f"{p}.remote_hours", f"expected local hours as \"HH:MM-HH:MM\", the start before the end (such "
+                  f"as remote_hours = \"09:00-17:00\"), or \"\" for the office's opening hours; got {_show(text)}")
+        out["remote_hours"] = text
+    if "remote_per_hour" in entry:
+        n = entry["remote_per_hour"]
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_REMOTE_PER_HOUR:
+            _fail(f, f"{p}.remote_per_hour", f"expected a whole number of remote tickets an hour from 1 to "
+                  f"{MAX_REMOTE_PER_HOUR} (such as remote_per_hour = 20; remote_join = false turns remote joining "
+                  f"off), got {_kind_of(n)} {_show(n)}")
+        out["remote_per_hour"] = n
+    if "remote_grace_min" in entry:
+        out["remote_grace_min"] = _number(f, f"{p}.remote_grace_min", entry["remote_grace_min"], low=1.0,
+                                          high=MAX_REMOTE_GRACE_MIN, unit="minutes")
+    if "remote_travel_min" in entry:
+        out["remote_travel_min"] = _number(f, f"{p}.remote_travel_min", entry["remote_travel_min"], low=0.0,
+                                           high=MAX_TRAVEL_MIN, unit="minutes")
     return out
 
 

@@ -123,6 +123,14 @@ class Office:
     # hour of the day before a booking when its reminder is sent
     slot_hold_min: float = 10.0
     reminder_hour: int = 18
+    # joining from the phone (#18.3): whether the office takes remote tickets, in which local hours ("HH:MM-HH:MM";
+    # "": its opening hours), how many an hour at most, how long one whose turn came keeps its place unchecked-in,
+    # and the minutes to get here: remote joining is open only while the forecast wait is longer than that
+    remote_join: bool = False
+    remote_hours: str = ""
+    remote_per_hour: int = 20
+    remote_grace_min: float = 10.0
+    remote_travel_min: float = 15.0
 
     def closed_on(self, date_iso: str) -> bool:
         """Closed all day on the local date ``date_iso`` (YYYY-MM-DD): a holiday or a one-off closure."""

@@ -19,10 +19,12 @@ class DeskStatus(enum.StrEnum):
 
 class Ticket:
     __slots__ = (
+        "browser",
         "call_no",
         "called_at",
         "category",
         "channel",
+        "checked_in_at",
         "counter",
         "desk",
         "due_at",
@@ -41,9 +43,11 @@ class Ticket:
         "number",
         "office",
         "origin",
+        "passed_at",
         "position",
         "queue",
         "rating",
+        "remote",
         "service",
         "since",
         "staff",
@@ -89,6 +93,12 @@ class Ticket:
         self.position = position
         self.origin = origin
         self.due_at = due_at
+        # joined from the phone (#18.3): ``remote`` stays true after check-in (the reports count it apart);
+        # ``passed_at``: when its turn came while it was still away; ``checked_in_at``: when it reached the hall
+        self.remote = False
+        self.browser: str | None = None
+        self.passed_at: float | None = None
+        self.checked_in_at: float | None = None
 
 
 Entry = tuple[float, int, int, "Ticket"]  # (waiting since, counter, entry token, ticket)
@@ -108,8 +118,8 @@ class Queue:
     removed (that would be O(n)); their entries go stale and are skipped when they reach the front.
     """
 
-    __slots__ = ("category", "category_value", "desk", "head_live", "key", "lanes", "live", "rank", "service",
-                 "starts")
+    __slots__ = ("category", "category_value", "desk", "head_live", "key", "lanes", "live", "rank", "remote",
+                 "remote_passed", "service", "starts")
 
     def __init__(self, key: str, service: str | None, category: Category | None, desk: str | None = None) -> None:
         self.key = key
@@ -122,6 +132,11 @@ class Queue:
         self.starts = [0, 0]  # entries before these are gone
         self.live = 0
         self.head_live = 0  # of ``live``, those in the run put at the head
+        # remote tickets (#18.3) of this queue, not yet checked in, in the order they joined: never in the runs, so
+        # calling costs nothing more; the first ``remote_passed`` of them have had their turn pass (a ticket that
+        # joined after them was called), a prefix as both lists go by (waiting since, counter)
+        self.remote: list[Ticket] = []
+        self.remote_passed = 0
 
     def push(self, t: Ticket, token: int) -> None:
         """O(1) amortised when ``t.since`` is not earlier than the run's last (the clock goes forward); else a
@@ -239,6 +254,11 @@ class OfficeState:
     desk_sets: dict[tuple[str, int], Any]
     competitors: dict[tuple[str, int], Any]
     positions: dict[str, tuple[int, dict[str, int]]]
+    remote_keys: dict[str, tuple[int, list[tuple[int, float, int]]]]  # per queue: its calling order's keys
+    # remote tickets today (#18.3): checked in, and ended as no-shows without checking in (the forecast's share of
+    # remote visitors who come); the times of the remote issues of the last hour (the office's cap per hour)
+    remote_checked_in: int
+    remote_expired: int
 
     def under_alert(self, now: float) -> bool:
         """From an air-raid alert until service resumes after the all-clear. O(1)."""
