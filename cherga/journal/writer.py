@@ -68,11 +68,12 @@ class GroupCommit:
     def append(self, events: Sequence[BaseEvent]) -> Future[None]:
         """Queue ``events``; the future completes when they are durable. O(1) for the caller."""
         fut: Future[None] = Future()
+        # running before it is queued: the writer may complete it before this thread runs again, and a future
+        # already finished cannot be marked running (RuntimeError in the caller, the events durable all the same)
+        fut.set_running_or_notify_cancel()  # the caller can no longer cancel it, only wait
         refusal = self._queue(events, fut)
         if refusal is not None:
             fut.set_exception(refusal)
-        else:
-            fut.set_running_or_notify_cancel()  # queued: the caller can no longer cancel it, only wait
         return fut
 
     def append_async(self, events: Sequence[BaseEvent]) -> asyncio.Future[None]:
