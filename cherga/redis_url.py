@@ -22,6 +22,7 @@ after a failover the next connection goes to the new master by itself.
 from __future__ import annotations
 
 import contextlib
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
@@ -29,6 +30,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 import redis
 import redis.asyncio as aioredis
 import redis.asyncio.sentinel as asentinel
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from redis.sentinel import Sentinel
 
 from cherga.errors import JournalError
@@ -147,9 +151,12 @@ def parse_sentinel(url: str) -> SentinelURL:
     )
 
 
-def _sentinel_kwargs(parsed: SentinelURL, kwargs: dict[str, Any]) -> dict[str, Any]:
+def _sentinel_kwargs(parsed: SentinelURL, kwargs: dict[str, Any], *, aio: bool = False) -> dict[str, Any]:
     timeout = min(float(kwargs.get("socket_timeout") or SENTINEL_TIMEOUT_S), SENTINEL_TIMEOUT_S)
-    out: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
+    # no retries: redis-py's default retries a refused connection with backoff for seconds, and the next
+    # Sentinel in the list is the better retry
+    out: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout,
+                           "retry": AsyncRetry(NoBackoff(), 0) if aio else Retry(NoBackoff(), 0)}
     if parsed.tls:
         out["ssl"] = True
     if parsed.sentinel_username:
@@ -218,11 +225,44 @@ def sentinel_master_async(url: str, **kwargs: Any) -> AsyncSentinelMaster:
     parsed = parse_sentinel(url)
     sentinel = asentinel.Sentinel(  # type: ignore[no-untyped-call]
         list(parsed.sentinels), min_other_sentinels=parsed.min_other_sentinels,
-        sentinel_kwargs=_sentinel_kwargs(parsed, kwargs))
+        sentinel_kwargs=_sentinel_kwargs(parsed, kwargs, aio=True))
     client = sentinel.master_for(parsed.service, redis_class=AsyncSentinelMaster, **_master_kwargs(parsed, kwargs))
     assert isinstance(client, AsyncSentinelMaster)
     client._sentinels = sentinel
     return client
+
+
+def wait_for_master(url: str, timeout: float) -> bool:
+    """Poll the Sentinels of ``url`` (every 0.1 s, for up to ``timeout`` s) until they name a master that answers
+    ``PING`` as a master; False if none did in time.
+
+    A failover takes a few seconds (``down-after-milliseconds``, the vote, the promotion): a journal reopened
+    meanwhile waits here for the new master rather than failing and waiting out a retry period that may end well
+    after the promotion."""
+    parsed = parse_sentinel(url)
+    sentinel = Sentinel(list(parsed.sentinels), min_other_sentinels=parsed.min_other_sentinels,  # type: ignore[no-untyped-call]
+                        sentinel_kwargs=_sentinel_kwargs(parsed, {"socket_timeout": min(timeout, 1.0)}))
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                host, port = sentinel.discover_master(parsed.service)  # type: ignore[no-untyped-call]
+                probe = redis.Redis(host=host, port=port, **_master_kwargs(parsed, {
+                    "socket_timeout": min(timeout, 1.0), "socket_connect_timeout": min(timeout, 1.0),
+                    "retry": Retry(NoBackoff(), 0)}))  # the poll is the retry
+                try:
+                    if probe.info("replication").get("role") == "master":
+                        return True
+                finally:
+                    probe.close()
+            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+                pass  # no master yet, or the one named is gone (a failover not noticed yet) or not one any more
+            if time.monotonic() + 0.1 > deadline:
+                return False
+            time.sleep(0.1)
+    finally:
+        with contextlib.suppress(redis.RedisError, OSError):
+            sentinel.close()
 
 
 def replica_addresses(url: str, *, timeout: float = SENTINEL_TIMEOUT_S) -> list[tuple[str, int]]:
@@ -240,5 +280,5 @@ def replica_addresses(url: str, *, timeout: float = SENTINEL_TIMEOUT_S) -> list[
 def replica_client(url: str, host: str, port: int, **kwargs: Any) -> redis.Redis:
     """A plain client of one replica, with the master's credentials and TLS (for checking its settings)."""
     parsed = parse_sentinel(url)
-    master = _master_kwargs(parsed, kwargs)
+    master = _master_kwargs(parsed, {"retry": Retry(NoBackoff(), 0), **kwargs})  # a replica down is told at once
     return redis.Redis(host=host, port=port, **master)

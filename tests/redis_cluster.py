@@ -51,17 +51,20 @@ def redis_cli_binary() -> str:
 
 
 class RedisClusterServers:
-    """``masters`` cluster nodes over ``data``/node-<i>; ``url`` is ``redis+cluster://`` naming every node."""
+    """``masters`` cluster nodes over ``data``/node-<i>, each with ``replicas`` replicas (``redis-cli`` picks which
+    node replicates which); ``url`` is ``redis+cluster://`` naming every node. ``node_timeout_ms`` is how long a
+    silent node takes to be failed: a short one makes a replica promotion take a few seconds."""
 
-    def __init__(self, data: Path, *, masters: int = 3) -> None:
+    def __init__(self, data: Path, *, masters: int = 3, replicas: int = 0, node_timeout_ms: int = 5000) -> None:
         self.data = data
+        self.replicas = replicas
         self.nodes: list[RedisServer] = []
-        for i in range(masters):
+        for i in range(masters * (1 + replicas)):
             port = free_cluster_port()
             node = RedisServer(
                 data / f"node-{i}", port=port,
                 extra=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                       "--cluster-node-timeout", "5000", "--cluster-require-full-coverage", "yes"],
+                       "--cluster-node-timeout", str(node_timeout_ms), "--cluster-require-full-coverage", "yes"],
             )
             self.nodes.append(node)
 
@@ -88,7 +91,7 @@ class RedisClusterServers:
                     raise RuntimeError("no free port for a Redis Cluster node after 5 tries")
             out = subprocess.run(
                 [redis_cli_binary(), "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
-                 "--cluster-replicas", "0", "--cluster-yes"],
+                 "--cluster-replicas", str(self.replicas), "--cluster-yes"],
                 capture_output=True, text=True, timeout=timeout,
             )
             if out.returncode != 0:

@@ -69,7 +69,9 @@ class SentinelProcess:
     def master_state(self) -> dict[str, Any]:
         client = self.client()
         try:
-            return client.sentinel_master(SERVICE)  # type: ignore[no-any-return]
+            state = client.sentinel_master(SERVICE)
+            assert isinstance(state, dict), state
+            return state
         finally:
             client.close()
 
@@ -162,7 +164,7 @@ class SentinelGroup:
             client = s.client()
             try:
                 addr = client.sentinel_get_master_addr_by_name(SERVICE)
-                if addr:
+                if isinstance(addr, (list, tuple)) and addr:
                     return int(addr[1])
             except redis.RedisError:
                 continue
@@ -179,7 +181,7 @@ class SentinelGroup:
                 client = s.client()
                 try:
                     addr = client.sentinel_get_master_addr_by_name(SERVICE)
-                    ports.add(int(addr[1]) if addr else None)
+                    ports.add(int(addr[1]) if isinstance(addr, (list, tuple)) and addr else None)
                 except redis.RedisError:
                     ports.add(None)
                 finally:

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -181,23 +181,43 @@ def _until(what: str, timeout: float, check: Any) -> None:
 
 
 def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str) -> dict[str, float]:
-    """Kill the master under load; returns the seconds measured. Asserts everything answered is kept."""
-    head = server.auth("head", "main")
-    with httpx.Client(timeout=30) as http:
-        for desk in ("main-10", "main-11"):
-            r = http.post(f"{server.url}/api/v1/desks/{desk}/open", headers=head)
-            assert r.status_code in (200, 409), r.text
+    """Kill the Sentinels' master under load; returns the seconds measured. Asserts everything answered is kept."""
     old = group.master_port()
     assert old is not None
     victim = next(s for s in group.servers if s.port == old)
-    with Kiosks(server, threads=2, pause=0.05) as kiosks, Board(server) as board, \
-            Desk(server, "main-10", head) as desk:
+    promoted: list[int] = []
+
+    def promote() -> str:
+        promoted.append(group.wait_failover(old, timeout=30).port)
+        return f"the Sentinels promoted port {promoted[0]} after the kill -9 of port {old}"
+
+    def read_back() -> list[e.BaseEvent]:  # from the new master, through the same sentinel URL
+        with RedisJournal(group.url) as journal:
+            assert journal._writer.info("server")["tcp_port"] == promoted[0]
+            return list(journal.read())
+
+    return kill_under_load(server, victim.kill, promote, read_back, trial)
+
+
+def kill_under_load(server: ServerProcess, kill: Callable[[], None], promote: Callable[[], str],
+                    read_back: Callable[[], list[e.BaseEvent]], trial: str, office: str = "main",
+                    desks: tuple[str, ...] = ("main-10", "main-11")) -> dict[str, float]:
+    """While kiosks issue at ``office``, a desk calls and finishes and a board listens: ``kill()`` the primary,
+    ``promote()`` waits for its replica to take over. The service must go on by itself, and every answered ticket,
+    call and finish must be in the journal ``read_back()`` gives. Returns the seconds measured."""
+    head = server.auth("head", office)
+    with httpx.Client(timeout=30) as http:
+        for desk_id in desks:
+            r = http.post(f"{server.url}/api/v1/desks/{desk_id}/open", headers=head)
+            assert r.status_code in (200, 409), r.text
+    with Kiosks(server, office=office, threads=2, pause=0.05) as kiosks, Board(server, office) as board, \
+            Desk(server, desks[0], head) as desk:
         kiosks.wait_answers(10)
         _until("a call answered before the kill", 15, lambda: desk.calls_after(0) >= 2)
         seq_before = board.last_seq()
-        victim.kill()
+        kill()
         killed = time.monotonic()
-        promoted_server = group.wait_failover(old, timeout=30)
+        how = promote()
         promoted = time.monotonic()
         first = kiosks.first_answer_after(promoted, LEASE_S + MARGIN + 20)
         _until("a call answered after the failover", LEASE_S + MARGIN + 20, lambda: desk.calls_after(promoted) >= 1)
@@ -206,30 +226,29 @@ def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str)
         _until("more calls after the failover", 20, lambda: desk.calls_after(promoted) >= 3)
         board.check_back_in_sequence(seq_before)
         calls_on_board = [m for m in board.conns[-1] if m.get("type") == "called"]
+        down = [x for x in kiosks.refused if killed <= x[0] <= promoted]
     figures = {"failover_s": promoted - killed, "issue_back_s": first, "call_back_s": call_back}
-    print(f"\n[sentinel] {trial}: the Sentinels promoted port {promoted_server.port} {figures['failover_s']:.2f} s "
-          f"after the kill -9 of port {old}; the first ticket answered {first:.2f} s and the first call "
-          f"{call_back:.2f} s after the promotion; {len(kiosks.answered)} tickets, {len(desk.calls)} calls, "
-          f"{len(desk.finished)} finishes answered")
+    print(f"\n[failover] {trial}: {how}, {figures['failover_s']:.2f} s after the kill; the first ticket answered "
+          f"{first:.2f} s and the first call {call_back:.2f} s after the promotion; {len(kiosks.answered)} tickets, "
+          f"{len(desk.calls)} calls, {len(desk.finished)} finishes answered; {len(down)} issues refused meanwhile")
+    assert down, "no command was refused between the kill and the promotion: was the primary really killed?"
     assert calls_on_board, "the board got no call after the failover"
-    # nothing answered is lost: read from the new master, through the same sentinel URL
-    with RedisJournal(group.url) as journal:
-        assert journal._writer.info("server")["tcp_port"] == promoted_server.port
-        events = list(journal.read())
+    events = read_back()
     answered = [t for _, t in kiosks.answered]
     check_journal(events, answered)
     called = {(ev.ticket, ev.desk) for ev in events if isinstance(ev, e.TicketCalled)}
-    lost_calls = [t["number"] for _, t in desk.calls if (t["id"], "main-10") not in called]
+    lost_calls = [t["number"] for _, t in desk.calls if (t["id"], desks[0]) not in called]
     assert not lost_calls, f"calls answered but not in the journal: {lost_calls}"
     ended = {ev.ticket for ev in events if isinstance(ev, e.ServiceFinished)}
     lost_finishes = [t["number"] for t in desk.finished if t["id"] not in ended]
     assert not lost_finishes, f"finishes answered but not in the journal: {lost_finishes}"
-    # and the service reads them back as answered (its engine was rebuilt from the new master)
+    # and the service reads them back as answered (its engine was rebuilt from the new primary)
     with httpx.Client(timeout=30) as http:
         for t in answered[-20:]:
             got = http.get(f"{server.url}/api/v1/tickets/{t['id']}")
             assert got.status_code == 200 and got.json()["number"] == t["number"], got.text
-    assert first <= LEASE_S + MARGIN, f"issuing came back {first:.2f} s after the promotion"
+    # the issue's bound: back within the lease time of the promotion (it was 0.1-0.3 s when measured)
+    assert first <= LEASE_S, f"issuing came back {first:.2f} s after the promotion, past the lease ({LEASE_S} s)"
     return figures
 
 

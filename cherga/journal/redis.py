@@ -62,6 +62,7 @@ from cherga.redis_url import (
     replica_client,
     sentinel_master,
     sentinel_master_async,
+    wait_for_master,
 )
 from cherga.redis_url import redacted as sentinel_redacted
 
@@ -321,6 +322,8 @@ class RedisJournal(GroupCommit):
         self._meta_key = f"{prefix}:meta"
         self.cluster = is_cluster(url, timeout=socket_timeout)
         self._registered: set[str] = set()  # cluster: offices known to be in the offices set
+        if self._sentinel_url is not None:  # in a failover: wait for the new master rather than fail at once
+            wait_for_master(self._sentinel_url, socket_timeout)
         # reads may retry once (they change nothing); the writer never does: a write whose reply was lost must fail
         self._reader: redis.Redis | RedisCluster = connect(
             url, cluster=self.cluster, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
