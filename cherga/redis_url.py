@@ -32,6 +32,8 @@ import redis.asyncio as aioredis
 import redis.asyncio.sentinel as asentinel
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -263,6 +265,24 @@ def wait_for_master(url: str, timeout: float) -> bool:
     finally:
         with contextlib.suppress(redis.RedisError, OSError):
             sentinel.close()
+
+
+def wait_for_primaries(client: RedisCluster, timeout: float) -> bool:
+    """Re-read the slot map of a Redis Cluster (every 0.1 s, for up to ``timeout`` s) until every primary in it
+    answers ``PING``; False if not in time. The cluster's own failover (a replica promoted when its primary is
+    failed, after ``cluster-node-timeout``) takes seconds: a journal reopened meanwhile waits for it here."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.nodes_manager.initialize()
+            for node in client.get_primaries():  # type: ignore[no-untyped-call]
+                node.redis_connection.ping()
+            return True
+        except (redis.RedisError, RedisClusterException):
+            pass  # a primary still down, not yet replaced in the map
+        if time.monotonic() + 0.1 > deadline:
+            return False
+        time.sleep(0.1)
 
 
 def replica_addresses(url: str, *, timeout: float = SENTINEL_TIMEOUT_S) -> list[tuple[str, int]]:

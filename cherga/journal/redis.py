@@ -63,6 +63,7 @@ from cherga.redis_url import (
     sentinel_master,
     sentinel_master_async,
     wait_for_master,
+    wait_for_primaries,
 )
 from cherga.redis_url import redacted as sentinel_redacted
 
@@ -329,6 +330,8 @@ class RedisJournal(GroupCommit):
             url, cluster=self.cluster, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 1),
         )
+        if isinstance(self._reader, RedisCluster):  # a primary failing over: wait for its replica's promotion
+            wait_for_primaries(self._reader, socket_timeout)  # before the writer maps the slots
         # on a cluster the writer's client only maps slots to nodes: writes go out on the nodes' own connections
         self._writer: redis.Redis | RedisCluster = connect(
             url, cluster=self.cluster, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout,
