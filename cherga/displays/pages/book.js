@@ -7,6 +7,8 @@
 import { api, ApiError, Device, getLang, h, loadOffices, mountShell, nameOf, pathId, say, sphereOf, t } from './common.js';
 import { onLangChange } from './i18n.js';
 import { followOffice, phaseOf, resumeText } from './wartime.js';
+// "tell me when a slot frees", a held slot, the reminder the day before (issue 18.4)
+import { heldNote, initSlotAlerts, loadHold, offerCard, refresh as refreshAlerts, reminderCard, watchingCard } from './slot-alerts.js';
 
 const office = pathId();
 const operator = location.pathname.split('/').filter(Boolean)[0] === 'operator';
@@ -19,6 +21,7 @@ const state = {
   officeObj: null, service: '', date: todayIso(), slots: null, slot: null, booked: null, busy: false,
   // my booking: the code typed, the booking found, its messages; rebook = the booking being moved
   lookupCode: '', lookup: null, lookupError: null, lookupMsg: null, confirmCancel: false, rebook: null, rebookDone: null,
+  hold: null, holdEnds: 0, // a slot held for this visitor (the push's link ?hold=TOKEN), and when it lapses (ms)
 };
 
 function todayIso(offsetDays = 0) {
@@ -110,7 +113,8 @@ function render({ focus = null } = {}) {
     h('h1', {}, t(operator ? 'op.heading' : 'book.heading')),
     h('p', { class: 'muted' }, name, state.officeObj && state.officeObj.address_uk ? ` · ${state.officeObj.address_uk}` : ''),
     ...[operator ? h('p', { class: 'note', id: 'op-note' }, t('op.note')) : null,
-      alertBox, statusBox, warNote(), rebookCard(), form, slotsCard(), lookupCard()].filter(Boolean));
+      alertBox, statusBox, warNote(), rebookCard(), heldNote(state.hold, state.holdEnds - Date.now(), { onBook: book, busy: state.busy }), form, slotsCard(),
+      operator ? null : watchingCard(serviceLabel), lookupCard()].filter(Boolean));
   if (focus) document.getElementById(focus)?.focus();
 }
 
@@ -271,6 +275,8 @@ function slotsCard() {
     h('h2', { id: 'slots-h', tabindex: '-1' }, `${t('book.step.slot')} · ${t('book.slots', { date: dateOf(state.date) })}`));
   if (!state.slots.length) {
     card.append(h('p', {}, t('book.noslots')));
+    const offer = operator ? null : offerCard({ service: state.service, date: state.date, holdMin: state.officeObj && state.officeObj.slot_hold_min });
+    if (offer) card.append(offer);
     return card;
   }
   card.append(h('ul', { class: 'slots', id: 'slots', 'aria-labelledby': 'slots-h' }, state.slots.map((s, i) => h('li', {},
@@ -302,6 +308,7 @@ function renderDone(name) {
         state.officeObj && state.officeObj.address_uk ? t('book.address', { address: state.officeObj.address_uk }) : null),
       moved ? h('p', { class: moved.error ? 'alert' : 'note', 'data-kind': moved.error ? null : 'ok', id: 'rebook-done' }, msg(moved)) : null,
       h('p', { class: 'note' }, t(operator ? 'op.done.howto' : 'book.done.howto')),
+      operator ? null : reminderCard(b, { reminderHour: state.officeObj && state.officeObj.reminder_hour }),
       h('div', { class: 'row' }, h('button', {
         type: 'button', class: 'btn', id: 'again',
         onclick: () => { Object.assign(state, { booked: null, slots: null, slot: null, rebookDone: null }); render(); },
@@ -319,6 +326,13 @@ async function loadSlots({ focus = null } = {}) {
     const q = new URLSearchParams({ service: state.service, date: state.date });
     state.slots = await api('GET', `/api/v1/offices/${encodeURIComponent(office)}/slots?${q}`) || [];
     state.slot = null;
+    const held = state.hold && state.holdEnds > Date.now() ? state.hold : null;
+    if (held && held.service === state.service && held.start.slice(0, 10) === state.date) {
+      if (!state.slots.some((s) => s.start === held.start)) {
+        state.slots = [...state.slots, { start: held.start, end: held.end }].sort((a, b) => a.start.localeCompare(b.start));
+      }
+      state.slot = held.start;
+    }
     statusBox.textContent = state.slots.length ? t('book.slots', { date: dateOf(state.date) }) : t('book.noslots');
   } catch (e) {
     say(alertBox, e.message);
@@ -332,6 +346,8 @@ async function book() {
   state.busy = true;
   const path = `/api/v1/offices/${encodeURIComponent(office)}/appointments`;
   const payload = { service: state.service, start: state.slot };
+  const held = state.hold && state.hold.start === state.slot && state.hold.service === state.service ? state.hold : null;
+  if (held) payload.hold = held.token;
   try {
     // with the head token the booking is the operator's, by phone; without it, the public web booking
     state.booked = operator ? await device.call('POST', path, payload) : await api('POST', path, { body: payload });
@@ -340,6 +356,10 @@ async function book() {
     render();
     say(alertBox, e.message);
     return;
+  }
+  if (held) {
+    Object.assign(state, { hold: null, holdEnds: 0 });
+    refreshAlerts(); // the service took this browser off that alert's list: the page forgets it too
   }
   if (state.rebook) {
     const old = state.rebook.code;
@@ -365,8 +385,46 @@ async function start() {
     say(alertBox, e.message);
   }
   render();
+  await openHold();
+  if (!operator) {
+    initSlotAlerts(office, (opts = {}) => { // the alerts' card changed: draw again, where the visitor was
+      const was = document.activeElement && document.activeElement.id;
+      render(opts);
+      if (!opts.focus && was) document.getElementById(was)?.focus();
+    });
+  }
   followOffice(office, onWar, { everyMs: 20000 });
   if (operator && !device.token) device.ask('');
+}
+
+/** The push's link: /book/{office}?hold=TOKEN opens the held slot, chosen, with its time left; ?code= fills "my booking". */
+async function openHold() {
+  const params = new URLSearchParams(location.search);
+  if (params.get('code')) state.lookupCode = params.get('code');
+  const token = params.get('hold');
+  if (!token || operator) {
+    if (state.lookupCode) render();
+    return;
+  }
+  try {
+    const hold = await loadHold(token);
+    if (!hold) {
+      Object.assign(state, { hold: { lapsed: true }, holdEnds: 0 });
+      render();
+      return;
+    }
+    Object.assign(state, { hold, holdEnds: Date.now() + hold.seconds_left * 1000, service: hold.service, date: hold.start.slice(0, 10) });
+    await loadSlots({ focus: 'held-h' });
+    // the minutes left, kept true while the page is open (no live region: a screen reader is not interrupted)
+    const tick = setInterval(() => {
+      const note = document.getElementById('held-until');
+      if (!state.hold || state.booked) { clearInterval(tick); return; }
+      if (state.holdEnds <= Date.now()) { clearInterval(tick); if (!state.busy) render(); return; }
+      if (note) note.replaceWith(heldNote(state.hold, state.holdEnds - Date.now()).querySelector('#held-until'));
+    }, 15000);
+  } catch (e) {
+    say(alertBox, e.message);
+  }
 }
 
 onLangChange(() => render());

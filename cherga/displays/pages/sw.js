@@ -3,7 +3,10 @@
 // JSON: {"kind": "near" | "called", "ticket", "desk", "ahead", "url", "title", "body", "tag"}, already decrypted by
 // the browser (RFC 8291). The texts say the ticket's and the desk's numbers, Ukrainian first; never a name.
 
-const VIBRATE = { near: [250, 120, 250], called: [500, 200, 500, 200, 500] };
+const VIBRATE = { near: [250, 120, 250], called: [500, 200, 500, 200, 500], slot: [400, 150, 400], reminder: [250, 120, 250] };
+// issue 18.4, registered by the booking page with scope /book/: {"kind": "slot", "start", "until", "url": "/book/…?hold=…"}
+// (a freed slot held for this browser) and {"kind": "reminder", "start", "code", "url": "/book/…?code=…"}
+const KINDS = new Set(Object.keys(VIBRATE));
 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
@@ -15,14 +18,14 @@ self.addEventListener('push', (event) => {
   } catch {
     msg = {};
   }
-  const kind = msg.kind === 'called' ? 'called' : 'near';
+  const kind = KINDS.has(msg.kind) ? msg.kind : 'near';
   const title = msg.title || 'ЦНАП: ваш талон / Your ticket';
-  const url = typeof msg.url === 'string' && msg.url.startsWith('/t/') ? msg.url : '/';
+  const url = typeof msg.url === 'string' && (msg.url.startsWith('/t/') || msg.url.startsWith('/book/')) ? msg.url : '/';
   event.waitUntil(self.registration.showNotification(title, {
     body: msg.body || '',
     tag: msg.tag || `cherga-${kind}`,
-    renotify: kind === 'called', // a recall under the same tag alerts again
-    requireInteraction: kind === 'called',
+    renotify: kind === 'called' || kind === 'slot', // a recall, or another freed slot, under the same tag alerts again
+    requireInteraction: kind === 'called' || kind === 'slot', // a held slot lasts minutes: it waits to be seen
     icon: '/favicon.svg',
     lang: 'uk',
     vibrate: VIBRATE[kind],
