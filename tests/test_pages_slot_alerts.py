@@ -82,6 +82,20 @@ def receiver() -> Iterator[Receiver]:
             os.environ["CHERGA_PUSH_ALLOW_HTTP"] = before
 
 
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver) -> Iterator[tuple[ServerProcess, datetime]]:
+    """One ``cherga serve`` for the module, its clock at next Monday 08:00; the tests use services of their own."""
+    monday = next_monday(8)
+    proc = ServerProcess(tmp_path_factory.mktemp("slot-pages") / "data",
+                         extra=["--time-offset", f"{monday.timestamp() - time.time():.3f}"])
+    proc.start(timeout=60)
+    receiver.server_key = httpx.get(f"{proc.url}/api/v1/push/key").json()["public_key"]
+    try:
+        yield proc, monday
+    finally:
+        proc.stop()
+
+
 def wait_for(what: str, check: Any, timeout: float = 10.0) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -100,13 +114,11 @@ def shown(page: Any, tag: str) -> list[list[str]]:
         }""", tag)
 
 
-def test_subscribe_be_told_open_the_held_slot_and_book_it(browser: Any, tmp_path: Any, receiver: Receiver) -> None:
-    monday = next_monday(8)
+def test_subscribe_be_told_open_the_held_slot_and_book_it(browser: Any, served: tuple[ServerProcess, datetime],
+                                                           receiver: Receiver) -> None:
+    proc, monday = served
     sunday = (monday + timedelta(days=6)).date().isoformat()  # closed on Sundays: no free time
     after = (monday + timedelta(days=7)).date()  # the Monday after: its 10:00 frees
-    proc = ServerProcess(tmp_path / "data", extra=["--time-offset", f"{monday.timestamp() - time.time():.3f}"])
-    proc.start(timeout=60)
-    receiver.server_key = httpx.get(f"{proc.url}/api/v1/push/key").json()["public_key"]
     head = proc.auth("head", OFFICE)
     ten = f"{after.isoformat()}T10:00:00+02:00"
     booked = httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments", json={"service": SERVICE, "start": ten},
@@ -231,13 +243,14 @@ def test_subscribe_be_told_open_the_held_slot_and_book_it(browser: Any, tmp_path
         assert not errors, errors
     finally:
         ctx.close()
-        proc.stop()
 
 
-def test_the_offer_in_english_on_a_desktop(browser: Any, tmp_path: Any, receiver: Receiver) -> None:
+def test_the_offer_in_english_on_a_desktop(browser: Any, served: tuple[ServerProcess, datetime],
+                                           receiver: Receiver) -> None:
     """English, the page's second language; a desktop in landscape; the keyboard alone reaches the button."""
-    proc = ServerProcess(tmp_path / "data").start(timeout=60)
-    sunday = next_monday(8) - timedelta(days=1)
+    proc, monday = served
+    sunday = monday + timedelta(days=6)
+    service = "residence-registration"  # not the other test's: its list is its own
     ctx = browser.new_context(viewport=DESKTOP, locale="en-GB")
     ctx.grant_permissions(["notifications"], origin=proc.url)
     ctx.add_init_script("localStorage.setItem('cherga.lang', 'en');")
@@ -246,7 +259,7 @@ def test_the_offer_in_english_on_a_desktop(browser: Any, tmp_path: Any, receiver
         page = ctx.new_page()
         page.goto(f"{proc.url}/book/{OFFICE}")
         expect(page.locator(f'#service option[value="{SERVICE}"]')).to_have_count(1)
-        page.locator("#service").select_option(SERVICE)
+        page.locator("#service").select_option(service)
         page.locator("#date").fill(sunday.date().isoformat())
         page.locator("#show-slots").click()
         button = page.locator("#salert-subscribe")
@@ -257,10 +270,11 @@ def test_the_offer_in_english_on_a_desktop(browser: Any, tmp_path: Any, receiver
         shot(page, "slot-alerts-offer-desktop-en")
         page.keyboard.press("Enter")
         expect(page.locator("#salert-on")).to_contain_text("Your place in the list: 1")
+        assert httpx.get(f"{proc.url}/api/v1/offices/{OFFICE}/slots",
+                         params={"service": service, "date": sunday.date().isoformat()}).json() == []
         page.locator("[id^=salert-stop-]").click()
         expect(page.locator("#salert-said")).to_have_text("Free-slot notifications are off.")
         expect(page.locator("#salert-on")).to_have_count(0)
         run_axe(page, "booking page in English, slot alert stopped")
     finally:
         ctx.close()
-        proc.stop()

@@ -76,8 +76,9 @@ def subscribe(proc: ServerProcess, b: Browser, origin: str, first: str, last: st
     return dict(r.json())
 
 
-def book(proc: ServerProcess, start_iso: str, hold: str | None = None, head: bool = False) -> httpx.Response:
-    body: dict[str, Any] = {"service": SERVICE, "start": start_iso}
+def book(proc: ServerProcess, start_iso: str, hold: str | None = None, head: bool = False,
+         service: str = SERVICE) -> httpx.Response:
+    body: dict[str, Any] = {"service": service, "start": start_iso}
     if hold is not None:
         body["hold"] = hold
     return httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments", json=body,
@@ -94,24 +95,43 @@ def token_of(msg: dict[str, Any]) -> str:
     return str(parse_qs(urlsplit(msg["url"]).query)["hold"][0])
 
 
-def test_a_freed_slot_is_held_for_the_subscribers_in_turn(tmp_path: Path, receiver: Receiver) -> None:
+def test_freed_slots_held_in_turn_and_the_reminder_once(tmp_path: Path, receiver: Receiver) -> None:
+    """One office's Monday, in four runs of the same data (the clock moved on each time): 08:00 subscribing, a
+    cancellation held for the first subscriber, new Sunday hours; 08:11 the hold passed on, booked with its token,
+    then public; 18:00 the reminder; 18:05 not again."""
     monday = next_monday(8)
     tuesday = (monday + timedelta(days=1)).date().isoformat()
     wednesday = (monday + timedelta(days=2)).date().isoformat()
+    sunday = (monday + timedelta(days=6)).date().isoformat()
     data = tmp_path / "data"
-    proc = start(data, monday, receiver)
+    first, second, other = receiver.browser("first"), receiver.browser("second"), receiver.browser("other")
+    sun1, sun2 = receiver.browser("sun1"), receiver.browser("sun2")
+    phone, cancelled = receiver.browser("phone"), receiver.browser("cancelled")
+
+    proc = start(data, monday, receiver)  # ------------------------------------------------ Monday 08:00
     try:
-        ten = next(s for s in listed(proc, tuesday) if "T10:00" in s)
+        free = listed(proc, tuesday)
+        ten, eleven = (next(s for s in free if f"T{h}:00" in s) for h in ("10", "11"))
         code = book(proc, ten, head=True).json()["code"]  # the 10:00 slot is full now
         assert ten not in listed(proc, tuesday)
-        first, second, other = receiver.browser("first"), receiver.browser("second"), receiver.browser("other")
         a = subscribe(proc, first, receiver.origin, tuesday, wednesday)
         b = subscribe(proc, second, receiver.origin, tuesday, tuesday)
         subscribe(proc, other, receiver.origin, wednesday, wednesday)  # its range does not cover Tuesday
         assert (a["place"], b["place"], a["hold_min"], a["hold"]) == (1, 2, 10.0, None)
         assert (a["from"], a["to"], a["service"]) == (tuesday, wednesday, SERVICE)
+        refusals(proc, first.subscription(receiver.origin), monday)
+
+        # the reminder the day before: asked for two bookings, one of them then cancelled (another service's:
+        # its slot frees for nobody here)
+        mine = book(proc, eleven).json()["code"]
+        gone = book(proc, f"{tuesday}T12:00:00+02:00", service="residence-certificate").json()["code"]
+        r = remind(proc, mine, phone, receiver.origin)
+        assert r.status_code == 201, r.text
+        assert r.json() == {"office": OFFICE, "code": mine, "remind_at": f"{monday.date().isoformat()}T18:00:00+02:00"}
+        assert remind(proc, gone, cancelled, receiver.origin).status_code == 201
+        assert httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{gone}/cancel").status_code == 200
         time.sleep(0.5)
-        assert not first.messages, "free slots that were free already alert nobody"
+        assert not first.messages, "free slots that were free already, and bookings, alert nobody"
 
         # a booking is cancelled: the first subscriber is told, and the slot is held for them
         assert httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{code}/cancel").status_code == 200
@@ -140,12 +160,31 @@ def test_a_freed_slot_is_held_for_the_subscribers_in_turn(tmp_path: Path, receiv
         assert (hold["start"], hold["until"], hold["url"]) == (ten, msg["until"], msg["url"])
         assert 570 <= hold["seconds_left"] <= 600
         assert httpx.get(f"{proc.url}/api/v1/slot-alerts/{a['id']}").json()["hold"]["token"] == hold1
+
+        # the head opens on Sundays: those slots freed; each subscriber holds one slot at a time
+        s1 = subscribe(proc, sun1, receiver.origin, sunday, sunday)
+        subscribe(proc, sun2, receiver.origin, sunday, sunday)
+        assert listed(proc, sunday) == []  # closed on Sundays
+        hours = {d: "08:00-20:00" for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": "08:00-16:00",
+                                                                                   "sun": "10:00-11:00"}
+        r = httpx.put(f"{proc.url}/api/v1/offices/{OFFICE}/hours", json=hours, headers=proc.auth("head", OFFICE))
+        assert r.status_code == 200, r.text
+        got1 = wait_for("the alert for the new hours", lambda: sun1.messages)[0]
+        got2 = wait_for("the second's alert for the new hours", lambda: sun2.messages)[0]
+        assert not receiver.errors, receiver.errors
+        assert got1["start"] == f"{sunday}T10:00:00+02:00" and got2["start"] == f"{sunday}T10:20:00+02:00"
+        assert listed(proc, sunday) == [f"{sunday}T10:40:00+02:00"]
+        # the first stops waiting: nobody left in the list may have their slot, so it is public at once
+        assert httpx.delete(f"{proc.url}/api/v1/slot-alerts/{s1['id']}").status_code == 204
+        assert httpx.delete(f"{proc.url}/api/v1/slot-alerts/{s1['id']}").status_code == 404
+        assert got1["start"] in listed(proc, sunday)
+        assert not phone.messages, "no reminder before 18:00"
     finally:
         proc.stop()
 
-    # eleven minutes on (a restart with the clock moved): the hold lapsed; the second subscriber has it now
-    proc = start(data, monday + timedelta(minutes=11), receiver)
+    proc = start(data, monday + timedelta(minutes=11), receiver)  # ------------------------ Monday 08:11
     try:
+        # the hold lapsed: the second subscriber has it now
         msg2 = wait_for("the second subscriber's alert", lambda: second.messages)[0]
         assert not receiver.errors, receiver.errors
         assert msg2["start"] == ten and len(first.messages) == 1
@@ -169,98 +208,58 @@ def test_a_freed_slot_is_held_for_the_subscribers_in_turn(tmp_path: Path, receiv
         time.sleep(0.3)
         assert (len(first.messages), len(second.messages), len(other.messages)) == (1, 1, 0)
         assert book(proc, ten).status_code == 201
-        # stopping: DELETE, then it is gone
-        assert httpx.delete(f"{proc.url}/api/v1/slot-alerts/{a['id']}").status_code == 204
-        assert httpx.delete(f"{proc.url}/api/v1/slot-alerts/{a['id']}").status_code == 404
+        # Sunday 10:20's hold lapsed too, and nobody else waits for Sundays: public
+        assert got2["start"] in listed(proc, sunday) and len(sun2.messages) == 1
     finally:
         proc.stop()
     with sqlite3.connect(data / "slot_alerts.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM hold").fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM watch").fetchone() == (1,)  # the Wednesday one waits on
+        assert db.execute("SELECT count(*) FROM watch").fetchone() == (3,)  # first, other, sun2
 
-
-def test_new_hours_release_slots_and_a_stopped_holder_passes_it_on(tmp_path: Path, receiver: Receiver) -> None:
-    """The head opens the office on a Sunday: its slots freed. The subscriber who stops while holding one hands
-    it to the next at once."""
-    monday = next_monday(8)
-    sunday = (monday + timedelta(days=6)).date().isoformat()
-    proc = start(tmp_path / "data", monday, receiver)
-    try:
-        assert listed(proc, sunday) == []  # closed on Sundays
-        first, second = receiver.browser("first"), receiver.browser("second")
-        a = subscribe(proc, first, receiver.origin, sunday, sunday)
-        subscribe(proc, second, receiver.origin, sunday, sunday)
-        hours = {d: "08:00-20:00" for d in ("mon", "tue", "wed", "thu", "fri")} | {"sat": "08:00-16:00",
-                                                                                   "sun": "10:00-11:00"}
-        r = httpx.put(f"{proc.url}/api/v1/offices/{OFFICE}/hours", json=hours, headers=proc.auth("head", OFFICE))
-        assert r.status_code == 200, r.text
-        got = wait_for("the alert for the new hours", lambda: first.messages)
-        assert "T10:00" in got[0]["start"] and got[0]["start"].startswith(sunday)
-        # each subscriber holds one slot at a time: the second gets the next slot the new hours made
-        second_got = wait_for("the second's alert", lambda: second.messages)
-        assert second_got[0]["start"] != got[0]["start"] and second_got[0]["start"].startswith(sunday)
-        assert not receiver.errors, receiver.errors
-        public = listed(proc, sunday)
-        assert got[0]["start"] not in public and second_got[0]["start"] not in public
-        # the first stops waiting: their slot has nobody left in the list, so it is public at once
-        assert httpx.delete(f"{proc.url}/api/v1/slot-alerts/{a['id']}").status_code == 204
-        assert got[0]["start"] in listed(proc, sunday)
-        # bad requests are refused with what was wrong
-        def refused(body: dict[str, Any]) -> tuple[int, str]:
-            r = httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/slot-alerts",
-                           json={"service": SERVICE, "from": sunday, "to": sunday,
-                                 "subscription": first.subscription(receiver.origin), **body})
-            return r.status_code, r.json()["error"]["message"]
-        assert refused({"to": monday.date().isoformat()})[0] == 400
-        assert refused({"to": (monday + timedelta(days=60)).date().isoformat()})[0] == 400
-        code, words = refused({"service": "no-such"})
-        assert code == 404 and "not offered" in words
-    finally:
-        proc.stop()
-
-
-def test_the_reminder_goes_once_the_day_before(tmp_path: Path, receiver: Receiver) -> None:
-    monday = next_monday(8)
-    tuesday = (monday + timedelta(days=1)).date().isoformat()
-    data = tmp_path / "data"
-    proc = start(data, monday, receiver)
-    phone, gone = receiver.browser("phone"), receiver.browser("cancelled")
-    try:
-        free = listed(proc, tuesday)
-        ten, eleven = (next(s for s in free if f"T{h}:00" in s) for h in ("10", "11"))
-        code = book(proc, ten).json()["code"]
-        other = book(proc, eleven).json()["code"]
-        r = httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{code}/reminder",
-                       json={"subscription": phone.subscription(receiver.origin)})
-        assert r.status_code == 201, r.text
-        assert r.json() == {"office": OFFICE, "code": code, "remind_at": f"{monday.date().isoformat()}T18:00:00+02:00"}
-        assert httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{other}/reminder",
-                          json={"subscription": gone.subscription(receiver.origin)}).status_code == 201
-        # the second booking is cancelled: its reminder goes with it
-        assert httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{other}/cancel").status_code == 200
-        time.sleep(1.5)
-        assert not phone.messages, "not before 18:00"
-    finally:
-        proc.stop()
-    proc = start(data, monday.replace(hour=18, minute=0, second=2), receiver)
+    proc = start(data, monday.replace(hour=18, minute=0, second=2), receiver)  # ----------- Monday 18:00
     try:
         msg = wait_for("the reminder", lambda: phone.messages)[0]
         assert not receiver.errors, receiver.errors
-        assert msg["kind"] == "reminder" and msg["code"] == code and msg["start"] == ten
-        assert msg["title"] == "Нагадування: завтра о 10:00 / Reminder: tomorrow at 10:00"
-        assert code in msg["body"] and msg["url"] == f"/book/{OFFICE}?code={code}"
-        time.sleep(1.5)
-        assert len(phone.messages) == 1 and gone.posts == 0
+        assert msg["kind"] == "reminder" and msg["code"] == mine and msg["start"] == eleven
+        assert msg["title"] == "Нагадування: завтра о 11:00 / Reminder: tomorrow at 11:00"
+        assert mine in msg["body"] and msg["url"] == f"/book/{OFFICE}?code={mine}"
+        time.sleep(1.2)
+        assert len(phone.messages) == 1 and cancelled.posts == 0
     finally:
         proc.stop()
     with sqlite3.connect(data / "slot_alerts.sqlite3") as db:
-        assert db.execute("SELECT code, sent FROM reminder").fetchall() == [(code, 1)]
-    proc = start(data, monday.replace(hour=18, minute=5), receiver)  # a restart after it was sent
+        assert db.execute("SELECT code, sent FROM reminder").fetchall() == [(mine, 1)]
+
+    proc = start(data, monday.replace(hour=18, minute=5), receiver)  # ------------------- a restart after it
     try:
-        time.sleep(2.5)  # two ticks and more
+        time.sleep(2.2)  # two ticks and more
         assert len(phone.messages) == 1, "the reminder was sent again after a restart"
-        late = httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{code}/reminder",
-                          json={"subscription": gone.subscription(receiver.origin)})
+        late = remind(proc, mine, cancelled, receiver.origin)
         assert late.status_code == 409 and "18:00 the day before" in late.json()["error"]["message"]
     finally:
         proc.stop()
+
+
+def remind(proc: ServerProcess, code: str, b: Browser, origin: str) -> httpx.Response:
+    return httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/appointments/{code}/reminder",
+                      json={"subscription": b.subscription(origin)})
+
+
+def refusals(proc: ServerProcess, sub: dict[str, Any], monday: datetime) -> None:
+    """Bad requests are refused with what was wrong (and use none of the address's quota)."""
+    day = (monday + timedelta(days=1)).date().isoformat()
+
+    def refused(body: dict[str, Any]) -> tuple[int, str]:
+        r = httpx.post(f"{proc.url}/api/v1/offices/{OFFICE}/slot-alerts",
+                       json={"service": SERVICE, "from": day, "to": day, "subscription": sub, **body})
+        return r.status_code, r.json()["error"]["message"]
+
+    code, words = refused({"to": monday.date().isoformat()})
+    assert code == 400 and "before" in words
+    code, words = refused({"to": (monday + timedelta(days=60)).date().isoformat()})
+    assert code == 400 and "31 days" in words
+    code, words = refused({"service": "no-such"})
+    assert code == 404 and "not offered" in words
+    code, words = refused({"subscription": {**sub, "endpoint": "http://10.0.0.9/x"}})
+    assert code == 400 and "https" in words
+    assert refused({"from": "07.12.2026"})[0] == 400

@@ -285,8 +285,9 @@ class SlotAlerts:
 
     # ------------------------------------------------------------------ subscribing
 
-    def watch(self, office: str, service: str, first: str, last: str, endpoint: str, p256dh: str,
-              auth: str) -> Watch:
+    def new_watch(self, office: str, service: str, first: str, last: str, endpoint: str, p256dh: str,
+                  auth: str) -> Watch:
+        """A subscription as asked, checked (400, 404, 409 with what is wrong); not kept yet: :meth:`watch`."""
         d = self._office(office)
         if (service, False) not in d.queues or d.network.services[service].retired:
             raise NotFound(f"service {service!r} is not offered at {d.office.name_en}")
@@ -307,8 +308,12 @@ class SlotAlerts:
         if sum(1 for w in self.store.watches.values() if w.endpoint == endpoint) >= MAX_PER_BROWSER:
             raise Conflict(f"this browser already waits for {MAX_PER_BROWSER} slots; stop one "
                            "(DELETE /api/v1/slot-alerts/{id}) before asking for another")
-        w = Watch(secrets.token_urlsafe(16), office, service, a.isoformat(), min(b, ahead).isoformat(), endpoint,
-                  p256dh, auth, self._clock())
+        return Watch(secrets.token_urlsafe(16), office, service, a.isoformat(), min(b, ahead).isoformat(), endpoint,
+                     p256dh, auth, self._clock())
+
+    def watch(self, w: Watch) -> Watch:
+        """Keep ``w`` (from :meth:`new_watch`): it is last in its service's list."""
+        office, service = w.office, w.service
         self.store.add_watch(w)
         # what is free now is known as free: only what frees from here alerts (over the days now watched)
         self._free.pop((office, service), None)

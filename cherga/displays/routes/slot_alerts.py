@@ -73,13 +73,14 @@ async def slot_alert_subscribe(office: str, body: SlotAlertBody, request: Reques
     office's ``slot_hold_min`` minutes, in the order the alerts were asked for. 400 for a bad range or endpoint;
     404 for a service not offered; 409 when this browser already waits for 5 slots."""
     svc.office(office)
+    sub = body.subscription
+    w = svc.slot_alerts.new_watch(office, body.service, body.first, body.last, sub.endpoint, sub.keys.p256dh,
+                                  sub.keys.auth)
     client = request.client.host if request.client else "unknown"
-    wait = svc.public_limit.take(f"slot-alert:{client}")
+    wait = svc.public_limit.take(f"slot-alert:{client}")  # counted once it is one that would be kept
     if wait:
         raise RateLimited(f"too many slot alerts from this address; try again in {wait:.0f} s", wait)
-    sub = body.subscription
-    w = svc.slot_alerts.watch(office, body.service, body.first, body.last, sub.endpoint, sub.keys.p256dh,
-                              sub.keys.auth)
+    svc.slot_alerts.watch(w)
     await asyncio.wrap_future(svc.slot_alerts.store.written())  # 201 means kept: a restart still alerts it
     return svc.slot_alerts.view(w.id)
 
