@@ -7,6 +7,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from redis.exceptions import RedisError
+
 from cherga.errors import ChergaError
 
 
@@ -34,6 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = args.run(args)
     except ChergaError as exc:
         print(f"cherga: {exc.message}", file=sys.stderr)
+        return 2
+    except RedisError as exc:  # Redis unreachable at start (a --redis command): say so, no traceback
+        from cherga.redis_url import explain
+
+        print(f"cherga: cannot use Redis: {explain(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

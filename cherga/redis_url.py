@@ -35,7 +35,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel
 
 from cherga.errors import JournalError
 
@@ -283,6 +283,21 @@ def wait_for_primaries(client: RedisCluster, timeout: float) -> bool:
         if time.monotonic() + 0.1 > deadline:
             return False
         time.sleep(0.1)
+
+
+def explain(exc: BaseException) -> str:
+    """A Redis error in words: redis-py's "no master found" lists each Sentinel's client object; say instead how many
+    could not be reached and what to check."""
+    text = str(exc)
+    if isinstance(exc, MasterNotFoundError):
+        head, _, rest = text.partition(" : ")
+        service = head.removeprefix("No master found for ").strip()
+        unreachable = rest.count(" - ")  # redis-py adds "<client> - <error>" for each Sentinel it could not reach
+        reach = f"{unreachable} Sentinel{'s' if unreachable != 1 else ''} could not be reached; " if unreachable else ""
+        return (f"no Sentinel names a master for service {service} that is up: {reach}any that answered does not "
+                "monitor that name or sees its master down (check the addresses and the name, and SENTINEL MASTERS "
+                "on a Sentinel)")
+    return text
 
 
 def replica_addresses(url: str, *, timeout: float = SENTINEL_TIMEOUT_S) -> list[tuple[str, int]]:

@@ -123,11 +123,12 @@ def _announce(cfg: Any, host: str, port: int) -> None:
     from cherga.displays.auth import RedisTokenStore, Role, TokenStore
     from cherga.displays.lan import shown_host
     from cherga.engine import COMPILED
+    from cherga.journal.redis import redacted
 
     base = f"http://{shown_host(host)}:{port}"  # 0.0.0.0 is no address a screen can open; the LAN one is
     net = cfg.network
-    print(f"cherga: {net.name_uk} — {base}" + (f" (one of the processes on {cfg.redis_url})" if cfg.redis_url else ""),
-          flush=True)
+    shown = f" (one of the processes on {redacted(cfg.redis_url)})" if cfg.redis_url else ""  # never the password
+    print(f"cherga: {net.name_uk} — {base}" + shown, flush=True)
     store = RedisTokenStore(cfg.redis_url) if cfg.redis_url else TokenStore(cfg.data_dir)
     try:
         for office in net.offices.values():
@@ -157,7 +158,9 @@ def _first_head(cfg: Any, base: str, no_head_token: list[str]) -> None:
     missing = [o for o in no_head_token if o not in heads]
     if not missing:
         return
-    where = f"--redis {cfg.redis_url}" if cfg.redis_url else f"--data {cfg.data_dir}"
+    from cherga.journal.redis import redacted
+
+    where = f"--redis {redacted(cfg.redis_url)}" if cfg.redis_url else f"--data {cfg.data_dir}"  # the password: ***
     print(f"  first start: {', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no head yet. Make one "
           "(the password is read from standard input):", flush=True)
     print(f"    cherga staff add {where} --login LOGIN --role head --office {missing[0]}")
