@@ -290,6 +290,16 @@ class PushStats:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+def _on_the_way(d: Dispatcher, t: Any, now: float) -> bool:
+    """A remote visitor (#18.3) must set out once the wait is no longer than the way here (``remote_travel_min``)
+    or the turn has come: told then, however many are ahead. O(r log n + c log c) (the forecast), for remote
+    tickets only."""
+    if t.passed_at is not None:
+        return True
+    eta, _ = forecast.ticket_eta(d, t, now)
+    return eta is not None and eta <= d.office.remote_travel_min
+
+
 class PushNotifier:
     """Follows the host's durable events and sends each subscribed ticket's alerts (see the module)."""
 
@@ -391,8 +401,8 @@ class PushNotifier:
             return
         if ticket in self.store.near:
             return
-        pos = forecast.position(d, t)
-        if pos and pos - 1 <= d.office.notify_ahead:
+        pos = forecast.position(d, t)  # counts only those waiting in the hall, for a remote ticket too
+        if pos and (pos - 1 <= d.office.notify_ahead or (status == "remote" and _on_the_way(d, t, self._clock()))):
             self.store.set_near(ticket, True)
             self._post(ticket, message("near", t.number, f"/t/{ticket}", ahead=pos - 1))
 

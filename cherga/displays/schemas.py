@@ -16,6 +16,8 @@ class IssueBody(Strict):
     vulnerable: bool = Field(False, description="a person with a disability or with a small child")
     more_services: list[str] = Field(default_factory=list, max_length=4,
                                      description="further services for the same visit, served in turn")
+    remote: bool = Field(False, description="joined from the visitor's phone, no token: the ticket holds a place "
+                         "(status remote) until the visitor checks in at the kiosk or by the entrance QR code")
 
 
 class OpenBody(Strict):
@@ -62,7 +64,22 @@ class AppointmentBody(Strict):
 
 
 class CheckInBody(Strict):
-    code: str = Field(min_length=4, max_length=16)
+    code: str | None = Field(None, min_length=4, max_length=16, description="a booking's code (201, a new ticket)")
+    ticket: str | None = Field(None, min_length=1, max_length=64,
+                               description="a remote ticket's id (200, the ticket waiting in the place it had)")
+
+
+class EntranceBody(Strict):
+    token: str = Field(min_length=4, max_length=32, description="the entrance code the kiosk's QR code carries")
+    ticket: str | None = Field(None, min_length=1, max_length=64,
+                               description="the remote ticket's id; left out: this browser's live remote ticket")
+
+
+class Entrance(BaseModel):
+    office: str
+    token: str = Field(description="changes every few minutes; a check-in takes the current one or the one before")
+    url: str = Field(description="what the kiosk's QR code opens on the visitor's phone")
+    valid_s: float
 
 
 class RedirectBody(Strict):
@@ -84,7 +101,7 @@ class Ticket(BaseModel):
     category: str
     vulnerable: bool
     status: Literal["waiting", "called", "serving", "done", "refused", "no_show", "redirected", "cancelled",
-                    "not_possible", "not_served"]
+                    "not_possible", "not_served", "remote"]
     position: int = Field(description="1 = next; 0 when not waiting")
     eta_min: float | None = Field(description="expected wait in minutes; null when no open desk can serve it")
     eta_reason: Literal["no_open_desk"] | None = None
@@ -97,6 +114,11 @@ class Ticket(BaseModel):
     online_url: str | None = None
     can_rate: bool = False
     alternatives: list[Alternative] | None = None
+    remote: bool | None = Field(None, description="joined from the phone (#18.3)")
+    passed: bool | None = Field(None, description="a remote ticket whose turn came before check-in: its place is "
+                                "held until check_in_by")
+    checked_in: bool | None = None
+    check_in_by: str | None = Field(None, description="check in by then to keep the place (ISO time)")
 
 
 class QueueLine(BaseModel):
@@ -258,6 +280,9 @@ class OfficeInfo(BaseModel):
         "three", description="how visitors rate here: three (bad, good, exemplary: погано, добре, зразково) or four "
         "(terrible, acceptable, good, excellent: жахливо, прийнятно, добре, чудово, the national monitoring's levels)")
     rating_levels: list[str] = Field(default_factory=list, description="the scale's levels, lowest first")
+    remote_join: bool = Field(False, description="visitors may join the queue from their phones (#18.3)")
+    remote_grace_min: float = Field(10.0, description="a remote ticket whose turn came keeps its place this long")
+    remote_travel_min: float = Field(15.0, description="remote joining is open only while the wait is longer")
 
 
 class ErrorDetail(BaseModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import secrets
 import time
@@ -38,6 +39,7 @@ from cherga.displays.push import PushNotifier
 from cherga.displays.ratings import RatingsBook
 from cherga.displays.schedule import Schedule
 from cherga.displays.slot_alerts import SlotAlerts
+from cherga.engine import commands as c
 from cherga.engine.dispatcher import Dispatcher
 from cherga.engine.model import Network
 from cherga.engine.network import CityEngine
@@ -64,6 +66,20 @@ class ServiceConfig:
     lease_ms: int = 3000
     pairing_per_minute: float = 6.0  # new pairing codes one address may ask for (a screen needs one per 10 min)
     pairing_burst: int = 10
+
+
+def _entrance_key(data_dir: Path) -> bytes:
+    """32 random bytes kept in ``entrance-key`` (mode 0600) beside the journal, made at the first start."""
+    path = data_dir / "entrance-key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
 
 
 class Service:
@@ -113,8 +129,13 @@ class Service:
             self.tokens = TokenStore(cfg.data_dir)
             self.audit = AuditStore(cfg.data_dir, clock)  # who did what: svc.audit.record(...)
             self.staff = StaffStore(cfg.data_dir, clock)
+        # the key of the entrance codes the kiosks show (#18.3): the same in every process of a region
+        self.entrance_key = (hashlib.sha256(b"entrance:" + self.cluster_secret.encode()).digest()
+                             if self.cluster_secret else _entrance_key(cfg.data_dir))
         self.kiosk_limit = RateLimiter(cfg.kiosk_per_minute, cfg.kiosk_burst)
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
+        # tickets from phones (#18.3) and entrance check-ins, per client address: 5 at once, then 10 a minute
+        self.remote_limit = RateLimiter(cfg.public_per_minute, 5)
         # pairing (routes/devices.py): codes asked per address, and unknown codes polled per address (guessing)
         self.pairing_limit = RateLimiter(cfg.pairing_per_minute, cfg.pairing_burst)
         self.pairing_miss_limit = RateLimiter(60.0, 30)
@@ -140,6 +161,7 @@ class Service:
         while True:
             await asyncio.sleep(min(1.0, every))
             self.alerts.tick()
+            await self._expire_remote()
             self.slot_alerts.tick()  # holds that lapse pass on; reminders due go
             if time.monotonic() - last >= every:
                 last = time.monotonic()
@@ -148,6 +170,20 @@ class Service:
             if time.monotonic() - last_seen >= self.seen_flush_s:
                 last_seen = time.monotonic()
                 self._flush_seen()
+
+    async def _expire_remote(self) -> None:
+        """Remote tickets whose turn came and whose grace ran out unchecked-in end as no-shows (#18.3): time passes
+        with no event, so the service sends the command, for the offices this process writes."""
+        host = self.host
+        owned = host.owned if isinstance(host, ClusterHost) else None
+        now = self.now
+        for oid, d in list(host.engine.offices.items()):
+            if owned is not None and oid not in owned:
+                continue
+            due = d.next_remote_expiry()
+            if due is not None and due <= now:
+                with contextlib.suppress(Exception):  # the journal is away: the next second
+                    await host.execute(c.ExpireRemote(office=oid))
 
     # ------------------------------------------------------------------ devices
 

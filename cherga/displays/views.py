@@ -29,6 +29,9 @@ def office_json(net: Network, office: Office, registries_available: bool = True)
         "notify_ahead": office.notify_ahead,  # the phone page alerts this many tickets ahead (#18.1)
         # a freed slot is held this long for the visitor told; the reminder's hour the day before (#18.4)
         "slot_hold_min": office.slot_hold_min, "reminder_hour": office.reminder_hour,
+        # joining from the phone (#18.3): whether the office takes remote tickets, and the grace once the turn came
+        "remote_join": office.remote_join, "remote_grace_min": office.remote_grace_min,
+        "remote_travel_min": office.remote_travel_min,
         "rating_scale": office.rating_scale, "rating_levels": list(SCALES[office.rating_scale]),
         "services": [
             {
@@ -45,7 +48,7 @@ def office_json(net: Network, office: Office, registries_available: bool = True)
 
 def ticket_json(d: Dispatcher, t: Ticket, now: float) -> dict[str, Any]:
     svc = d.network.services[t.service]
-    eta, position = forecast.ticket_eta(d, t, now) if t.status is Status.WAITING else (0.0, 0)
+    eta, position = forecast.ticket_eta(d, t, now) if t.status in (Status.WAITING, Status.REMOTE) else (0.0, 0)
     desk_id = t.desk or (t.last_desk if t.status not in (Status.WAITING, Status.CANCELLED) else None)
     return {
         "id": t.id, "number": t.number, "office": d.office.id, "service": t.service,
@@ -56,7 +59,23 @@ def ticket_json(d: Dispatcher, t: Ticket, now: float) -> dict[str, Any]:
         "more_services": list(t.more), "issued_at": iso(t.issued_at, d.office.timezone),
         "new_ticket": t.new_ticket, "rating": t.rating, "online_url": svc.online_url,
         "can_rate": allows(t.status, Action.RATE) and t.rating is None,  # once, as the ticket's table allows
+        **(_remote_json(d, t, eta, now) if t.remote else {}),
     }
+
+
+def _remote_json(d: Dispatcher, t: Ticket, eta: float | None, now: float) -> dict[str, Any]:
+    """A ticket joined from the phone (#18.3): whether its turn has come while away, and by when the visitor must
+    check in to keep the place (its turn, as forecast, plus the office's grace; once the turn came, exact)."""
+    grace = d.office.remote_grace_min * 60.0
+    by: float | None = None
+    if t.status is Status.REMOTE:
+        if t.passed_at is not None:
+            by = t.passed_at + grace
+        elif eta is not None:
+            by = now + eta * 60.0 + grace
+    return {"remote": True, "passed": t.passed_at is not None and t.status is Status.REMOTE,
+            "checked_in": t.checked_in_at is not None,
+            "check_in_by": iso(by, d.office.timezone) if by is not None else None}
 
 
 def alternatives_json(alts: list[balancer.Alternative]) -> list[dict[str, Any]]:

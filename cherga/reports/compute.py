@@ -195,6 +195,7 @@ def _tickets(data: Extract, zones: dict[int, str], online_codes: BoolArray) -> _
     status[f.ticket[fin & f.extra["refused"]]] = REFUSED
     status[f.ticket[fin & f.extra["not_possible"]]] = NOT_POSSIBLE
     ns = np.bincount(data.no_show.ticket[_valid(data.no_show)], minlength=n)
+    ns += np.bincount(data.remote_expired.ticket[_valid(data.remote_expired)], minlength=n)
     rs = np.bincount(r.ticket[_valid(r)], minlength=n)
     status[(ns > rs) & (status == OPEN)] = NO_SHOW
     left_at = np.full(n, np.nan)
@@ -450,8 +451,26 @@ class _Context:
             "ratings_monitoring": _scores(q.extra["score"][qm], "four"),
             "online": self._online(cohort),
             "appointments": self._appointments(office_codes),
+            "remote": self._remote(cohort, channel_count("remote")),
         }
         return out
+
+    def _remote(self, cohort: BoolArray, issued: int) -> dict[str, Any]:
+        """Tickets joined from the phone (#18.3), apart: issued, checked in, ended no-show without checking in, and
+        their wait in the hall (check-in to first call; ``wait`` above counts them from issue, as for everyone)."""
+        data, t = self.data, self.t
+        ci = data.remote_checked_in
+        ok = _valid(ci)
+        ok[ok] = cohort[ci.ticket[ok]]
+        checked_at = np.full(data.issued.n, np.nan)
+        checked_at[ci.ticket[ok]] = ci.at[ok]
+        ex = data.remote_expired
+        xm = _valid(ex)
+        xm[xm] = cohort[ex.ticket[xm]]
+        hall = cohort & t.called & np.isfinite(checked_at)
+        waits = np.round((t.first_call[hall] - checked_at[hall]) / 60.0, 6)
+        return {"issued": issued, "checked_in": int(ok.sum()), "no_show_unchecked": int(xm.sum()),
+                "wait_from_check_in": wait_stats(np.maximum(waits, 0.0))}
 
     def _alerts(self, office_codes: list[int]) -> dict[str, Any]:
         """Air-raid alerts at these offices in the period: how many sounded, and the minutes under alert (until

@@ -219,6 +219,8 @@ class Extract:
     booking_cancelled: Columns  # extra: code (list)
     not_served: Columns  # the day closed under an air-raid alert: "not served today"
     alerts: Columns  # AlertChanged, per office in journal order; extra: active, resumes_at (nan while on)
+    remote_checked_in: Columns  # a ticket joined from the phone reached the hall (#18.3)
+    remote_expired: Columns  # its turn came and its grace ran out before check-in: a no-show
 
 
 # every rating level of both scales (engine.commands.SCALES): the three levels' codes come first, as before
@@ -243,6 +245,8 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "AppointmentCancelled": ("office", "code"),
     "TicketNotServed": ("seq", "at", "ticket"),
     "AlertChanged": ("office", "seq", "at", "active", "resumes_at"),
+    "RemoteCheckedIn": ("seq", "at", "ticket"),
+    "RemoteExpired": ("seq", "at", "ticket"),
 }
 
 
@@ -634,6 +638,7 @@ class _Builder:
             booking_cancelled=self._columns("AppointmentCancelled"),
             not_served=events("TicketNotServed"),
             alerts=self._columns("AlertChanged", (("active", np.bool_, False), ("resumes_at", np.float64, np.nan))),
+            remote_checked_in=events("RemoteCheckedIn"), remote_expired=events("RemoteExpired"),
         )
 
 

@@ -10,6 +10,7 @@ import { paired } from './pairing.js';
 import { followConfig } from './configwatch.js';
 import { qrSvg } from './qr.js';
 import { followOffice, pausedServices, phaseOf, resumeText, shelterIcon, shelterIn } from './wartime.js';
+import { rt } from './remote.js'; // check in a ticket taken from a phone; the entrance QR code (#18.3)
 
 const office = pathId();
 const device = paired(new Device('kiosk', office), office); // no token: a code the head approves (pairing.js)
@@ -21,7 +22,7 @@ const TICKET_MS = 60_000;     // the ticket screen stays this long
 const INTENTS = ['submit', 'collect', 'consult'];
 
 const data = { office: null, offices: [], services: [], queues: new Map(), alert: null };
-const state = { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [] };
+const state = { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [], checked: null };
 
 // ------------------------------------------------------------------------------------------ navigation
 function go(step, { push = true } = {}) {
@@ -43,7 +44,8 @@ function back() {
 }
 
 function home() {
-  Object.assign(state, { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [] });
+  Object.assign(state, { step: 'sphere', sphere: null, intent: null, service: null, ticket: null, error: '', history: [], checked: null });
+  clearTimeout(entranceTimer);
   document.getElementById('print-area')?.remove();
   render({ focus: true });
   clearTimeout(timer);
@@ -54,7 +56,7 @@ let timer = null;
 function armTimer() {
   clearTimeout(timer);
   if (state.step === 'sphere') return;
-  timer = setTimeout(home, state.step === 'ticket' ? TICKET_MS : IDLE_MS);
+  timer = setTimeout(home, ['ticket', 'checked'].includes(state.step) ? TICKET_MS : IDLE_MS);
 }
 ['pointerdown', 'keydown'].forEach((ev) => document.addEventListener(ev, () => {
   if (timer && state.step !== 'ticket') armTimer();
@@ -157,6 +159,45 @@ async function checkIn(code) {
   }
 }
 
+/** A ticket taken from a phone: by its number typed in, or its id as the phone's QR code gives it to a scanner
+ * (the scanner types the ticket page's address). */
+async function checkInRemote(text) {
+  const m = /\/t\/([0-9a-f]{8,64})/i.exec(text);
+  const ticket = m ? m[1] : text.trim().toUpperCase();
+  go('issuing');
+  try {
+    state.checked = await device.call('POST', `/api/v1/offices/${encodeURIComponent(office)}/check-in`, { ticket });
+    state.error = '';
+    state.step = 'checked';
+    render({ focus: true });
+    armTimer();
+  } catch (e) {
+    failed(e);
+    state.step = 'remote';
+    render({ focus: true });
+    if (e instanceof ApiError && e.code === 'alert') war.now();
+  }
+}
+
+let entrance = null; // {token, url, valid_s} and when it was fetched
+let entranceTimer = null;
+async function refreshEntrance() {
+  clearTimeout(entranceTimer);
+  if (state.step !== 'remote') return;
+  try {
+    const got = await device.call('GET', `/api/v1/offices/${encodeURIComponent(office)}/entrance`);
+    const changed = !entrance || entrance.token !== got.token;
+    entrance = got;
+    if (changed && state.step === 'remote') {
+      const box = document.getElementById('entrance-qr');
+      if (box) box.replaceChildren(entranceQr());
+    }
+    entranceTimer = setTimeout(refreshEntrance, Math.max(5, Math.min(60, got.valid_s)) * 1000);
+  } catch {
+    entranceTimer = setTimeout(refreshEntrance, 10_000);
+  }
+}
+
 function failed(e) {
   state.error = e instanceof ApiError && e.status === 429 && e.retryAfter
     ? `${e.message} (${t('min', { n: Math.max(1, Math.ceil(Number(e.retryAfter) / 60)) })})`
@@ -215,7 +256,10 @@ function viewSphere() {
         type: 'button', class: 'tile', dataset: { sphere: s.key }, onclick: () => pickSphere(s.key),
       }, h('span', {}, s.label), h('span', { class: 'sub' }, t('kiosk.sphere.count', { n: s.services.length }))))),
       h('li', {}, h('button', { type: 'button', class: 'tile alt', id: 'checkin', onclick: () => go('checkin') },
-        h('span', {}, t('kiosk.checkin')), h('span', { class: 'sub' }, t('kiosk.checkin.label'))))),
+        h('span', {}, t('kiosk.checkin')), h('span', { class: 'sub' }, t('kiosk.checkin.label')))),
+      data.office && data.office.remote_join ? h('li', {}, h('button', {
+        type: 'button', class: 'tile alt', id: 'remote', onclick: () => { go('remote'); refreshEntrance(); },
+      }, h('span', {}, rt('kiosk.remote')), h('span', { class: 'sub' }, rt('kiosk.remote.sub')))) : null),
   ];
 }
 
@@ -367,6 +411,56 @@ function viewCheckin() {
   ];
 }
 
+/** The entrance code as a QR code large enough for a phone's camera at arm's length. */
+function entranceQr() {
+  const svg = qrSvg(`${location.origin}${entrance.url}`, { label: rt('kiosk.remote.qr') });
+  svg.style.width = 'min(18rem, 100%)';
+  svg.style.height = 'auto';
+  return svg;
+}
+
+function viewRemote() {
+  const input = h('input', {
+    type: 'text', id: 'remote-ticket', name: 'ticket', autocomplete: 'off', autocapitalize: 'characters',
+    spellcheck: 'false', required: true, 'aria-describedby': 'kiosk-error',
+  });
+  const form = h('form', { class: 'card stack', id: 'remote-form' },
+    h('div', { class: 'field' }, h('label', { for: 'remote-ticket' }, rt('kiosk.remote.label')), input),
+    h('button', { type: 'submit', class: 'btn primary' }, rt('kiosk.remote.submit')));
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    if (text) checkInRemote(text);
+  });
+  const qr = h('div', { class: 'qr-box', id: 'entrance-qr' },
+    entrance ? entranceQr() : null);
+  return [
+    h('div', { class: 'kiosk-head' }, heading(rt('kiosk.remote.title'))),
+    errorBox(),
+    h('div', { class: 'ticket-screen' }, form,
+      h('section', { class: 'card stack', 'aria-labelledby': 'entrance-h' },
+        h('h2', { id: 'entrance-h' }, rt('kiosk.remote.scan')), qr)),
+    nav(),
+    idleNote(IDLE_MS),
+  ];
+}
+
+function viewChecked() {
+  const tk = state.checked;
+  return [
+    h('section', { class: 'card ticket-card', id: 'checked', 'aria-labelledby': 'step-title' },
+      h('h1', { class: 'label', tabindex: '-1', id: 'step-title' },
+        rt('kiosk.remote.done', { number: tk.number, position: tk.position ?? '—' })),
+      h('p', { class: 'number', id: 'checked-number' }, tk.number),
+      h('dl', { class: 'facts' },
+        h('div', {}, h('dt', {}, t('kiosk.position')), h('dd', { id: 'checked-position' }, String(tk.position ?? '—'))),
+        h('div', {}, h('dt', {}, t('kiosk.eta')), h('dd', { id: 'checked-eta' }, etaText(tk.eta_min)))),
+      h('p', {}, t('kiosk.watch')),
+      h('button', { type: 'button', class: 'btn primary', id: 'checked-done', onclick: home }, rt('kiosk.remote.ok'))),
+    idleNote(TICKET_MS),
+  ];
+}
+
 function ticketUrl(tk) {
   return `${location.origin}/t/${encodeURIComponent(tk.id)}`;
 }
@@ -458,7 +552,7 @@ function printTicket() {
 
 const VIEWS = {
   sphere: viewSphere, intent: viewIntent, service: viewService, vulnerable: viewVulnerable,
-  issuing: viewIssuing, ticket: viewTicket, checkin: viewCheckin,
+  issuing: viewIssuing, ticket: viewTicket, checkin: viewCheckin, remote: viewRemote, checked: viewChecked,
 };
 
 function render({ focus = false } = {}) {
@@ -532,7 +626,7 @@ function onWar(cur) {
   const focus = phase !== warSeen.phase;
   warSeen = { phase, paused };
   if (changed || phase === 'resuming') {
-    if (['issuing', 'ticket', 'checkin'].includes(state.step) && phase === 'normal' && !focus) return;
+    if (['issuing', 'ticket', 'checkin', 'remote', 'checked'].includes(state.step) && phase === 'normal' && !focus) return;
     render({ focus });
   }
 }

@@ -8,6 +8,7 @@ import { onLangChange } from './i18n.js';
 import { faceSvg, levelsOf, scaleOf } from './faces.js';
 import { followOffice, phaseOf, resumeText, shelterIcon, shelterOf, toDate } from './wartime.js';
 import { phoneAlerts } from './phone-alerts.js';
+import { remember, remoteCard, rt } from './remote.js'; // joined from the phone (#18.3)
 
 const id = pathId();
 const shell = mountShell({ titleKey: 'ticket.title' });
@@ -52,7 +53,7 @@ function render({ focus = null } = {}) {
       h('p', { style: 'font-weight:700' }, svc ? nameOf(svc) : tk.service),
       h('p', { class: 'muted' }, o ? nameOf(o) : tk.office),
       tk.vulnerable ? h('p', {}, h('span', { class: 'badge info' }, t('ticket.priority'))) : null,
-      h('p', {}, `${t('ticket.status')}: `, h('strong', { id: 'ticket-status' }, t(`tstatus.${tk.status}`)))),
+      h('p', {}, `${t('ticket.status')}: `, h('strong', { id: 'ticket-status' }, tk.status === 'remote' ? rt('tstatus.remote') : t(`tstatus.${tk.status}`)))),
   ];
   const more = (tk.more_services || []).map((sid) => {
     const m = state.services.get(sid);
@@ -64,7 +65,11 @@ function render({ focus = null } = {}) {
   if (state.error) parts.push(h('p', { class: 'alert', role: 'alert' }, state.error));
   if (LIVE.includes(tk.status)) parts.push(warBox(tk), registryBox(tk));
   const s = tk.status;
-  if (s === 'waiting') {
+  if (s === 'remote') { // joined from the phone: the place held, and by when to check in (#18.3)
+    remember(tk.office, tk.id);
+    parts.push(remoteCard(tk, { etaText }), alerts.box(), cancelBox());
+  } else if (s === 'waiting') {
+    if (tk.remote && tk.checked_in) parts.push(h('p', { class: 'note', 'data-kind': 'ok', id: 'remote-checked' }, rt('remote.checked')));
     parts.push(h('section', { class: 'card', 'aria-label': t('ticket.status') },
       h('dl', { class: 'facts' },
         h('div', {}, h('dt', {}, t('ticket.position')), h('dd', { id: 'ticket-position' }, String(tk.position ?? '—'))),

@@ -6,11 +6,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from cherga.displays import schemas as s
 from cherga.displays import views
 from cherga.displays.auth import Role
+from cherga.displays.routes import tickets
 from cherga.displays.routes.deps import Svc, principal, require, run
 from cherga.engine import bookings
 from cherga.engine import commands as c
@@ -90,9 +91,17 @@ async def cancel_booking(office: str, code: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/api/v1/offices/{office}/check-in", status_code=201, response_model=s.Ticket)
-async def check_in(office: str, body: s.CheckInBody, request: Request, svc: Svc) -> dict[str, Any]:
+async def check_in(office: str, body: s.CheckInBody, request: Request, response: Response,
+                   svc: Svc) -> dict[str, Any]:
+    # a booking's code: 201, its new ticket; a remote ticket's id or number (#18.3): 200, waiting in the place it had
     svc.office(office)
     require(svc, request, (Role.KIOSK, Role.HEAD), office=office)
+    if (body.code is None) == (body.ticket is None):
+        raise InvalidCommand("give either code (a booking) or ticket (a ticket taken from a phone)")
+    if body.ticket is not None:
+        response.status_code = 200
+        return await tickets.check_in_remote(svc, office, body.ticket, by_number=True)
+    assert body.code is not None
     evs = await run(svc, c.CheckIn(office=office, code=body.code))
     ticket = next(ev.ticket for ev in evs if isinstance(ev, e.TicketIssued))
     return svc.ticket_view(ticket)

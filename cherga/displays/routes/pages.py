@@ -101,6 +101,11 @@ async def page_audit(key: str) -> HTMLResponse:
     return html_page("audit")
 
 
+@router.get("/in/{key}")  # the entrance QR code the kiosk shows: a remote ticket checks in (#18.3)
+async def page_entrance(key: str) -> HTMLResponse:
+    return html_page("entrance")
+
+
 @router.get("/t/{key}")
 async def page_ticket(key: str, svc: Svc) -> HTMLResponse:
     # an id nobody issued gets a 404 page that says so, not a ticket page that cannot load
