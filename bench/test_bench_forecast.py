@@ -18,6 +18,7 @@ from pytest_benchmark.fixture import BenchmarkFixture
 from cherga.engine.loader import load_network
 from cherga.sim.accuracy import forecast_accuracy
 from cherga.sim.model import replication_seeds
+from cherga.sim.noise_floor import noise_floor
 from cherga.sim.profile import WEEKDAYS, Profile, default_profile
 
 OFFICE = "main"
@@ -63,9 +64,29 @@ def test_forecast_busy_day(benchmark: BenchmarkFixture) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="busy day (load 0.9, mean wait 11.5 min): measured MAE 4.6 min (load 0.7, "
-                                       "mean wait 4.8: 2.8); the variance of the service times alone ahead of a "
-                                       "ticket is about that large")
+                                       "mean wait 4.8: 2.8); below what any forecast can reach: the noise floor "
+                                       "(test_forecast_busy_day_noise_floor) is about 2.9 min")
 def test_forecast_busy_day_mae(benchmark: BenchmarkFixture) -> None:
     out = _run(benchmark, 0.9)
     assert out["baselines"]["zero"]["mae_min"] < 15.0  # "no wait" errs by the mean wait: under 15 here
     assert out["overall"]["mae_min"] <= 2.0, out["overall"]
+
+
+def test_forecast_busy_day_noise_floor(benchmark: BenchmarkFixture) -> None:
+    """What no forecast can beat on the busy day (:mod:`cherga.sim.noise_floor`): an oracle that knows the day up
+    to each ticket's issue and every later arrival, but not the durations of the services still to come. Its MAE
+    above 2 minutes says the goal of 2 is out of any forecast's reach here; the engine's figure beside it on the
+    same tickets says how far the forecast is from the floor (``extra_info``)."""
+    net = load_network()
+    p = default_profile(net, OFFICE)
+    k = 0.9 / _load(net, p)
+    p = p.with_changes(hourly={d: tuple(x * k for x in row) for d, row in p.hourly.items()})
+    seeds = replication_seeds(np.random.default_rng(7), 3)
+    out: dict[str, Any] = benchmark.pedantic(
+        lambda: noise_floor(net, OFFICE, p, days=list(range(5)), seeds=seeds, sample=120, copies=30),
+        rounds=1, iterations=1)
+    ratio = out["forecast"]["mae_min"] / out["oracle"]["mae_min"]
+    benchmark.extra_info.update({"load": 0.9, **out, "forecast_over_floor_mae": round(ratio, 3)})
+    assert out["tickets"] >= 100
+    assert out["oracle"]["mae_min"] <= out["forecast"]["mae_min"], out  # the better informed errs less
+    assert out["oracle"]["mae_min"] > 2.0, out  # the goal lies below the floor

@@ -93,6 +93,19 @@ def test_forecast_reports_a_finite_error_per_category(capsys: pytest.CaptureFixt
     assert overall["mae_min"] != pytest.approx(0.0)
 
 
+def test_forecast_noise_floor_on_the_tickets_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, "sim", "forecast", "--office", "zamostia", "--days", "1", "--reps", "1",
+                    "--noise-floor", "4", "--json")
+    floor = data["noise_floor"]
+    assert isinstance(floor, dict) and floor["tickets"] == 4 and floor["copies"] == 40
+    assert set(floor["oracle"]) == set(floor["forecast"]) == {"mae_min", "rmse_min"}
+    assert main(["sim", "forecast", "--office", "zamostia", "--days", "1", "--reps", "1", "--noise-floor", "0",
+                 "--json"]) == 0  # 0: not asked
+    assert "noise_floor" not in json.loads(capsys.readouterr().out)
+    assert main(["sim", "forecast", "--office", "zamostia", "--noise-floor", "-2"]) == 2
+    assert "--noise-floor must be at least 1" in capsys.readouterr().err
+
+
 def test_unknown_office_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["sim", "run", "--office", "atlantis", "--json"]) == 2
     err = capsys.readouterr().err

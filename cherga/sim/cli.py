@@ -33,6 +33,7 @@ from cherga.sim.alerts import fit_alerts
 from cherga.sim.calibrate import calibrate, read_alert_list, read_journal
 from cherga.sim.mmc import simulate_mmc
 from cherga.sim.model import Schedule, default_schedule, replication_seeds
+from cherga.sim.noise_floor import noise_floor
 from cherga.sim.plan import Plan, load_plan, save_plan
 from cherga.sim.plot import chart_path, plot_staffing
 from cherga.sim.profile import (
@@ -151,6 +152,9 @@ def register(sub: Any) -> None:
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--reps", type=int, default=5)
     _alerts_arg(p, "simulate air-raid alerts; the forecast's errors also against the waits net of alerts")
+    p.add_argument("--noise-floor", type=int, default=0, metavar="N",
+                   help="also measure what no forecast can beat on N tickets drawn at random (40 counterfactual "
+                        "days each: slow; not with --alerts)")
     p.set_defaults(run=_forecast)
 
 
@@ -753,6 +757,14 @@ def _forecast(args: argparse.Namespace) -> int:
     with _progress(args, "simulating with forecasts", args.reps * args.days) as advance:
         data = forecast_accuracy(net, args.office, profile, days=range(args.days), seeds=seeds,
                                  schedule_for=schedule_for, progress=advance)
+    if args.noise_floor != 0:
+        _positive("--noise-floor", args.noise_floor)
+        if profile.alerts is not None:
+            raise ConfigError("--noise-floor is measured without air-raid alerts: leave out --alerts")
+        with _progress(args, "simulating with forecasts", 1) as advance:
+            data["noise_floor"] = noise_floor(net, args.office, profile, days=range(args.days), seeds=seeds,
+                                              sample=args.noise_floor)
+            advance(1)
     if args.json:
         _print_json(data)
         return 0
@@ -776,4 +788,12 @@ def _forecast(args: argparse.Namespace) -> int:
                               "MAE {mae} min, bias {bias} min", n=count(round(data["alerts"]["count"] or 0.0, 1), lang,
                                                                         ALERTS),
                         mae=_min(o["mae_min"]), bias=_min(o["bias_min"])))
+    floor = data.get("noise_floor")
+    if floor and floor.get("tickets"):
+        _out().print(tr(lang, "what no forecast can beat, on {n} tickets: an oracle that knows the day up to the issue "
+                              "and every later arrival, but not how long the services still to come will take, errs "
+                              "by MAE {mae} min (RMSE {rmse}); the forecast on the same tickets: MAE {fmae} min "
+                              "(RMSE {frmse})", n=floor["tickets"], mae=_min(floor["oracle"]["mae_min"]),
+                        rmse=_min(floor["oracle"]["rmse_min"]), fmae=_min(floor["forecast"]["mae_min"]),
+                        frmse=_min(floor["forecast"]["rmse_min"])))
     return 0

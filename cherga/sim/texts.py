@@ -105,6 +105,16 @@ UK: dict[str, str] = {
     "{office}: expected wait at issue against the wait that followed ({days} × {reps})":
         "{office}: очікування, обіцяне при видачі, проти справжнього ({days} × {reps})",
     "tickets": "талонів", "MAE, min": "MAE, хв", "bias, min": "зсув, хв", "RMSE, min": "RMSE, хв",
+    "under air-raid alerts ({n} over the days): against the waits net of alerts, overall MAE {mae} min, bias {bias} "
+    "min":
+        "під повітряними тривогами ({n} за ці дні): проти очікування без часу тривог, загалом MAE {mae} хв, зсув "
+        "{bias} хв",
+    "what no forecast can beat, on {n} tickets: an oracle that knows the day up to the issue and every later "
+    "arrival, but not how long the services still to come will take, errs by MAE {mae} min (RMSE {rmse}); the "
+    "forecast on the same tickets: MAE {fmae} min (RMSE {frmse})":
+        "чого не перевершить жоден прогноз, на {n} талонах: оракул, що знає день до видачі талона й кожен наступний "
+        "прихід, але не знає, скільки триватимуть послуги попереду, помиляється на MAE {mae} хв (RMSE {rmse}); "
+        "прогноз на тих самих талонах: MAE {fmae} хв (RMSE {frmse})",
 }
 
 
