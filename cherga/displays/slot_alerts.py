@@ -534,12 +534,13 @@ class SlotAlerts:
 
     def _offer(self, office: str, service: str, start: float) -> Hold | None:
         """Hold the slot for the first subscriber in the list who may have it, and tell them; None: it is public."""
-        if (office, service, start) in self.store.holds or start not in self._free.get((office, service), ()):
+        now = self._clock()
+        if ((office, service, start) in self.store.holds or start not in self._free.get((office, service), ())
+                or start <= now):  # a slot that has begun is nobody's to book
             return None
         d = self._engine().offices.get(office)
         if d is None:
             return None
-        now = self._clock()
         day = _local(start, d.office.timezone).date().isoformat()
         slot = (office, service, start)
         for w in self.store.watches.values():
