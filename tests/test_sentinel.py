@@ -25,7 +25,7 @@ import httpx
 import pytest
 import redis
 from redis_sentinel import SentinelGroup
-from server import ServerProcess
+from server import ServerProcess, free_port
 from test_heal import Board, Kiosks, check_journal
 
 from cherga.engine import events as e
@@ -84,6 +84,14 @@ def test_the_command_line_says_what_is_wrong_with_the_url(tmp_path: Path) -> Non
          "--role", "kiosk", "--office", "main"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 2, out
     assert "names no service" in out.stderr and "pw" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+    # no Sentinel where the URL says: one line saying so, the password hidden where the URL is shown
+    dead = f"redis+sentinel://:s3cret@127.0.0.1:{free_port()},127.0.0.1:{free_port()}/cherga-main"
+    out = subprocess.run([sys.executable, "-m", "cherga", "serve", "--data", str(tmp_path / "d"), "--port",
+                          str(free_port()), "--redis", dead], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out
+    assert "cherga: cannot use Redis: no Sentinel names a master for service 'cherga-main'" in out.stderr, out.stderr
+    assert "2 Sentinels could not be reached" in out.stderr and "Traceback" not in out.stderr, out.stderr
+    assert ":***@127.0.0.1" in out.stdout and "s3cret" not in out.stdout + out.stderr, out
 
 
 # ---------------------------------------------------------------------------------------------- real Sentinels
@@ -320,4 +328,49 @@ def test_every_redis_client_follows_the_failover(tmp_path: Path) -> None:
             tokens.close()
             staff.close()
     finally:
+        group.stop()
+
+
+def test_with_one_replica_a_failover_refuses_writes_until_a_replica_is_back(tmp_path: Path) -> None:
+    """WAIT 1 and a single replica: after the failover the new master has nobody to confirm, so nothing is answered
+    (503, saying why) rather than answered without a copy; once the old master is back as a replica of the new one
+    the service answers again by itself, and nothing answered before is lost."""
+    group = SentinelGroup(tmp_path / "group", replicas=1).start()
+    server = ServerProcess(tmp_path / "serve", redis=group.url).start()
+    url = f"{server.url}/api/v1/offices/main/tickets"
+    try:
+        head = server.auth("head", "main")
+        with httpx.Client(timeout=30) as http:
+            before = [http.post(url, json={"service": "housing-subsidy"}, headers=head) for _ in range(5)]
+            assert all(r.status_code == 201 for r in before), [r.text for r in before]
+            old = group.master_port()
+            assert old is not None
+            dead = next(s for s in group.servers if s.port == old)
+            dead.kill()
+            new = group.wait_failover(old)
+            deadline = time.monotonic() + 20
+            while True:  # the first refusals may still be the failover's; then the missing replica's
+                r = http.post(url, json={"service": "housing-subsidy"}, headers=head)
+                assert r.status_code == 503, f"answered with no replica to confirm it: {r.text}"
+                if "replicas confirmed" in r.text:
+                    break
+                assert time.monotonic() < deadline, r.text
+                time.sleep(0.2)
+            assert "0 of 1 replicas confirmed" in r.json()["error"]["message"], r.text
+            # back, as the replica of the new master (the Sentinels would make it one too, within about 10 s)
+            dead.extra = [*dead.extra, "--replicaof", "127.0.0.1", str(new.port)]
+            dead.start()
+            back = time.monotonic()
+            while (r := http.post(url, json={"service": "housing-subsidy"}, headers=head)).status_code != 201:
+                assert r.status_code == 503, r.text
+                assert time.monotonic() - back < 30, f"no answer 30 s after the replica came back: {r.text}"
+                time.sleep(0.2)
+            print(f"\n[failover] one replica: answered again {time.monotonic() - back:.2f} s after the old master "
+                  "was started again as a replica")
+            after = r.json()
+        with RedisJournal(group.url) as journal:
+            events = list(journal.read())
+        check_journal(events, [t.json() for t in before] + [after])
+    finally:
+        server.stop()
         group.stop()
