@@ -276,5 +276,10 @@ def test_the_offer_in_english_on_a_desktop(browser: Any, served: tuple[ServerPro
         expect(page.locator("#salert-said")).to_have_text("Free-slot notifications are off.")
         expect(page.locator("#salert-on")).to_have_count(0)
         run_axe(page, "booking page in English, slot alert stopped")
+        # a push's link opened after its hold lapsed (or a token never made): said plainly
+        page.goto(f"{proc.url}/book/{OFFICE}?hold=lapsed-or-unknown")
+        expect(page.locator("#held-lapsed")).to_have_text(
+            "The time held for you has passed to the next in the list. Choose another time.")
+        run_axe(page, "booking page in English, a lapsed hold")
     finally:
         ctx.close()

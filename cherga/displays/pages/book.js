@@ -419,7 +419,8 @@ async function openHold() {
     const tick = setInterval(() => {
       const note = document.getElementById('held-until');
       if (!state.hold || state.booked) { clearInterval(tick); return; }
-      if (state.holdEnds <= Date.now()) { clearInterval(tick); if (!state.busy) render(); return; }
+      // lapsed: said so, and the listing asked again (the slot is the next subscriber's, or public)
+      if (state.holdEnds <= Date.now()) { clearInterval(tick); if (!state.busy) loadSlots(); return; }
       if (note) note.replaceWith(heldNote(state.hold, state.holdEnds - Date.now()).querySelector('#held-until'));
     }, 15000);
   } catch (e) {

@@ -67,7 +67,8 @@ class ReminderSet(BaseModel):
                                        "before the booking")
 
 
-@router.post("/api/v1/offices/{office}/slot-alerts", status_code=201, response_model=SlotAlert)
+@router.post("/api/v1/offices/{office}/slot-alerts", status_code=201, response_model=SlotAlert,
+             responses={429: {"description": "too many slot alerts from this address (Retry-After)"}})
 async def slot_alert_subscribe(office: str, body: SlotAlertBody, request: Request, svc: Svc) -> dict[str, Any]:
     """Push this browser when a slot of the service frees on one of the days: it is held for this browser for the
     office's ``slot_hold_min`` minutes, in the order the alerts were asked for. 400 for a bad range or endpoint;
