@@ -19,7 +19,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from server import ServerProcess
-from test_push import Browser, Receiver
+from test_push import Browser, Receiver, _network_with
+
+from cherga.engine.loader import load_network
+from cherga.errors import ConfigError
 
 KYIV = ZoneInfo("Europe/Kyiv")
 OFFICE = "main"
@@ -265,3 +268,18 @@ def refusals(proc: ServerProcess, sub: dict[str, Any], monday: datetime) -> None
     code, words = refused({"subscription": {**sub, "endpoint": "http://10.0.0.9/x"}})
     assert code == 400 and "https" in words
     assert refused({"from": "07.12.2026"})[0] == 400
+
+
+def test_the_hold_and_the_reminder_hour_are_set_per_office_and_checked(tmp_path: Path) -> None:
+    assert {(o.slot_hold_min, o.reminder_hour) for o in load_network(None).offices.values()} == {(10.0, 18)}
+    net = load_network(_network_with(tmp_path, "slot_hold_min = 5\nreminder_hour = 9"))
+    assert (net.offices["main"].slot_hold_min, net.offices["main"].reminder_hour) == (5.0, 9)
+    assert net.offices["zamostia"].slot_hold_min == 10.0
+    for bad, where, words in (("slot_hold_min = 0", "slot_hold_min", "at least 1 minutes"),
+                              ("slot_hold_min = 121", "slot_hold_min", "at most 120"),
+                              ('slot_hold_min = "10"', "slot_hold_min", "expected a number"),
+                              ("reminder_hour = 24", "reminder_hour", "0 to 23"),
+                              ("reminder_hour = 18.5", "reminder_hour", "whole hour")):
+        with pytest.raises(ConfigError) as err:
+            load_network(_network_with(tmp_path, bad))
+        assert f"office[0].{where}" in err.value.message and words in err.value.message, err.value.message
