@@ -29,8 +29,11 @@ ENDPOINT = "http://127.0.0.1:9/push/"
 def keys() -> tuple[str, str]:
     pub = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-    b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
-    return b64(pub), b64(b"0123456789abcdef")
+    return _b64(pub), _b64(b"0123456789abcdef")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 class Phone:
@@ -59,7 +62,7 @@ class Phone:
 
     def issue(self, remote: bool = False) -> str:
         cmd = c.IssueTicket(office="main", service=SVC, channel="remote" if remote else "kiosk", remote=remote)
-        return next(x.ticket for x in self.apply(cmd) if hasattr(x, "number") and hasattr(x, "ticket"))
+        return str(next(x.ticket for x in self.apply(cmd) if hasattr(x, "number") and hasattr(x, "ticket")))
 
     def subscribe(self, ticket: str) -> None:
         d = self.engine.offices["main"]

@@ -134,5 +134,5 @@ class RemoteMachine(EngineMachine):
 
 TestRemote = RemoteMachine.TestCase
 TestRemote.settings = settings(
-    max_examples=60, stateful_step_count=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    max_examples=30, stateful_step_count=80, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
