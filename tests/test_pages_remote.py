@@ -91,7 +91,7 @@ def join(ctx: Any, srv: ServerProcess, service: str, name: str | None) -> tuple[
 
 
 def test_join_from_the_booking_page_and_check_in_at_the_kiosk(browser: Any, srv: ServerProcess) -> None:
-    _, service = busy_desk(srv)
+    desk, service = busy_desk(srv)
 
     ctx = phone(browser)
     page, tid = join(ctx, srv, service, "phone-uk")
@@ -135,6 +135,19 @@ def test_join_from_the_booking_page_and_check_in_at_the_kiosk(browser: Any, srv:
     expect(page2.locator("#ticket-status")).to_have_text("Place held in the queue")
     run_axe(page2, "phone ticket, remote (en)")
     shot(page2, "phone-held-en")
+    # its turn comes while it is away: the first ticket (checked in) is called, then one who joined after it
+    head = srv.auth("head", OFFICE)
+    behind = httpx.post(f"{srv.url}/api/v1/offices/{OFFICE}/tickets", json={"service": service}, headers=head).json()
+    for _ in range(3):
+        httpx.post(f"{srv.url}/api/v1/desks/{desk}/finish", headers=head)
+        called = httpx.post(f"{srv.url}/api/v1/desks/{desk}/call-next", headers=head).json()
+        if called["id"] == behind["id"]:
+            break
+    assert called["id"] == behind["id"]
+    page2.reload()
+    expect(page2.locator("#remote-passed")).to_contain_text("Your turn has come")
+    run_axe(page2, "phone ticket, remote, turn passed (en)")
+    shot(page2, "phone-passed-en")
     kctx = kiosk(browser, srv, PORTRAIT)
     k = kctx.new_page()
     k.goto(f"{srv.url}/kiosk/{OFFICE}")
@@ -159,6 +172,6 @@ def test_join_from_the_booking_page_and_check_in_at_the_kiosk(browser: Any, srv:
 
 def test_shots_are_written() -> None:
     names = ["book-join-phone-uk", "phone-held-uk", "kiosk-checkin-landscape", "kiosk-checked-landscape",
-             "phone-checked-uk", "phone-held-en", "kiosk-checkin-portrait"]
+             "phone-checked-uk", "phone-held-en", "phone-passed-en", "kiosk-checkin-portrait"]
     for n in names:
         assert (Path(SHOTS) / f"remote-{n}.png").stat().st_size > 5_000, n

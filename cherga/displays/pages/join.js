@@ -10,7 +10,7 @@ import { remember, remembered, rt } from './remote.js';
 const office = pathId();
 const operator = location.pathname.split('/').filter(Boolean)[0] === 'operator';
 const main = document.getElementById('main');
-const box = h('section', { class: 'card stack', id: 'join', 'aria-labelledby': 'join-h', hidden: true });
+const box = h('section', { class: 'card stack', id: 'join', 'aria-labelledby': 'join-h', hidden: true, style: 'margin-bottom:1.5rem' });
 const state = { office: null, service: '', vulnerable: false, busy: false, error: '', live: null };
 
 function serviceSelect() {
