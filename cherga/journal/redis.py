@@ -38,7 +38,7 @@ import contextlib
 import heapq
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -50,9 +50,10 @@ from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.retry import Retry
 
-from cherga.engine.events import BaseEvent, decode, encode
+from cherga.engine.events import BaseEvent, decode
 from cherga.errors import JournalError
 from cherga.journal.base import Journal
+from cherga.journal.encoding import body as encoded
 from cherga.journal.writer import Batch, GroupCommit
 from cherga.redis_url import (
     DEFAULT_WAIT_REPLICAS,
@@ -68,6 +69,8 @@ from cherga.redis_url import (
 from cherga.redis_url import redacted as sentinel_redacted
 
 log = logging.getLogger(__name__)
+
+Entries = dict[str, list[tuple[str, str]]]  # office -> its (seq, encoded event) in order: a batch, encoded
 
 FIELD = b"e"  # the one field of a stream entry: the encoded event
 PAGE = 1000  # entries per XRANGE / XREAD call
@@ -287,7 +290,7 @@ def _seq_of(entry_id: Any) -> int:
     return int(seq)
 
 
-class RedisJournal(GroupCommit):
+class RedisJournal(GroupCommit[Entries]):
     def __init__(
         self,
         url: str,
@@ -403,12 +406,20 @@ class RedisJournal(GroupCommit):
         return (f"could not write the journal to Redis at {self.url}: {exc}. Nothing from this write on is "
                 "acknowledged; restart the service to replay the journal")
 
-    def _write(self, batch: Batch) -> int:
-        """One round trip for the whole batch; raises unless every event is stored. Returns the events written."""
-        per_office: dict[str, list[BaseEvent]] = {}
+    def _prepare(self, batch: Batch) -> Entries:
+        """On the encoder thread: each office's entries, encoded, in order."""
+        per_office: Entries = {}
         for events, _ in batch:
             for ev in events:
-                per_office.setdefault(ev.office, []).append(ev)
+                per_office.setdefault(ev.office, []).append((str(ev.seq), encoded(ev)))
+        return per_office
+
+    def _write(self, prepared: Sequence[Entries]) -> int:
+        """One round trip for everything encoded; raises unless every event is stored. Returns the events written."""
+        per_office: Entries = {}
+        for part in prepared:
+            for office, entries in part.items():
+                per_office.setdefault(office, []).extend(entries)
         if not per_office:
             return 0
         if self.cluster:
@@ -417,8 +428,8 @@ class RedisJournal(GroupCommit):
         keys = [*(self.stream_key(o) for o in offices), self._offices_key]
         args: list[str | int] = [len(offices), *offices, *(len(per_office[o]) for o in offices)]
         for o in offices:
-            for ev in per_office[o]:
-                args += [str(ev.seq), encode(ev)]
+            for entry in per_office[o]:
+                args += entry
         result = self._send(keys, args)
         if result is None:  # the server forgot the script (it restarted): load it and send again; nothing ran
             self._sha = _text(self._writer.script_load(APPEND_SCRIPT))
@@ -429,7 +440,7 @@ class RedisJournal(GroupCommit):
 
     # ------------------------------------------------------------------ writing to a cluster
 
-    def _write_cluster(self, per_office: dict[str, list[BaseEvent]]) -> int:
+    def _write_cluster(self, per_office: Entries) -> int:
         """One script per office, sent to every primary concerned before any reply is read: one round trip.
 
         Each office's script is all-or-nothing; if any is refused, the batch fails (and the journal stops) even
@@ -442,11 +453,11 @@ class RedisJournal(GroupCommit):
             self._reader.sadd(self._offices_key, *new)
             self._registered.update(new)
         calls: dict[str, tuple[ClusterNode, list[tuple[str, list[str | int]]]]] = {}
-        for office, events in per_office.items():
+        for office, entries in per_office.items():
             key = self.stream_key(office)
-            args: list[str | int] = [1, office, len(events)]
-            for ev in events:
-                args += [str(ev.seq), encode(ev)]
+            args: list[str | int] = [1, office, len(entries)]
+            for entry in entries:
+                args += entry
             node = writer.get_node_from_key(key)  # type: ignore[no-untyped-call]
             calls.setdefault(node.name, (node, []))[1].append((key, args))
         written = 0

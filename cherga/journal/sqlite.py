@@ -1,9 +1,11 @@
 """The embedded journal: one SQLite file in WAL mode, ``synchronous=FULL``, with group commit.
 
-One writer thread owns the writing connection. :meth:`SqliteJournal.append` only queues; the writer takes
-everything queued since its last commit and writes it in one transaction, so a burst of concurrent commands costs
-one fsync instead of one each (the reason BENCHMARKS.md lists: about 3,000 single-row commits per second against
-about 115,000 rows per second in batches). Futures complete after the commit returns.
+One writer thread owns the writing connection. :meth:`SqliteJournal.append` only queues the event objects; the
+journal's encoder thread turns them into rows (:mod:`.encoding`: the same JSON bodies as ever) while the writer
+inserts and commits the rows encoded before, and the writer takes everything encoded since its last commit and
+writes it with one ``executemany`` in one transaction, so a burst of concurrent commands costs one fsync instead of
+one each (the reason BENCHMARKS.md lists: about 3,000 single-row commits per second against about 115,000 rows per
+second in batches). Futures complete after the commit returns.
 
 After a failed write the journal refuses everything that follows (fail-stop): later events may depend on the
 lost ones, so the service must restart and replay rather than carry on over a hole.
@@ -12,12 +14,14 @@ lost ones, so the service must restart and replay rather than carry on over a ho
 from __future__ import annotations
 
 import contextlib
+import itertools
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from cherga.engine.events import BaseEvent, decode, encode
+from cherga.engine.events import BaseEvent, decode
+from cherga.journal.encoding import Row, rows
 from cherga.journal.writer import Batch, GroupCommit
 
 SCHEMA = """
@@ -45,7 +49,7 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-class SqliteJournal(GroupCommit):
+class SqliteJournal(GroupCommit[list[Row]]):
     def __init__(
         self,
         path: str | Path,
@@ -63,15 +67,17 @@ class SqliteJournal(GroupCommit):
         self._writes = 0
         self._start_writer()
 
-    def _write(self, batch: Batch) -> int:
-        rows = [(ev.office, ev.seq, ev.at, type(ev).__name__, encode(ev)) for evs, _ in batch for ev in evs]
+    def _prepare(self, batch: Batch) -> list[Row]:
+        return rows(evs for evs, _ in batch)
+
+    def _write(self, prepared: Sequence[list[Row]]) -> int:
         self._writes += 1
         if self._before_write is not None:
             self._before_write(self._writes)
         self._conn.execute("BEGIN")
-        self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
+        self._conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", itertools.chain.from_iterable(prepared))
         self._conn.execute("COMMIT")
-        return len(rows)
+        return sum(len(r) for r in prepared)
 
     def _after_failure(self) -> None:
         with contextlib.suppress(sqlite3.Error):
