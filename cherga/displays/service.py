@@ -136,6 +136,7 @@ class Service:
         self.public_limit = RateLimiter(cfg.public_per_minute, 5)
         # tickets from phones (#18.3) and entrance check-ins, per client address: 5 at once, then 10 a minute
         self.remote_limit = RateLimiter(cfg.public_per_minute, 5)
+        self._remote_due: dict[str, tuple[int, Dispatcher, float | None]] = {}  # office -> (seq, engine, expiry)
         # pairing (routes/devices.py): codes asked per address, and unknown codes polled per address (guessing)
         self.pairing_limit = RateLimiter(cfg.pairing_per_minute, cfg.pairing_burst)
         self.pairing_miss_limit = RateLimiter(60.0, 30)
@@ -177,10 +178,15 @@ class Service:
         host = self.host
         owned = host.owned if isinstance(host, ClusterHost) else None
         now = self.now
+        cache = self._remote_due
         for oid, d in list(host.engine.offices.items()):
             if owned is not None and oid not in owned:
                 continue
-            due = d.next_remote_expiry()
+            # the next expiry moves only with the office's events: looked up again only after one (O(queues))
+            hit = cache.get(oid)
+            if hit is None or hit[0] != d.seq or hit[1] is not d:
+                hit = cache[oid] = (d.seq, d, d.next_remote_expiry())
+            due = hit[2]
             if due is not None and due <= now:
                 with contextlib.suppress(Exception):  # the journal is away: the next second
                     await host.execute(c.ExpireRemote(office=oid))
