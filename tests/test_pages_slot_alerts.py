@@ -281,5 +281,17 @@ def test_the_offer_in_english_on_a_desktop(browser: Any, served: tuple[ServerPro
         expect(page.locator("#held-lapsed")).to_have_text(
             "The time held for you has passed to the next in the list. Choose another time.")
         run_axe(page, "booking page in English, a lapsed hold")
+        # booked for today: the reminder's hour (18:00 yesterday) has passed, and the page says so in English
+        page.locator("#service").select_option(service)
+        page.locator("#date").fill(monday.date().isoformat())
+        page.locator("#show-slots").click()
+        page.locator("#slot-0").click()
+        page.locator("#confirm").click()
+        expect(page.locator("#done-h")).to_be_focused()
+        page.locator("#remind-me").click()
+        expect(page.locator("#remind-error")).to_have_text(
+            "Reminders go the day before at 18:00, and that time has passed: the visit is very soon. "
+            "Keep the booking code.")
+        run_axe(page, "booking page in English, booked for today, no reminder")
     finally:
         ctx.close()

@@ -130,13 +130,15 @@ export function offerCard({ service, date, holdMin = 10 }) {
       st.watches = [...st.watches, w];
       st.msg = { key: 'salert.on.said', ok: true, id: 'salert-said' };
     } catch (e) {
-      st.msg = { ...problem(e), id: 'salert-error' };
+      // the service's words are English: what a visitor can meet here is said in the page's language
+      const many = e instanceof ApiError && e.status === 409;
+      st.msg = { ...(many ? { key: 'salert.toomany' } : problem(e)), id: 'salert-error' };
     }
     st.busy = false;
     st.rerender({ focus: st.msg && st.msg.ok ? 'salert-on-h' : 'salert-subscribe' });
   });
   return h('section', { class: 'card stack', id: 'salert-offer', 'aria-labelledby': 'salert-offer-h' },
-    h('h2', { id: 'salert-offer-h' }, t('salert.offer.title')), form,
+    h('h3', { id: 'salert-offer-h' }, t('salert.offer.title')), form,
     st.msg && !st.msg.ok ? said(st.msg) : null);
 }
 
@@ -219,12 +221,12 @@ export function reminderCard(booking, { reminderHour = 18 } = {}) {
     h('p', { class: 'muted', id: 'remind-help' }, t('remind.help', { hour: String(reminderHour ?? 18).padStart(2, '0') })),
     h('div', { class: 'row' }, h('button', {
       type: 'button', class: 'btn', id: 'remind-me', disabled: !!r.busy, 'aria-describedby': 'remind-help',
-      onclick: () => remindMe(booking),
+      onclick: () => remindMe(booking, reminderHour ?? 18),
     }, t('remind.offer'))),
     r.error ? said({ ...r.error, id: 'remind-error' }) : null);
 }
 
-async function remindMe(booking) {
+async function remindMe(booking, hour) {
   st.remind[booking.code] = { busy: true };
   st.rerender();
   try {
@@ -234,7 +236,8 @@ async function remindMe(booking) {
     st.remind[booking.code] = { at: res.remind_at };
     st.rerender({ focus: 'remind-on' });
   } catch (e) {
-    st.remind[booking.code] = { error: problem(e) };
+    const late = e instanceof ApiError && e.status === 409; // that hour has passed: the visit is soon
+    st.remind[booking.code] = { error: late ? { key: 'remind.late', vars: { hour: String(hour).padStart(2, '0') } } : problem(e) };
     st.rerender({ focus: 'remind-me' });
   }
 }
