@@ -70,7 +70,10 @@ async def _forward(request: Request, exc: Exception) -> Response:
             return error(503, "moving", f"the process serving office {exc.office} did not answer ({err})",
                          {"Retry-After": "1"})
     keep = {k: v for k, v in r.headers.items() if k.lower() in ("content-type", "retry-after")}
-    return Response(r.content, status_code=r.status_code, headers=keep)
+    out = Response(r.content, status_code=r.status_code, headers=keep)
+    for cookie in r.headers.get_list("set-cookie"):  # the owner's browser id for a remote ticket (#18.3)
+        out.raw_headers.append((b"set-cookie", cookie.encode("latin-1")))
+    return out
 
 
 def install_relay(app: FastAPI) -> None:
