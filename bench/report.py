@@ -134,6 +134,21 @@ def rows(benches: dict[str, Bench]) -> list[tuple[str, str, str]]:
         m = benches["network-issue-ratio"]
         out.append(("kiosk issue with alternatives, 2,000 / 20 offices, interleaved",
                     f"{m.extra.get('ratio_vs_20')}× ({m.extra.get('median_us_at_20')} µs at 20)", "≤ 1.5×"))
+    if have("journal/throughput"):
+        x = benches["journal/throughput"].extra
+        out.append(("journal: durable events/s / SQLite executemany rows/s, interleaved",
+                    f"{x.get('journal_vs_sqlite')}× ({_count(x.get('journal_events_per_s'))} against "
+                    f"{_count(x.get('sqlite_rows_per_s'))}; rounds {x.get('journal_vs_sqlite_per_round')})",
+                    "issue 16: near SQLite's batch limit"))
+        out.append(("journal: CPU µs per event / SQLite's per row",
+                    f"{x.get('journal_cpu_us_per_event')} / {x.get('sqlite_cpu_us_per_row')} µs "
+                    f"({x.get('journal_vs_sqlite_cpu')}×)", "CPU time: steadier on a shared machine"))
+    if have("journal/with-engine"):
+        x = benches["journal/with-engine"].extra
+        out.append(("engine + journal: durable commands/s / engine alone",
+                    f"{_count(x.get('durable_commands_per_s'))} / {_count(x.get('engine_only_commands_per_s'))} "
+                    f"({x.get('durable_vs_engine_only')}×; CPU {x.get('durable_cpu_us_per_command')} / "
+                    f"{x.get('engine_only_cpu_us_per_command')} µs per command; engine {x.get('engine', '?')})", ""))
     if have("durable/group-commit", "durable/one-commit-per-command"):
         g = benches["durable/group-commit"].extra.get("commands_per_second")
         o = benches["durable/one-commit-per-command"].extra.get("commands_per_second")
