@@ -200,6 +200,24 @@ class SentinelGroup:
                 raise RuntimeError(f"no failover from port {old_port} within {timeout} s: the Sentinels say {ports}")
             time.sleep(0.02)
 
+    def restore(self, timeout: float = 60.0) -> None:
+        """Start every data server that is down again, as a replica of the current master (as an operator would;
+        the Sentinels would turn it into one too, within about 10 s), and wait until the group is ready for another
+        failover: every replica in sync, every Sentinel seeing them all."""
+        port = self.master_port()
+        assert port is not None, "the Sentinels name no master"
+        master = next(x for x in self.servers if x.port == port)
+        for server in self.servers:
+            if not server.running():
+                extra = list(server.extra)
+                if "--replicaof" in extra:  # the master it was started with may be gone
+                    i = extra.index("--replicaof")
+                    del extra[i:i + 3]
+                server.extra = [*extra, "--replicaof", "127.0.0.1", str(port)]
+                server.start()
+        self.wait_replicas_online(master, len(self.servers) - 1, timeout)
+        self.wait_sentinels_ready(timeout)
+
     def stop(self) -> None:
         for s in self.sentinels:
             with contextlib.suppress(Exception):

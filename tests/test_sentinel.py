@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
+from board_schema import check_board_message, check_stream
 from redis_sentinel import SentinelGroup
 from server import ServerProcess, free_port
 from test_heal import Board, Kiosks, check_journal
@@ -106,7 +107,15 @@ def group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
         g.stop()
 
 
-def test_the_journal_finds_the_master_and_waits_for_a_replica(group: SentinelGroup) -> None:
+@pytest.fixture
+def ready(group: SentinelGroup) -> SentinelGroup:
+    """The module's group with every server up again (a test before may have killed its master)."""
+    group.restore()
+    return group
+
+
+def test_the_journal_finds_the_master_and_waits_for_a_replica(ready: SentinelGroup) -> None:
+    group = ready
     with RedisJournal(group.url) as journal:
         assert journal._wait_replicas == 1, "behind Sentinel a command waits for one replica unless told"
         assert isinstance(journal._writer, SentinelMaster)
@@ -117,8 +126,9 @@ def test_the_journal_finds_the_master_and_waits_for_a_replica(group: SentinelGro
         assert (journal._wait_replicas, journal._wait_timeout_ms) == (2, 500)
 
 
-def test_a_replica_that_would_lose_writes_after_a_failover_is_refused(group: SentinelGroup) -> None:
-    replica = group.replicas[0]
+def test_a_replica_that_would_lose_writes_after_a_failover_is_refused(ready: SentinelGroup) -> None:
+    group = ready
+    replica = next(s for s in group.servers if s.port != group.master_port())
     client = redis.Redis(host="127.0.0.1", port=replica.port, socket_timeout=2)
     client.config_set("appendfsync", "everysec")
     try:
@@ -188,7 +198,8 @@ def _until(what: str, timeout: float, check: Any) -> None:
         time.sleep(0.05)
 
 
-def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str) -> dict[str, float]:
+def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str, *,
+                        refusals: bool = True) -> dict[str, float]:
     """Kill the Sentinels' master under load; returns the seconds measured. Asserts everything answered is kept."""
     old = group.master_port()
     assert old is not None
@@ -201,18 +212,41 @@ def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str)
 
     def read_back() -> list[e.BaseEvent]:  # from the new master, through the same sentinel URL
         with RedisJournal(group.url) as journal:
-            assert journal._writer.info("server")["tcp_port"] == promoted[0]
+            # the promoted one, or (rarely, on a loaded machine) another replica promoted after it: the Sentinels
+            # may fail over twice when the new master is slow to answer them at first
+            assert journal._writer.info("server")["tcp_port"] == group.master_port() != old
             return list(journal.read())
 
-    return kill_under_load(server, victim.kill, promote, read_back, trial)
+    return kill_under_load(server, victim.kill, promote, read_back, trial, refusals=refusals)
+
+
+def check_board_after(board: Board, seq_before: int, promoted: float) -> None:
+    """The board goes on: resynced on a new connection from a snapshot no older than what it saw (the process whose
+    journal failed rebuilt and closed its boards), or still on its first one (a process whose journal never failed
+    follows the others through the failover); either way consecutive numbers, past what it saw before."""
+    deadline = time.monotonic() + 15
+    while True:
+        last = [m for m in list(board.conns[-1]) if m.get("type") != "journal"] if board.conns else []
+        if last and last[-1]["seq"] >= seq_before + 4 and not [
+                m for m in board.conns[-1] if m.get("type") == "journal" and not m["available"]]:
+            break
+        assert time.monotonic() < deadline, f"the board did not go on: {last[-3:]}"
+        time.sleep(0.1)
+    for m in board.conns[-1]:
+        check_board_message(m)
+    check_stream(board.conns[-1])
+    if len(board.conns) > 1:
+        assert last[0]["seq"] >= seq_before, (last[0], seq_before)
 
 
 def kill_under_load(server: ServerProcess, kill: Callable[[], None], promote: Callable[[], str],
                     read_back: Callable[[], list[e.BaseEvent]], trial: str, office: str = "main",
-                    desks: tuple[str, ...] = ("main-10", "main-11")) -> dict[str, float]:
+                    desks: tuple[str, ...] = ("main-10", "main-11"), refusals: bool = True) -> dict[str, float]:
     """While kiosks issue at ``office``, a desk calls and finishes and a board listens: ``kill()`` the primary,
     ``promote()`` waits for its replica to take over. The service must go on by itself, and every answered ticket,
-    call and finish must be in the journal ``read_back()`` gives. Returns the seconds measured."""
+    call and finish must be in the journal ``read_back()`` gives. ``refusals``: the kiosks must have been refused
+    meanwhile (not so through a process that forwards to the owner: it waits for the owner instead). Returns the
+    seconds measured."""
     head = server.auth("head", office)
     with httpx.Client(timeout=30) as http:
         for desk_id in desks:
@@ -232,14 +266,14 @@ def kill_under_load(server: ServerProcess, kill: Callable[[], None], promote: Ca
         call_back = min(t for t, _ in desk.calls if t >= promoted) - promoted
         kiosks.wait_answers(10)
         _until("more calls after the failover", 20, lambda: desk.calls_after(promoted) >= 3)
-        board.check_back_in_sequence(seq_before)
-        calls_on_board = [m for m in board.conns[-1] if m.get("type") == "called"]
+        check_board_after(board, seq_before, promoted)
+        calls_on_board = [m for m in board.conns[-1] if m.get("type") == "called" and m["seq"] > seq_before]
         down = [x for x in kiosks.refused if killed <= x[0] <= promoted]
     figures = {"failover_s": promoted - killed, "issue_back_s": first, "call_back_s": call_back}
     print(f"\n[failover] {trial}: {how}, {figures['failover_s']:.2f} s after the kill; the first ticket answered "
           f"{first:.2f} s and the first call {call_back:.2f} s after the promotion; {len(kiosks.answered)} tickets, "
           f"{len(desk.calls)} calls, {len(desk.finished)} finishes answered; {len(down)} issues refused meanwhile")
-    assert down, "no command was refused between the kill and the promotion: was the primary really killed?"
+    assert down or not refusals, "no command was refused between the kill and the promotion: was it killed?"
     assert calls_on_board, "the board got no call after the failover"
     events = read_back()
     answered = [t for _, t in kiosks.answered]
@@ -260,11 +294,11 @@ def kill_under_load(server: ServerProcess, kill: Callable[[], None], promote: Ca
     return figures
 
 
-def test_kill_minus_nine_of_the_master_under_load_loses_nothing_answered(group: SentinelGroup,
+def test_kill_minus_nine_of_the_master_under_load_loses_nothing_answered(ready: SentinelGroup,
                                                                          tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "serve", redis=group.url).start()
+    server = ServerProcess(tmp_path / "serve", redis=ready.url).start()
     try:
-        failover_under_load(group, server, "failover")
+        failover_under_load(ready, server, "failover")
         assert server.proc is not None and server.proc.poll() is None, "the service kept running"
     finally:
         server.stop()
@@ -272,19 +306,16 @@ def test_kill_minus_nine_of_the_master_under_load_loses_nothing_answered(group: 
 
 @pytest.mark.slow
 def test_five_failovers_in_a_row(tmp_path: Path) -> None:
-    """Each round kills the current master; the killed one is started again and the Sentinels make it a replica of
-    the new master, so every round has two replicas again."""
+    """Each round kills the current master; then the killed one is started again as a replica of the new master, so
+    every round has two replicas again."""
     group = SentinelGroup(tmp_path / "group").start()
     server = ServerProcess(tmp_path / "serve", redis=group.url).start()
     try:
         for i in range(5):
             old = group.master_port()
             failover_under_load(group, server, f"failover {i + 1} of 5")
-            dead = next(s for s in group.servers if s.port == old)
-            dead.start()  # comes back as a master; the Sentinels turn it into a replica of the new one
-            new = next(s for s in group.servers if s.port == group.master_port())
-            SentinelGroup.wait_replicas_online(new, 2, timeout=60)
-            group.wait_sentinels_ready(60)
+            assert group.master_port() != old
+            group.restore()  # the killed one back, as a replica of the new master: two replicas again
     finally:
         server.stop()
         group.stop()
@@ -374,3 +405,27 @@ def test_with_one_replica_a_failover_refuses_writes_until_a_replica_is_back(tmp_
     finally:
         server.stop()
         group.stop()
+
+
+def test_two_processes_over_sentinel_a_failover_leaves_every_office_one_owner(ready: SentinelGroup,
+                                                                              tmp_path: Path) -> None:
+    """Two ``cherga serve`` processes on the sentinel URL, the load through the one that does not own office main
+    (its commands are forwarded to the owner): after the master's ``kill -9`` both reconnect, every office has
+    exactly one owner again, and nothing answered is lost."""
+    from test_cluster import OFFICES, owners, wait_owned
+
+    procs = [ServerProcess(tmp_path / f"p{i}", redis=ready.url, extra=["--lease-ms", "3000"]) for i in range(2)]
+    try:
+        for p in procs:
+            p.start()
+        own = wait_owned(procs, timeout=30)
+        front = next((p for p in procs if own["main"] is not p), procs[0])
+        failover_under_load(ready, front, "two processes", refusals=False)
+        deadline = time.monotonic() + 2 * LEASE_S + 10
+        while set(owners(procs)) != OFFICES:  # owners() fails if an office is owned twice
+            assert time.monotonic() < deadline, f"offices without an owner after the failover: {owners(procs)}"
+            time.sleep(0.2)
+        assert all(p.proc is not None and p.proc.poll() is None for p in procs)
+    finally:
+        for p in procs:
+            p.stop()
