@@ -8,7 +8,8 @@ answered ticket, call and finish is in the new master's journal, new commands su
 with consecutive numbers. Two replicas, because a sentinel URL answers a command only once a replica has it
 (``WAIT 1``): after losing one server the new master still has a replica to confirm its writes.
 
-``python3 -m pytest tests/test_sentinel.py -s`` prints the times measured; ``-m slow`` adds five failovers in a row.
+``python3 -m pytest tests/test_sentinel.py -s`` prints the times measured; ``-m slow`` adds five failovers in a row
+and two processes (one forwarding to the other) through a failover.
 """
 
 from __future__ import annotations
@@ -407,6 +408,7 @@ def test_with_one_replica_a_failover_refuses_writes_until_a_replica_is_back(tmp_
         group.stop()
 
 
+@pytest.mark.slow
 def test_two_processes_over_sentinel_a_failover_leaves_every_office_one_owner(ready: SentinelGroup,
                                                                               tmp_path: Path) -> None:
     """Two ``cherga serve`` processes on the sentinel URL, the load through the one that does not own office main
