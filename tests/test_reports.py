@@ -305,6 +305,8 @@ def empty_unit() -> dict[str, Any]:
         "rating_scale": "three", "ratings_monitoring": monitoring(),
         "online": {"tickets": 0, "share_of_issued": None, "by_service": []},
         "appointments": appointments(),
+        # tickets from phones (#18.3): none in this journal
+        "remote": {"issued": 0, "checked_in": 0, "no_show_unchecked": 0, "wait_from_check_in": NO_WAITS},
     }
 
 
@@ -377,6 +379,7 @@ EXPECTED_MAIN: dict[str, Any] = {
     },
     # B1 checked in, B2 never came (its 11:00 + 15 min grace passed), B3 cancelled; B4 is the next day's
     "appointments": appointments(booked=3, cancelled=1, checked_in=1, no_show=1),
+    "remote": {"issued": 0, "checked_in": 0, "no_show_unchecked": 0, "wait_from_check_in": NO_WAITS},  # #18.3
     "desks": [
         desk("main-01", "1"),
         # T6 09:16-09:20, T7 09:45-09:47 and 09:55-09:58
