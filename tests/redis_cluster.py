@@ -132,7 +132,7 @@ class RedisClusterServers:
         """The node that serves ``slot`` (after ``create`` the slots are in even contiguous ranges)."""
         client = redis.Redis(host="127.0.0.1", port=self.nodes[0].port, socket_timeout=2)
         try:
-            for start, end, primary, *_ in client.execute_command("CLUSTER SLOTS"):
+            for start, end, primary, *_ in client.execute_command("CLUSTER SLOTS"):  # type: ignore[no-untyped-call]
                 if int(start) <= slot <= int(end):
                     port = int(primary[1])
                     return next(n for n in self.nodes if n.port == port)
