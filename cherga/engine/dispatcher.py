@@ -9,6 +9,10 @@ A visitor's three commands (issue, call next, finish) go the same way with one s
 :meth:`Dispatcher._admit`, :meth:`Dispatcher._mark_called` and :meth:`Dispatcher._mark_finished`, and ``apply``
 calls these with the decision's values instead of reading the event it just built back field by field. Replay calls
 them with the event's.
+
+A ticket that ends (done, refused, a no-show, cancelled...) leaves the hot state, ``live``, in the evolver of the
+event that ends it (so apply and replay agree), for a compact record in ``tickets`` (:mod:`cherga.engine.archive`):
+what the collector walks and what any scan of live tickets costs stays what is live, not the length of the day.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from zoneinfo import ZoneInfo
 from cherga.engine import bookings, configure, forecast
 from cherga.engine import commands as c
 from cherga.engine import events as e
+from cherga.engine.archive import Tickets
 from cherga.engine.config_toml import documents
 from cherga.engine.fast import (
     ACTIVE,
@@ -114,7 +119,10 @@ class Dispatcher(OfficeState):
         self.issuing_stopped = False
         self.letters: dict[str, int] = {}
         self.issued_total = 0
-        self.tickets: dict[str, Ticket] = {}
+        # the tickets in a queue, at a desk or holding a place from a phone: the hot state; those that ended leave it
+        # for ``tickets``' compact records (cherga.engine.archive), which readers see with the live ones
+        self.live: dict[str, Ticket] = {}
+        self.tickets = Tickets(office, self.live)
         self.numbers: dict[str, str] = {}  # today's number -> ticket id
         self.queues = {}
         self.personal = {}
@@ -290,7 +298,10 @@ class Dispatcher(OfficeState):
         return ds, ds.ticket
 
     def _ticket(self, ticket_id: str) -> Ticket:
-        t = self.tickets.get(ticket_id)
+        """The ticket, live, or a copy of one that ended (the deciders only read it). O(1)."""
+        t = self.live.get(ticket_id)
+        if t is None:
+            t = self.tickets.get(ticket_id)
         if t is None:
             raise NotFound(f"unknown ticket {ticket_id!r}")
         return t
@@ -425,7 +436,7 @@ class Dispatcher(OfficeState):
                                f"{o.remote_travel_min:g} min it takes to get there: come now and take a ticket at "
                                "the kiosk")
         if cmd.browser is not None:
-            held = self.tickets.get(self.remote_browsers.get(cmd.browser, ""))
+            held = self.live.get(self.remote_browsers.get(cmd.browser, ""))  # one that ended holds nothing
             if held is not None and held.status in _HELD:
                 raise RemoteLive(f"this browser already holds ticket {held.number} ({held.status}); one ticket "
                                  "from a phone at a time: cancel it first, or follow it")
@@ -727,7 +738,7 @@ class Dispatcher(OfficeState):
         # a close that comes after midnight closes the day that ended; the new one stays open
         if not self.issuing_stopped and not self._rolling:
             out.append(self._ev(e.IssuingStopped, now))
-        for t in sorted(self.tickets.values(), key=lambda t: t.counter):
+        for t in sorted(self.live.values(), key=lambda t: t.counter):
             if allows(t.status, Action.CLOSE_DAY):  # everyone still waiting
                 out.append(self._ev(e.TicketCancelled, now, ticket=t.id, number=t.number, reason="day closed"))
         for ds in self.desks.values():
@@ -742,7 +753,7 @@ class Dispatcher(OfficeState):
         out: list[e.BaseEvent] = []
         if not self.issuing_stopped and not self._rolling:
             out.append(self._ev(e.IssuingStopped, now))
-        for t in sorted(self.tickets.values(), key=lambda t: t.counter):
+        for t in sorted(self.live.values(), key=lambda t: t.counter):
             if allows(t.status, Action.CLOSE_EARLY):
                 out.append(self._ev(e.TicketNotServed, now, ticket=t.id, number=t.number, reason="alert"))
         for ds in self.desks.values():
@@ -810,8 +821,7 @@ class Dispatcher(OfficeState):
         if t.checked_in_at is not None and t.status in _HELD:
             return []  # already checked in (a second scan, a retried request)
         if t.status is Status.NO_SHOW and t.checked_in_at is None and t.passed_at is not None:
-            until = datetime.fromtimestamp(t.passed_at + self.office.remote_grace_min * 60.0,
-                                           ZoneInfo(self.office.timezone))
+            until = datetime.fromtimestamp(t.no_show_at or now, ZoneInfo(self.office.timezone))
             raise Conflict(f"ticket {t.number} kept its place until {until:%H:%M}, "
                            f"{self.office.remote_grace_min:g} min after its turn came; take a new ticket at the kiosk")
         next_status(t.number, t.status, Action.CHECK_IN)
@@ -825,24 +835,37 @@ class Dispatcher(OfficeState):
         return [self._ev(e.RemoteExpired, now, ticket=t.id, number=t.number) for t in self.remote_due(now)]
 
     def remote_due(self, now: float) -> list[Ticket]:
-        """The remote tickets whose grace is over at ``now``, in the order they joined. O(queues + passed)."""
+        """The remote tickets whose grace is over at ``now``, in the order they joined. The grace runs on the office's
+        clock that stops under an air-raid alert: a visitor in the shelter keeps the place. O(queues + passed)."""
         grace = self.office.remote_grace_min * 60.0
+        net_now = now - self.alerted_s(now)
         out: list[Ticket] = []
         for q in self.queues.values():
             for t in q.remote[:q.remote_passed]:
-                if t.passed_at is not None and t.passed_at + grace <= now:
+                if t.passed_net + grace <= net_now:
                     out.append(t)
         out.sort(key=lambda t: t.counter)
         return out
 
+    def remote_deadline(self, t: Ticket) -> float | None:
+        """When the passed-over remote ticket ``t``'s grace runs out (wall time, epoch seconds; ``inf`` while an alert
+        is on, as the office's clock stands still until the all-clear; ``None`` before its turn). O(1)."""
+        if t.passed_at is None:
+            return None
+        due = t.passed_net + self.office.remote_grace_min * 60.0  # on the alert-free clock
+        f = self.alert_from
+        if f is None or due + self.alert_acc <= f:  # reached before the latest alert began
+            return due + self.alert_acc
+        return due + self.alert_acc + (self.alert_until - f)  # after it (inf while it is on)
+
     def next_remote_expiry(self) -> float | None:
         """When the next remote ticket's grace runs out (``None``: none has had its turn). O(queues)."""
-        grace = self.office.remote_grace_min * 60.0
         best: float | None = None
         for q in self.queues.values():
             for t in q.remote[:q.remote_passed]:
-                if t.passed_at is not None and (best is None or t.passed_at + grace < best):
-                    best = t.passed_at + grace
+                at = self.remote_deadline(t)
+                if at is not None and (best is None or at < best):
+                    best = at
         return best
 
     # wartime: air-raid alerts and the registries
@@ -1010,7 +1033,7 @@ class Dispatcher(OfficeState):
         self.letters[letter] = count
         self.issued_total += 1
         t.counter = self.issued_total
-        self.tickets[t.id] = t
+        self.live[t.id] = t
         self.numbers[t.number] = t.id
         if status is Status.REMOTE:
             self._hold_remote(t, status)
@@ -1055,11 +1078,12 @@ class Dispatcher(OfficeState):
             if (r.since, r.counter) >= (t.since, t.counter):
                 break
             r.passed_at = at
+            r.passed_net = at - (self.alerted_s(at) if self.alert_from is not None else self.alert_acc)
             i += 1
         q.remote_passed = i
 
     def _on_TicketCalled(self, ev: e.TicketCalled) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         self._mark_called(t, self.desks[ev.desk], ev.call_no, ev.at, next_status(t.number, t.status, Action.CALL))
 
     def _mark_called(self, t: Ticket, ds: DeskState, call_no: int, at: float, status: Status) -> None:
@@ -1082,17 +1106,17 @@ class Dispatcher(OfficeState):
         ds.busy_since = at
 
     def _on_TicketRecalled(self, ev: e.TicketRecalled) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         t.status = next_status(t.number, t.status, Action.RECALL)
         t.call_no = ev.call_no
 
     def _on_ServiceStarted(self, ev: e.ServiceStarted) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         t.status = next_status(t.number, t.status, Action.START)
         t.started_at = ev.at
 
     def _on_ServiceFinished(self, ev: e.ServiceFinished) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         to = next_status(t.number, t.status, _finish_action(ev.next_service, ev.outcome))
         self._mark_finished(t, self.desks[ev.desk], ev.service, ev.service_min, ev.next_service, to, ev.staff, ev.at)
 
@@ -1119,15 +1143,17 @@ class Dispatcher(OfficeState):
             t.status = status
             t.staff = staff
             ds.last_finished = t.id
+            self.tickets.end(t)  # out of the hot state; its rating and page read the record
 
     def _on_TicketNoShow(self, ev: e.TicketNoShow) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         self._release(t, ev.at)
         t.status = next_status(t.number, t.status, Action.NO_SHOW)
         t.no_show_at = ev.at
+        self.tickets.end(t)  # kept whole: the desk may bring it back within the grace
 
     def _on_TicketRestored(self, ev: e.TicketRestored) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live.get(ev.ticket) or self.tickets.revive(ev.ticket)
         t.status = next_status(t.number, t.status, Action.RESTORE)
         t.desk = ev.desk
         t.call_no = 1
@@ -1139,7 +1165,7 @@ class Dispatcher(OfficeState):
         ds.busy_since = ev.at
 
     def _on_TicketTransferred(self, ev: e.TicketTransferred) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         to = next_status(t.number, t.status, Action.TRANSFER)
         self._release(t, ev.at)
         t.service = ev.service
@@ -1148,14 +1174,15 @@ class Dispatcher(OfficeState):
         self._enqueue(t, to, ev.at, ev.head, ev.to_desk)
 
     def _on_TicketRedirected(self, ev: e.TicketRedirected) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         self._leave_queue(t)
         self._release(t, ev.at)
         t.status = next_status(t.number, t.status, Action.REDIRECT)
         t.new_ticket = ev.new_ticket
+        self.tickets.end(t)
 
     def _on_TicketCancelled(self, ev: e.TicketCancelled) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         if t.status is Status.REMOTE:
             self._drop_remote(t)
         if t.queue is not None:  # the forecast learns how often visitors give up waiting
@@ -1166,11 +1193,15 @@ class Dispatcher(OfficeState):
         self._leave_queue(t)
         self._release(t, ev.at)
         t.status = next_status(t.number, t.status, Action.CANCEL)
+        self.tickets.end(t)
 
     def _on_TicketRated(self, ev: e.TicketRated) -> None:
-        t = self.tickets[ev.ticket]
-        t.status = next_status(t.number, t.status, Action.RATE)
-        t.rating = ev.score
+        t = self.live.get(ev.ticket)
+        if t is None:  # the usual case: rated after its service ended, from its record
+            self.tickets.rate(ev.ticket, ev.score)
+        else:
+            t.status = next_status(t.number, t.status, Action.RATE)
+            t.rating = ev.score
         self.ratings[ev.score] = self.ratings.get(ev.score, 0) + 1
 
     def _on_DeskChanged(self, ev: e.DeskChanged) -> None:
@@ -1313,7 +1344,7 @@ class Dispatcher(OfficeState):
         """In the hall: the ticket waits in the place it had, by the time it joined (before everyone who joined
         after it; at the front when its turn has come). O(log n) to find the place, and the move of the entries
         after it (a memmove; the call's hot path is untouched)."""
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         status = next_status(t.number, t.status, Action.CHECK_IN)
         self._drop_remote(t)
         t.status = status
@@ -1325,20 +1356,22 @@ class Dispatcher(OfficeState):
         self.remote_checked_in += 1
 
     def _on_RemoteExpired(self, ev: e.RemoteExpired) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         status = next_status(t.number, t.status, Action.REMOTE_EXPIRE)
         self._drop_remote(t)
         t.status = status
         t.no_show_at = ev.at
         self.remote_expired += 1
+        self.tickets.end(t)
 
     def _on_TicketNotServed(self, ev: e.TicketNotServed) -> None:
-        t = self.tickets[ev.ticket]
+        t = self.live[ev.ticket]
         if t.status is Status.REMOTE:
             self._drop_remote(t)
         self._leave_queue(t)
         self._release(t, ev.at)
         t.status = next_status(t.number, t.status, Action.CLOSE_EARLY)
+        self.tickets.end(t)
 
     # ------------------------------------------------------------------ reading
 
@@ -1354,8 +1387,9 @@ class Dispatcher(OfficeState):
             "tickets": {
                 t.id: (t.number, t.service, t.more, t.category.value, t.vulnerable, t.status.value, t.since, t.head,
                        t.desk, t.call_no, t.called_at, t.started_at, t.last_desk, t.rating, t.new_ticket, t.counter)
-                for t in self.tickets.values()
+                for t in self.live.values()
             },
+            "ended": self.tickets.digest(),
             "queues": {q.key: [t.id for t in q.ordered()] for q in (*self.queues.values(), *self.personal.values())},
             "desks": {
                 d.desk.id: (d.status.value, d.ticket.id if d.ticket else None, d.served, round(d.busy_s, 6))
@@ -1366,8 +1400,9 @@ class Dispatcher(OfficeState):
             "alert": (self.alert_acc, self.alert_from, self.alert_until, self.alert_since, self.alert_source),
             "registries_available": self.registries_available,
             "config": documents(self.network),
-            "net_since": {t.id: t.net_since for t in self.tickets.values()},
-            "remote": {t.id: (t.browser, t.passed_at, t.checked_in_at) for t in self.tickets.values() if t.remote},
+            "net_since": {t.id: t.net_since for t in self.live.values()},
+            "remote": {t.id: (t.browser, t.passed_at, t.passed_net, t.checked_in_at) for t in self.live.values()
+                       if t.remote},
             "remote_queues": {q.key: ([t.id for t in q.remote], q.remote_passed) for q in self.queues.values()
                               if q.remote},
             "remote_counts": (self.remote_checked_in, self.remote_expired),
@@ -1439,6 +1474,20 @@ class Dispatcher(OfficeState):
                 assert t.remote, f"{t.number} checked in but not remote"
         numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
         assert len(numbers) == len(set(numbers)) == len(self.numbers)
+        # the hot state holds exactly the live tickets: every one in a queue, at a desk or in a remote list (the very
+        # object there), and nothing that ended is placed anywhere (cherga.engine.archive)
+        self.tickets.check()
+        placed = {**seen, **at_desk, **listed}
+        assert placed.keys() == self.live.keys(), \
+            f"live but placed nowhere: {sorted(self.live.keys() - placed.keys())}; " \
+            f"placed but not live: {sorted(placed.keys() - self.live.keys())}"
+        for q in (*self.queues.values(), *self.personal.values()):
+            for entry in q.entries():
+                t = entry[3]
+                if t.queue is q and t.entry == entry[2]:
+                    assert self.live[t.id] is t, f"{t.number}: a stale copy is queued"
+        for ds in self.desks.values():
+            assert ds.ticket is None or self.live[ds.ticket.id] is ds.ticket
 
 
 # a remote ticket's visitor still to be served: a browser holding one may not take another

@@ -776,7 +776,7 @@ class OfficeDay:
             self.absent.append(False)
         self.wait.append(math.nan)
         self.outcome.append(WAITING)
-        told = self.d.tickets[tid].eta_min
+        told = self.d.live[tid].eta_min  # just issued: live
         self.eta_l.append((math.nan if told is None else told) if self.with_eta else 0.0)
         if self.with_eta:
             self.bl_ql.append(math.nan)
