@@ -118,6 +118,30 @@ def test_grace_ends_a_passed_remote_ticket_as_a_no_show_and_only_then() -> None:
     assert fresh.digest() == d.digest()
 
 
+def test_the_grace_stands_still_under_an_air_raid_alert() -> None:
+    d, log, now = busy(remote_grace_min=10.0)
+    r = remote(d, now + 1, log=log)
+    log += d.apply(c.IssueTicket(office="main", service=SVC), now + 2)
+    for k in range(3):
+        log += d.apply(c.Finish(desk="m2"), now + 60 * (k + 1))
+        log += d.apply(c.CallNext(desk="m2"), now + 60 * (k + 1))
+    t = d.tickets[r]
+    passed = t.passed_at
+    assert passed is not None and d.remote_deadline(t) == passed + 600
+    log += d.apply(c.SetAlert(office="main", active=True), passed + 300)  # 5 min of the grace used
+    assert d.remote_deadline(t) == float("inf") and d.next_remote_expiry() == float("inf")
+    assert d.apply(c.ExpireRemote(office="main"), passed + 3600) == []  # in the shelter: the place is kept
+    log += d.apply(c.SetAlert(office="main", active=False, resume_after_min=0.0), passed + 3600)
+    assert d.remote_deadline(t) == passed + 3600 + 300  # the 5 min left, after the all-clear
+    assert d.apply(c.ExpireRemote(office="main"), passed + 3899) == []
+    evs = d.apply(c.ExpireRemote(office="main"), passed + 3900)
+    log += evs
+    assert [type(x) for x in evs] == [e.RemoteExpired]
+    fresh = Dispatcher(office_net(), "main")
+    fresh.replay(log)
+    assert fresh.digest() == d.digest()
+
+
 def test_when_remote_joining_is_open() -> None:
     d, _, now = busy(remote_join=False)
     with pytest.raises(RemoteClosed, match="does not take tickets from phones"):

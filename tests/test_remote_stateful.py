@@ -112,8 +112,10 @@ class RemoteMachine(EngineMachine):
         self.now += minutes * 60
         office = self._office(office_k)
         d = self.engine.offices[office]
+        # the grace runs on the office's clock that stops under an air-raid alert (the visitor is in the shelter)
+        net_now = self.now - d.alerted_s(self.now)
         due = {t.id for t in d.tickets.values() if t.status is Status.REMOTE and t.passed_at is not None
-               and t.passed_at + GRACE_MIN * 60 <= self.now}
+               and t.passed_net + GRACE_MIN * 60 <= net_now}
         evs = [x for x in self._apply(c.ExpireRemote(office=office)) if not isinstance(x, e.DayOpened)]
         assert {x.ticket for x in evs if isinstance(x, e.RemoteExpired)} == due
         for tid in due:

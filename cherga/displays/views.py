@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,7 +71,8 @@ def _remote_json(d: Dispatcher, t: Ticket, eta: float | None, now: float) -> dic
     by: float | None = None
     if t.status is Status.REMOTE:
         if t.passed_at is not None:
-            by = t.passed_at + grace
+            by = d.remote_deadline(t)  # the grace stands still under an air-raid alert
+            by = by if by is not None and by < math.inf else None
         elif eta is not None:
             by = now + eta * 60.0 + grace
     return {"remote": True, "passed": t.passed_at is not None and t.status is Status.REMOTE,

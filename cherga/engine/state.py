@@ -44,6 +44,7 @@ class Ticket:
         "office",
         "origin",
         "passed_at",
+        "passed_net",
         "position",
         "queue",
         "rating",
@@ -98,6 +99,7 @@ class Ticket:
         self.remote = False
         self.browser: str | None = None
         self.passed_at: float | None = None
+        self.passed_net = 0.0  # ``passed_at`` on the office's clock that stops under an air-raid alert
         self.checked_in_at: float | None = None
 
 
