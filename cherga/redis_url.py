@@ -234,9 +234,9 @@ def sentinel_master_async(url: str, **kwargs: Any) -> AsyncSentinelMaster:
     return client
 
 
-def wait_for_master(url: str, timeout: float) -> bool:
+def wait_for_master(url: str, timeout: float) -> None:
     """Poll the Sentinels of ``url`` (every 0.1 s, for up to ``timeout`` s) until they name a master that answers
-    ``PING`` as a master; False if none did in time.
+    as a master; raises :class:`JournalError` saying why not (at once for a password refused).
 
     A failover takes a few seconds (``down-after-milliseconds``, the vote, the promotion): a journal reopened
     meanwhile waits here for the new master rather than failing and waiting out a retry period that may end well
@@ -245,22 +245,33 @@ def wait_for_master(url: str, timeout: float) -> bool:
     sentinel = Sentinel(list(parsed.sentinels), min_other_sentinels=parsed.min_other_sentinels,  # type: ignore[no-untyped-call]
                         sentinel_kwargs=_sentinel_kwargs(parsed, {"socket_timeout": min(timeout, 1.0)}))
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     try:
         while True:
             try:
                 host, port = sentinel.discover_master(parsed.service)  # type: ignore[no-untyped-call]
+            except MasterNotFoundError as exc:
+                if "AuthenticationError" in str(exc):  # waiting will not make a password right
+                    raise JournalError(f"cannot use {redacted(url)}: {explain(exc)}") from exc
+                last = exc
+            else:
                 probe = redis.Redis(host=host, port=port, **_master_kwargs(parsed, {
                     "socket_timeout": min(timeout, 1.0), "socket_connect_timeout": min(timeout, 1.0),
                     "retry": Retry(NoBackoff(), 0)}))  # the poll is the retry
                 try:
                     if probe.info("replication").get("role") == "master":
-                        return True
+                        return
+                    last = ConnectionError(f"{host}:{port}, named the master, is a replica now")
+                except redis.AuthenticationError as exc:
+                    raise JournalError(f"the master at {host}:{port} refused the password of {redacted(url)} (the "
+                                       f"part before the @, as in redis+sentinel://:PASSWORD@...): {exc}") from exc
+                except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as exc:
+                    last = exc  # the one named is gone (a failover not noticed yet) or not a master any more
                 finally:
                     probe.close()
-            except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
-                pass  # no master yet, or the one named is gone (a failover not noticed yet) or not one any more
             if time.monotonic() + 0.1 > deadline:
-                return False
+                raise JournalError(f"cannot use {redacted(url)}: no master answered within {timeout:g} s: "
+                                   f"{explain(last) if last is not None else 'no answer'}")
             time.sleep(0.1)
     finally:
         with contextlib.suppress(redis.RedisError, OSError):
@@ -292,8 +303,12 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, MasterNotFoundError):
         head, _, rest = text.partition(" : ")
         service = head.removeprefix("No master found for ").strip()
-        unreachable = rest.count(" - ")  # redis-py adds "<client> - <error>" for each Sentinel it could not reach
-        reach = f"{unreachable} Sentinel{'s' if unreachable != 1 else ''} could not be reached; " if unreachable else ""
+        failures = rest.count(" - ")  # redis-py adds "<client> - <error>" for each Sentinel it could not ask
+        refused = rest.count("AuthenticationError")
+        if refused:
+            return (f"{refused} Sentinel{'s' if refused != 1 else ''} refused the password: give the Sentinels' own "
+                    "with ?sentinel_password=... (the password before the @ is the master's)")
+        reach = f"{failures} Sentinel{'s' if failures != 1 else ''} could not be reached; " if failures else ""
         return (f"no Sentinel names a master for service {service} that is up: {reach}any that answered does not "
                 "monitor that name or sees its master down (check the addresses and the name, and SENTINEL MASTERS "
                 "on a Sentinel)")

@@ -23,8 +23,10 @@ SERVICE = "cherga-main"
 
 
 class SentinelProcess:
-    def __init__(self, data: Path, master_port: int, *, quorum: int, down_after_ms: int, failover_ms: int) -> None:
+    def __init__(self, data: Path, master_port: int, *, quorum: int, down_after_ms: int, failover_ms: int,
+                 password: str | None = None) -> None:
         self.data = data
+        self.password = password  # the Sentinel's own (requirepass), not the master's
         self.data.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.master_port = master_port
@@ -44,6 +46,7 @@ class SentinelProcess:
             f"sentinel down-after-milliseconds {SERVICE} {self.down_after_ms}\n"
             f"sentinel failover-timeout {SERVICE} {self.failover_ms}\n"
             f"sentinel parallel-syncs {SERVICE} 1\n"
+            + (f"requirepass {self.password}\n" if self.password else "")
         )
         self.proc = subprocess.Popen([redis_server_binary(), str(self.conf), "--sentinel"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -64,7 +67,7 @@ class SentinelProcess:
 
     def client(self) -> redis.Redis:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1, socket_connect_timeout=1,
-                           decode_responses=True)
+                           decode_responses=True, password=self.password)
 
     def master_state(self) -> dict[str, Any]:
         client = self.client()
@@ -87,7 +90,7 @@ class SentinelGroup:
     """A master, its replicas and the Sentinels watching them; :attr:`url` is cherga's ``redis+sentinel://``."""
 
     def __init__(self, data: Path, *, replicas: int = 2, sentinels: int = 3, down_after_ms: int = 1000,
-                 failover_ms: int = 3000) -> None:
+                 failover_ms: int = 3000, sentinel_password: str | None = None) -> None:
         self.data = data
         self.master = RedisServer(data / "redis-0")
         self.replicas = [
@@ -96,7 +99,7 @@ class SentinelGroup:
         ]
         self.sentinels = [
             SentinelProcess(data / f"sentinel-{i}", self.master.port, quorum=sentinels // 2 + 1,
-                            down_after_ms=down_after_ms, failover_ms=failover_ms)
+                            down_after_ms=down_after_ms, failover_ms=failover_ms, password=sentinel_password)
             for i in range(sentinels)
         ]
 
@@ -199,6 +202,23 @@ class SentinelGroup:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"no failover from port {old_port} within {timeout} s: the Sentinels say {ports}")
             time.sleep(0.02)
+
+    def require_password(self, password: str) -> None:
+        """From now on the data servers ask for ``password`` (the replicas give it to their master, the Sentinels to
+        all of them): set at run time, so that starting them needs none."""
+        for server in self.servers:
+            client = redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=2)
+            try:
+                client.config_set("masterauth", password)
+                client.config_set("requirepass", password)
+            finally:
+                client.close()
+        for s in self.sentinels:
+            client = s.client()
+            try:
+                client.execute_command("SENTINEL", "SET", SERVICE, "auth-pass", password)  # type: ignore[no-untyped-call]
+            finally:
+                client.close()
 
     def restore(self, timeout: float = 60.0) -> None:
         """Start every data server that is down again, as a replica of the current master (as an operator would;

@@ -141,6 +141,32 @@ def test_a_replica_that_would_lose_writes_after_a_failover_is_refused(ready: Sen
         client.close()
 
 
+def test_passwords_go_to_the_master_and_to_the_sentinels(tmp_path: Path) -> None:
+    """The password before the ``@`` is the master's; ``sentinel_password`` is the Sentinels' own."""
+    group = SentinelGroup(tmp_path / "group", replicas=1, sentinel_password="sentinel-pw").start()
+    try:
+        group.require_password("master-pw")
+        hosts = ",".join(f"127.0.0.1:{s.port}" for s in group.sentinels)
+        good = f"redis+sentinel://:master-pw@{hosts}/cherga-main?sentinel_password=sentinel-pw&wait_replicas=0"
+        with RedisJournal(good) as journal:
+            journal.set_meta("who", "cherga")
+            assert journal.get_meta("who") == "cherga"
+        for bad, says in [
+            (f"redis+sentinel://:master-pw@{hosts}/cherga-main", "3 Sentinels refused the password: give the "
+             "Sentinels' own with ?sentinel_password="),
+            (f"redis+sentinel://{hosts}/cherga-main?sentinel_password=sentinel-pw", "refused the password of"),
+            (f"redis+sentinel://:wrong@{hosts}/cherga-main?sentinel_password=sentinel-pw", "refused the password of"),
+        ]:
+            began = time.monotonic()
+            with pytest.raises(JournalError) as err:
+                RedisJournal(bad)
+            text = err.value.message
+            assert says in text and "master-pw" not in text and "sentinel-pw" not in text, text
+            assert time.monotonic() - began < 2.0, "a refused password is said at once, not after the wait"
+    finally:
+        group.stop()
+
+
 class Desk:
     """A desk that calls the next ticket and finishes it, over and over, and remembers every answered command."""
 
@@ -224,14 +250,15 @@ def failover_under_load(group: SentinelGroup, server: ServerProcess, trial: str,
 def check_board_after(board: Board, seq_before: int, promoted: float) -> None:
     """The board goes on: resynced on a new connection from a snapshot no older than what it saw (the process whose
     journal failed rebuilt and closed its boards), or still on its first one (a process whose journal never failed
-    follows the others through the failover); either way consecutive numbers, past what it saw before."""
+    follows the others through the failover); either way consecutive numbers past what it saw before, and calls."""
     deadline = time.monotonic() + 15
     while True:
         last = [m for m in list(board.conns[-1]) if m.get("type") != "journal"] if board.conns else []
-        if last and last[-1]["seq"] >= seq_before + 4 and not [
+        called = [m for m in last if m["type"] == "called" and m["seq"] > seq_before]
+        if last and called and last[-1]["seq"] >= seq_before + 4 and not [
                 m for m in board.conns[-1] if m.get("type") == "journal" and not m["available"]]:
             break
-        assert time.monotonic() < deadline, f"the board did not go on: {last[-3:]}"
+        assert time.monotonic() < deadline, f"the board did not go on, or got no call: {last[-3:]}"
         time.sleep(0.1)
     for m in board.conns[-1]:
         check_board_message(m)
