@@ -20,12 +20,18 @@ to the engine; what is measured is the wall time. Every command's events go to o
 
 Reported: durable commands/s over the whole day and hour by hour, µs per command, the p50/p99 from a command's
 apply to its durable acknowledgement, peak RSS, the journal's bytes per event and in all, and SQLite's own batch
-insert of as many rows of the same size in the same run (the anchor the journal is held to).
+insert of as many rows of the same size in the same run (the anchor the journal is held to). Hour by hour also the
+objects the collector tracks and its full (generation 2) collections, counted outside the hour's timing.
+
+The bench keeps little of its own, so that the RSS is the engine's: each office's arrivals are numpy arrays, only
+its next one in the heap; the latencies an ``array('d')``. ``--gc freeze`` calls ``gc.freeze()`` once the network
+is loaded and the desks are open, as the service does after loading and replaying its journal (``EngineHost``).
 """
 
 from __future__ import annotations
 
 import argparse
+import array
 import gc
 import heapq
 import json
@@ -68,13 +74,14 @@ class Day:
     in_flight: int = 2_000
     seed: int = 16
     hours: float = DAY_MIN / 60
+    gc_mode: str = "default"
     engine: CityEngine = field(init=False)
     journal: SqliteJournal = field(init=False)
     acked: int = 0
     refused: int = 0
     alternatives: int = 0
     appended: int = 0  # events handed to the journal
-    latencies: list[float] = field(default_factory=list)
+    latencies: array.array[float] = field(default_factory=lambda: array.array("d"))
     hourly: list[dict[str, float]] = field(default_factory=list)
     pending: deque[tuple[float, Future[None]]] = field(default_factory=deque)
 
@@ -123,6 +130,11 @@ class Day:
         eng = self.engine
         heap: list[tuple[float, int, int, str, str]] = []  # (minute, seq, kind, office or desk, service)
         seq = 0
+        # each office's arrivals (minutes, service indexes) and the next one to put in the heap
+        times: dict[str, Any] = {}
+        picks: dict[str, Any] = {}
+        offered: dict[str, list[str]] = {}
+        nxt: dict[str, int] = {}
         idle: dict[str, set[str]] = {}  # office -> its desks with nobody to call
         serves: dict[str, frozenset[str]] = {}
         mean_min: dict[str, float] = {}
@@ -140,16 +152,28 @@ class Day:
             rate = self.tickets_per_office / DAY_MIN  # per minute
             mean_min[oid] = self.load * len(desks) / rate
             n = int(rng.poisson(self.tickets_per_office * self.hours * 60 / DAY_MIN))
-            arrivals = np.sort(rng.random(n) * self.hours * 60)
-            pick = rng.choice(len(services), size=n, p=weight)
-            for t, k in zip(arrivals.tolist(), pick.tolist(), strict=True):
-                heap.append((t, seq, ARRIVE, oid, services[k]))
+            times[oid] = np.sort(rng.random(n) * self.hours * 60)
+            picks[oid] = rng.choice(len(services), size=n, p=weight).astype(np.uint8)
+            offered[oid] = services
+            nxt[oid] = 0
+
+        def arrival(oid: str) -> None:
+            nonlocal seq
+            k = nxt[oid]
+            if k < len(times[oid]):
+                heapq.heappush(heap, (float(times[oid][k]), seq, ARRIVE, oid, offered[oid][int(picks[oid][k])]))
                 seq += 1
-        heapq.heapify(heap)
+                nxt[oid] = k + 1
+
+        for oid in sorted(eng.offices):
+            arrival(oid)
         self.drain()
         opened = self.acked
         office_of = {desk: oid for oid in eng.offices for desk in eng.offices[oid].desks}
         gc.collect()
+        if self.gc_mode == "freeze":
+            gc.freeze()  # the network and the open desks live all day: out of the collector's way
+        full_before = gc.get_stats()[2]["collections"]
         t0 = time.perf_counter()
         hour, hour_start, hour_acked = 1, t0, self.acked
 
@@ -169,13 +193,17 @@ class Day:
                 self.drain()
                 now = time.perf_counter()
                 row = {"hour": hour, "commands": self.acked - hour_acked, "seconds": now - hour_start,
-                       "rss_mb": _rss_mb()}
+                       "rss_mb": _rss_mb(), "gc_objects": len(gc.get_objects()),
+                       "gc_full": gc.get_stats()[2]["collections"] - full_before}
                 row["per_s"] = row["commands"] / row["seconds"] if row["seconds"] else 0.0
                 self.hourly.append(row)
                 if progress is not None:
                     progress(row)
-                hour, hour_start, hour_acked = hour + 1, now, self.acked
+                hour, hour_acked = hour + 1, self.acked
+                hour_start = time.perf_counter()  # counting the objects is not the hour's work
+                t0 += hour_start - now
             if kind == ARRIVE:
+                arrival(who)
                 self.command(c.IssueTicket(office=who, service=service), at, kiosk=True)
                 free = idle[who]
                 for desk in [k for k in free if service in serves[k]]:
@@ -194,6 +222,7 @@ class Day:
         events = _count(self.directory / "journal.db")
         return {
             "offices": self.offices, "engine": "compiled (mypyc)" if cherga.engine.COMPILED else "plain Python",
+            "gc": self.gc_mode, "gc_full_collections": gc.get_stats()[2]["collections"] - full_before,
             "hours": self.hours, "tickets": events["TicketIssued"], "commands": commands,
             "refused": self.refused, "issues_with_alternatives": self.alternatives,
             "seconds": round(seconds, 2), "commands_per_s": round(commands / seconds),
@@ -245,10 +274,11 @@ def sqlite_anchor(directory: Path, rows: int, body_bytes: int, batch: int = 20_0
 
 def national_day(offices: int, *, tickets_per_office: int = 1_500, hours: float = DAY_MIN / 60,
                  directory: Path | None = None, progress: Callable[[dict[str, float]], None] | None = None,
-                 anchor_rows: int | None = None) -> dict[str, Any]:
+                 anchor_rows: int | None = None, gc_mode: str = "default") -> dict[str, Any]:
     """One day at ``offices`` offices and the SQLite anchor beside it, in a fresh directory."""
     with tempfile.TemporaryDirectory(prefix="cherga-national-", dir=directory) as tmp:
-        out = Day(offices, Path(tmp), tickets_per_office=tickets_per_office, hours=hours).run(progress)
+        out = Day(offices, Path(tmp), tickets_per_office=tickets_per_office, hours=hours, gc_mode=gc_mode).run(
+            progress)
         j = out["journal"]
         body = max(1, int(j["bytes_per_event"]) - 40)  # the row's other columns and the index, roughly
         anchor = sqlite_anchor(Path(tmp), anchor_rows or min(j["events"], 2_000_000), body)
@@ -266,20 +296,23 @@ def main(argv: list[str] | None = None) -> int:
                     help="run this many offices first, the same day, for the µs per command beside (0: none)")
     ap.add_argument("--dir", type=Path, default=None, help="where the journals go (default: the system's temp)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--gc", choices=("default", "freeze"), default="default",
+                    help="freeze: gc.freeze() once the network is loaded and the desks are open, as the service does")
     args = ap.parse_args(argv)
 
     def show(row: dict[str, float]) -> None:
         print(f"  hour {int(row['hour']):2d}: {row['commands']:>9,.0f} commands in {row['seconds']:7.1f} s = "
-              f"{row['per_s']:>8,.0f}/s, RSS {row['rss_mb']:,.0f} MB", flush=True)
+              f"{row['per_s']:>8,.0f}/s, RSS {row['rss_mb']:,.0f} MB, {row['gc_objects']:,.0f} objects tracked, "
+              f"{row['gc_full']:.0f} full collections", flush=True)
 
     result: dict[str, Any] = {}
     if args.anchor_offices:
         print(f"{args.anchor_offices} offices (the anchor):", flush=True)
         result["anchor"] = national_day(args.anchor_offices, tickets_per_office=args.tickets_per_office,
-                                        hours=args.hours, directory=args.dir, progress=show)
+                                        hours=args.hours, directory=args.dir, progress=show, gc_mode=args.gc)
     print(f"{args.offices} offices:", flush=True)
     result["day"] = national_day(args.offices, tickets_per_office=args.tickets_per_office, hours=args.hours,
-                                 directory=args.dir, progress=show)
+                                 directory=args.dir, progress=show, gc_mode=args.gc)
     day = result["day"]
     if "anchor" in result:
         day["us_per_command_vs_anchor"] = round(day["us_per_command"] / result["anchor"]["us_per_command"], 3)
