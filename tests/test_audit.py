@@ -23,6 +23,7 @@ from server import ServerProcess
 from cherga.displays.accounts import COOKIE, StaffStore
 from cherga.displays.audit import AuditStore, RedisAuditStore
 from cherga.engine.loader import load_network
+from cherga.errors import JournalError
 
 POLICY = {"order": ["vulnerable", "special", "quick", "seasonal", "acceptance", "issuance", "consultation"],
           "max_wait_min": {}}
@@ -270,3 +271,32 @@ def test_the_api_cannot_write_or_erase_it(proc: ServerProcess, day: dict[str, An
         assert set(httpx.get(f"{proc.url}/openapi.json").json()["paths"][paths[0]]) == {"get"}
     after = rows(proc)
     assert after[:len(before)] == before  # the rows stay, unchanged (the sign-in just now is added after them)
+
+
+def test_redis_trail_away_neither_fails_nor_loses_a_row(tmp_path: Path) -> None:
+    """A desk's command is durable before its row is recorded: while Redis is away, recording must not raise (the
+    desk would see a 500 for a call that happened); the rows wait and are written in order once Redis is back."""
+    server = RedisServer(tmp_path / "redis").start()
+    trail = RedisAuditStore(server.url)
+    try:
+        trail.record("main", "anna", "head", None, "session.signin", None, at=100.0)
+        assert trail.flush(5.0)
+        server.kill()
+        for k in range(30):
+            trail.record("main", "d3", "desk", "d3", "desk.call_next", f"A{k:03d}", at=200.0 + k, desk="main-03")
+        assert not trail.flush(0.5), "Redis is away: the rows cannot have been written"
+        with pytest.raises(JournalError, match="does not answer"):
+            trail.query("main")
+        server.start()
+        assert trail.flush(15.0), "the rows were not written after Redis came back"
+        rows = trail.query("main")
+        assert [r.target for r in rows] == [None, *(f"A{k:03d}" for k in range(30))]
+        assert trail.dropped == 0
+        fresh = RedisAuditStore(server.url)  # another process of the region reads the same trail
+        try:
+            assert len(fresh.query("main", action="desk")) == 30
+        finally:
+            fresh.close()
+    finally:
+        trail.close()
+        server.kill()

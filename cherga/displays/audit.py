@@ -16,13 +16,19 @@ sorted set per office (``cherga:audit:{office}``, scored by time), so a Redis Cl
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from cherga.errors import JournalError
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
@@ -126,9 +132,16 @@ def _filter(rows: list[AuditRow], who: str | None, desk: str | None, action: str
 
 
 class RedisAuditStore(AuditStore):
-    """The trail in Redis, shared by every process of a region: a sorted set per office, scored by time."""
+    """The trail in Redis, shared by every process of a region: a sorted set per office, scored by time.
+
+    Written behind, on a thread of its own: a desk's command is durable in the journal before its row is recorded,
+    so a Redis that does not answer must neither fail the command's answer (a 500 for a call that happened) nor
+    stall the event loop for the socket's timeout. Rows wait in memory (up to :attr:`MAX_PENDING`) and are written
+    in order once Redis answers again; :meth:`query` shows them meanwhile."""
 
     PREFIX = "cherga:audit:"
+    MAX_PENDING = 200_000  # about 40 MB: a day's outage of a busy region; past it the oldest are dropped, logged
+    RETRY_S = 1.0
 
     def __init__(self, url: str, clock: Any = time.time) -> None:
         from cherga.journal.redis import connect
@@ -136,23 +149,87 @@ class RedisAuditStore(AuditStore):
         self._r = connect(url, socket_timeout=5, socket_connect_timeout=5)
         self._clock = clock
         self._lock = threading.Lock()
+        self._pending: deque[AuditRow] = deque()
+        self._wake = threading.Condition(self._lock)
+        self._closing = False
+        self.dropped = 0
+        self._writer = threading.Thread(target=self._run, name="cherga-audit-redis", daemon=True)
+        self._writer.start()
 
     def _key(self, office: str | None) -> str:
         return f"{self.PREFIX}{{{office or '-'}}}"
 
     def _append(self, row: AuditRow) -> None:
-        member = json.dumps([row.at, row.office, row.who, row.role, row.device, row.action, row.target, row.desk,
-                             secrets.token_hex(4)], ensure_ascii=False)
-        self._r.zadd(self._key(row.office), {member: row.at})
+        with self._lock:
+            if len(self._pending) >= self.MAX_PENDING:
+                self._pending.popleft()
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 10_000 == 0:
+                    log.error("audit trail: Redis has not answered for %d rows; the oldest are dropped (%d so far)",
+                              self.MAX_PENDING, self.dropped)
+            self._pending.append(row)
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._closing:
+                    self._wake.wait()
+                if not self._pending:
+                    return
+                batch = list(self._pending)
+            try:
+                pipe = self._r.pipeline(transaction=False)
+                for row in batch:
+                    member = json.dumps([row.at, row.office, row.who, row.role, row.device, row.action, row.target,
+                                         row.desk, secrets.token_hex(4)], ensure_ascii=False)
+                    pipe.zadd(self._key(row.office), {member: row.at})
+                pipe.execute()
+            except Exception as exc:  # Redis away: keep the rows, try again
+                log.warning("audit trail: Redis did not take %d rows (%s); retrying", len(batch), exc)
+                with self._lock:
+                    if self._closing:
+                        return
+                    self._wake.wait(self.RETRY_S)
+                continue
+            with self._lock:
+                for _ in range(min(len(batch), len(self._pending))):
+                    self._pending.popleft()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every row recorded so far is in Redis (tests, shutdown); False if Redis did not take them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if not self._pending:
+                    return True
+            time.sleep(0.02)
+        return False
 
     def query(self, office: str | None, since: float | None = None, until: float | None = None, *,
               who: str | None = None, desk: str | None = None, action: str | None = None,
               limit: int = MAX_ROWS) -> list[AuditRow]:
         lo = "-inf" if since is None else since
         hi = "+inf" if until is None else f"({until}"
-        raw: list[Any] = list(self._r.zrangebyscore(self._key(office), lo, hi))
+        with self._lock:
+            waiting = [r for r in self._pending if r.office == office and (since is None or r.at >= since)
+                       and (until is None or r.at < until)]
+        try:
+            raw: list[Any] = list(self._r.zrangebyscore(self._key(office), lo, hi))
+        except Exception as exc:
+            raise JournalError(f"the audit trail is in Redis, which does not answer now ({exc}); "
+                               "try again when it is back") from exc
         rows = [AuditRow(*json.loads(m)[:8]) for m in raw]
+        written = {(r.at, r.who, r.action, r.target) for r in rows}
+        # a row written between the two reads shows once
+        rows += [r for r in waiting if (r.at, r.who, r.action, r.target) not in written]
+        rows.sort(key=lambda r: r.at)
         return _filter(rows, who, desk, action)[:limit]
 
     def close(self) -> None:
+        self.flush(2.0)
+        with self._lock:
+            self._closing = True
+            self._wake.notify()
+        self._writer.join(timeout=2.0)
         self._r.close()
