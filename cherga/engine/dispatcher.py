@@ -1088,7 +1088,8 @@ class Dispatcher(OfficeState):
 
     def _mark_called(self, t: Ticket, ds: DeskState, call_no: int, at: float, status: Status) -> None:
         """``TicketCalled``'s change, from the decision (``apply``) or the event (replay); ``status`` is the table's
-        answer to the call."""
+        answer to the call. O(1) amortised: with remote tickets in the queue (#18.3), those that joined before ``t``
+        are marked passed, each once (:meth:`_pass_remote`); with none, one test of an empty list."""
         q = t.queue
         if q is not None:
             if q.remote and not t.head:  # remote tickets that joined before it are passed over (#18.3)
