@@ -104,7 +104,10 @@ class Ticket:
 
 
 Entry = tuple[float, int, int, "Ticket"]  # (waiting since, counter, entry token, ticket)
-_COMPACT = 64  # dropped entries a lane keeps before it is compacted
+# a lane drops its gone entries once they are at least half of it: each drop moves no more entries than it drops
+# (O(1) amortised per call), and an ended ticket is never kept alive by the lane it left (#16.2): gone entries
+# in front number at most the live ones behind them
+_COMPACT = 0
 _INF = float("inf")
 
 
