@@ -43,7 +43,10 @@ _STATUS_IX: Final = {s: i for i, s in enumerate(_STATUSES)}
 _CATEGORY: Final = {c.value: c for c in Category}
 _MAX_NAME: Final = 0xFFFF
 # every field of a ticket but its place in a queue (an ended ticket has none), in the order of a full record
-_FIELDS: Final = tuple(f for f in Ticket.__slots__ if f not in ("queue", "entry"))
+# compiled by mypyc, Ticket has no __slots__ but lists its attributes in __mypyc_attrs__ (in another order: sorted,
+# both engines pack the same record)
+_ATTRS: Final[tuple[str, ...]] = getattr(Ticket, "__slots__", None) or getattr(Ticket, "__mypyc_attrs__")  # noqa: B009
+_FIELDS: Final = tuple(sorted(f for f in _ATTRS if f not in ("queue", "entry")))
 
 
 class Tickets:
