@@ -68,6 +68,8 @@ def test_the_exit_tablet_rates_an_ended_ticket_by_todays_number() -> None:
     tid = _serve(d, "m2", "advice", T0 + MIN, outcome=c.Outcome.REFUSED)
     t = d.by_number("C001")
     assert t is not None and t.id == tid and t.status is Status.REFUSED
+    # exactly as printed: today's numbers are kept per letter by count, not as strings
+    assert [d.by_number(x) for x in ("C1", "C0001", "C002", "X001", "C", "001", "C00١")] == [None] * 7
     d.apply(c.Rate(ticket=t.id, score=c.Score.BAD), T0 + 10 * MIN)
     assert d.tickets[tid].rating == "bad"
 
@@ -167,7 +169,9 @@ def test_memory_kept_per_finished_ticket_is_small_and_untracked_by_the_collector
     per_live = sum(s.size_diff for s in waiting) / n
     print(f"bytes per finished ticket {per_ended:.0f}, per waiting ticket {per_live:.0f}; "
           f"objects the collector tracks: {tracked} more after {n} finished tickets")
-    assert per_ended <= 320, per_ended  # a bytes record (~72), the id (79), the number, dict entries
+    # the id (79), its bytes record (~72), its entries in the records' dict and today's numbers (8): ~190 measured;
+    # a live ticket's object, floats and queue entry were ~660 before they left
+    assert per_ended <= 240, per_ended
     assert per_ended * 2 < per_live, (per_ended, per_live)  # compiled, a live ticket is smaller: 2.4x, not 2.5x
     # nothing per finished ticket for the collector to traverse: only the queues' stale entries, a bounded number
     # before each run is compacted (state._COMPACT), whatever n

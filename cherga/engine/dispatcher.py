@@ -123,7 +123,9 @@ class Dispatcher(OfficeState):
         # for ``tickets``' compact records (cherga.engine.archive), which readers see with the live ones
         self.live: dict[str, Ticket] = {}
         self.tickets = Tickets(office, self.live)
-        self.numbers: dict[str, str] = {}  # today's number -> ticket id
+        # today's numbers: per letter, the ticket ids by count (A007 is numbers["A"][6]; "" for a count not issued):
+        # 8 bytes a ticket, where a dict of number strings kept ~100 (#16.2)
+        self.numbers: dict[str, list[str]] = {}
         self.queues = {}
         self.personal = {}
         # booked visits by slot time, per queue key: (due_at, counter, entry token, ticket)
@@ -1034,7 +1036,14 @@ class Dispatcher(OfficeState):
         self.issued_total += 1
         t.counter = self.issued_total
         self.live[t.id] = t
-        self.numbers[t.number] = t.id
+        ids = self.numbers.get(letter)
+        if ids is None:
+            ids = self.numbers[letter] = []
+        if len(ids) == count - 1:  # always, but for a journal with gaps in its numbers
+            ids.append(t.id)
+        else:
+            ids.extend([""] * (count - len(ids)))
+            ids[count - 1] = t.id
         if status is Status.REMOTE:
             self._hold_remote(t, status)
             return
@@ -1377,8 +1386,16 @@ class Dispatcher(OfficeState):
     # ------------------------------------------------------------------ reading
 
     def by_number(self, number: str) -> Ticket | None:
-        tid = self.numbers.get(number)
-        return self.tickets.get(tid) if tid is not None else None
+        """Today's ticket with this number (``A017``, exactly as printed), or ``None``. O(1)."""
+        letter = number.rstrip("0123456789")
+        digits = number[len(letter):]
+        if not letter or not digits.isdigit() or not digits.isascii():
+            return None
+        count = int(digits)
+        ids = self.numbers.get(letter)
+        if ids is None or not 0 < count <= len(ids) or ticket_number(letter, count) != number or not ids[count - 1]:
+            return None
+        return self.tickets.get(ids[count - 1])
 
     def digest(self) -> dict[str, Any]:
         """Everything that defines the state, in a canonical form: two equal digests mean equal states."""
@@ -1473,8 +1490,13 @@ class Dispatcher(OfficeState):
                 assert t.id in listed, f"remote ticket {t.number} is in no remote list"
             if t.checked_in_at is not None:
                 assert t.remote, f"{t.number} checked in but not remote"
-        numbers = [t.number for t in self.tickets.values() if self.numbers.get(t.number) == t.id]
-        assert len(numbers) == len(set(numbers)) == len(self.numbers)
+        today = [(letter, i, tid) for letter, ids in self.numbers.items() for i, tid in enumerate(ids) if tid]
+        assert len({tid for _, _, tid in today}) == len(today), "a ticket under two numbers"
+        for letter, i, tid in today:
+            numbered = self.tickets.get(tid)
+            assert numbered is not None and numbered.number == ticket_number(letter, i + 1), f"{letter}{i + 1}: {tid}"
+            found = self.by_number(numbered.number)
+            assert found is not None and found.id == tid
         # the hot state holds exactly the live tickets: every one in a queue, at a desk or in a remote list (the very
         # object there), and nothing that ended is placed anywhere (cherga.engine.archive)
         self.tickets.check()
