@@ -371,9 +371,17 @@ def test_a_journal_with_configuration_events_replays_to_the_same_state(tmp_path:
     again.offices["main"]._check()
 
 
-KEYS = ("seq", "day", "letters", "issued_total", "tickets", "queues", "desks", "bookings")
-# the state the code before configuration events (commit def3ef5) had after writing the fixture's journal
-BEFORE_DIGEST = "e4a57a409c0b72a3095abdc9954d3188439bcd64be32eea921061a970d1c8799"
+# what the code before configuration events (commit def3ef5) had after replaying the fixture's journal, in terms
+# that do not depend on how the state is held (finished tickets left the hot state since, #16.2): each office's seq
+# and every ticket's id, number, status, service, desk, rating and issue time (computed with def3ef5's engine)
+BEFORE_DIGEST = "fae49f29642605ad64643d9620fd7826369e96d83d5341eb3d3fa73f46e139f3"
+
+
+def _tickets_digest(engine: CityEngine) -> str:
+    out = {o: {"seq": d.seq, "tickets": sorted([t.id, t.number, t.status.value, t.service, t.desk, t.rating,
+                                                 t.issued_at] for t in d.tickets.values())}
+           for o, d in sorted(engine.offices.items())}
+    return hashlib.sha256(json.dumps(out, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def test_a_journal_written_before_still_replays(tmp_path: Path) -> None:
@@ -385,7 +393,7 @@ def test_a_journal_written_before_still_replays(tmp_path: Path) -> None:
         db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?)", rows)
     engine = CityEngine(load_network(), secret=b"old-journal")
     engine.replay(SqliteJournal(path).read())
-    assert _digest(engine, KEYS) == BEFORE_DIGEST
+    assert _tickets_digest(engine) == BEFORE_DIGEST
     # and it goes on with a configuration change on top
     d = engine.offices["main"]
     s = d.network.services["residence-certificate"]

@@ -165,26 +165,10 @@ class Dispatcher(OfficeState):
         self._unissued: frozenset[str] = frozenset(
             sid for sid in self.office.services if network.services[sid].retired)
         self.config_version = 0  # configuration changes applied (the kiosk reloads the catalogue when it moves)
-        offered = self.office.services
-        for sid in sorted(offered):
-            svc = network.services[sid]
-            for vul in (False, True):
-                cat = Category.VULNERABLE if vul else svc.category
-                self.queues[(sid, vul)] = Queue(f"{sid}{'+v' if vul else ''}", sid, cat)
-        self._set_ranks()
         self._own = {}
         self._backup: dict[str, list[Queue]] = {}  # the queues a desk helps with
         self._takes: dict[str, list[Queue]] = {}  # its own, and the vulnerable lanes of those it helps with
-        for d in self.office.desks:
-            self.desks[d.id] = DeskState(d)
-            self.personal[d.id] = Queue(f"desk:{d.id}", None, None, desk=d.id)
-            self._own[d.id] = [q for (sid, _), q in self.queues.items() if sid in d.services]
-            self._backup[d.id] = [
-                q for (sid, _), q in self.queues.items() if sid in d.backup and sid not in d.services
-            ]
-            self._takes[d.id] = self._own[d.id] + [
-                q for q in self._backup[d.id] if q.category is Category.VULNERABLE
-            ]
+        self._build_queues_and_desks()
         self._deciders: dict[type, Callable[[Any, float], list[e.BaseEvent]]] = {
             c.IssueTicket: self._issue, c.OpenDesk: self._open, c.CloseDesk: self._close,
             c.PauseDesk: self._pause, c.ResumeDesk: self._resume, c.CallNext: self._call_next,
@@ -201,6 +185,25 @@ class Dispatcher(OfficeState):
         self._evolvers: dict[type, Callable[[Any], None]] = {
             cls: getattr(self, f"_on_{name}") for name, cls in e.EVENT_TYPES.items()
         }
+
+    def _build_queues_and_desks(self) -> None:
+        """The office's queues (a plain and a vulnerable lane per service) and desks, at construction."""
+        for sid in sorted(self.office.services):
+            svc = self.network.services[sid]
+            for vul in (False, True):
+                cat = Category.VULNERABLE if vul else svc.category
+                self.queues[(sid, vul)] = Queue(f"{sid}{'+v' if vul else ''}", sid, cat)
+        self._set_ranks()
+        for d in self.office.desks:
+            self.desks[d.id] = DeskState(d)
+            self.personal[d.id] = Queue(f"desk:{d.id}", None, None, desk=d.id)
+            self._own[d.id] = [q for (sid, _), q in self.queues.items() if sid in d.services]
+            self._backup[d.id] = [
+                q for (sid, _), q in self.queues.items() if sid in d.backup and sid not in d.services
+            ]
+            self._takes[d.id] = self._own[d.id] + [
+                q for q in self._backup[d.id] if q.category is Category.VULNERABLE
+            ]
 
     # ------------------------------------------------------------------ the two entry points
 
